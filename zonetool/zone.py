@@ -64,6 +64,7 @@ class Zone:
         self.file = file
         self.nodes: dict[Name, dict[int, RRset]] = {}
         self.duplicates: list[Record] = []
+        self.auto_serial = False  # the source asked for `serial: auto` (see zonetool.serial)
         self._ents: set[Name] | None = None
         self._cuts: set[Name] | None = None
 
@@ -122,6 +123,16 @@ class Zone:
     def soa_record(self) -> Record | None:
         rrset = self.rrset(self.origin, SOA_CODE)
         return rrset.records[0] if rrset else None
+
+    def set_serial(self, serial: int) -> None:
+        """Replace the SOA serial (auto serials are stamped after compilation)."""
+        from dataclasses import replace
+
+        rrset = self.rrset(self.origin, SOA_CODE)
+        if rrset is None:
+            raise ValueError("zone has no SOA")
+        old = rrset.records[0]
+        rrset.records[0] = replace(old, rdata=replace(old.rdata, serial=serial))
 
     def contains(self, name: Name) -> bool:
         return name.is_subdomain_of(self.origin)
