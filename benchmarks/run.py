@@ -1,0 +1,394 @@
+"""zonetool's benchmark: every figure is a ratio against a baseline measured in the same run.
+
+Server: NSD, `zonetool serve` and dnslib's stock threaded DNSServer serve the same zone in turn
+(alternating, several rounds), each pinned to core 0 while dnsperf runs on core 1; we report
+queries/s, lost queries, latency, server CPU per query, and ratios to NSD.
+Big zones: `zonetool validate/export/import` against dnspython's parse + write of the same zone,
+with peak RSS, at several sizes so that the time per record can be seen not to grow.
+
+    python benchmarks/run.py            # the full run (minutes)
+    python benchmarks/run.py --smoke    # a few seconds, run by the test suite so it cannot rot
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import statistics
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+import genzone  # noqa: E402
+
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+TWO_CORES = (os.cpu_count() or 1) >= 2
+
+
+def zonetool_cmd() -> list[str]:
+    exe = Path(sys.executable).with_name("zonetool")
+    return [str(exe)] if exe.exists() else [sys.executable, "-m", "zonetool"]
+
+
+def pinned(cmd: list[str], core: int) -> list[str]:
+    taskset = shutil.which("taskset")
+    return [taskset, "-c", str(core), *cmd] if taskset and TWO_CORES else cmd
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as t:
+        try:
+            t.bind(("127.0.0.1", port))
+        except OSError:
+            return free_port()
+    return port
+
+
+def query_packet(name: str, qtype: int = 1, qid: int = 4242) -> bytes:
+    labels = b"".join(bytes([len(p)]) + p.encode() for p in name.rstrip(".").split("."))
+    return struct.pack("!HHHHHH", qid, 0, 1, 0, 0, 0) + labels + b"\x00" + struct.pack("!HH", qtype, 1)
+
+
+def wait_ready(port: int, name: str, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.settimeout(0.2)
+        while time.monotonic() < deadline:
+            try:
+                s.sendto(query_packet(name), ("127.0.0.1", port))
+                if s.recv(4096):
+                    return
+            except OSError:
+                pass
+    raise RuntimeError(f"server on port {port} did not answer within {timeout}s")
+
+
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of a process and its waited-for children, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return sum(int(x) for x in fields[11:15]) / CLK_TCK
+
+
+def tree_cpu(pid: int) -> float:
+    """CPU of a process plus its live children (NSD forks its serving process)."""
+    total = 0.0
+    todo = [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            total += cpu_seconds(p)
+            children = Path(f"/proc/{p}/task/{p}/children").read_text().split()
+        except OSError:
+            continue
+        todo.extend(int(c) for c in children)
+    return total
+
+
+def tree_rss_kib(pid: int) -> int:
+    total = 0
+    todo = [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            status = Path(f"/proc/{p}/status").read_text()
+            total += int(re.search(r"VmRSS:\s+(\d+)", status).group(1))  # type: ignore[union-attr]
+            todo.extend(int(c) for c in Path(f"/proc/{p}/task/{p}/children").read_text().split())
+        except (OSError, AttributeError):
+            continue
+    return total
+
+
+# ---------------------------------------------------------------------------
+# servers
+# ---------------------------------------------------------------------------
+@dataclass
+class Server:
+    name: str
+    proc: subprocess.Popen[bytes]
+    port: int
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+
+
+def start(name: str, cmd: list[str], port: int, probe: str, cwd: Path) -> Server:
+    proc = subprocess.Popen(
+        pinned(cmd, 0), cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
+    server = Server(name, proc, port)
+    try:
+        wait_ready(port, probe)
+    except Exception:
+        server.stop()
+        raise
+    return server
+
+
+def nsd_cmd(work: Path, zonefile: Path, port: int) -> list[str]:
+    conf = work / f"nsd-{port}.conf"
+    conf.write_text(
+        f"""server:
+    ip-address: 127.0.0.1@{port}
+    server-count: 1
+    username: ""
+    chroot: ""
+    zonesdir: "{work}"
+    database: ""
+    zonelistfile: "{work}/zone.list"
+    xfrdfile: "{work}/xfrd.state"
+    pidfile: "{work}/nsd-{port}.pid"
+    verbosity: 0
+    hide-version: yes
+    rrl-ratelimit: 0
+    rrl-whitelist-ratelimit: 0
+remote-control:
+    control-enable: no
+zone:
+    name: {genzone.ORIGIN}
+    zonefile: "{zonefile}"
+"""
+    )
+    return [shutil.which("nsd") or "/usr/sbin/nsd", "-d", "-c", str(conf)]
+
+
+DNSLIB_SERVER = r'''
+import sys, time
+from dnslib import RR, QTYPE, RCODE
+from dnslib.server import DNSServer, BaseResolver
+records = {}
+for rr in RR.fromZone(open(sys.argv[1]).read()):
+    records.setdefault((str(rr.rname).lower(), rr.rtype), []).append(rr)
+names = {k[0] for k in records}
+class Resolver(BaseResolver):
+    def resolve(self, request, handler):
+        reply = request.reply()
+        q = request.q
+        key = (str(q.qname).lower(), q.qtype)
+        if key in records:
+            for rr in records[key]:
+                reply.add_answer(rr)
+        elif key[0] not in names:
+            reply.header.rcode = RCODE.NXDOMAIN
+        return reply
+server = DNSServer(Resolver(), port=int(sys.argv[2]), address="127.0.0.1")
+server.start_thread()
+while True:
+    time.sleep(1)
+'''
+
+
+def run_dnsperf(port: int, queries: Path, seconds: float, mode: str = "udp") -> dict[str, float]:
+    cmd = pinned(
+        ["dnsperf", "-s", "127.0.0.1", "-p", str(port), "-d", str(queries), "-l", str(seconds), "-m", mode,
+         "-c", "4" if mode == "tcp" else "1", "-q", "200", "-t", "2"],
+        1,
+    )
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 60).stdout
+
+    def grab(pattern: str) -> float:
+        m = re.search(pattern, out)
+        return float(m.group(1)) if m else float("nan")
+
+    return {
+        "sent": grab(r"Queries sent:\s+(\d+)"),
+        "completed": grab(r"Queries completed:\s+(\d+)"),
+        "lost": grab(r"Queries lost:\s+(\d+)"),
+        "qps": grab(r"Queries per second:\s+([\d.]+)"),
+        "latency_ms": grab(r"Average Latency \(s\):\s+([\d.]+)") * 1000,
+    }
+
+
+def bench_server(work: Path, rounds: int, seconds: float, records: int) -> list[dict[str, object]]:
+    recs = genzone.generate(records)
+    genzone.write_yaml(recs, work / "server.yaml")
+    genzone.write_bind(recs, work / "server-gen.zone")
+    genzone.write_queries(recs, work / "queries.txt")
+    # The BIND file NSD serves is zonetool's own export of the YAML zone.
+    exported = work / "server.zone"
+    subprocess.run([*zonetool_cmd(), "export", str(work / "server.yaml"), "-o", str(exported)], check=True)
+    probe = f"ns1.{genzone.ORIGIN}"
+    contenders: list[tuple[str, object]] = []
+    if shutil.which("nsd") or Path("/usr/sbin/nsd").exists():
+        contenders.append(("nsd", lambda p: nsd_cmd(work, exported, p)))
+    contenders.append(("zonetool", lambda p: [*zonetool_cmd(), "serve", str(work / "server.yaml"),
+                                              "--port", str(p), "--quiet"]))
+    contenders.append(("dnslib DNSServer", lambda p: [sys.executable, "-c", DNSLIB_SERVER, str(exported), str(p)]))
+    results: dict[tuple[str, str], list[dict[str, float]]] = {}
+    for _ in range(rounds):
+        for name, make in contenders:
+            for mode in ("udp", "tcp") if name != "dnslib DNSServer" else ("udp",):
+                port = free_port()
+                server = start(name, make(port), port, probe, work)  # type: ignore[operator]
+                try:
+                    cpu0 = tree_cpu(server.proc.pid)
+                    stats = run_dnsperf(port, work / "queries.txt", seconds, mode)
+                    cpu = tree_cpu(server.proc.pid) - cpu0
+                finally:
+                    server.stop()
+                stats["cpu_us"] = cpu / max(stats["completed"], 1) * 1e6
+                results.setdefault((name, mode), []).append(stats)
+    rows = []
+    for (name, mode), runs in results.items():
+        rows.append({
+            "server": name,
+            "mode": mode,
+            "qps": statistics.median(r["qps"] for r in runs),
+            "lost": sum(r["lost"] for r in runs),
+            "latency_ms": statistics.median(r["latency_ms"] for r in runs),
+            "cpu_us": statistics.median(r["cpu_us"] for r in runs),
+        })
+    return rows
+
+
+def print_server(rows: list[dict[str, object]]) -> None:
+    base = {r["mode"]: r for r in rows if r["server"] == "nsd"}
+    stock = next((r for r in rows if r["server"] == "dnslib DNSServer"), None)
+    print(f"\n{'server':<18}{'mode':<6}{'queries/s':>11}{'lost':>7}{'latency':>10}{'CPU/q':>9}"
+          f"{'qps/NSD':>9}{'CPU/NSD':>9}{'qps/dnslib':>11}")
+    for r in rows:
+        b = base.get(r["mode"])
+        qps_ratio = f"{r['qps'] / b['qps']:.2f}x" if b else "-"  # type: ignore[operator]
+        cpu_ratio = f"{r['cpu_us'] / b['cpu_us']:.2f}x" if b else "-"  # type: ignore[operator]
+        stock_ratio = f"{r['qps'] / stock['qps']:.1f}x" if stock and r["mode"] == "udp" else "-"  # type: ignore[operator]
+        print(f"{r['server']:<18}{r['mode']:<6}{r['qps']:>11.0f}{r['lost']:>7.0f}{r['latency_ms']:>8.2f}ms"
+              f"{r['cpu_us']:>7.1f}us{qps_ratio:>9}{cpu_ratio:>9}{stock_ratio:>11}")
+
+
+# ---------------------------------------------------------------------------
+# big zones
+# ---------------------------------------------------------------------------
+def timed(cmd: list[str], cwd: Path) -> tuple[float, float, int]:
+    """Wall seconds, peak RSS in MiB and exit code of one child process."""
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    elapsed = time.perf_counter() - t0
+    if proc.returncode not in (0, 1):
+        err = proc.stderr.read().decode()[-400:] if proc.stderr else ""
+        raise RuntimeError(f"{' '.join(cmd)} exited {proc.returncode}: {err}")
+    return elapsed, usage.ru_maxrss / 1024, proc.returncode
+
+
+DNSPYTHON_PARSE_WRITE = r'''
+import sys, dns.zone
+z = dns.zone.from_file(sys.argv[1], origin=sys.argv[3], relativize=False)
+z.to_file(sys.argv[2], relativize=False)
+'''
+
+
+def bench_zones(work: Path, sizes: list[int], with_dnspython: bool) -> list[dict[str, object]]:
+    rows = []
+    for n in sizes:
+        d = work / f"zone{n}"
+        d.mkdir(exist_ok=True)
+        recs = genzone.generate(n)
+        genzone.write_yaml(recs, d / "z.yaml")
+        genzone.write_bind(recs, d / "z.zone")
+        zt = zonetool_cmd()
+        row: dict[str, object] = {"records": n}
+        row["validate"] = timed([*zt, "validate", str(d / "z.yaml")], d)
+        row["export"] = timed([*zt, "export", str(d / "z.yaml"), "-o", str(d / "out.zone")], d)
+        row["import"] = timed([*zt, "import", str(d / "z.zone"), "--origin", genzone.ORIGIN,
+                               "-o", str(d / "imported.yaml")], d)
+        if with_dnspython:
+            row["dnspython"] = timed([sys.executable, "-c", DNSPYTHON_PARSE_WRITE, str(d / "z.zone"),
+                                      str(d / "dnspython.zone"), genzone.ORIGIN], d)
+        rows.append(row)
+    return rows
+
+
+def print_zones(rows: list[dict[str, object]]) -> None:
+    print(f"\n{'records':>9} {'step':<10}{'seconds':>9}{'peak MiB':>10}{'records/s':>12}{'us/record':>10}"
+          f"{'vs dnspython':>14}")
+    for row in rows:
+        n = row["records"]
+        dp = row.get("dnspython")
+        for step in ("validate", "export", "import", "dnspython"):
+            if step not in row:
+                continue
+            sec, mib, _ = row[step]  # type: ignore[misc]
+            ratio = f"{dp[0] / sec:.1f}x faster" if dp and step != "dnspython" else "-"  # type: ignore[index]
+            print(f"{n:>9} {step:<10}{sec:>9.2f}{mib:>10.0f}{n / sec:>12.0f}{sec / n * 1e6:>10.1f}{ratio:>14}")  # type: ignore[operator]
+
+
+def bench_memory(work: Path, sizes: list[int]) -> list[tuple[int, int]]:
+    """RSS of `zonetool serve` holding zones of each size, after answering a few queries."""
+    out = []
+    for n in sizes:
+        d = work / f"mem{n}"
+        d.mkdir(exist_ok=True)
+        recs = genzone.generate(n)
+        genzone.write_yaml(recs, d / "z.yaml")
+        port = free_port()
+        server = start("zonetool", [*zonetool_cmd(), "serve", str(d / "z.yaml"), "--port", str(port), "--quiet"],
+                       port, f"h1.{genzone.ORIGIN}", d)
+        try:
+            out.append((n, tree_rss_kib(server.proc.pid) // 1024))
+        finally:
+            server.stop()
+    return out
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--smoke", action="store_true", help="a few seconds: checks the benchmark still runs")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--seconds", type=float, default=10.0, help="dnsperf run length per server and round")
+    parser.add_argument("--sizes", default="10000,100000,1000000", help="big-zone sizes (records)")
+    parser.add_argument("--skip-server", action="store_true")
+    parser.add_argument("--skip-zones", action="store_true")
+    parser.add_argument("--json", type=Path, help="also write the figures as JSON here")
+    args = parser.parse_args()
+    if args.smoke:
+        args.rounds, args.seconds, args.sizes = 1, 1.0, "2000"
+    missing = [t for t in ("dnsperf", "nsd") if not (shutil.which(t) or Path(f"/usr/sbin/{t}").exists())]
+    if missing and not args.skip_server:
+        print(f"missing {', '.join(missing)}: apt-get install dnsperf nsd (or pass --skip-server)", file=sys.stderr)
+        return 2
+    print(f"machine: {os.cpu_count()} cores, {os.uname().machine}, Python {sys.version.split()[0]}; "
+          f"server pinned to core 0, dnsperf to core 1: {TWO_CORES}")
+    figures: dict[str, object] = {}
+    with tempfile.TemporaryDirectory(prefix="zonetool-bench-") as tmp:
+        work = Path(tmp)
+        if not args.skip_server:
+            rows = bench_server(work, args.rounds, args.seconds, 1022)
+            print_server(rows)
+            figures["server"] = rows
+        if not args.skip_zones:
+            sizes = [int(s) for s in args.sizes.split(",")]
+            zrows = bench_zones(work, sizes, with_dnspython=True)
+            print_zones(zrows)
+            figures["zones"] = zrows
+            mem_sizes = [2000] if args.smoke else [100_000, 1_000_000]
+            mem = bench_memory(work, mem_sizes)
+            for n, mib in mem:
+                print(f"zonetool serve RSS with {n} records: {mib} MiB")
+            figures["serve_rss_mib"] = mem
+    if args.json:
+        args.json.write_text(json.dumps(figures, indent=2, default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
