@@ -1,0 +1,154 @@
+"""The rule registry and the per-run index every rule shares.
+
+A rule is a function `check(ctx) -> Iterable[Hit]` registered with `@rule(code, ...)`.
+The registry owns each code's severity, summary and RFC, so a rule cannot report under
+a code it does not own and the README table is generated from one place.
+
+Rules must stay linear in zone size (1M records): they read the indexes that
+`Context` builds once (RRsets grouped by type, names in canonical order) instead of
+scanning the whole zone per record.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from functools import cached_property
+from typing import NamedTuple
+
+from zonetool.findings import Finding, Severity, Where
+from zonetool.names import Name
+from zonetool.zone import Record, RRset, Zone
+
+A_CODE, NS_CODE, CNAME_CODE, SOA_CODE, MX_CODE, TXT_CODE, AAAA_CODE, SRV_CODE, CAA_CODE = (
+    1,
+    2,
+    5,
+    6,
+    15,
+    16,
+    28,
+    33,
+    257,
+)
+
+
+class Hit(NamedTuple):
+    """One problem a rule found; the registry turns it into a Finding with the rule's code."""
+
+    where: Where
+    message: str
+    hint: str | None = None
+
+
+def hit(record: Record, message: str, hint: str | None = None) -> Hit:
+    """A hit at a record's own place (passed through untouched for the edges to resolve)."""
+    return Hit(record.where, message, hint)
+
+
+Check = Callable[["Context"], Iterable[Hit]]
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    code: str
+    severity: Severity
+    family: str
+    summary: str
+    rfc: str
+    check: Check
+
+    def run(self, ctx: Context) -> Iterator[Finding]:
+        for h in self.check(ctx):
+            yield Finding(self.code, self.severity, h.message, h.where, h.hint)
+
+
+RULES: dict[str, Rule] = {}
+
+
+def rule(code: str, severity: Severity, family: str, summary: str, rfc: str) -> Callable[[Check], Check]:
+    """Register `check` under a stable code (codes are what zones silence: never rename one)."""
+
+    def register(check: Check) -> Check:
+        if code in RULES:
+            raise ValueError(f"rule code {code!r} registered twice")
+        RULES[code] = Rule(code, severity, family, summary, rfc, check)
+        return check
+
+    return register
+
+
+class Context:
+    """Indexes over one zone, built once per run and shared by every rule."""
+
+    def __init__(self, zone: Zone) -> None:
+        self.zone = zone
+        self.origin = zone.origin
+
+    @cached_property
+    def names(self) -> list[Name]:
+        """Owner names in canonical order: findings come out in a stable, readable order."""
+        return self.zone.names()
+
+    @cached_property
+    def by_type(self) -> dict[int, list[RRset]]:
+        """RRsets grouped by type code, owners in canonical order."""
+        index: dict[int, list[RRset]] = {}
+        nodes = self.zone.nodes
+        for name in self.names:
+            for code, rrset in nodes[name].items():
+                index.setdefault(code, []).append(rrset)
+        return index
+
+    def rrsets(self, code: int) -> list[RRset]:
+        return self.by_type.get(code, [])
+
+    def records(self, code: int) -> Iterator[Record]:
+        for rrset in self.rrsets(code):
+            yield from rrset.records
+
+    def all_rrsets(self) -> Iterator[RRset]:
+        nodes = self.zone.nodes
+        for name in self.names:
+            yield from nodes[name].values()
+
+    # -- name questions (O(depth) each, no zone scans) ---------------------------
+    def in_zone(self, name: Name) -> bool:
+        return name.is_subdomain_of(self.origin)
+
+    def is_cname(self, name: Name) -> bool:
+        node = self.zone.nodes.get(name)
+        return node is not None and CNAME_CODE in node
+
+    def has_address(self, name: Name) -> bool:
+        """True if `name` owns A/AAAA, directly or through a wildcard that would answer for it (RFC 4592)."""
+        nodes = self.zone.nodes
+        node = nodes.get(name)
+        if node is not None:
+            return A_CODE in node or AAAA_CODE in node
+        if self.zone.exists(name):  # an empty non-terminal: no synthesis (RFC 4592 2.2.2)
+            return False
+        # Closest encloser, then its wildcard child.
+        depth = len(self.origin.labels)
+        labels = name.labels
+        for i in range(1, len(labels) - depth + 1):
+            encloser = Name(labels[i:])
+            if self.zone.exists(encloser):
+                wild = nodes.get(encloser.child(b"*"))
+                return wild is not None and (A_CODE in wild or AAAA_CODE in wild)
+        return False
+
+    def authoritative(self, name: Name) -> bool:
+        """In the zone and not at or below a delegation point: its data is ours to check."""
+        return self.in_zone(name) and self.zone.find_cut(name) is None
+
+    @cached_property
+    def apex_where(self) -> Where:
+        """Where to point zone-wide findings that have no record of their own: the SOA."""
+        soa = self.zone.soa_record()
+        return soa.where if soa is not None else Where(self.zone.file)
+
+
+def text_of(name: Name, origin: Name) -> str:
+    """A name as the user most likely wrote it: relative to the origin."""
+    return name.relativize(origin)
