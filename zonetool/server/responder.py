@@ -1,0 +1,315 @@
+"""Bytes in, bytes out: the authoritative server's brain, with no sockets (transports call it).
+
+Speed (issue 6): a packed answer is cached per (question in lower case, RD bit, size limit,
+EDNS presence); a hit costs a dict look-up and a few slices that patch in the query's ID and
+the question's letter case. That is exact because the packer compresses names
+case-insensitively, so the only octets that depend on the query are the ID, RD and the
+question itself. Zones and cache live together in one immutable snapshot swapped by a
+single attribute store, so a reload can never pair new zones with old answers.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections import OrderedDict
+from collections.abc import Sequence
+from contextlib import suppress
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from zonetool.lookup import (
+    NOERROR,
+    NOTAUTH,
+    NOTIMP,
+    NXDOMAIN,
+    RCODE_NAMES,
+    REFUSED,
+    SERVFAIL,
+    Answer,
+    ZoneSet,
+    lookup,
+    negative_soa,
+)
+from zonetool.names import Name
+from zonetool.records import type_name
+from zonetool.server import wire
+from zonetool.zone import Zone
+
+FORMERR = 1
+BADVERS = 16  # RFC 6891 6.1.3, carried in the OPT extended rcode
+AXFR, IXFR = 252, 251
+TCP_LIMIT = wire.MAX_MESSAGE
+_PLAIN_HEADER = b"\x00\x01\x00\x00\x00\x00"  # QDCOUNT=1, ANCOUNT=0, NSCOUNT=0
+_TYPE_NAMES: dict[int, str] = {}
+
+
+def _type_text(code: int) -> str:
+    name = _TYPE_NAMES.get(code)
+    if name is None:
+        name = _TYPE_NAMES[code] = type_name(code)
+    return name
+
+
+class Fault(Protocol):
+    action: str  # servfail | refused | nxdomain | timeout | delay | truncate | bad-id
+    delay_ms: int
+
+
+class FaultMatcher(Protocol):
+    def match(self, qname: Name, qtype: int) -> Fault | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class QueryInfo:
+    """One line of the query log. `qname` is lower-case presentation text with the final dot."""
+
+    client: tuple[str, int]
+    transport: str  # "udp" | "tcp"
+    qname: str
+    qtype: str
+    rcode: str
+    answers: int
+    fault: str | None = None
+
+
+@dataclass(slots=True)
+class Reply:
+    """What to send: no message = stay silent; several only for a zone transfer over TCP."""
+
+    messages: list[bytes]
+    info: QueryInfo
+    delay: float = 0.0
+    close: bool = False  # TCP: the stream cannot be trusted any more; close it
+
+
+@dataclass(frozen=True, slots=True)
+class _Snapshot:
+    zoneset: ZoneSet
+    cache: OrderedDict[tuple[Any, ...], tuple[bytes, str, str, str, int]] = field(default_factory=OrderedDict)
+
+
+class Responder:
+    """Answers DNS messages for a set of zones, like an authoritative-only NSD."""
+
+    def __init__(
+        self,
+        zones: Sequence[Zone],
+        *,
+        max_udp: int = 1232,
+        cache_size: int = 100_000,
+        allow_transfer: Sequence[str] = (),
+        faults: FaultMatcher | None = None,
+    ) -> None:
+        self.max_udp = max(wire.MIN_UDP, min(max_udp, wire.MAX_MESSAGE))
+        self.cache_size = cache_size
+        self.allow_transfer = tuple(ipaddress.ip_network(a, strict=False) for a in allow_transfer)
+        self.faults = faults
+        self._snap = _Snapshot(ZoneSet(zones))
+
+    # -- zones ---------------------------------------------------------------------
+    @property
+    def zones(self) -> tuple[Zone, ...]:
+        return self._snap.zoneset.zones
+
+    def swap(self, zones: Sequence[Zone]) -> None:
+        """Serve `zones` from now on; the cache goes with the old zones (one atomic store)."""
+        self._snap = _Snapshot(ZoneSet(zones))
+
+    def cached(self) -> int:
+        """How many answers are cached now (for tests and the benchmark)."""
+        return len(self._snap.cache)
+
+    # -- the hot path -------------------------------------------------------------
+    def respond(self, data: bytes, client: tuple[str, int], transport: str) -> Reply:
+        """Answer one message. Never raises for bad input: bad packets get FORMERR or silence."""
+        snap = self._snap
+        if self.faults is None and self.cache_size > 0:
+            key = self._fast_key(data, transport)
+            if key is not None:
+                entry = snap.cache.get(key[0])
+                if entry is not None:
+                    body, qend = entry[0], key[1]
+                    out = data[:2] + body[2:12] + data[12:qend] + body[qend:]
+                    return Reply([out], QueryInfo(client, transport, entry[1], entry[2], entry[3], entry[4]))
+        try:
+            return self._respond(snap, data, client, transport)
+        except Exception as exc:  # a bug must not kill the server: answer SERVFAIL and say why
+            header = wire.parse_header(data)
+            if header is None:
+                return Reply([], QueryInfo(client, transport, "", "", "", 0))
+            info = QueryInfo(client, transport, "", "", "SERVFAIL", 0, f"internal error: {exc!r}")
+            return Reply([wire.pack_error(data, SERVFAIL)], info)
+
+    def _fast_key(self, data: bytes, transport: str) -> tuple[tuple[Any, ...], int] | None:
+        """Cache key for the common query shapes without building any object; None = take the slow path."""
+        # QR=0, opcode QUERY, one question, nothing in answer/authority, at most one additional.
+        if len(data) < 17 or data[2] & 0xF8 or data[4:10] != _PLAIN_HEADER or data[10]:
+            return None
+        pos = 12
+        try:
+            length = data[pos]
+            while length:
+                if length > 63:
+                    return None
+                pos += length + 1
+                length = data[pos]
+        except IndexError:
+            return None
+        qend = pos + 5
+        arcount = data[11]
+        if arcount == 0:
+            if len(data) != qend:
+                return None
+            limit = TCP_LIMIT if transport == "tcp" else wire.MIN_UDP
+            return (data[12:qend].lower(), data[2] & 1, limit, False), qend
+        # One OPT, version 0, no options (what dnsperf and most stubs send).
+        if arcount != 1 or len(data) != qend + 11 or data[qend : qend + 3] != b"\x00\x00\x29" or data[qend + 6]:
+            return None
+        if data[qend + 9] or data[qend + 10]:
+            return None
+        if transport == "tcp":
+            limit = TCP_LIMIT
+        else:
+            size = (data[qend + 3] << 8) | data[qend + 4]
+            limit = self.max_udp if size >= self.max_udp else max(size, wire.MIN_UDP)
+        return (data[12:qend].lower(), data[2] & 1, limit, True), qend
+
+    # -- the full path --------------------------------------------------------------
+    def _respond(self, snap: _Snapshot, data: bytes, client: tuple[str, int], transport: str) -> Reply:
+        header = wire.parse_header(data)
+        if header is None:
+            # RFC 1035 4.1.1: no header, no one to answer; on TCP the stream is lost.
+            return Reply([], QueryInfo(client, transport, "", "", "", 0), close=transport == "tcp")
+        flags = header[1]
+        if flags & wire.QR:
+            return Reply([], QueryInfo(client, transport, "", "", "", 0))  # a response: never answer it
+        try:
+            query = wire.parse_query(data)
+        except wire.WireError as exc:
+            del exc  # RFC 1035 4.1.1: FORMERR, header only, since the question is unreadable
+            return Reply([wire.pack_error(data, FORMERR)], QueryInfo(client, transport, "", "", "FORMERR", 0, None))
+        qname = query.qname_text().lower()
+        qtype = _type_text(query.qtype)
+
+        def error(rcode: int) -> Reply:
+            body = wire.pack_error(data, rcode, query, our_udp=self.max_udp)
+            return Reply([body], QueryInfo(client, transport, qname, qtype, RCODE_NAMES[rcode], 0))
+
+        if query.opcode != 0:
+            return error(NOTIMP)  # RFC 1035 4.1.1: only QUERY is implemented
+        if query.edns is not None and query.edns.version > 0:
+            return error(BADVERS)  # RFC 6891 6.1.3
+        if query.ancount or (query.nscount and not (query.qtype == IXFR and query.nscount == 1)):
+            return error(FORMERR)  # a query carries no answer; only IXFR carries an authority SOA
+        if query.qclass != 1:
+            return error(REFUSED)  # we serve class IN only
+        if query.qtype in (AXFR, IXFR):
+            return self._transfer(snap, data, query, client, transport, qname, qtype)
+
+        limit = TCP_LIMIT if transport == "tcp" else wire.udp_limit(query.edns, self.max_udp)
+        fault = self.faults.match(query.name, query.qtype) if self.faults is not None else None
+        if fault is not None:
+            return self._fault(snap, data, query, fault, limit, client, transport, qname, qtype)
+
+        key = (data[12 : query.question_end].lower(), (flags >> 8) & 1, limit, query.edns is not None)
+        cache = snap.cache if self.cache_size > 0 else None
+        if cache is not None:
+            entry = cache.get(key)
+            if entry is not None:
+                body = entry[0]
+                out = data[:2] + body[2:12] + data[12 : query.question_end] + body[query.question_end :]
+                return Reply([out], QueryInfo(client, transport, entry[1], entry[2], entry[3], entry[4]))
+        answer = lookup(snap.zoneset, query.name, query.qtype, query.qclass)
+        body = wire.pack_answer(data, query, answer, limit, self.max_udp)
+        rcode = RCODE_NAMES.get(answer.rcode, str(answer.rcode))
+        answers = int.from_bytes(body[6:8])
+        if cache is not None:
+            stored = body[:12] + body[12 : query.question_end].lower() + body[query.question_end :]
+            if len(cache) >= self.cache_size:
+                with suppress(KeyError):  # another thread may have emptied it meanwhile
+                    cache.popitem(last=False)  # the oldest entry goes first (FIFO keeps hits cheap)
+            cache[key] = (stored, qname, qtype, rcode, answers)
+        return Reply([body], QueryInfo(client, transport, qname, qtype, rcode, answers))
+
+    # -- zone transfer -------------------------------------------------------------------
+    def _transfer_allowed(self, client: tuple[str, int]) -> bool:
+        try:
+            address = ipaddress.ip_address(client[0].split("%", 1)[0])
+        except ValueError:
+            return False
+        return any(address in net for net in self.allow_transfer if net.version == address.version)
+
+    def _transfer(
+        self,
+        snap: _Snapshot,
+        data: bytes,
+        query: wire.Query,
+        client: tuple[str, int],
+        transport: str,
+        qname: str,
+        qtype: str,
+    ) -> Reply:
+        """AXFR over TCP to allowed clients (RFC 5936); IXFR answered with the whole zone (RFC 1995 4)."""
+
+        def error(rcode: int) -> Reply:
+            body = wire.pack_error(data, rcode, query, our_udp=self.max_udp)
+            return Reply([body], QueryInfo(client, transport, qname, qtype, RCODE_NAMES[rcode], 0))
+
+        if query.qtype == AXFR and transport != "tcp":
+            return error(FORMERR)  # RFC 5936 4.2: AXFR is TCP only; NSD answers FORMERR over UDP
+        if not self._transfer_allowed(client):
+            return error(REFUSED)  # RFC 5936 4.2: the primary decides who may transfer
+        zone = snap.zoneset.by_apex.get(query.name)
+        soa = zone.soa_record() if zone is not None else None
+        if zone is None or soa is None:
+            return error(NOTAUTH)  # not the apex of a zone we serve (RFC 5936 2.2.1)
+        if transport != "tcp":
+            # RFC 1995 2: an IXFR over UDP that cannot fit gets the current SOA; the client retries over TCP.
+            answer = Answer(NOERROR, True, [zone.rrset(zone.origin, 6)], zone=zone)  # type: ignore[list-item]
+            body = wire.pack_answer(data, query, answer, wire.udp_limit(query.edns, self.max_udp), self.max_udp)
+            return Reply([body], QueryInfo(client, transport, qname, qtype, "NOERROR", 1))
+        records = [r for r in zone.records() if r.code != 6]
+        messages = wire.pack_transfer(data, query, records, soa)
+        return Reply(messages, QueryInfo(client, transport, qname, qtype, "NOERROR", len(records) + 2))
+
+    # -- faults ------------------------------------------------------------------------
+    def _fault(
+        self,
+        snap: _Snapshot,
+        data: bytes,
+        query: wire.Query,
+        fault: Fault,
+        limit: int,
+        client: tuple[str, int],
+        transport: str,
+        qname: str,
+        qtype: str,
+    ) -> Reply:
+        """Misbehave on purpose for the sender harness; never cached, always named in the log."""
+        action = fault.action
+
+        def info(rcode: int, answers: int = 0) -> QueryInfo:
+            return QueryInfo(client, transport, qname, qtype, RCODE_NAMES.get(rcode, str(rcode)), answers, action)
+
+        if action == "timeout":
+            return Reply([], info(NOERROR))
+        if action in ("servfail", "refused"):
+            rcode = SERVFAIL if action == "servfail" else REFUSED
+            return Reply([wire.pack_error(data, rcode, query, our_udp=self.max_udp)], info(rcode))
+        if action == "nxdomain":
+            zone = snap.zoneset.find(query.name)
+            answer = Answer(NXDOMAIN, zone is not None, authority=negative_soa(zone) if zone else [], zone=zone)
+            return Reply([wire.pack_answer(data, query, answer, limit, self.max_udp)], info(NXDOMAIN))
+        if action == "truncate" and transport != "tcp":
+            body = wire.pack_answer(data, query, Answer(NOERROR, True), limit, self.max_udp)
+            body = body[:2] + ((body[2] | 0x02).to_bytes(1)) + body[3:]  # TC, nothing else (RFC 1035 4.1.1)
+            return Reply([body], info(NOERROR))
+        answer = lookup(snap.zoneset, query.name, query.qtype, query.qclass)
+        body = wire.pack_answer(data, query, answer, limit, self.max_udp)
+        answers = int.from_bytes(body[6:8])
+        delay = 0.0
+        if action == "delay":
+            delay = max(0, int(fault.delay_ms)) / 1000.0
+        elif action == "bad-id":
+            body = ((int.from_bytes(body[:2]) ^ 0xFFFF).to_bytes(2)) + body[2:]  # never the ID asked
+        return Reply([body], info(answer.rcode, answers), delay=delay)

@@ -1,0 +1,371 @@
+"""DNS messages as bytes: the one place that reads queries and packs answers.
+
+We parse the query ourselves (12-octet header, raw qname labels, qtype/qclass, the OPT RR)
+instead of through dnslib, for two reasons:
+  * dnslib 0.9.26 traps: `DNSRecord.parse` fails on legal labels with non-UTF-8 octets
+    (`\\200byte.example.com`), `str(DNSLabel)` loses an escaped dot (`a\\.b`), and
+    `DNSRecord.reply()` sets RA and copies AD/CD from the query, which an authoritative
+    server without DNSSEC must not do;
+  * speed: the hot path needs only the question's span and the EDNS size, not objects.
+Answers are packed by our own small packer too, with case-insensitive name compression
+(RFC 1035 4.1.4) so that a cached answer is the same bytes whatever case the query used.
+dnslib is therefore not used on the wire path at all; records.Rdata keeps its dnslib bridge
+for other edges.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import struct
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from zonetool.lookup import Answer
+from zonetool.names import Name, escape_label
+from zonetool.records import AAAA, CAA, MX, SOA, SRV, TXT, A, Generic, Rdata, _Target
+from zonetool.zone import Record, RRset
+
+HEADER = struct.Struct("!HHHHHH")
+OPT = 41
+MAX_MESSAGE = 65535  # RFC 1035 4.2.2: TCP length prefix is 16 bits
+MIN_UDP = 512  # RFC 1035 2.3.4 / RFC 6891 6.2.3: sizes below 512 are treated as 512
+
+# header flag bits (RFC 1035 4.1.1, RFC 4035 3.2)
+QR, AA, TC, RD, RA, AD, CD = 0x8000, 0x0400, 0x0200, 0x0100, 0x0080, 0x0020, 0x0010
+
+
+class WireError(ValueError):
+    """A query that cannot be read past its header: the answer is FORMERR."""
+
+
+@dataclass(frozen=True, slots=True)
+class Edns:
+    """The client's OPT RR (RFC 6891 6.1.2)."""
+
+    udp_size: int
+    version: int
+    do: bool
+    ext_rcode: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Query:
+    """What the responder needs from a query; `question` is the raw section as asked."""
+
+    id: int
+    flags: int
+    qdcount: int
+    ancount: int
+    nscount: int
+    arcount: int
+    labels: tuple[bytes, ...]
+    qtype: int
+    qclass: int
+    question_end: int  # offset just past qtype/qclass
+    edns: Edns | None
+
+    @property
+    def opcode(self) -> int:
+        return (self.flags >> 11) & 0xF
+
+    @property
+    def name(self) -> Name:
+        return Name(self.labels)
+
+    def qname_text(self) -> str:
+        """Presentation text of the qname as asked (escapes kept: a\\.b, \\200)."""
+        return ".".join(escape_label(label) for label in self.labels) + "." if self.labels else "."
+
+
+def parse_header(data: bytes) -> tuple[int, int, int, int, int, int] | None:
+    """ID, flags and the four counts, or None when there is not even a header (stay silent)."""
+    if len(data) < 12:
+        return None
+    return HEADER.unpack_from(data)
+
+
+def scan_name(data: bytes, pos: int) -> tuple[tuple[bytes, ...], int]:
+    """Read an uncompressed name at `pos` (a question's qname may not be compressed)."""
+    labels: list[bytes] = []
+    total = 1
+    n = len(data)
+    while True:
+        if pos >= n:
+            raise WireError("question name runs past the end of the message")
+        length = data[pos]
+        if length == 0:
+            return tuple(labels), pos + 1
+        if length > 63:
+            # 0xC0 is a pointer; 0x40/0x80 are obsolete extended label types (RFC 6891 5).
+            raise WireError("compressed or extended label in the question")
+        total += length + 1
+        if total > 255:
+            raise WireError("question name longer than 255 octets")
+        end = pos + 1 + length
+        if end > n:
+            raise WireError("label runs past the end of the message")
+        labels.append(data[pos + 1 : end])
+        pos = end
+
+
+def _skip_name(data: bytes, pos: int) -> int:
+    """Skip a possibly compressed name in a record we do not otherwise read."""
+    n = len(data)
+    while True:
+        if pos >= n:
+            raise WireError("name runs past the end of the message")
+        length = data[pos]
+        if length == 0:
+            return pos + 1
+        if length & 0xC0 == 0xC0:
+            if pos + 2 > n:
+                raise WireError("truncated compression pointer")
+            return pos + 2
+        if length > 63:
+            raise WireError("unknown label type")
+        pos += 1 + length
+
+
+def parse_query(data: bytes) -> Query:
+    """Read a query (header already known to exist); WireError means FORMERR."""
+    ident, flags, qd, an, ns, ar = HEADER.unpack_from(data)
+    if qd != 1:
+        raise WireError(f"QDCOUNT is {qd}, a query asks exactly one question")
+    labels, pos = scan_name(data, 12)
+    if pos + 4 > len(data):
+        raise WireError("question ends before QTYPE/QCLASS")
+    qtype, qclass = struct.unpack_from("!HH", data, pos)
+    pos += 4
+    question_end = pos
+    edns: Edns | None = None
+    for index in range(an + ns + ar):
+        owner_at = pos
+        pos = _skip_name(data, pos)
+        if pos + 10 > len(data):
+            raise WireError("resource record header runs past the end")
+        rtype, rclass, ttl, rdlen = struct.unpack_from("!HHIH", data, pos)
+        pos += 10
+        end = pos + rdlen
+        if end > len(data):
+            raise WireError("resource record data runs past the end")
+        if rtype == OPT:
+            if index < an + ns:
+                raise WireError("OPT outside the additional section")  # RFC 6891 6.1.1
+            if edns is not None:
+                raise WireError("more than one OPT record")  # RFC 6891 6.1.1
+            if data[owner_at] != 0:
+                raise WireError("OPT owner is not the root")  # RFC 6891 6.1.2
+            _check_options(data, pos, end)
+            edns = Edns(rclass, (ttl >> 16) & 0xFF, bool(ttl & 0x8000), ttl >> 24)
+        pos = end
+    if pos != len(data):
+        raise WireError(f"{len(data) - pos} octets of junk after the last record")
+    return Query(ident, flags, qd, an, ns, ar, labels, qtype, qclass, question_end, edns)
+
+
+def _check_options(data: bytes, pos: int, end: int) -> None:
+    """Options are read only to be sure they are well-formed; unknown ones are ignored (RFC 6891 6.1.2)."""
+    while pos < end:
+        if pos + 4 > end:
+            raise WireError("truncated EDNS option header")
+        length = int.from_bytes(data[pos + 2 : pos + 4])
+        pos += 4 + length
+        if pos > end:
+            raise WireError("EDNS option runs past the OPT record")
+
+
+def udp_limit(edns: Edns | None, max_udp: int) -> int:
+    """The largest UDP answer the client takes: 512 without EDNS, else its size within [512, max_udp]."""
+    if edns is None:
+        return MIN_UDP
+    return max(MIN_UDP, min(edns.udp_size, max_udp))
+
+
+def opt_record(udp_size: int, ext_rcode: int = 0) -> bytes:
+    """Our OPT RR: root owner, our UDP size, version 0, no options, DO clear (RFC 6891 6.1.2)."""
+    return b"\x00\x00\x29" + struct.pack("!HBBHH", udp_size, ext_rcode, 0, 0, 0)
+
+
+# ---------------------------------------------------------------------------
+# packing
+# ---------------------------------------------------------------------------
+class Packer:
+    """A growing message with case-insensitive name compression (RFC 1035 4.1.4)."""
+
+    __slots__ = ("buf", "names")
+
+    def __init__(self, start: bytes = b"\x00" * 12) -> None:
+        self.buf = bytearray(start)
+        self.names: dict[tuple[bytes, ...], int] = {}
+
+    def name(self, name: Name, compress: bool = True) -> None:
+        buf = self.buf
+        labels, key = name.labels, name.key
+        if not compress:
+            for label in labels:
+                buf.append(len(label))
+                buf += label
+            buf.append(0)
+            return
+        names = self.names
+        for i in range(len(labels)):
+            suffix = key[i:]
+            pointer = names.get(suffix)
+            if pointer is not None:
+                buf += (0xC000 | pointer).to_bytes(2)
+                return
+            pos = len(buf)
+            if pos < 0x4000:
+                names[suffix] = pos
+            buf.append(len(labels[i]))
+            buf += labels[i]
+        buf.append(0)
+
+    def question(self, raw: bytes, labels: tuple[bytes, ...]) -> None:
+        """Copy the question as asked (0x20 case echo) and remember its suffixes for compression."""
+        pos = len(self.buf)
+        keys = Name(labels).key
+        for i in range(len(labels)):
+            if pos < 0x4000:
+                self.names.setdefault(keys[i:], pos)
+            pos += 1 + len(labels[i])
+        self.buf += raw
+
+    def record(self, owner: Name, ttl: int, rdata: Rdata, rclass: int = 1) -> None:
+        buf = self.buf
+        self.name(owner)
+        buf += struct.pack("!HHI", rdata.type_code, rclass, ttl)
+        at = len(buf)
+        buf += b"\x00\x00"
+        self.rdata(rdata)
+        buf[at : at + 2] = (len(buf) - at - 2).to_bytes(2)
+
+    def rrset(self, rrset: RRset, ttl: int | None = None) -> int:
+        """Pack every record of the set with one TTL (RFC 2181 5.2); returns how many."""
+        ttl = rrset.ttl if ttl is None else ttl
+        owner = rrset.owner
+        for record in rrset.records:
+            self.record(owner, ttl, record.rdata)
+        return len(rrset.records)
+
+    def rollback(self, size: int) -> None:
+        """Forget everything past `size` (pointers into it included)."""
+        del self.buf[size:]
+        self.names = {k: v for k, v in self.names.items() if v < size}
+
+    def rdata(self, rdata: Rdata) -> None:
+        buf = self.buf
+        # RFC 3597 4: only RFC 1035 types may have their names compressed; SRV must not (RFC 2782).
+        if isinstance(rdata, _Target):
+            self.name(rdata.target)
+        elif isinstance(rdata, MX):
+            buf += rdata.preference.to_bytes(2)
+            self.name(rdata.exchange)
+        elif isinstance(rdata, A):
+            buf += ipaddress.IPv4Address(rdata.address).packed
+        elif isinstance(rdata, AAAA):
+            buf += ipaddress.IPv6Address(rdata.address).packed
+        elif isinstance(rdata, SRV):
+            buf += struct.pack("!HHH", rdata.priority, rdata.weight, rdata.port)
+            self.name(rdata.target, compress=False)
+        elif isinstance(rdata, TXT):
+            for s in rdata.strings:
+                buf.append(len(s))
+                buf += s
+        elif isinstance(rdata, SOA):
+            self.name(rdata.mname)
+            self.name(rdata.rname)
+            buf += struct.pack("!IIIII", rdata.serial, rdata.refresh, rdata.retry, rdata.expire, rdata.minimum)
+        elif isinstance(rdata, CAA):
+            tag = rdata.tag.encode("ascii")
+            buf += bytes((rdata.flags, len(tag))) + tag + rdata.value  # RFC 8659 4.1
+        elif isinstance(rdata, Generic):
+            buf += rdata.data
+        else:  # a type added to records.py later: its own wire form, names uncompressed
+            buf += rdata.to_wire()
+
+
+def response_flags(query_flags: int, rcode: int, aa: bool, tc: bool = False) -> int:
+    """QR set, opcode and RD copied; RA, AD, CD never (an authoritative server without DNSSEC)."""
+    flags = QR | (query_flags & (0x7800 | RD)) | (rcode & 0xF)
+    if aa:
+        flags |= AA
+    if tc:
+        flags |= TC
+    return flags
+
+
+def pack_error(data: bytes, rcode: int, query: Query | None = None, *, our_udp: int = 1232) -> bytes:
+    """An error response: header, the question if we could read it, OPT if the query had one."""
+    ident, flags = struct.unpack_from("!HH", data)
+    if query is None:
+        return HEADER.pack(ident, response_flags(flags, rcode, False), 0, 0, 0, 0)
+    opt = b"" if query.edns is None else opt_record(our_udp, rcode >> 4)
+    head = HEADER.pack(ident, response_flags(flags, rcode, False), 1, 0, 0, 1 if opt else 0)
+    return head + data[12 : query.question_end] + opt
+
+
+def pack_answer(data: bytes, query: Query, answer: Answer, limit: int, our_udp: int = 1232) -> bytes:
+    """Pack an Answer for this query, cut to `limit` octets whole RRsets at a time (RFC 2181 9)."""
+    p = Packer(data[:12])
+    p.question(data[12 : query.question_end], query.labels)
+    question_end = len(p.buf)
+    ends: list[tuple[int, int, int, int]] = []  # after each RRset: (octets, an, ns, ar)
+    an = ns = ar = 0
+    for rrset in answer.answer:
+        an += p.rrset(rrset)
+        ends.append((len(p.buf), an, ns, ar))
+    for rrset in answer.authority:
+        ns += p.rrset(rrset)
+        ends.append((len(p.buf), an, ns, ar))
+    required = len(ends)
+    for rrset in answer.additional:
+        ar += p.rrset(rrset)
+        ends.append((len(p.buf), an, ns, ar))
+    opt = b"" if query.edns is None else opt_record(our_udp)
+    room = limit - len(opt)
+    tc = False
+    if len(p.buf) > room:
+        fit = [e for e in ends if e[0] <= room]
+        if len(fit) < required:
+            # Answer or authority does not fit: say so with the question alone (RFC 1035 4.2.1, RFC 2181 9).
+            tc, cut = True, (question_end, 0, 0, 0)
+        else:
+            cut = fit[-1]
+            # Dropped additional data is not a truncation, except a referral's glue (RFC 9471 3).
+            tc = not answer.authoritative and any(r.code == 2 for r in answer.authority)
+        del p.buf[cut[0] :]
+        an, ns, ar = cut[1], cut[2], cut[3]
+    flags = response_flags(query.flags, answer.rcode, answer.authoritative, tc)
+    p.buf[:12] = HEADER.pack(query.id, flags, 1, an, ns, ar + (1 if opt else 0))
+    p.buf += opt
+    return bytes(p.buf)
+
+
+def pack_transfer(
+    data: bytes, query: Query, records: Iterable[Record], soa: Record, max_size: int = 16384
+) -> list[bytes]:
+    """AXFR: SOA, every record, SOA again, split into messages under 64 KiB (RFC 5936 2.2)."""
+    question = data[12 : query.question_end]
+    flags = response_flags(query.flags, 0, True)
+    messages: list[bytes] = []
+
+    def fresh() -> Packer:
+        p = Packer()
+        p.question(question, query.labels)
+        return p
+
+    p, count = fresh(), 0
+    for record in (soa, *records, soa):
+        before = len(p.buf)
+        p.record(record.owner, record.ttl, record.rdata)
+        if len(p.buf) > max_size and count:
+            p.rollback(before)
+            p.buf[:12] = HEADER.pack(query.id, flags, 1, count, 0, 0)
+            messages.append(bytes(p.buf))
+            p, count = fresh(), 0
+            p.record(record.owner, record.ttl, record.rdata)
+        count += 1
+    p.buf[:12] = HEADER.pack(query.id, flags, 1, count, 0, 0)
+    messages.append(bytes(p.buf))
+    return messages
