@@ -1,1 +1,251 @@
-"""pytest plugin: the `dns_server` fixture (filled in by the server work)."""
+"""A DNS server inside your tests: `DNSTestServer` and the pytest fixtures `dns_server`, `dns_server_session`.
+
+    def test_backup_mx(dns_server):
+        dns_server.load("zones/example.com.yaml")      # or a dict in the YAML shape
+        ...point the sender at dns_server.host, dns_server.port...
+        assert ("example.com", "MX") in dns_server.queries
+
+The server runs in this process (one UDP thread, one event-loop thread) on a free port, answers
+exactly as `zonetool serve` does, and gives every thread and socket back on `stop()`. Zones and
+records can change while it runs; each change is one atomic swap, like a reload.
+
+Extending (faults, SMTP sinks): subclass and override `_make_responder`, or set `faults` (anything
+with `match(qname, qtype)`, e.g. `zonetool.faults.FaultSet`) before `start()`.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import threading
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from zonetool.findings import Finding
+from zonetool.names import Name, to_ascii
+from zonetool.records import Rdata, parse_rdata, type_code
+from zonetool.server.querylog import QueryLog
+from zonetool.server.runner import Server
+from zonetool.server.zonesource import SerialBook
+from zonetool.zone import Record, RRset, Zone
+
+__all__ = ["DNSTestServer", "ZoneLoadError"]
+
+
+class ZoneLoadError(ValueError):
+    """The zone given to `load()` has errors; the message lists every finding with its place."""
+
+    def __init__(self, findings: Sequence[Finding]) -> None:
+        self.findings = list(findings)
+        errors = [f for f in self.findings if f.severity.value == "error"]
+        super().__init__(f"{len(errors)} error(s) in the zone:\n" + "\n".join(f.format() for f in errors))
+
+
+def _copy_zone(zone: Zone) -> Zone:
+    """A copy whose RRsets can change without touching the one being served."""
+    new = copy.copy(zone)
+    new.nodes = {
+        name: {code: RRset(rrset.owner, rrset.code, list(rrset.records)) for code, rrset in node.items()}
+        for name, node in zone.nodes.items()
+    }
+    new.duplicates = list(zone.duplicates)
+    new._ents = new._cuts = None
+    return new
+
+
+def _absolute(owner: str | Name) -> Name:
+    if isinstance(owner, Name):
+        return owner
+    text = to_ascii(owner.strip())
+    return Name.from_text(text if text.endswith(".") else text + ".")
+
+
+class DNSTestServer:
+    """An authoritative DNS server on an ephemeral port for the length of a test (or a session)."""
+
+    def __init__(
+        self,
+        *,
+        address: str = "127.0.0.1",
+        port: int = 0,
+        allow_transfer: Sequence[str] = ("127.0.0.1", "::1"),
+        max_udp: int = 1232,
+        cache_size: int = 10_000,
+        faults: Any = None,
+    ) -> None:
+        self.address = address
+        self.requested_port = port
+        self.allow_transfer = tuple(allow_transfer)
+        self.max_udp = max_udp
+        self.cache_size = cache_size
+        self.faults = faults  # passed to the Responder: anything with match(qname, qtype) -> fault or None
+        self.queries = QueryLog(keep=True)
+        self.zones: dict[Name, Zone] = {}
+        self._serials = SerialBook()
+        self._lock = threading.RLock()
+        self._server: Server | None = None
+        self._responder: Any = None
+
+    # -- lifecycle --------------------------------------------------------------------
+    def _make_responder(self) -> Any:
+        from zonetool.server.responder import Responder
+
+        return Responder(
+            list(self.zones.values()),
+            max_udp=self.max_udp,
+            cache_size=self.cache_size,
+            allow_transfer=self.allow_transfer,
+            faults=self.faults,
+        )
+
+    def start(self) -> DNSTestServer:
+        if self._server is not None:
+            return self
+        self._responder = self._make_responder()
+        server = Server(self._responder, address=self.address, port=self.requested_port, querylog=self.queries)
+        server.start()
+        self._server = server
+        return self
+
+    def stop(self) -> None:
+        server, self._server = self._server, None
+        if server is not None:
+            server.stop()
+
+    def __enter__(self) -> DNSTestServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def running(self) -> bool:
+        return self._server is not None
+
+    @property
+    def host(self) -> str:
+        return self.address
+
+    @property
+    def port(self) -> int:
+        if self._server is None:
+            raise RuntimeError("the DNS test server is not running (use it as a context manager or call start())")
+        return self._server.port
+
+    @property
+    def address_tuple(self) -> tuple[str, int]:
+        return (self.host, self.port)
+
+    def __repr__(self) -> str:
+        where = f"{self.host}:{self.port}" if self.running else "stopped"
+        return f"<DNSTestServer {where} zones={[z.to_text() for z in self.zones]}>"
+
+    # -- zones ------------------------------------------------------------------------
+    def _publish(self) -> None:
+        """Hand the current zones to the responder in one swap (answers and cache change together)."""
+        self._serials.stamp(self.zones.values())
+        if self._responder is not None:
+            self._responder.swap(list(self.zones.values()))
+
+    def load(self, *sources: str | os.PathLike[str] | Mapping[str, Any]) -> list[Zone]:
+        """Serve zones from YAML files, directories, or dicts in the YAML shape; replaces zones of the same origin.
+
+        Raises ZoneLoadError (listing every finding) if a zone has errors; nothing changes then.
+        """
+        from zonetool.loader import has_errors, load_mapping, load_paths
+
+        loaded_zones: list[Zone] = []
+        findings: list[Finding] = []
+        for source in sources:
+            if isinstance(source, Mapping):
+                loaded = load_mapping(dict(source))
+            else:
+                path = Path(source)
+                if not path.exists():
+                    raise FileNotFoundError(f"{path}: no such zone file or directory")
+                loaded = load_paths([path])
+            findings.extend(loaded.findings)
+            loaded_zones.extend(loaded.zones)
+        if has_errors(findings):
+            raise ZoneLoadError(findings)
+        with self._lock:
+            for zone in loaded_zones:
+                self.zones[zone.origin] = zone
+            self._publish()
+        return loaded_zones
+
+    def unload(self, origin: str | Name) -> None:
+        with self._lock:
+            self.zones.pop(_absolute(origin), None)
+            self._publish()
+
+    def zone_for(self, name: str | Name) -> Zone:
+        """The most specific served zone containing `name` (the one that answers for it)."""
+        target = _absolute(name)
+        best: Zone | None = None
+        for zone in self.zones.values():
+            if target.is_subdomain_of(zone.origin) and (best is None or len(zone.origin) > len(best.origin)):
+                best = zone
+        if best is None:
+            served = ", ".join(z.to_text() for z in self.zones) or "none"
+            raise KeyError(f"no served zone contains {target.to_text()} (zones: {served}); load() one first")
+        return best
+
+    def set(
+        self,
+        owner: str | Name,
+        rtype: str,
+        values: str | Rdata | Iterable[str | Rdata],
+        ttl: int = 3600,
+    ) -> None:
+        """Replace the `rtype` records at `owner` (absolute) with `values` (presentation text, e.g. "10 mx1").
+
+        Names inside values are relative to the zone's origin unless they end in ".", as in the YAML.
+        """
+        with self._lock:
+            zone = self.zone_for(owner)
+            name = _absolute(owner)
+            code = type_code(rtype)
+            items = [values] if isinstance(values, str | Rdata) else list(values)
+            rdatas = [v if isinstance(v, Rdata) else parse_rdata(rtype, str(v), zone.origin) for v in items]
+            new = _copy_zone(zone)
+            new.remove(name, code)
+            for rdata in rdatas:
+                new.add(Record(name, ttl, rdata))
+            self.zones[zone.origin] = new
+            self._publish()
+
+    def remove(self, owner: str | Name, rtype: str | None = None) -> int:
+        """Remove the records of `owner` (all types, or one); returns how many went."""
+        with self._lock:
+            zone = self.zone_for(owner)
+            new = _copy_zone(zone)
+            removed = new.remove(_absolute(owner), type_code(rtype) if rtype else None)
+            self.zones[zone.origin] = new
+            self._publish()
+            return removed
+
+    # -- the log ------------------------------------------------------------------------
+    def clear_log(self) -> None:
+        self.queries.clear()
+
+
+try:
+    import pytest
+except ImportError:  # the class works without pytest; only the fixtures need it
+    pytest = None  # type: ignore[assignment]
+
+if pytest is not None:
+
+    @pytest.fixture
+    def dns_server() -> Iterator[DNSTestServer]:
+        """A fresh DNS server for one test: no zones until you `load()` some."""
+        with DNSTestServer() as server:
+            yield server
+
+    @pytest.fixture(scope="session")
+    def dns_server_session() -> Iterator[DNSTestServer]:
+        """One DNS server for the whole session (zones and log persist: clear_log() between tests)."""
+        with DNSTestServer() as server:
+            yield server

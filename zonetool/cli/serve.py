@@ -1,0 +1,151 @@
+"""`zonetool serve`: answer DNS queries for zone files, reloading them as they change."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from zonetool.cli.app import EXIT_FINDINGS, EXIT_USAGE, app, fail
+
+if TYPE_CHECKING:
+    from zonetool.server.runner import Server
+
+
+def find_default_zones(cwd: Path | None = None) -> Path | None:
+    """The bundled zones/: next to where the user stands first, then next to the installed package."""
+    import zonetool
+
+    here = (cwd or Path.cwd()) / "zones"
+    package_root = Path(zonetool.__file__).resolve().parent
+    for candidate in (here, package_root.parent / "zones", package_root / "zones"):
+        if candidate.is_dir() and any(p.suffix in (".yaml", ".yml") for p in candidate.iterdir()):
+            return candidate
+    return None
+
+
+@app.command()
+def serve(
+    paths: Annotated[
+        list[Path] | None, typer.Argument(help="Zone files or directories (default: the bundled zones/).")
+    ] = None,
+    address: Annotated[str, typer.Option("--address", "-a", help="Address to listen on (IPv4 or IPv6).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", "-p", help="UDP and TCP port; 0 picks a free one.")] = 5353,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No query log.")] = False,
+    log_format: Annotated[str, typer.Option("--log-format", help="Query log lines as text or json.")] = "text",
+    allow_transfer: Annotated[
+        list[str] | None,
+        typer.Option("--allow-transfer", help="Address or CIDR allowed to AXFR (repeatable; default: nobody)."),
+    ] = None,
+    notify: Annotated[
+        list[str] | None,
+        typer.Option("--notify", help="Secondary HOST:PORT to NOTIFY after a reload (repeatable)."),
+    ] = None,
+    cache_size: Annotated[
+        int, typer.Option("--cache-size", help="Most packed answers kept in memory (0: no cache).")
+    ] = 100_000,
+    max_udp: Annotated[int, typer.Option("--max-udp", help="Largest UDP answer with EDNS (512..65535).")] = 1232,
+    workers: Annotated[int, typer.Option("--workers", help="Processes sharing the port (SO_REUSEPORT).")] = 1,
+    tcp_idle: Annotated[
+        float, typer.Option("--tcp-idle", help="Seconds before an idle TCP connection is closed.")
+    ] = 10.0,
+    watch: Annotated[bool, typer.Option("--watch/--no-watch", help="Reload when a zone file changes.")] = True,
+) -> None:
+    """Serve zones over UDP and TCP; SIGHUP or an edited file reloads them; Ctrl-C stops."""
+    import ipaddress
+    import sys
+
+    from zonetool.server.notify import Target
+    from zonetool.server.querylog import QueryLog
+    from zonetool.server.responder import Responder
+    from zonetool.server.runner import Server
+    from zonetool.server.sockets import BindError, family_of
+    from zonetool.server.supervisor import run
+    from zonetool.server.zonesource import ZoneSource
+
+    if log_format not in ("text", "json"):
+        fail(f"--log-format must be text or json, not {log_format!r}")
+    if not 0 <= port <= 65535:
+        fail(f"--port must be 0..65535, not {port}")
+    if workers < 1:
+        fail("--workers must be at least 1")
+    if cache_size < 0:
+        fail("--cache-size must not be negative")
+    if not 512 <= max_udp <= 65535:
+        fail("--max-udp must be 512..65535 (RFC 6891 6.2.5)")
+    try:
+        family_of(address)
+    except BindError as exc:
+        fail(f"--address: {exc.strerror}")
+    for entry in allow_transfer or []:
+        try:
+            ipaddress.ip_network(entry, strict=False)
+        except ValueError:
+            fail(f"--allow-transfer {entry!r} is not an IP address or CIDR block (e.g. 127.0.0.1 or 10.0.0.0/8)")
+    targets: list[Target] = []
+    for entry in notify or []:
+        try:
+            targets.append(Target.parse(entry))
+        except (ValueError, OSError) as exc:
+            fail(f"--notify {entry!r}: {exc}")
+
+    if not paths:
+        found = find_default_zones()
+        if found is None:
+            fail(
+                "no zone files given and no zones/ directory found here or next to zonetool; "
+                "name them: zonetool serve example.com.yaml"
+            )
+        paths = [found]
+    for path in paths:
+        if not path.exists():
+            fail(f"{path}: no such file or directory")
+
+    source = ZoneSource(paths)
+    outcome = source.load()
+    if outcome.zones is None:
+        for finding in outcome.findings:
+            typer.echo(finding.format(), err=True)
+        errors = sum(1 for f in outcome.findings if f.severity.value == "error")
+        fail(f"not serving: {errors} error(s) in the zone files", EXIT_FINDINGS)
+    if not outcome.zones:
+        fail(f"no zones found in {', '.join(map(str, paths))}")
+
+    def events(message: str) -> None:
+        typer.echo(f"zonetool: {message}", err=True)
+
+    querylog = None if quiet else QueryLog(sys.stdout, fmt=log_format)
+    zones = outcome.zones
+
+    def make_server(worker: int) -> Server:
+        # A fresh responder per process; the zones were loaded once, before any fork.
+        responder = Responder(
+            zones, max_udp=max_udp, cache_size=cache_size, allow_transfer=tuple(allow_transfer or ())
+        )
+        sink = events if worker == 0 else (lambda m: events(f"[worker {worker}] {m}"))
+        return Server(
+            responder,
+            address=address,
+            port=port,
+            querylog=querylog,
+            source=source,
+            notify=targets if worker == 0 else (),
+            tcp_idle=tcp_idle,
+            events=sink,
+            watch=watch,
+            reuseport=workers > 1,
+        )
+
+    def announce(server: Server) -> None:
+        names = ", ".join(z.origin.to_text() for z in zones)
+        extra = f", {workers} workers" if workers > 1 else ""
+        events(f"serving {len(zones)} zone(s) ({names}) on {server.where()} (UDP and TCP{extra})")
+        if targets:
+            server.notify_all([z.origin for z in zones])
+
+    try:
+        run(make_server, workers, on_start=announce)
+    except BindError as exc:
+        fail(exc.strerror or str(exc), EXIT_USAGE)
+    events("stopped")

@@ -1,0 +1,260 @@
+"""The running server: sockets, the UDP thread, the TCP event loop, reloads and NOTIFY, start and stop.
+
+The same `Server` runs under `zonetool serve` and inside a test (`zonetool.testing`): it owns
+threads and sockets and gives all of them back on `stop()`. Answers come from a `Responder`
+(pure bytes in, bytes out); reloads hand it a complete new zone set through `Responder.swap`,
+so every query sees either the old version or the new one, never a mix.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextlib
+import logging
+import socket
+import threading
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from zonetool.server.notify import Target, send_notify
+from zonetool.server.sockets import bind_pair
+from zonetool.server.tcp import IDLE_TIMEOUT, TCPServer
+from zonetool.server.udp import UDPServer
+from zonetool.server.zonesource import Outcome, ZoneSource
+
+log = logging.getLogger("zonetool.server")
+
+POLL_INTERVAL = 0.2  # seconds between looks at the zone files; a change waits one more look to settle
+EventSink = Callable[[str], None]
+
+
+def _ignore(_: str) -> None:
+    pass
+
+
+class Server:
+    """UDP and TCP on one address and port, answering from `responder`, reloading from `source`."""
+
+    def __init__(
+        self,
+        responder: Any,
+        *,
+        address: str = "127.0.0.1",
+        port: int = 0,
+        querylog: Callable[[Any, int], None] | None = None,
+        source: ZoneSource | None = None,
+        notify: Sequence[Target] = (),
+        tcp_idle: float = IDLE_TIMEOUT,
+        events: EventSink | None = None,
+        poll_interval: float = POLL_INTERVAL,
+        watch: bool = True,
+        reuseport: bool = False,
+    ) -> None:
+        self.responder = responder
+        self.address = address
+        self.requested_port = port
+        self.querylog = querylog
+        self.source = source
+        self.notify_targets = list(notify)
+        self.tcp_idle = tcp_idle
+        self.events = events or _ignore
+        self.poll_interval = poll_interval
+        self.watch = watch and source is not None
+        self.reuseport = reuseport
+        self.port = 0
+        self.reloads = 0  # successful reloads, for tests and status lines
+        self._udp_sock: socket.socket | None = None
+        self._tcp_sock: socket.socket | None = None
+        self._udp: UDPServer | None = None
+        self._tcp: TCPServer | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._stop: asyncio.Event | None = None
+        self._reload_lock: asyncio.Lock | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    # -- lifecycle ----------------------------------------------------------------------
+    def bind(self) -> None:
+        """Take the sockets now (so a busy port is reported before anything else starts)."""
+        if self._udp_sock is None:
+            self._udp_sock, self._tcp_sock = bind_pair(self.address, self.requested_port, reuseport=self.reuseport)
+            self.port = self._udp_sock.getsockname()[1]
+
+    def start(self) -> Server:
+        self.bind()
+        ready: concurrent.futures.Future[None] = concurrent.futures.Future()
+        self._thread = threading.Thread(target=self._run_loop, args=(ready,), name="zonetool-loop", daemon=True)
+        self._thread.start()
+        try:
+            ready.result(timeout=10)
+        except BaseException:
+            self.stop()
+            raise
+        assert self._loop is not None and self._udp_sock is not None
+        loop = self._loop
+
+        def schedule(delay: float, fn: Callable[[], None]) -> None:
+            with contextlib.suppress(RuntimeError):  # loop already closed at shutdown: drop the late reply
+                loop.call_soon_threadsafe(loop.call_later, delay, fn)
+
+        self._udp = UDPServer(self._udp_sock, self._respond, self.querylog, schedule)
+        self._udp.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop answering, join every thread, close every socket; safe to call twice."""
+        if self._udp is not None:
+            self._udp.stop()
+            self._udp = None
+        loop, thread = self._loop, self._thread
+        if loop is not None and thread is not None and thread.is_alive() and self._stop is not None:
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(self._stop.set)
+            thread.join(10)
+        self._thread = None
+        for sock in (self._udp_sock, self._tcp_sock):
+            if sock is not None:
+                sock.close()
+        self._udp_sock = self._tcp_sock = None
+
+    def __enter__(self) -> Server:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def where(self) -> str:
+        host = f"[{self.address}]" if ":" in self.address else self.address
+        return f"{host}:{self.port}"
+
+    # -- the event loop thread ----------------------------------------------------------------
+    def _respond(self, data: bytes, client: tuple[str, int], transport: str) -> Any:
+        return self.responder.respond(data, client, transport)
+
+    def _run_loop(self, ready: concurrent.futures.Future[None]) -> None:
+        loop = asyncio.new_event_loop()
+        self._loop = loop
+        try:
+            loop.run_until_complete(self._main(ready))
+        except BaseException as exc:
+            if not ready.done():
+                ready.set_exception(exc)
+            else:
+                log.exception("server loop failed")
+        finally:
+            with contextlib.suppress(Exception):
+                loop.run_until_complete(loop.shutdown_asyncgens())
+                loop.run_until_complete(loop.shutdown_default_executor())
+            loop.close()
+
+    async def _main(self, ready: concurrent.futures.Future[None]) -> None:
+        assert self._tcp_sock is not None
+        self._stop = asyncio.Event()
+        self._reload_lock = asyncio.Lock()
+        self._tcp = TCPServer(self._tcp_sock, self._respond, self.querylog, self.tcp_idle)
+        await self._tcp.start()
+        if self.watch:
+            self._spawn(self._watch())
+        ready.set_result(None)
+        try:
+            await self._stop.wait()
+        finally:
+            for task in list(self._tasks):
+                task.cancel()
+            if self._tasks:
+                await asyncio.gather(*self._tasks, return_exceptions=True)
+            await self._tcp.stop()
+
+    def _spawn(self, coro: Any) -> asyncio.Task[Any]:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    # -- reloads ------------------------------------------------------------------------
+    async def _watch(self) -> None:
+        """Poll the files; reload when a change has held still for one interval (a writer has finished)."""
+        assert self.source is not None
+        source = self.source
+        pending = None
+        while True:
+            await asyncio.sleep(self.poll_interval)
+            try:
+                now = source.signature()
+            except OSError as exc:
+                self.events(f"cannot look at the zone files: {exc}")
+                continue
+            if now == source.loaded_signature:
+                pending = None
+                continue
+            if now != pending:
+                pending = now
+                continue
+            pending = None
+            await self._reload("file change")
+
+    async def _reload(self, reason: str) -> bool:
+        assert self.source is not None and self._reload_lock is not None
+        loop = asyncio.get_running_loop()
+        async with self._reload_lock:
+            try:
+                outcome: Outcome = await loop.run_in_executor(None, self.source.load)
+            except Exception as exc:  # an unreadable file or a loader bug: keep serving what we have
+                log.exception("reload failed")
+                self.events(f"reload ({reason}) failed: {exc}; still serving the previous version")
+                return False
+            if outcome.zones is None:
+                lines = [f.format() for f in outcome.findings if f.severity.value == "error"]
+                self.events(
+                    f"reload ({reason}): the new version has errors; still serving the previous version\n"
+                    + "\n".join(lines)
+                )
+                return False
+            self.responder.swap(outcome.zones)
+            self.reloads += 1
+            serials = ", ".join(
+                f"{z.origin.to_text()} serial {z.soa.serial if z.soa else '-'}"
+                for z in outcome.zones
+                if z.origin in outcome.changed
+            )
+            self.events(f"reloaded ({reason}): {serials or 'no zone changed'}")
+            if outcome.changed and self.notify_targets:
+                self._spawn(self._notify(outcome.changed))
+            return True
+
+    async def _notify(self, origins: Sequence[Any]) -> None:
+        loop = asyncio.get_running_loop()
+        for origin in origins:
+            for target in self.notify_targets:
+                rcode = await loop.run_in_executor(None, lambda o=origin, t=target: send_notify(o, t))
+                if rcode is None:
+                    self.events(f"NOTIFY {origin.to_text()} to {target}: no answer")
+                elif rcode != 0:
+                    self.events(f"NOTIFY {origin.to_text()} to {target}: rcode {rcode}")
+                else:
+                    self.events(f"NOTIFY {origin.to_text()} to {target}: acknowledged")
+
+    def request_reload(self, reason: str = "SIGHUP") -> None:
+        """Ask for a reload from any thread (a signal handler, say) without waiting for it."""
+        loop = self._loop
+        if loop is None or self.source is None:
+            return
+        with contextlib.suppress(RuntimeError):
+            loop.call_soon_threadsafe(lambda: self._spawn(self._reload(reason)))
+
+    def reload(self, reason: str = "requested", timeout: float = 60) -> bool:
+        """Reload now and wait; True if the new version is being served."""
+        if self._loop is None or self.source is None:
+            raise RuntimeError("the server is not running or has no zone files")
+        return asyncio.run_coroutine_threadsafe(self._reload(reason), self._loop).result(timeout)
+
+    def notify_all(self, origins: Sequence[Any]) -> None:
+        """Send NOTIFY for `origins` to every configured secondary (used after a start, too)."""
+        if self._loop is not None and self.notify_targets:
+            loop = self._loop
+            loop.call_soon_threadsafe(lambda: self._spawn(self._notify(list(origins))))
