@@ -1,0 +1,1 @@
+"""The sender-testing harness: reference delivery plans, resolvers, SMTP sinks."""
