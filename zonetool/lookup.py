@@ -119,22 +119,23 @@ def _resolve(zs: ZoneSet, zone: Zone, qname: Name, qtype: int, result: Answer) -
             _referral(zone, cut, result)
             return
         node = zone.nodes.get(name)
-        owner = name
+        owner: Name | None = None  # set only for wildcard synthesis (RFC 4592 3.3.1)
         if node is None:
             if name in zone.ents:
                 _nodata(zone, result)  # RFC 8020: the name exists, it just owns nothing
                 return
             node = _wildcard(zone, name)
+            owner = name
             if node is None:
                 result.rcode = NXDOMAIN  # RFC 6604 2.1: the rcode speaks for the last name of a chain
                 result.authority.extend(negative_soa(zone))
                 return
         # Step 3a: the node exists (exactly, or through a wildcard: owner = the name asked).
         if qtype == ANY:
-            # Full ANY, as NSD does by default (RFC 8482 allows it; the README says so).
-            sets = [_at(rrset, owner) for code, rrset in sorted(node.items()) if code != NS or name == zone.origin]
-            if sets:
-                result.answer.extend(sets)
+            # RFC 8482 4.1: one RRset, as NSD 4.6 answers (SOA at the apex, else the lowest type code).
+            if node:
+                code = SOA if SOA in node else min(node)
+                result.answer.append(_at(node[code], owner))
             else:
                 _nodata(zone, result)
             return
@@ -158,9 +159,9 @@ def _resolve(zs: ZoneSet, zone: Zone, qname: Name, qtype: int, result: Answer) -
         name = target
 
 
-def _at(rrset: RRset, owner: Name) -> RRset:
-    """The RRset under `owner` (wildcard synthesis, RFC 4592 3.3.1) or itself."""
-    if rrset.owner is owner or rrset.owner.labels == owner.labels:
+def _at(rrset: RRset, owner: Name | None) -> RRset:
+    """The RRset itself, or synthesized from a wildcard under `owner` (RFC 4592 3.3.1)."""
+    if owner is None:
         return rrset
     return RRset(owner, rrset.code, [replace(r, owner=owner) for r in rrset.records])
 

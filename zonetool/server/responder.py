@@ -199,7 +199,7 @@ class Responder:
             return error(NOTIMP)  # RFC 1035 4.1.1: only QUERY is implemented
         if query.edns is not None and query.edns.version > 0:
             return error(BADVERS)  # RFC 6891 6.1.3
-        if query.ancount or (query.nscount and not (query.qtype == IXFR and query.nscount == 1)):
+        if query.ancount or (query.nscount and query.qtype != IXFR):
             return error(FORMERR)  # a query carries no answer; only IXFR carries an authority SOA
         if query.qclass != 1:
             return error(REFUSED)  # we serve class IN only
@@ -256,7 +256,9 @@ class Responder:
             return Reply([body], QueryInfo(client, transport, qname, qtype, RCODE_NAMES[rcode], 0))
 
         if query.qtype == AXFR and transport != "tcp":
-            return error(FORMERR)  # RFC 5936 4.2: AXFR is TCP only; NSD answers FORMERR over UDP
+            return error(NOTIMP)  # RFC 5936 4.2: AXFR is TCP only; NSD 4.6 answers NOTIMP over UDP
+        if query.qtype == IXFR and query.nscount != 1:
+            return error(FORMERR)  # RFC 1995 3: an IXFR query carries the client's SOA in authority
         if not self._transfer_allowed(client):
             return error(REFUSED)  # RFC 5936 4.2: the primary decides who may transfer
         zone = snap.zoneset.by_apex.get(query.name)
@@ -287,6 +289,7 @@ class Responder:
     ) -> Reply:
         """Misbehave on purpose for the sender harness; never cached, always named in the log."""
         action = fault.action
+        delay = max(0, int(getattr(fault, "delay_ms", 0) or 0)) / 1000.0  # any action may come late
 
         def info(rcode: int, answers: int = 0) -> QueryInfo:
             return QueryInfo(client, transport, qname, qtype, RCODE_NAMES.get(rcode, str(rcode)), answers, action)
@@ -295,21 +298,19 @@ class Responder:
             return Reply([], info(NOERROR))
         if action in ("servfail", "refused"):
             rcode = SERVFAIL if action == "servfail" else REFUSED
-            return Reply([wire.pack_error(data, rcode, query, our_udp=self.max_udp)], info(rcode))
+            return Reply([wire.pack_error(data, rcode, query, our_udp=self.max_udp)], info(rcode), delay=delay)
         if action == "nxdomain":
             zone = snap.zoneset.find(query.name)
             answer = Answer(NXDOMAIN, zone is not None, authority=negative_soa(zone) if zone else [], zone=zone)
-            return Reply([wire.pack_answer(data, query, answer, limit, self.max_udp)], info(NXDOMAIN))
+            body = wire.pack_answer(data, query, answer, limit, self.max_udp)
+            return Reply([body], info(NXDOMAIN), delay=delay)
         if action == "truncate" and transport != "tcp":
             body = wire.pack_answer(data, query, Answer(NOERROR, True), limit, self.max_udp)
-            body = body[:2] + ((body[2] | 0x02).to_bytes(1)) + body[3:]  # TC, nothing else (RFC 1035 4.1.1)
-            return Reply([body], info(NOERROR))
+            body = body[:2] + ((body[2] | 0x02).to_bytes(1)) + body[3:]  # TC, no records (RFC 1035 4.2.1)
+            return Reply([body], info(NOERROR), delay=delay)
         answer = lookup(snap.zoneset, query.name, query.qtype, query.qclass)
         body = wire.pack_answer(data, query, answer, limit, self.max_udp)
         answers = int.from_bytes(body[6:8])
-        delay = 0.0
-        if action == "delay":
-            delay = max(0, int(fault.delay_ms)) / 1000.0
-        elif action == "bad-id":
-            body = ((int.from_bytes(body[:2]) ^ 0xFFFF).to_bytes(2)) + body[2:]  # never the ID asked
+        if action == "bad-id":
+            body = ((int.from_bytes(body[:2]) ^ 0xFFFF).to_bytes(2)) + body[2:]  # never the ID asked (RFC 5452 9.1)
         return Reply([body], info(answer.rcode, answers), delay=delay)

@@ -158,8 +158,7 @@ def parse_query(data: bytes) -> Query:
             _check_options(data, pos, end)
             edns = Edns(rclass, (ttl >> 16) & 0xFF, bool(ttl & 0x8000), ttl >> 24)
         pos = end
-    if pos != len(data):
-        raise WireError(f"{len(data) - pos} octets of junk after the last record")
+    # Octets after the last counted record are ignored, as NSD 4.6 does.
     return Query(ident, flags, qd, an, ns, ar, labels, qtype, qclass, question_end, edns)
 
 
