@@ -7,17 +7,20 @@ these rules judge the zone as a whole, whichever source built it. Adding a rule 
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
 
 from zonetool.findings import Finding
-
-# Importing a family module registers its rules; the order here is the order of findings.
-from zonetool.rules import ttl as _ttl  # noqa: F401
 from zonetool.rules.base import RULES, Context, Rule, rule
 from zonetool.zone import Zone
 
-__all__ = ["RULES", "Rule", "apply_silence", "rule", "run_rules"]
+__all__ = ["FAMILIES", "RULES", "Rule", "apply_silence", "rule", "run_rules"]
+
+# Importing a family module registers its rules; this order is the order of findings.
+FAMILIES = ("names", "mx", "srv", "cname", "ns", "ttl", "hygiene")
+for _family in FAMILIES:
+    importlib.import_module(f"zonetool.rules.{_family}")
 
 
 def run_rules(zone: Zone, only: Iterable[str] | None = None) -> list[Finding]:

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import cached_property
-from typing import NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 from zonetool.findings import Finding, Severity, Where
 from zonetool.names import Name
@@ -46,6 +46,7 @@ def hit(record: Record, message: str, hint: str | None = None) -> Hit:
     return Hit(record.where, message, hint)
 
 
+T = TypeVar("T")
 Check = Callable[["Context"], Iterable[Hit]]
 
 
@@ -84,6 +85,13 @@ class Context:
     def __init__(self, zone: Zone) -> None:
         self.zone = zone
         self.origin = zone.origin
+        self._memo: dict[str, Any] = {}
+
+    def memo(self, key: str, build: Callable[[Context], T]) -> T:
+        """An index several rules share (e.g. CNAME chains), built by the first that asks."""
+        if key not in self._memo:
+            self._memo[key] = build(self)
+        return self._memo[key]  # type: ignore[no-any-return]
 
     @cached_property
     def names(self) -> list[Name]:
@@ -120,13 +128,21 @@ class Context:
         node = self.zone.nodes.get(name)
         return node is not None and CNAME_CODE in node
 
-    def has_address(self, name: Name) -> bool:
-        """True if `name` owns A/AAAA, directly or through a wildcard that would answer for it (RFC 4592)."""
+    def cname_target(self, name: Name) -> Name | None:
+        node = self.zone.nodes.get(name)
+        rrset = node.get(CNAME_CODE) if node else None
+        return rrset.records[0].rdata.targets()[0] if rrset else None
+
+    def has_address(self, name: Name, wildcards: bool = True) -> bool:
+        """True if `name` owns A/AAAA, directly or through a wildcard that would answer for it (RFC 4592).
+
+        Glue (below a delegation) is never synthesised, so callers checking glue pass wildcards=False.
+        """
         nodes = self.zone.nodes
         node = nodes.get(name)
         if node is not None:
             return A_CODE in node or AAAA_CODE in node
-        if self.zone.exists(name):  # an empty non-terminal: no synthesis (RFC 4592 2.2.2)
+        if not wildcards or self.zone.exists(name):  # an empty non-terminal: no synthesis (RFC 4592 2.2.2)
             return False
         # Closest encloser, then its wildcard child.
         depth = len(self.origin.labels)

@@ -1,0 +1,91 @@
+"""MX: exchanges that resolve to addresses, never aliases; null MX exactly as RFC 7505 writes it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from zonetool.findings import Severity
+from zonetool.names import Name
+from zonetool.records import MX
+from zonetool.rules.base import MX_CODE, Context, Hit, hit, rule, text_of
+from zonetool.zone import Record
+
+ERROR, WARNING = Severity.ERROR, Severity.WARNING
+
+
+def _mx(ctx: Context) -> Iterator[list[tuple[Record, MX]]]:
+    """Each MX RRset as [(record, rdata)]."""
+    for rrset in ctx.rrsets(MX_CODE):
+        yield [(r, r.rdata) for r in rrset.records if isinstance(r.rdata, MX)]
+
+
+# RFC 7505 3: a domain that accepts no mail publishes a single null MX and no other MX.
+@rule("null-mx-not-alone", ERROR, "mx", "a null MX (0 .) is the only MX of its name", "RFC 7505 3")
+def null_mx_not_alone(ctx: Context) -> Iterator[Hit]:
+    for rrset in ctx.rrsets(MX_CODE):
+        if len(rrset.records) > 1:
+            for r in rrset.records:
+                if isinstance(r.rdata, MX) and r.rdata.is_null():
+                    yield hit(
+                        r,
+                        f"null MX at {text_of(r.owner, ctx.origin)} says 'no mail' but "
+                        f"{len(rrset.records) - 1} other MX record(s) say otherwise",
+                        hint="keep either the null MX (send-only domain) or the real exchangers",
+                    )
+
+
+# RFC 7505 3: the null MX has preference 0.
+@rule("null-mx-preference", ERROR, "mx", "a null MX has preference 0", "RFC 7505 3")
+def null_mx_preference(ctx: Context) -> Iterator[Hit]:
+    for r in ctx.records(MX_CODE):
+        if isinstance(r.rdata, MX) and r.rdata.is_null() and r.rdata.preference != 0:
+            yield hit(r, f"null MX has preference {r.rdata.preference}; RFC 7505 requires 0", hint="write: MX 0 .")
+
+
+# RFC 2181 10.3 / RFC 5321 5.1: an MX exchange must not be an alias (CNAME).
+@rule("mx-target-cname", ERROR, "mx", "an MX exchange is not a CNAME", "RFC 2181 10.3")
+def mx_target_cname(ctx: Context) -> Iterator[Hit]:
+    for r in ctx.records(MX_CODE):
+        rd = r.rdata
+        target = ctx.cname_target(rd.exchange) if isinstance(rd, MX) and not rd.is_null() else None
+        if target is not None:
+            yield hit(
+                r,
+                f"MX exchange {text_of(rd.exchange, ctx.origin)} is a CNAME",
+                hint=f"point the MX at the canonical host name {text_of(target, ctx.origin)} instead",
+            )
+
+
+# RFC 5321 5.1: an exchange must resolve to addresses; in-zone ones are ours to publish.
+@rule("mx-target-no-address", ERROR, "mx", "an in-zone MX exchange has A or AAAA records", "RFC 5321 5.1")
+def mx_target_no_address(ctx: Context) -> Iterator[Hit]:
+    for r in ctx.records(MX_CODE):
+        rd = r.rdata
+        if not isinstance(rd, MX) or rd.is_null():
+            continue
+        ex = rd.exchange
+        if ctx.authoritative(ex) and not ctx.is_cname(ex) and not ctx.has_address(ex):
+            yield hit(
+                r,
+                f"MX exchange {text_of(ex, ctx.origin)} is in this zone but has no A or AAAA record",
+                hint=f"add addresses: [...] to the exchanger, or an A/AAAA record for {text_of(ex, ctx.origin)}",
+            )
+
+
+# RFC 5321 5.1: each exchange is tried once; listing it twice at different preferences is a mistake.
+@rule("mx-duplicate-exchange", WARNING, "mx", "the same exchange appears twice in one MX set", "RFC 5321 5.1")
+def mx_duplicate_exchange(ctx: Context) -> Iterator[Hit]:
+    for items in _mx(ctx):
+        seen: dict[Name, int] = {}
+        for r, rd in items:
+            if rd.is_null():
+                continue
+            if rd.exchange in seen:
+                yield hit(
+                    r,
+                    f"MX exchange {text_of(rd.exchange, ctx.origin)} is listed twice "
+                    f"(preferences {seen[rd.exchange]} and {rd.preference})",
+                    hint="keep one preference per exchange",
+                )
+            else:
+                seen[rd.exchange] = rd.preference

@@ -1,0 +1,115 @@
+"""Names: MX/SRV/NS targets are host names, never addresses; owners and wildcards are well formed."""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterator
+
+from zonetool.findings import Severity
+from zonetool.names import Name
+from zonetool.records import MX, NS, SRV
+from zonetool.rules.base import MX_CODE, NS_CODE, SRV_CODE, Context, Hit, hit, rule
+from zonetool.zone import Record
+
+ERROR, WARNING = Severity.ERROR, Severity.WARNING
+_DIGITS = frozenset(b"0123456789")
+# Owner labels: LDH, "_" (RFC 8552 service labels), "/" (RFC 2317 classless reverse), "*" (wildcard-label).
+_OWNER_OK = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_/*")
+
+
+def _target(record: Record) -> Name | None:
+    """The host name an MX, SRV or NS record points at (None for the root: null MX, SRV '.')."""
+    rd = record.rdata
+    if isinstance(rd, MX):
+        return None if rd.exchange.is_root() else rd.exchange
+    if isinstance(rd, SRV):
+        return None if rd.target.is_root() else rd.target
+    if isinstance(rd, NS):
+        return rd.target
+    return None
+
+
+def _targets(ctx: Context) -> Iterator[tuple[Record, Name]]:
+    for code in (MX_CODE, SRV_CODE, NS_CODE):
+        for r in ctx.records(code):
+            target = _target(r)
+            if target is not None:
+                yield r, target
+
+
+def _is_octet(label: bytes) -> bool:
+    return 0 < len(label) <= 3 and set(label) <= _DIGITS and int(label) <= 255
+
+
+def looks_like_address(name: Name, origin: Name) -> str | None:
+    """The address a name was meant to be, if it reads as one.
+
+    `192.0.2.1` written without a trailing dot becomes 192.0.2.1.example.com.: a leading
+    run of four octet labels is caught, as is any all-numeric name and an IPv6 literal.
+    """
+    labels = name.labels
+    if len(labels) >= 4 and all(_is_octet(label) for label in labels[:4]):
+        return ".".join(label.decode() for label in labels[:4])
+    relative = labels[: len(labels) - len(origin.labels)] if name.is_subdomain_of(origin) else labels
+    if relative and all(set(label) <= _DIGITS for label in relative):
+        return ".".join(label.decode() for label in relative)
+    if labels and b":" in labels[0]:
+        try:
+            return str(ipaddress.IPv6Address(labels[0].decode("ascii")))
+        except (ValueError, UnicodeDecodeError):
+            return None
+    return None
+
+
+# RFC 1035 3.3.9 / 3.3.11, RFC 2782: MX, NS and SRV targets are domain names; an address there is a mistake.
+@rule("target-is-address", ERROR, "names", "an MX, SRV or NS target is an IP address", "RFC 1035 3.3.9")
+def target_is_address(ctx: Context) -> Iterator[Hit]:
+    for r, target in _targets(ctx):
+        address = looks_like_address(target, ctx.origin)
+        if address is not None:
+            yield hit(
+                r,
+                f"{r.rtype} target {target.to_text()} is the address {address}, not a host name",
+                hint="point at a host name (e.g. mx1) and give that host the address (A/AAAA, or addresses:)",
+            )
+
+
+# RFC 1123 2.1 / RFC 952: MX, SRV and NS targets are host names (letters, digits, hyphen; no '_').
+@rule("target-not-hostname", ERROR, "names", "an MX, SRV or NS target is not an LDH host name", "RFC 1123 2.1")
+def target_not_hostname(ctx: Context) -> Iterator[Hit]:
+    for r, target in _targets(ctx):
+        if not target.is_hostname() and looks_like_address(target, ctx.origin) is None:
+            yield hit(
+                r,
+                f"{r.rtype} target {target.to_text()} is not a host name (letters, digits and inner hyphens only)",
+                hint="underscores and other characters are fine in owner names but not in mail or server hosts",
+            )
+
+
+# RFC 2181 11 allows any octet, but RFC 1123 2.1 / RFC 1912 2.1: owners that resolvers meet should be LDH (+ '_').
+@rule("owner-chars", WARNING, "names", "an owner has characters other than letters, digits, - _ /", "RFC 1912 2.1")
+def owner_chars(ctx: Context) -> Iterator[Hit]:
+    for name in ctx.names:
+        for label in name.labels:
+            if not set(label) <= _OWNER_OK:
+                first = next(iter(ctx.zone.nodes[name].values())).records[0]
+                yield hit(
+                    first,
+                    f"owner {name.to_text()} has a label with characters other than letters, digits, '-', '_'",
+                    hint="many resolvers, mail servers and web tools refuse such names",
+                )
+                break
+
+
+# RFC 4592 2.1.1: only a whole leftmost '*' label makes a wildcard; '*' anywhere else is a literal star.
+@rule("wildcard-label", WARNING, "names", "'*' is used other than as the whole leftmost label", "RFC 4592 2.1.1")
+def wildcard_label(ctx: Context) -> Iterator[Hit]:
+    for name in ctx.names:
+        labels = name.labels
+        if any(b"*" in label for label in labels[1:]) or (labels and b"*" in labels[0] and labels[0] != b"*"):
+            first = next(iter(ctx.zone.nodes[name].values())).records[0]
+            yield hit(
+                first,
+                f"{name.to_text()} is not a wildcard: '*' matches only as the whole leftmost label",
+                hint="write *.dev for every name under dev; dev.* or a*b are literal names",
+            )
