@@ -65,6 +65,8 @@ class Zone:
         self.nodes: dict[Name, dict[int, RRset]] = {}
         self.duplicates: list[Record] = []
         self.auto_serial = False  # the source asked for `serial: auto` (see zonetool.serial)
+        self.faults_spec: list[object] = []  # the YAML `faults:` list, passed through as plain data
+        self.silence: dict[str, str] = {}  # finding code -> the owner's reason for accepting it
         self._ents: set[Name] | None = None
         self._cuts: set[Name] | None = None
 

@@ -1,0 +1,193 @@
+"""Where the edges meet the core: files and folders -> compiled Zones plus every finding, placed.
+
+Pipeline for one YAML file: read -> `source.yaml.load` (plain data) -> `compile.compile_zone`
+-> `rules.run_rules` -> the zone's `silence:` -> line:column for every finding (the YAML
+edge replays the file only when there is a finding to place). BIND files (`*.zone`) go
+through `source.bind.read_zone` and the same rules. The CLI, the server and the editing
+commands all load zones through here, so they judge a zone the same way.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from zonetool.findings import Finding, Severity, Where, error, warning
+from zonetool.zone import Zone
+
+YAML_SUFFIXES = (".yaml", ".yml")
+BIND_SUFFIX = ".zone"
+# Findings that mean "this file is not a YAML zone at all" (the CLI exits 2 for them).
+NOT_YAML = frozenset(("yaml-syntax", "not-text", "not-a-mapping"))
+
+
+class LoadError(Exception):
+    """A usage problem: a path that does not exist, a folder without zones, an unreadable file."""
+
+
+@dataclass
+class Loaded:
+    zones: list[Zone] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)
+
+    def has_errors(self, strict: bool = False) -> bool:
+        return has_errors(self.findings, strict)
+
+
+def has_errors(findings: Iterable[Finding], strict: bool = False) -> bool:
+    """True if a finding that is not silenced is an error (or a warning, with `strict`)."""
+    return any(f.silenced is None and (strict or f.severity is Severity.ERROR) for f in findings)
+
+
+def sort_key(f: Finding) -> tuple[str, int, int]:
+    return (f.where.file or "", f.where.line or 0, f.where.column or 0)
+
+
+# ---------------------------------------------------------------------------
+# one zone
+# ---------------------------------------------------------------------------
+def load_mapping(data: Mapping[str, object] | object, file: str | None = None) -> tuple[Zone | None, list[Finding]]:
+    """Compile loaded data and judge it: findings carry spec paths (no line numbers)."""
+    from zonetool.compile import compile_zone
+
+    zone, findings = compile_zone(data, file)
+    if zone is not None:
+        findings.extend(judge(zone))
+    return zone, findings
+
+
+def judge(zone: Zone) -> list[Finding]:
+    """The rules' findings for a built zone, with the zone's own `silence:` applied."""
+    from zonetool.rules import RULES, apply_silence, run_rules
+
+    findings = run_rules(zone)
+    silence = zone.silence
+    if not silence:
+        return findings
+    findings = apply_silence(findings, silence)
+    known = list(RULES)
+    for code in silence:
+        if code not in RULES:
+            close = difflib.get_close_matches(code, known, n=1)
+            findings.append(warning("unknown-code", f"silence names `{code}`, which is no rule's code",
+                                    Where(zone.file, path=("silence", code)),
+                                    hint=f"did you mean `{close[0]}`?" if close else "see `zonetool rules`"))
+    return findings
+
+
+def load_text(text: str | bytes, file: str | None = None) -> tuple[Zone | None, list[Finding]]:
+    """A YAML zone from its text; every finding gets its line and column."""
+    from zonetool.source import yaml as yaml_source
+
+    try:
+        text = yaml_source.decode(text, file)
+        data, findings = yaml_source.load(text, file)
+    except yaml_source.YamlSyntax as exc:
+        return None, [exc.finding]
+    if not isinstance(data, dict):
+        return None, [*findings, _not_a_mapping(data, text, file)]
+    zone, more = load_mapping(data, file)
+    return zone, yaml_source.locate(findings + more, text, file)
+
+
+def _not_a_mapping(data: object, text: str, file: str | None) -> Finding:
+    if data is None:
+        return error("not-a-mapping", "the file is empty: a zone file is a mapping with at least `origin:`",
+                     Where(file, 1, 1), hint="origin: example.com")
+    kind = "a list" if isinstance(data, list) else "a single value"
+    hint = "a zone file is a mapping: origin: example.com, records: {...}"
+    if any(token in text for token in ("$ORIGIN", "$TTL", " SOA ", "\tSOA\t", " IN ")):
+        hint = "this looks like a BIND zone file: convert it with `zonetool import FILE --origin NAME`"
+    return error("not-a-mapping", f"the file holds {kind}, not a zone (a YAML mapping)", Where(file, 1, 1), hint=hint)
+
+
+def load_file(path: str | Path) -> tuple[Zone | None, list[Finding]]:
+    """One zone file (YAML, or BIND for `*.zone`); raises LoadError if it cannot be read."""
+    p = Path(path)
+    file = str(path)
+    try:
+        data = p.read_bytes()
+    except IsADirectoryError:
+        raise LoadError(f"{file}: is a folder; give the folder to load_paths") from None
+    except FileNotFoundError:
+        raise LoadError(f"{file}: no such file") from None
+    except OSError as exc:
+        raise LoadError(f"{file}: cannot read: {exc.strerror}") from None
+    if p.suffix == BIND_SUFFIX:
+        return _load_bind(data, p, file)
+    return load_text(data, file)
+
+
+def _load_bind(data: bytes, p: Path, file: str) -> tuple[Zone | None, list[Finding]]:
+    """A master file named ORIGIN.zone, read by the BIND edge and judged by the same rules."""
+    import importlib.util
+
+    if importlib.util.find_spec("zonetool.source.bind") is None:
+        raise LoadError(f"{file}: BIND zone files are not supported by this build")
+    from zonetool.source import bind
+
+    origin = p.name[: -len(BIND_SUFFIX)]
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        text = data.decode("latin-1")  # master files are octets; escapes keep them intact
+    try:
+        zone = bind.read_zone(text, origin, file)
+    except ValueError as exc:  # the BIND edge reports bad input as ValueError subclasses with the place
+        where = getattr(exc, "where", None)
+        return None, [error("bind-syntax", str(exc), where if isinstance(where, Where) else Where(file))]
+    return zone, judge(zone)
+
+
+# ---------------------------------------------------------------------------
+# many zones
+# ---------------------------------------------------------------------------
+def zone_files(paths: Iterable[str | Path]) -> list[Path]:
+    """The zone files named by `paths`: files as given, folders by their *.yaml, *.yml, *.zone."""
+    out: list[Path] = []
+    for raw in paths:
+        p = Path(raw)
+        if p.is_dir():
+            found = sorted(
+                f for f in p.iterdir()
+                if f.is_file() and not f.name.startswith(".") and f.suffix in (*YAML_SUFFIXES, BIND_SUFFIX)
+            )
+            if not found:
+                raise LoadError(f"{raw}: no zone files (*.yaml, *.yml, *.zone) in this folder")
+            out.extend(found)
+        elif p.exists():
+            out.append(p)
+        else:
+            raise LoadError(f"{raw}: no such file or folder")
+    return out
+
+
+def load_paths(paths: Iterable[str | Path]) -> Loaded:
+    """Every zone under `paths`; raises LoadError for usage problems, reports the rest as findings."""
+    loaded = Loaded()
+    origins: dict[object, str] = {}
+    for p in zone_files(paths):
+        file = str(p)
+        zone, findings = load_file(p)
+        loaded.files.append(file)
+        if zone is not None:
+            first = origins.setdefault(zone.origin, file)
+            if first != file:
+                findings.append(_duplicate_origin(zone, first, p))
+            loaded.zones.append(zone)
+        loaded.findings.extend(findings)
+    return loaded
+
+
+def _duplicate_origin(zone: Zone, first: str, p: Path) -> Finding:
+    f = error("duplicate-origin", f"zone {zone.origin} is also defined in {first}", Where(str(p), path=("origin",)),
+              hint="one zone per origin: merge the files or change an origin")
+    if p.suffix in YAML_SUFFIXES:
+        from zonetool.source import yaml as yaml_source
+
+        text = yaml_source.decode(p.read_bytes(), str(p))
+        return yaml_source.locate([f], text, str(p))[0]
+    return f

@@ -1,0 +1,164 @@
+"""The `mail:` and `services:` blocks: one definition of a mail setup -> MX, SRV, A/AAAA records.
+
+A mail domain is described once (exchangers with priority, weight, port and addresses)
+and published in both forms senders look for: MX (RFC 5321 5.1) and, on request, the
+`_smtp._tcp` SRV set (RFC 2782), plus the client services of RFC 6186 / RFC 8314. Every
+record carries `origin="mail"` (or "services") and the path of the item that made it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from zonetool.names import ROOT, Name
+from zonetool.records import MX, SRV
+from zonetool.schema import CLIENT_SERVICES, MAX_U16
+
+if TYPE_CHECKING:
+    from zonetool.compile import Compiler, Path
+
+SMTP_PORT = 25
+
+
+def _label(c: Compiler, *labels: str) -> Name:
+    return Name(tuple(label.encode("ascii") for label in labels) + c.origin.labels)
+
+
+def compile_mail(c: Compiler, value: object, path: Path) -> None:
+    spec = c.mapping(value, "mail", path)
+    if spec is None:
+        return
+    ttl = c.ttl_of(spec, path, c.ttl)
+    srv = _flag(c, spec, "srv", path)
+    null = _flag(c, spec, "null", path)
+    smtp = _label(c, "_smtp", "_tcp")
+
+    if null:
+        if spec.get("exchangers"):
+            c.error("null-mx-with-exchangers", "a null MX (send-only domain) cannot also list exchangers",
+                    (*path, "exchangers"), hint="RFC 7505 3: the null MX must be the only MX; remove `null: true` "
+                    "or the exchangers")
+        else:
+            # RFC 7505 3: "0 ." says the domain accepts no mail.
+            c.add(c.origin, ttl, MX(0, ROOT), (*path, "null"), "mail")
+            if srv:  # RFC 2782: target "." = service decidedly not available
+                c.add(smtp, ttl, SRV(0, 0, 0, ROOT), (*path, "srv"), "mail")
+    if "exchangers" in spec and not (null and spec.get("exchangers")):
+        exchangers = spec["exchangers"]
+        epath = (*path, "exchangers")
+        if not isinstance(exchangers, list):
+            c.wrong_type("a list of exchangers", exchangers, epath, hint="exchangers: [{host: mx1, priority: 10}]")
+        else:
+            for i, item in enumerate(exchangers):
+                _exchanger(c, item, (*epath, i), ttl, smtp if srv else None)
+    elif srv and not null:
+        c.error("missing-key", "`srv: true` needs exchangers to publish", (*path, "srv"),
+                hint="list them under mail.exchangers")
+
+    for key, (service, port) in CLIENT_SERVICES.items():
+        if key in spec:
+            _client(c, spec[key], (*path, key), _label(c, service, "_tcp"), port, ttl)
+
+
+def _flag(c: Compiler, spec: Mapping[str, Any], key: str, path: Path) -> bool:
+    value = spec.get(key, False)
+    if value is None or isinstance(value, bool):
+        return bool(value)
+    c.wrong_type("true or false", value, (*path, key))
+    return False
+
+
+def _num(c: Compiler, spec: Mapping[str, Any], key: str, path: Path, default: int | None, what: str) -> int | None:
+    if key not in spec:
+        return default
+    return c.integer(spec[key], (*path, key), what, MAX_U16)
+
+
+def _exchanger(c: Compiler, value: object, path: Path, ttl: int, smtp: Name | None) -> None:
+    spec = c.mapping(value, "exchanger", path)
+    if spec is None or "host" not in spec:
+        return
+    host = c.host(spec["host"], (*path, "host"), "exchanger host")
+    priority = _num(c, spec, "priority", path, None, "priority")
+    weight = _num(c, spec, "weight", path, 0, "weight")
+    port = _num(c, spec, "port", path, SMTP_PORT, "port")
+    if host is None:
+        return
+    if "addresses" in spec:
+        c.addresses(host, spec["addresses"], ttl, (*path, "addresses"), "mail")
+    if priority is None:
+        return
+    c.add(c.origin, ttl, MX(priority, host), (*path, "host"), "mail")
+    if smtp is not None and weight is not None and port is not None:
+        c.add(smtp, ttl, SRV(priority, weight, port, host), (*path, "host"), "mail")
+
+
+def _client(c: Compiler, value: object, path: Path, owner: Name, default_port: int, ttl: int) -> None:
+    """A client service: SRV per host, or `false` -> the RFC 6186 3.4 'not offered' record."""
+    if value is False:
+        c.add(owner, ttl, SRV(0, 0, 0, ROOT), path, "mail")
+        return
+    spec = c.mapping(value, "client", path)
+    if spec is None or "hosts" not in spec:
+        return
+    ttl = c.ttl_of(spec, path, ttl)
+    port = _num(c, spec, "port", path, default_port, "port")
+    if port is None:
+        return
+    hosts = spec["hosts"]
+    items = hosts if isinstance(hosts, list) else [hosts]
+    for i, item in enumerate(items):
+        hpath = (*path, "hosts", i) if isinstance(hosts, list) else (*path, "hosts")
+        if isinstance(item, Mapping):
+            _target(c, item, hpath, owner, ttl, "client-host", port, "mail")
+        else:
+            host = c.host(item, hpath, "host")
+            if host is not None:
+                c.add(owner, ttl, SRV(0, 0, port, host), hpath, "mail")
+
+
+def _target(c: Compiler, value: object, path: Path, owner: Name, ttl: int, block: str, port: int | None,
+            origin: str) -> None:
+    """One SRV target in mapping form: {host, port, priority, weight, addresses}."""
+    spec = c.mapping(value, block, path)
+    if spec is None or "host" not in spec:
+        return
+    host = c.host(spec["host"], (*path, "host"), "SRV target")
+    priority = _num(c, spec, "priority", path, 0, "priority")
+    weight = _num(c, spec, "weight", path, 0, "weight")
+    port = _num(c, spec, "port", path, port, "port")
+    if host is None:
+        return
+    if "addresses" in spec:
+        c.addresses(host, spec["addresses"], ttl, (*path, "addresses"), origin)
+    if priority is None or weight is None or port is None:
+        return
+    c.add(owner, ttl, SRV(priority, weight, port, host), (*path, "host"), origin)
+
+
+def compile_services(c: Compiler, value: object, path: Path) -> None:
+    if not isinstance(value, list):
+        c.wrong_type("a list of services", value, path,
+                     hint="services: [{name: _xmpp-server._tcp, targets: [{host: xmpp1, port: 5269}]}]")
+        return
+    for i, item in enumerate(value):
+        spath = (*path, i)
+        spec = c.mapping(item, "service", spath)
+        if spec is None or "name" not in spec or "targets" not in spec:
+            continue
+        owner = c.name(spec["name"], (*spath, "name"), "service name")
+        ttl = c.ttl_of(spec, spath, c.ttl)
+        targets = spec["targets"]
+        tpath = (*spath, "targets")
+        if not isinstance(targets, list):
+            c.wrong_type("a list of targets", targets, tpath, hint="targets: [{host: xmpp1, port: 5269}]")
+            continue
+        if not targets:
+            c.error("empty-list", "a service needs at least one target", tpath,
+                    hint="to say the service is not offered, use one target {host: '.', port: 0} (RFC 2782)")
+            continue
+        if owner is None:
+            continue
+        for j, target in enumerate(targets):
+            _target(c, target, (*tpath, j), owner, ttl, "target", None, "services")

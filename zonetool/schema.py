@@ -1,0 +1,278 @@
+"""The YAML zone format as one table: the compiler's key checks and the JSON Schema come from it.
+
+`BLOCKS` lists, for every mapping of the format, its keys with their kind and a short
+description, and which keys are required. `zonetool.compile` checks unknown and missing
+keys against this table, and `SCHEMA` (JSON Schema draft 2020-12) is derived from it, so
+the two cannot drift apart. Value checks the schema cannot express (names, TTL units,
+record data) stay in the compiler.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+MAX_TTL = 2**31 - 1  # RFC 2181 8
+MAX_U16 = 2**16 - 1
+MAX_U32 = 2**32 - 1
+
+# Client services of RFC 6186 (submission, imap, pop3) and RFC 8314 (submissions, imaps, pop3s):
+# block key -> (SRV service label, default port).
+CLIENT_SERVICES: dict[str, tuple[str, int]] = {
+    "submission": ("_submission", 587),
+    "submissions": ("_submissions", 465),
+    "imap": ("_imap", 143),
+    "imaps": ("_imaps", 993),
+    "pop3": ("_pop3", 110),
+    "pop3s": ("_pop3s", 995),
+}
+
+# Record types written by mnemonic under `records:`; any other type as TYPEnnn (RFC 3597 5).
+RECORD_TYPES = ("A", "AAAA", "CNAME", "MX", "SRV", "TXT", "NS", "PTR", "CAA")
+# Other mnemonics dnslib knows are accepted too, but only with RFC 3597 `\# LEN HEX` data.
+TYPE_KEY = re.compile(r"^(?:[A-Z][A-Z0-9]*|TYPE[0-9]+)$")
+
+
+class Block:
+    """One mapping of the format: its keys (kind, description) and the required ones."""
+
+    __slots__ = ("description", "keys", "required")
+
+    def __init__(self, description: str, keys: dict[str, tuple[str, str]], required: tuple[str, ...] = ()) -> None:
+        self.description = description
+        self.keys = keys
+        self.required = required
+
+
+_HOST = ("name", "host name, relative to the origin unless it ends in '.'")
+_ADDRS = ("addresses", "IPv4/IPv6 addresses of an in-zone host: creates its A/AAAA records")
+_TTL = ("ttl", "TTL: seconds or units (30s, 5m, 1h, 2d, 1w, combinable: 1h30m)")
+
+BLOCKS: dict[str, Block] = {
+    "zone": Block(
+        "One DNS zone.",
+        {
+            "origin": ("name", "the zone's apex, absolute (a trailing dot is optional)"),
+            "ttl": ("ttl", "default TTL of every record (default 1h)"),
+            "soa": ("soa", "SOA timers and names; every key has a default"),
+            "nameservers": ("names", "apex NS records"),
+            "mail": ("mail", "MX records (and _smtp._tcp / client SRV records) from one definition"),
+            "services": ("services", "other SRV record sets"),
+            "records": ("records", "every other record, by owner name"),
+            "silence": ("silence", "finding code -> the reason it is accepted; shown in the output"),
+            "faults": ("faults", "sender-harness faults, passed through as data"),
+        },
+        ("origin",),
+    ),
+    "soa": Block(
+        "SOA record (RFC 1035 3.3.13).",
+        {
+            "primary": ("name", "MNAME (default: the first nameserver)"),
+            "contact": ("email", "RNAME as an e-mail address (default hostmaster@<origin>)"),
+            "serial": ("serial", "'auto' (date-based YYYYMMDDnn) or 0..4294967295 (default auto)"),
+            "refresh": ("duration", "REFRESH (default 1h)"),
+            "retry": ("duration", "RETRY (default 15m)"),
+            "expire": ("duration", "EXPIRE (default 1w)"),
+            "negative": ("duration", "MINIMUM: negative-caching TTL, RFC 2308 (default 5m)"),
+            "ttl": ("ttl", "TTL of the SOA record itself (default: the zone ttl)"),
+        },
+    ),
+    "mail": Block(
+        "Mail: MX records, and optionally SRV records, from one list of exchangers.",
+        {
+            "ttl": ("ttl", "TTL for every record this block makes"),
+            "exchangers": ("exchangers", "MX hosts"),
+            "srv": ("bool", "also publish _smtp._tcp SRV records (priority, weight, port, host)"),
+            "null": ("bool", "send-only domain: RFC 7505 null MX '0 .' (no exchangers)"),
+            **{
+                key: ("client", f"{label}._tcp SRV records (default port {port}); false = not offered")
+                for key, (label, port) in CLIENT_SERVICES.items()
+            },
+        },
+    ),
+    "exchanger": Block(
+        "One mail exchanger.",
+        {
+            "host": _HOST,
+            "priority": ("u16", "MX preference and SRV priority (lower is tried first)"),
+            "weight": ("u16", "SRV weight among equal priorities (default 0)"),
+            "port": ("u16", "SRV port (default 25)"),
+            "addresses": _ADDRS,
+        },
+        ("host", "priority"),
+    ),
+    "client": Block(
+        "A client mail service (RFC 6186, RFC 8314).",
+        {
+            "port": ("u16", "port (default: the service's standard port)"),
+            "hosts": ("client-hosts", "servers offering the service"),
+            "ttl": _TTL,
+        },
+        ("hosts",),
+    ),
+    "client-host": Block(
+        "One server of a client mail service.",
+        {
+            "host": _HOST,
+            "priority": ("u16", "SRV priority (default 0)"),
+            "weight": ("u16", "SRV weight (default 0)"),
+            "port": ("u16", "SRV port (default: the block's port)"),
+            "addresses": _ADDRS,
+        },
+        ("host",),
+    ),
+    "service": Block(
+        "One SRV record set (RFC 2782).",
+        {
+            "name": ("name", "owner, _service._proto[.name], relative to the origin"),
+            "ttl": _TTL,
+            "targets": ("targets", "the SRV targets"),
+        },
+        ("name", "targets"),
+    ),
+    "target": Block(
+        "One SRV target.",
+        {
+            "host": _HOST,
+            "port": ("u16", "port ('.' with port 0 means: not offered)"),
+            "priority": ("u16", "SRV priority (default 0)"),
+            "weight": ("u16", "SRV weight (default 0)"),
+            "addresses": _ADDRS,
+        },
+        ("host", "port"),
+    ),
+    "values": Block(
+        "Several items of one type with a shared TTL.",
+        {"values": ("items", "the items"), "ttl": _TTL},
+        ("values",),
+    ),
+    # mapping forms of one record item, by type ("value" covers A, AAAA, CNAME, NS, PTR, TXT, TYPEnnn)
+    "MX": Block("MX item.", {"priority": ("u16", "preference"), "host": _HOST, "ttl": _TTL}, ("priority", "host")),
+    "SRV": Block(
+        "SRV item.",
+        {
+            "priority": ("u16", "priority (default 0)"),
+            "weight": ("u16", "weight (default 0)"),
+            "port": ("u16", "port"),
+            "host": _HOST,
+            "ttl": _TTL,
+        },
+        ("port", "host"),
+    ),
+    "CAA": Block(
+        "CAA item (RFC 8659).",
+        {
+            "flags": ("u8", "flags (default 0; 128 = critical)"),
+            "tag": ("string", "issue, issuewild, iodef, ..."),
+            "value": ("string", "the property value"),
+            "ttl": _TTL,
+        },
+        ("tag", "value"),
+    ),
+    "value": Block("One item in mapping form.", {"value": ("item", "the item's data"), "ttl": _TTL}, ("value",)),
+}
+
+
+def block(name: str) -> Block:
+    return BLOCKS[name]
+
+
+def item_block(rtype: str) -> Block:
+    """The mapping form of one item of `rtype`."""
+    return BLOCKS.get(rtype, BLOCKS["value"]) if rtype in ("MX", "SRV", "CAA") else BLOCKS["value"]
+
+
+# ---------------------------------------------------------------------------
+# JSON Schema (draft 2020-12), derived from BLOCKS
+# ---------------------------------------------------------------------------
+_NAME = {"type": "string", "minLength": 1}
+_INT = {"type": "integer"}
+_TTL_SCHEMA: dict[str, Any] = {
+    "description": "seconds (0..2147483647, RFC 2181 8) or units: 30s, 5m, 1h, 2d, 1w, 1h30m",
+    "oneOf": [
+        {"type": "integer", "minimum": 0, "maximum": MAX_TTL},
+        {"type": "string", "pattern": r"^\s*(?:[0-9]+|(?:[0-9]+[smhdwSMHDW])+)\s*$"},
+    ],
+}
+_DURATION: dict[str, Any] = {
+    "description": "seconds (0..4294967295) or units: 30s, 5m, 1h, 2d, 1w, 1h30m",
+    "oneOf": [
+        {"type": "integer", "minimum": 0, "maximum": MAX_U32},
+        {"type": "string", "pattern": r"^\s*(?:[0-9]+|(?:[0-9]+[smhdwSMHDW])+)\s*$"},
+    ],
+}
+_SCALAR = {"type": ["string", "integer"]}
+
+
+def _one_or_many(item: dict[str, Any]) -> dict[str, Any]:
+    return {"oneOf": [item, {"type": "array", "items": item}]}
+
+
+_KINDS: dict[str, dict[str, Any]] = {
+    "name": _NAME,
+    "names": _one_or_many(_NAME),
+    "email": _NAME,
+    "string": {"type": "string"},
+    "bool": {"type": "boolean"},
+    "ttl": _TTL_SCHEMA,
+    "duration": _DURATION,
+    "serial": {"oneOf": [{"const": "auto"}, {"type": "integer", "minimum": 0, "maximum": MAX_U32}]},
+    "u16": {"type": "integer", "minimum": 0, "maximum": MAX_U16},
+    "u8": {"type": "integer", "minimum": 0, "maximum": 255},
+    "addresses": _one_or_many({"type": "string"}),
+    "soa": {"$ref": "#/$defs/soa"},
+    "mail": {"$ref": "#/$defs/mail"},
+    "exchangers": {"type": "array", "items": {"$ref": "#/$defs/exchanger"}},
+    "client": {"oneOf": [{"const": False}, {"$ref": "#/$defs/client"}]},
+    "client-hosts": _one_or_many({"oneOf": [_NAME, {"$ref": "#/$defs/client-host"}]}),
+    "services": {"type": "array", "items": {"$ref": "#/$defs/service"}},
+    "targets": {"type": "array", "items": {"$ref": "#/$defs/target"}},
+    "records": {"type": "object", "additionalProperties": {"$ref": "#/$defs/owner"}},
+    "silence": {"type": "object", "additionalProperties": {"type": "string", "minLength": 1}},
+    "faults": {"type": "array"},
+    # a TXT item may also be a list of strings (one record of several character-strings)
+    "item": {"oneOf": [_SCALAR, {"type": "array", "items": {"type": "string"}}]},
+    "items": {"oneOf": [{"$ref": "#/$defs/item"}, {"type": "array", "items": {"$ref": "#/$defs/item"}}]},
+}
+
+
+def _object(b: Block) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "type": "object",
+        "description": b.description,
+        "properties": {k: {**_KINDS[kind], "description": text} for k, (kind, text) in b.keys.items()},
+        "additionalProperties": False,
+    }
+    if b.required:
+        out["required"] = list(b.required)
+    return out
+
+
+def _build_schema() -> dict[str, Any]:
+    defs: dict[str, Any] = {name: _object(b) for name, b in BLOCKS.items() if name != "zone"}
+    item_forms = [{"$ref": "#/$defs/MX"}, {"$ref": "#/$defs/SRV"}, {"$ref": "#/$defs/CAA"}, {"$ref": "#/$defs/value"}]
+    defs["item"] = {"anyOf": [_KINDS["item"], *item_forms]}
+    defs["rtype"] = {
+        "description": "one item, a list of items, or {values: [...], ttl: ...}",
+        "anyOf": [{"$ref": "#/$defs/item"}, {"type": "array", "items": {"$ref": "#/$defs/item"}},
+                  {"$ref": "#/$defs/values"}],
+    }
+    defs["owner"] = {
+        "type": "object",
+        "description": "records of one owner: type -> items; `ttl` is the owner's default TTL",
+        "properties": {"ttl": _TTL_SCHEMA, "SOA": {"not": {}, "description": "use the soa: block"}},
+        "patternProperties": {TYPE_KEY.pattern: {"$ref": "#/$defs/rtype"}},
+        "additionalProperties": False,
+    }
+    defs["mail"]["properties"]["null"] = {**_KINDS["bool"], "description": BLOCKS["mail"].keys["null"][1]}
+    top = _object(BLOCKS["zone"])
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": "https://zonetool.invalid/zone.schema.json",
+        "title": "zonetool YAML zone",
+        **top,
+        "$defs": defs,
+    }
+
+
+SCHEMA: dict[str, Any] = _build_schema()

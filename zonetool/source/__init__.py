@@ -1,0 +1,1 @@
+"""Edges that turn zone sources into the core's types: YAML (`yaml`) and BIND master files (`bind`)."""
