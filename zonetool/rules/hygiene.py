@@ -53,7 +53,7 @@ def spf_missing(ctx: Context) -> Iterator[Hit]:
 
 
 # RFC 7208 5.1 / 6.1: an SPF policy ends with -all or ~all (or redirects); otherwise forgeries pass as neutral.
-@rule("spf-all", WARNING, "hygiene", "the apex SPF ends in -all or ~all (or redirect=)", "RFC 7208 5.1")
+@rule("spf-all", WARNING, "hygiene", "the apex SPF ends in `-all` or `~all` (or `redirect=`)", "RFC 7208 5.1")
 def spf_all(ctx: Context) -> Iterator[Hit]:
     _, null = _apex_mx(ctx)
     if null:
@@ -68,7 +68,7 @@ def spf_all(ctx: Context) -> Iterator[Hit]:
 
 
 # RFC 7505 4 / RFC 7208 5.1: a domain with a null MX tells receivers to refuse forged senders: SPF ending -all.
-@rule("spf-null-mx", WARNING, "hygiene", "a null-MX domain publishes SPF ending in -all", "RFC 7505 4")
+@rule("spf-null-mx", WARNING, "hygiene", "a null-MX domain publishes SPF ending in `-all`", "RFC 7505 4")
 def spf_null_mx(ctx: Context) -> Iterator[Hit]:
     real, null = _apex_mx(ctx)
     if not null or real:
@@ -96,7 +96,7 @@ def spf_multiple(ctx: Context) -> Iterator[Hit]:
 
 
 # RFC 7489 6.1 / 7.1: a domain that receives mail publishes a DMARC policy at _dmarc.
-@rule("dmarc-missing", WARNING, "hygiene", "a domain with MX records has a _dmarc TXT with p=", "RFC 7489 6.1")
+@rule("dmarc-missing", WARNING, "hygiene", "a domain with MX records has a `_dmarc` TXT with `p=`", "RFC 7489 6.1")
 def dmarc_missing(ctx: Context) -> Iterator[Hit]:
     real, _ = _apex_mx(ctx)
     if real and not dmarc_records(ctx, ctx.origin):
@@ -108,7 +108,7 @@ def dmarc_missing(ctx: Context) -> Iterator[Hit]:
 
 
 # RFC 7489 6.3: p= is required and comes right after v=DMARC1.
-@rule("dmarc-policy", WARNING, "hygiene", "a DMARC record has a p= policy (none, quarantine, reject)", "RFC 7489 6.3")
+@rule("dmarc-policy", WARNING, "hygiene", "a DMARC record has a `p=` policy (none, quarantine, reject)", "RFC 7489 6.3")
 def dmarc_policy(ctx: Context) -> Iterator[Hit]:
     for rrset in ctx.rrsets(TXT_CODE):
         if not rrset.owner.key or rrset.owner.key[0] != b"_dmarc":
@@ -124,7 +124,7 @@ def dmarc_policy(ctx: Context) -> Iterator[Hit]:
 
 
 # RFC 7489 6.6.3: several DMARC records at one name mean none is used.
-@rule("dmarc-multiple", WARNING, "hygiene", "_dmarc has at most one DMARC record", "RFC 7489 6.6.3")
+@rule("dmarc-multiple", WARNING, "hygiene", "`_dmarc` has at most one DMARC record", "RFC 7489 6.6.3")
 def dmarc_multiple(ctx: Context) -> Iterator[Hit]:
     for rrset in ctx.rrsets(TXT_CODE):
         if not rrset.owner.key or rrset.owner.key[0] != b"_dmarc":

@@ -20,7 +20,7 @@ def _mx(ctx: Context) -> Iterator[list[tuple[Record, MX]]]:
 
 
 # RFC 7505 3: a domain that accepts no mail publishes a single null MX and no other MX.
-@rule("null-mx-not-alone", ERROR, "mx", "a null MX (0 .) is the only MX of its name", "RFC 7505 3")
+@rule("null-mx-not-alone", ERROR, "mx", "a null MX (`0 .`) is the only MX of its name", "RFC 7505 3")
 def null_mx_not_alone(ctx: Context) -> Iterator[Hit]:
     for rrset in ctx.rrsets(MX_CODE):
         if len(rrset.records) > 1:

@@ -62,7 +62,7 @@ def looks_like_address(name: Name, origin: Name) -> str | None:
 
 
 # RFC 1035 3.3.9 / 3.3.11, RFC 2782: MX, NS and SRV targets are domain names; an address there is a mistake.
-@rule("target-is-address", ERROR, "names", "an MX, SRV or NS target is an IP address", "RFC 1035 3.3.9")
+@rule("target-is-address", ERROR, "names", "MX, SRV and NS targets are host names, not IP addresses", "RFC 1035 3.3.9")
 def target_is_address(ctx: Context) -> Iterator[Hit]:
     for r, target in _targets(ctx):
         address = looks_like_address(target, ctx.origin)
@@ -75,7 +75,7 @@ def target_is_address(ctx: Context) -> Iterator[Hit]:
 
 
 # RFC 1123 2.1 / RFC 952: MX, SRV and NS targets are host names (letters, digits, hyphen; no '_').
-@rule("target-not-hostname", ERROR, "names", "an MX, SRV or NS target is not an LDH host name", "RFC 1123 2.1")
+@rule("target-not-hostname", ERROR, "names", "MX, SRV and NS targets are LDH host names (no `_`)", "RFC 1123 2.1")
 def target_not_hostname(ctx: Context) -> Iterator[Hit]:
     for r, target in _targets(ctx):
         if not target.is_hostname() and looks_like_address(target, ctx.origin) is None:
@@ -87,7 +87,7 @@ def target_not_hostname(ctx: Context) -> Iterator[Hit]:
 
 
 # RFC 2181 11 allows any octet, but RFC 1123 2.1 / RFC 1912 2.1: owners that resolvers meet should be LDH (+ '_').
-@rule("owner-chars", WARNING, "names", "an owner has characters other than letters, digits, - _ /", "RFC 1912 2.1")
+@rule("owner-chars", WARNING, "names", "owner names use letters, digits, `-`, `_`, `/` only", "RFC 1912 2.1")
 def owner_chars(ctx: Context) -> Iterator[Hit]:
     for name in ctx.names:
         for label in name.labels:
@@ -102,7 +102,7 @@ def owner_chars(ctx: Context) -> Iterator[Hit]:
 
 
 # RFC 4592 2.1.1: only a whole leftmost '*' label makes a wildcard; '*' anywhere else is a literal star.
-@rule("wildcard-label", WARNING, "names", "'*' is used other than as the whole leftmost label", "RFC 4592 2.1.1")
+@rule("wildcard-label", WARNING, "names", "`*` appears only as a whole leftmost label (a wildcard)", "RFC 4592 2.1.1")
 def wildcard_label(ctx: Context) -> Iterator[Hit]:
     for name in ctx.names:
         labels = name.labels

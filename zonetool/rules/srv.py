@@ -42,7 +42,7 @@ def _relative_labels(name: Name, origin: Name) -> tuple[bytes, ...]:
 
 
 # RFC 2782 (owner format): SRV records live at _Service._Proto.Name.
-@rule("srv-owner", ERROR, "srv", "an SRV owner has the form _service._proto.name", "RFC 2782")
+@rule("srv-owner", ERROR, "srv", "SRV owners have the form `_service._proto.name`", "RFC 2782")
 def srv_owner(ctx: Context) -> Iterator[Hit]:
     for rrset in ctx.rrsets(SRV_CODE):
         labels = _relative_labels(rrset.owner, ctx.origin)
@@ -55,7 +55,13 @@ def srv_owner(ctx: Context) -> Iterator[Hit]:
 
 
 # RFC 6335 5.1: service names are 1-15 letters/digits/hyphens, at least one letter, no '--', no edge hyphen.
-@rule("srv-service-label", ERROR, "srv", "the _service label is a valid RFC 6335 service name", "RFC 6335 5.1")
+@rule(
+    "srv-service-label",
+    ERROR,
+    "srv",
+    "the `_service` label is a valid service name (1-15 chars, a letter, no `--`)",
+    "RFC 6335 5.1",
+)
 def srv_service_label(ctx: Context) -> Iterator[Hit]:
     for rrset in ctx.rrsets(SRV_CODE):
         labels = _relative_labels(rrset.owner, ctx.origin)
@@ -70,7 +76,7 @@ def srv_service_label(ctx: Context) -> Iterator[Hit]:
 
 
 # RFC 2782 / RFC 6335 5.1: the _proto label names a transport (_tcp, _udp, ...); others are likely typos.
-@rule("srv-proto", WARNING, "srv", "the _proto label is a known transport (_tcp, _udp, _sctp, ...)", "RFC 2782")
+@rule("srv-proto", WARNING, "srv", "the `_proto` label is a known transport (`_tcp`, `_udp`, ...)", "RFC 2782")
 def srv_proto(ctx: Context) -> Iterator[Hit]:
     for rrset in ctx.rrsets(SRV_CODE):
         labels = _relative_labels(rrset.owner, ctx.origin)
@@ -85,7 +91,7 @@ def srv_proto(ctx: Context) -> Iterator[Hit]:
 
 
 # RFC 2782 / RFC 6186: port 0 is only meaningful in the "service not offered" record `0 0 0 .`.
-@rule("srv-port-zero", ERROR, "srv", "SRV port 0 is used only with target '.'", "RFC 6186")
+@rule("srv-port-zero", ERROR, "srv", "SRV port 0 is used only with target `.`", "RFC 6186")
 def srv_port_zero(ctx: Context) -> Iterator[Hit]:
     for r, rd in _srv_records(ctx):
         if rd.port == 0 and not rd.target.is_root():
@@ -93,7 +99,7 @@ def srv_port_zero(ctx: Context) -> Iterator[Hit]:
 
 
 # RFC 2782 (Target): "Target '.' means the service is decidedly not available" - so it stands alone.
-@rule("srv-dot-not-alone", ERROR, "srv", "an SRV with target '.' is the only SRV of its name", "RFC 2782")
+@rule("srv-dot-not-alone", ERROR, "srv", "an SRV with target `.` is the only SRV of its name", "RFC 2782")
 def srv_dot_not_alone(ctx: Context) -> Iterator[Hit]:
     for rrset in ctx.rrsets(SRV_CODE):
         if len(rrset.records) > 1:
@@ -157,9 +163,7 @@ def srv_weight_zero_mixed(ctx: Context) -> Iterator[Hit]:
 
 
 # RFC 5321 5.1 vs RFC 6186-style _smtp._tcp: two hand-written descriptions of one mail service must agree.
-@rule(
-    "mx-srv-mismatch", WARNING, "srv", "hand-written MX and _smtp._tcp SRV name the same hosts/priorities", "RFC 2782"
-)
+@rule("mx-srv-mismatch", WARNING, "srv", "MX and `_smtp._tcp` SRV name the same hosts and priorities", "RFC 2782")
 def mx_srv_mismatch(ctx: Context) -> Iterator[Hit]:
     owners = {rrset.owner for rrset in ctx.rrsets(MX_CODE)}
     for srv_set in ctx.rrsets(SRV_CODE):

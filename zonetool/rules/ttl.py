@@ -22,7 +22,7 @@ def _fmt(seconds: int) -> str:
 
 
 # RFC 2181 8: a TTL is 0..2^31-1; the compilers refuse more, this guards any other source.
-@rule("ttl-range", ERROR, "ttl", "a TTL is 0..2147483647 seconds", "RFC 2181 8")
+@rule("ttl-range", ERROR, "ttl", "TTLs are 0..2147483647 seconds", "RFC 2181 8")
 def ttl_range(ctx: Context) -> Iterator[Hit]:
     for rrset in ctx.all_rrsets():
         for r in rrset.records:
@@ -45,7 +45,7 @@ def rrset_ttl_mismatch(ctx: Context) -> Iterator[Hit]:
 
 
 # RFC 2181 5: an RRset is a set, so a repeated record is dropped by every server.
-@rule("duplicate-record", WARNING, "ttl", "the same record is written twice", "RFC 2181 5")
+@rule("duplicate-record", WARNING, "ttl", "each record is written once", "RFC 2181 5")
 def duplicate_record(ctx: Context) -> Iterator[Hit]:
     for r in ctx.zone.duplicates:
         yield hit(
@@ -56,7 +56,7 @@ def duplicate_record(ctx: Context) -> Iterator[Hit]:
 
 
 # RFC 1034 4.2 / RFC 1035 5.2: a zone holds only names at or below its origin.
-@rule("owner-outside-origin", ERROR, "ttl", "an owner name is not at or below the origin", "RFC 1034 4.2")
+@rule("owner-outside-origin", ERROR, "ttl", "owner names are at or below the origin", "RFC 1034 4.2")
 def owner_outside_origin(ctx: Context) -> Iterator[Hit]:
     for name in ctx.names:
         if not ctx.in_zone(name):
@@ -70,7 +70,7 @@ def owner_outside_origin(ctx: Context) -> Iterator[Hit]:
 
 
 # RFC 1035 5.2: a zone file starts its authority with exactly one SOA at the apex.
-@rule("soa-missing", ERROR, "ttl", "the zone has no SOA record at its apex", "RFC 1035 5.2")
+@rule("soa-missing", ERROR, "ttl", "the apex has an SOA record", "RFC 1035 5.2")
 def soa_missing(ctx: Context) -> Iterator[Hit]:
     if ctx.zone.soa_record() is None:
         yield Hit(Where(ctx.zone.file), f"zone {ctx.origin.to_text()} has no SOA record")
