@@ -746,7 +746,12 @@ class _Reader:
                 raise BindSyntaxError("no TTL: add a $TTL line or a TTL on this record", _token_where(entry, 0, file))
         self.last_ttl = ttl
         line = entry.line
-        column = 1 if not entry.blank_owner else _token_where(entry, 0, file).column
+        if not entry.blank_owner:
+            column = 1
+        elif entry.columns is not None:
+            column = entry.columns[0]
+        else:
+            column = len(entry.raw) - len(entry.raw.lstrip()) + 1
         self.records.append(Record(owner, ttl, rdata, Where(file, line, column)))
         return owner
 
@@ -789,7 +794,7 @@ class _Reader:
             case 16:
                 if not tokens:
                     raise RdataError("TXT needs at least one string")
-                return TXT(tuple(unescape(t) for t in tokens))
+                return TXT(tuple(_string(t) for t in tokens))
             case 6:
                 if len(tokens) != 7:
                     raise RdataError(
@@ -855,10 +860,24 @@ def _substitute(template: str, value: int) -> str:
     return _GEN_MOD.sub(repl, template)
 
 
+def _string(token: str) -> bytes:
+    """A character-string token's octets; the common case (no escapes) without a per-character loop."""
+    if "\\" not in token:
+        if len(token) >= 2 and token[0] == '"' and token[-1] == '"':
+            token = token[1:-1]
+        return token.encode("utf-8")
+    return unescape(token)
+
+
 def read_zone_with_warnings(
-    text: str, origin: Name | None, file: str | None = None, *, base_dir: Path | None = None
+    text: str, origin: Name | str | None, file: str | None = None, *, base_dir: Path | None = None
 ) -> tuple[Zone, list[Finding]]:
     """Read master text into a Zone plus what named would warn about (records it ignored)."""
+    if isinstance(origin, str):
+        try:
+            origin = Name.from_text(origin if origin.endswith(".") else origin + ".")
+        except NameError_ as exc:
+            raise BindSyntaxError(f"origin {origin!r}: {exc}", Where(file)) from None
     reader = _Reader(origin, base_dir)
     reader.read(text, file, origin, None, 0)
     records = reader.records
@@ -887,7 +906,7 @@ def read_zone_with_warnings(
     return zone, warnings
 
 
-def read_zone(text: str, origin: Name | None, file: str | None = None, *, base_dir: Path | None = None) -> Zone:
+def read_zone(text: str, origin: Name | str | None, file: str | None = None, *, base_dir: Path | None = None) -> Zone:
     """Read RFC 1035 master text; BindSyntaxError (file:line:column) on anything named would refuse."""
     return read_zone_with_warnings(text, origin, file, base_dir=base_dir)[0]
 

@@ -1,0 +1,192 @@
+"""`zonetool export` and `zonetool import`: YAML zones to BIND master files and back."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from zonetool.cli.app import EXIT_FINDINGS, EXIT_USAGE, app, fail
+
+if TYPE_CHECKING:
+    from zonetool.findings import Finding
+    from zonetool.zone import Zone
+
+
+def _print_findings(findings: list[Finding]) -> None:
+    from zonetool.loader import sort_key
+
+    for f in sorted(findings, key=sort_key):
+        typer.echo(f.format(), err=True)
+
+
+def _zone_file_name(zone: Zone) -> str:
+    text = zone.origin.to_text().rstrip(".")
+    return f"{text or 'root'}.zone"
+
+
+def _previous(path: Path, zone: Zone) -> tuple[int | None, str | None]:
+    """(serial, content digest) of an earlier export at `path`, if it is one."""
+    from zonetool.source.bind import DIGEST_PREFIX, read_zone
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None, None
+    first = text.split("\n", 1)[0]
+    if not first.startswith(DIGEST_PREFIX):
+        return None, None
+    try:
+        old = read_zone(text, zone.origin, str(path), base_dir=path.parent)
+    except ValueError:
+        return None, None
+    soa = old.soa
+    return (soa.serial if soa else None), first[len(DIGEST_PREFIX) :].strip()
+
+
+def render(zone: Zone, previous: Path | None) -> str:
+    """Master text of `zone`; an auto serial is kept while the content stays the same."""
+    from zonetool.serial import content_digest, next_serial
+    from zonetool.source.bind import write_zone
+
+    if not zone.auto_serial or zone.soa is None:
+        return write_zone(zone)
+    digest = content_digest(zone)
+    prev_serial, prev_digest = _previous(previous, zone) if previous is not None else (None, None)
+    zone.set_serial(next_serial(prev_serial, prev_digest, digest))
+    return write_zone(zone, digest=digest)
+
+
+@app.command("export")
+def export(
+    paths: Annotated[list[Path], typer.Argument(help="YAML zone files or folders of them.")],
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="File for one zone, or a folder for several (ORIGIN.zone each)."),
+    ] = None,
+) -> None:
+    """Write BIND master files (RFC 1035) for zones that validate; nothing is written if any zone has errors."""
+    from zonetool.atomic import write_atomic
+    from zonetool.loader import NOT_YAML, LoadError, load_paths
+
+    try:
+        loaded = load_paths(paths)
+    except LoadError as exc:
+        fail(str(exc), EXIT_USAGE)
+    if loaded.has_errors():
+        _print_findings(loaded.findings)
+        code = EXIT_USAGE if any(f.code in NOT_YAML for f in loaded.findings) else EXIT_FINDINGS
+        fail(f"not exported: {len(loaded.files)} file(s) have errors; nothing was written", code)
+    _print_findings(loaded.findings)  # warnings (and silenced findings) are shown, not fatal
+    zones = loaded.zones
+    if not zones:
+        fail("no zones to export", EXIT_USAGE)
+
+    targets: list[Path | None]
+    folder: Path | None = None
+    if output is None:
+        if len(zones) > 1:
+            fail(f"{len(zones)} zones: give -o FOLDER to write one ORIGIN.zone file per zone", EXIT_USAGE)
+        targets = [None]
+    elif len(zones) > 1 or output.is_dir() or str(output).endswith(("/", "\\")):
+        if output.exists() and not output.is_dir():
+            fail(f"{output}: is a file; several zones need a folder", EXIT_USAGE)
+        names = [_zone_file_name(z) for z in zones]
+        if len(set(names)) != len(names):
+            fail("two zones would be written to the same file name", EXIT_USAGE)
+        targets = [output / name for name in names]
+        folder = output
+    else:
+        if not output.parent.is_dir():
+            fail(f"{output.parent}: no such folder", EXIT_USAGE)
+        targets = [output]
+
+    # Render everything before writing anything: a failure leaves every old file as it was.
+    texts = [render(zone, target) for zone, target in zip(zones, targets, strict=True)]
+    if folder is not None:
+        folder.mkdir(parents=True, exist_ok=True)
+    for zone, target, text in zip(zones, targets, texts, strict=True):
+        if target is None:
+            typer.echo(text, nl=False)
+        else:
+            write_atomic(target, text)
+            typer.echo(f"{zone.origin} -> {target}", err=True)
+
+
+def _guess_origin(file: Path, text: str) -> str | None:
+    from zonetool.source.bind import origin_from_text
+
+    found = origin_from_text(text)
+    if found is not None:
+        return found.to_text()
+    name = file.name
+    for suffix in (".zone", ".db", ".txt"):
+        if name.endswith(suffix):
+            name = name[: -len(suffix)]
+    name = name.removeprefix("db.")
+    return name if "." in name.strip(".") else None
+
+
+def _differences(zone: Zone, again: Zone | None) -> list[str]:
+    def rows(z: Zone | None) -> set[tuple[str, int, int, bytes]]:
+        if z is None:
+            return set()
+        return {(r.owner.to_text(), r.ttl, r.code, r.rdata.to_wire()) for r in z.records()}
+
+    a, b = rows(zone), rows(again)
+    if zone.soa is None:  # the YAML side gets the format's default SOA; that is not a loss
+        b = {row for row in b if row[2] != 6}
+    return [f"{'lost' if row in a else 'added'}: {row[0]} {row[1]} type {row[2]}" for row in sorted(a ^ b)]
+
+
+@app.command("import")
+def import_(
+    file: Annotated[Path, typer.Argument(help="A BIND master file (what named-checkzone accepts).")],
+    origin: Annotated[
+        str | None,
+        typer.Option("--origin", help="The zone's origin (default: the file's $ORIGIN, else its name)."),
+    ] = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="YAML file to write (default: stdout).")] = None,
+) -> None:
+    """Turn a BIND zone file into a YAML zone that compiles back to exactly the same records."""
+    from zonetool.atomic import write_atomic
+    from zonetool.compile import compile_zone
+    from zonetool.source import yaml as yaml_source
+    from zonetool.source.bind import BindSyntaxError, read_zone_with_warnings
+    from zonetool.source.yaml_emit import zone_to_yaml
+
+    try:
+        data = file.read_bytes()
+    except FileNotFoundError:
+        fail(f"{file}: no such file", EXIT_USAGE)
+    except OSError as exc:
+        fail(f"{file}: cannot read: {exc.strerror}", EXIT_USAGE)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        fail(f"{file}: not UTF-8 text (byte {exc.start}); write other octets as \\DDD escapes", EXIT_FINDINGS)
+    if origin is None:
+        origin = _guess_origin(file, text)
+        if origin is None:
+            fail(f"{file}: no $ORIGIN in the file; give --origin NAME", EXIT_USAGE)
+    try:
+        zone, warnings = read_zone_with_warnings(text, origin, str(file), base_dir=file.parent)
+    except BindSyntaxError as exc:
+        fail(str(exc), EXIT_FINDINGS)
+    _print_findings(warnings)
+    result = zone_to_yaml(zone)
+    # The promise of import: the YAML compiles to the very same records. Check it, never assume it.
+    spec, _ = yaml_source.load(result, str(output or "<import>"))
+    again, problems = compile_zone(spec, str(output or "<import>"))
+    lost = _differences(zone, again)
+    if lost or again is None:
+        _print_findings(problems)
+        for line in lost[:20]:
+            typer.echo(f"    {line}", err=True)
+        fail("internal error: the YAML would not compile back to the same records; nothing written", EXIT_FINDINGS)
+    if output is None:
+        typer.echo(result, nl=False)
+    else:
+        write_atomic(output, result)
+        typer.echo(f"{zone.origin} ({len(zone)} records) -> {output}", err=True)
