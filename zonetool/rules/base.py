@@ -115,10 +115,14 @@ class Context:
         for rrset in self.rrsets(code):
             yield from rrset.records
 
-    def all_rrsets(self) -> Iterator[RRset]:
+    @cached_property
+    def rrset_list(self) -> list[RRset]:
+        """Every RRset, owners in canonical order (built once; several rules walk it)."""
         nodes = self.zone.nodes
-        for name in self.names:
-            yield from nodes[name].values()
+        return [rrset for name in self.names for rrset in nodes[name].values()]
+
+    def all_rrsets(self) -> list[RRset]:
+        return self.rrset_list
 
     # -- name questions (O(depth) each, no zone scans) ---------------------------
     def in_zone(self, name: Name) -> bool:
