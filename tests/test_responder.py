@@ -1,0 +1,491 @@
+"""The byte-level responder, checked by an independent implementation (dnspython), without sockets."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from pathlib import Path
+
+import dns.edns
+import dns.flags
+import dns.message
+import dns.name
+import dns.opcode
+import dns.rcode
+import dns.rdataclass
+import dns.rdatatype
+import dns.rrset
+import pytest
+
+from zonetool.names import Name
+from zonetool.records import parse_rdata
+from zonetool.server.responder import QueryInfo, Reply, Responder
+from zonetool.zone import Record, Zone
+
+ZONES_DIR = Path(__file__).resolve().parent.parent / "zones"
+
+EXAMPLE_COM = """
+@            3600 SOA   ns1 hostmaster 7 3600 900 604800 300
+@            3600 NS    ns1
+@            3600 MX    10 mx1
+@            3600 MX    20 mx2
+ns1          3600 A     192.0.2.53
+mx1          3600 A     192.0.2.10
+mx1          3600 AAAA  2001:db8::10
+mx2          3600 A     192.0.2.11
+_smtp._tcp   3600 SRV   0 0 25 mx1
+www          3600 CNAME @
+loop1        3600 CNAME loop2
+loop2        3600 CNAME loop1
+sub          3600 NS    ns1.sub
+ns1.sub      3600 A     192.0.2.60
+*.dev        3600 A     192.0.2.99
+\\200byte    3600 A     192.0.2.200
+a\\.b        3600 TXT   "escaped dot"
+"""
+
+
+def make_zone(origin: str, text: str) -> Zone:
+    apex = Name.from_text(origin)
+    zone = Zone(apex)
+    for line in text.strip().splitlines():
+        owner, ttl, rtype, rdata = line.split(None, 3)
+        zone.add(Record(Name.from_text(owner, apex), int(ttl), parse_rdata(rtype, rdata, apex)))
+    return zone
+
+
+def big_txt_zone(count: int = 30, size: int = 100) -> Zone:
+    zone = make_zone("big.test.", "@ 300 SOA ns hostmaster 1 1 1 1 60\n@ 300 NS ns\nns 300 A 192.0.2.1")
+    owner = Name.from_text("txt.big.test.")
+    for i in range(count):
+        zone.add(Record(owner, 300, parse_rdata("TXT", f'"{i:03d}{"x" * (size - 3)}"', None)))
+    return zone
+
+
+@pytest.fixture
+def zone() -> Zone:
+    return make_zone("example.com.", EXAMPLE_COM)
+
+
+@pytest.fixture
+def responder(zone: Zone) -> Responder:
+    return Responder([zone, big_txt_zone()], allow_transfer=["127.0.0.1", "10.0.0.0/8"])
+
+
+CLIENT = ("127.0.0.1", 40000)
+
+
+def send(r: Responder, query: dns.message.Message | bytes, transport: str = "udp", client=CLIENT) -> Reply:
+    data = query if isinstance(query, bytes) else query.to_wire()
+    return r.respond(data, client, transport)
+
+
+def answer(r: Responder, query: dns.message.Message, transport: str = "udp", client=CLIENT) -> dns.message.Message:
+    reply = send(r, query, transport, client)
+    assert len(reply.messages) == 1
+    msg = dns.message.from_wire(reply.messages[0])
+    assert msg.id == query.id
+    return msg
+
+
+def q(name: str, rtype: str = "A", **kw) -> dns.message.Message:
+    return dns.message.make_query(name, rtype, **kw)
+
+
+# -- header bits ---------------------------------------------------------------------
+@pytest.mark.parametrize("rd", [True, False])
+def test_header_bits_aa_ra_rd_ad_cd(responder: Responder, rd: bool) -> None:
+    query = q("example.com", "MX")
+    query.flags = (dns.flags.RD if rd else 0) | dns.flags.AD | dns.flags.CD
+    m = answer(responder, query)
+    assert m.flags & dns.flags.QR and m.flags & dns.flags.AA
+    assert bool(m.flags & dns.flags.RD) == rd  # RD copied
+    assert not m.flags & (dns.flags.RA | dns.flags.AD | dns.flags.CD)  # never set
+    assert m.rcode() == dns.rcode.NOERROR
+    assert {str(r) for r in m.answer[0]} == {"10 mx1.example.com.", "20 mx2.example.com."}
+    assert {(str(r.name), dns.rdatatype.to_text(r.rdtype)) for r in m.additional} == {
+        ("mx1.example.com.", "A"),
+        ("mx1.example.com.", "AAAA"),
+        ("mx2.example.com.", "A"),
+    }
+
+
+def test_nxdomain_and_nodata_with_negative_ttl(responder: Responder) -> None:
+    nx = answer(responder, q("nothere.example.com"))
+    assert nx.rcode() == dns.rcode.NXDOMAIN and nx.flags & dns.flags.AA
+    assert [(str(r.name), r.rdtype, r.ttl) for r in nx.authority] == [("example.com.", dns.rdatatype.SOA, 300)]
+    nodata = answer(responder, q("mx2.example.com", "AAAA"))
+    assert nodata.rcode() == dns.rcode.NOERROR and nodata.answer == []
+    assert nodata.authority[0].rdtype == dns.rdatatype.SOA and nodata.authority[0].ttl == 300
+    ent = answer(responder, q("_tcp.example.com", "TXT"))
+    assert ent.rcode() == dns.rcode.NOERROR and ent.authority[0].rdtype == dns.rdatatype.SOA
+
+
+def test_cname_chain_and_loop_on_the_wire(responder: Responder) -> None:
+    m = answer(responder, q("www.example.com", "MX"))
+    assert [r.rdtype for r in m.answer] == [dns.rdatatype.CNAME, dns.rdatatype.MX]
+    loop = answer(responder, q("loop1.example.com"))
+    assert loop.rcode() == dns.rcode.NOERROR and len(loop.answer) == 2
+
+
+def test_wildcard_owner_is_the_qname(responder: Responder) -> None:
+    m = answer(responder, q("Some.Host.dev.example.com"))
+    assert str(m.answer[0].name) == "Some.Host.dev.example.com."
+    assert m.answer[0][0].address == "192.0.2.99"
+
+
+def test_referral_has_glue_and_no_aa(responder: Responder) -> None:
+    m = answer(responder, q("www.sub.example.com"))
+    assert not m.flags & dns.flags.AA and m.rcode() == dns.rcode.NOERROR and m.answer == []
+    assert [(str(r.name), r.rdtype) for r in m.authority] == [("sub.example.com.", dns.rdatatype.NS)]
+    assert [(str(r.name), r[0].address) for r in m.additional] == [("ns1.sub.example.com.", "192.0.2.60")]
+
+
+def test_outside_zones_refused(responder: Responder) -> None:
+    m = answer(responder, q("example.org"))
+    assert m.rcode() == dns.rcode.REFUSED and not m.flags & dns.flags.AA
+    assert m.question[0].name == dns.name.from_text("example.org")
+
+
+# -- opcode, format, class ------------------------------------------------------------
+@pytest.mark.parametrize("opcode", [dns.opcode.NOTIFY, dns.opcode.UPDATE, dns.opcode.STATUS, dns.opcode.IQUERY])
+def test_other_opcodes_notimp(responder: Responder, opcode: int) -> None:
+    query = q("example.com", "SOA")
+    query.set_opcode(opcode)
+    m = answer(responder, query)
+    assert m.rcode() == dns.rcode.NOTIMP and m.opcode() == opcode
+    assert not m.flags & dns.flags.AA
+
+
+def test_formerr_for_bad_question_counts(responder: Responder) -> None:
+    good = q("example.com").to_wire()
+    for qdcount in (0, 2):
+        data = good[:4] + qdcount.to_bytes(2) + good[6:]
+        reply = send(responder, data)
+        m = dns.message.from_wire(reply.messages[0], question_only=True) if qdcount else None
+        header = reply.messages[0]
+        assert header[:2] == good[:2] and header[3] & 0xF == dns.rcode.FORMERR and header[2] & 0x80
+        assert reply.info.rcode == "FORMERR"
+        del m
+    # A question cut short, a compression pointer in the qname, an overlong label.
+    for data in (good[:20], good[:12] + b"\xc0\x0c\x00\x01\x00\x01", good[:12] + b"\x50" + b"a" * 80 + b"\x00\x00\x01"):
+        reply = send(responder, data)
+        assert reply.messages[0][3] & 0xF == dns.rcode.FORMERR and len(reply.messages[0]) == 12
+
+
+def test_formerr_for_records_in_answer_section(responder: Responder) -> None:
+    query = q("example.com")
+    query.answer.append(dns.rrset.from_text("example.com.", 60, "IN", "A", "192.0.2.1"))
+    assert answer(responder, query).rcode() == dns.rcode.FORMERR
+
+
+def test_no_header_or_a_response_means_silence(responder: Responder) -> None:
+    assert send(responder, b"\x12\x34\x00").messages == []
+    assert send(responder, b"", "tcp").close
+    response = dns.message.make_response(q("example.com"))
+    assert send(responder, response).messages == []  # QR set: never answer an answer
+
+
+def test_other_classes_refused(responder: Responder) -> None:
+    for rdclass in ("CH", "HS", "ANY"):
+        m = answer(responder, q("version.bind" if rdclass == "CH" else "example.com", "TXT", rdclass=rdclass))
+        assert m.rcode() == dns.rcode.REFUSED
+
+
+# -- EDNS --------------------------------------------------------------------------------
+def test_opt_only_when_asked_and_our_size_advertised(responder: Responder) -> None:
+    plain = answer(responder, q("example.com"))
+    assert plain.edns == -1
+    with_edns = answer(responder, q("example.com", use_edns=0, payload=4096))
+    assert with_edns.edns == 0 and with_edns.payload == 1232
+    assert not with_edns.ednsflags & dns.flags.DO
+
+
+def test_badvers_for_edns_version_above_zero(responder: Responder) -> None:
+    m = answer(responder, q("example.com", use_edns=1))
+    assert m.rcode() == dns.rcode.BADVERS and m.edns == 0
+    assert m.answer == [] and not m.flags & dns.flags.AA
+
+
+def test_unknown_edns_options_ignored(responder: Responder) -> None:
+    option = dns.edns.GenericOption(65001, b"hello")
+    m = answer(responder, q("example.com", "MX", use_edns=0, options=[option]))
+    assert m.rcode() == dns.rcode.NOERROR and len(m.answer[0]) == 2 and m.options == ()
+
+
+# -- truncation ---------------------------------------------------------------------------
+def test_truncation_without_edns_at_512(responder: Responder) -> None:
+    reply = send(responder, q("txt.big.test", "TXT"))
+    m = dns.message.from_wire(reply.messages[0])
+    assert m.flags & dns.flags.TC and m.answer == [] and len(reply.messages[0]) <= 512
+    assert m.question[0].name == dns.name.from_text("txt.big.test")
+
+
+def test_truncation_at_the_client_size_capped_by_ours(responder: Responder) -> None:
+    for payload in (600, 1232, 4096, 65000):
+        reply = send(responder, q("txt.big.test", "TXT", use_edns=0, payload=payload))
+        m = dns.message.from_wire(reply.messages[0])
+        assert m.flags & dns.flags.TC and len(reply.messages[0]) <= min(payload, 1232)
+        assert m.edns == 0  # OPT kept in a truncated answer
+
+
+def test_small_client_size_is_treated_as_512(zone: Zone) -> None:
+    r = Responder([zone, big_txt_zone(count=4)])
+    m = dns.message.from_wire(send(r, q("txt.big.test", "TXT", use_edns=0, payload=100)).messages[0])
+    assert not m.flags & dns.flags.TC and len(m.answer[0]) == 4  # ~450 octets fit in 512
+
+
+def test_answer_that_fits_the_client_size_is_whole(zone: Zone) -> None:
+    r = Responder([zone, big_txt_zone(count=8)])  # about 900 octets
+    assert send(r, q("txt.big.test", "TXT")).messages[0][2] & 0x02  # TC at 512
+    m = dns.message.from_wire(send(r, q("txt.big.test", "TXT", use_edns=0, payload=1232)).messages[0])
+    assert not m.flags & dns.flags.TC and len(m.answer[0]) == 8
+
+
+def test_tcp_gets_everything(responder: Responder) -> None:
+    m = answer(responder, q("txt.big.test", "TXT"), "tcp")
+    assert not m.flags & dns.flags.TC and len(m.answer[0]) == 30
+
+
+def test_dropping_additional_data_is_not_truncation() -> None:
+    text = "@ 60 SOA ns hostmaster 1 1 1 1 1\n" + "\n".join(
+        f"@ 60 MX {i} mx{i}\nmx{i} 60 AAAA 2001:db8::{i}" for i in range(20)
+    )
+    r = Responder([make_zone("mail.test.", text)])
+    m = answer(r, q("mail.test", "MX"))
+    assert not m.flags & dns.flags.TC
+    assert len(m.answer[0]) == 20 and 0 < len(m.additional) < 20
+
+
+# -- names as asked -----------------------------------------------------------------------
+def test_question_case_echoed_0x20(responder: Responder) -> None:
+    for spelling in ("eXaMpLe.CoM", "EXAMPLE.COM", "example.com"):
+        reply = send(responder, q(spelling, "MX"))
+        m = dns.message.from_wire(reply.messages[0])
+        assert m.question[0].name.to_text() == spelling + "."  # exact octets, case included
+        assert reply.messages[0][12 : 12 + 13] == dns.name.from_text(spelling).to_wire()
+
+
+def test_non_utf8_and_escaped_dot_names_answered(responder: Responder) -> None:
+    raw = dns.name.Name([b"\xc8byte", b"example", b"com", b""])
+    m = answer(responder, dns.message.make_query(raw, "A"))
+    assert m.answer[0].name == raw and m.answer[0][0].address == "192.0.2.200"
+    assert responder.respond(dns.message.make_query(raw, "A").to_wire(), CLIENT, "udp").info.qname == (
+        "\\200byte.example.com."
+    )
+    dotted = dns.name.Name([b"a.b", b"example", b"com", b""])
+    m = answer(responder, dns.message.make_query(dotted, "TXT"))
+    assert m.answer[0].name == dotted and m.answer[0][0].strings == (b"escaped dot",)
+
+
+# -- zone transfer --------------------------------------------------------------------------
+def transfer_records(reply: Reply) -> list[tuple[str, int]]:
+    out = []
+    for wire in reply.messages:
+        m = dns.message.from_wire(wire, xfr=True)
+        assert m.rcode() == dns.rcode.NOERROR and m.flags & dns.flags.AA
+        assert len(wire) < 65536
+        out.extend((str(rrset.name), rrset.rdtype) for rrset in m.answer for _ in rrset)
+    return out
+
+
+def test_axfr_allowed_over_tcp(responder: Responder, zone: Zone) -> None:
+    reply = send(responder, q("example.com", "AXFR"), "tcp")
+    records = transfer_records(reply)
+    assert records[0] == ("example.com.", dns.rdatatype.SOA) and records[-1] == records[0]
+    assert len(records) == len(zone) + 1  # the SOA twice
+    assert ("ns1.sub.example.com.", dns.rdatatype.A) in records  # glue goes too
+    assert reply.info.rcode == "NOERROR"
+    cidr = send(responder, q("example.com", "AXFR"), "tcp", client=("10.1.2.3", 5000))
+    assert transfer_records(cidr) == records
+
+
+def test_axfr_refused_for_others_and_notimp_over_udp(responder: Responder) -> None:
+    refused = answer(responder, q("example.com", "AXFR"), "tcp", client=("192.0.2.99", 5000))
+    assert refused.rcode() == dns.rcode.REFUSED and refused.answer == []
+    assert answer(Responder([make_zone("example.com.", EXAMPLE_COM)]), q("example.com", "AXFR"), "tcp").rcode() == (
+        dns.rcode.REFUSED  # default: nobody may transfer
+    )
+    udp = answer(responder, q("example.com", "AXFR"), "udp")
+    assert udp.rcode() == dns.rcode.NOTIMP  # what NSD 4.6 answers
+    notauth = answer(responder, q("www.example.com", "AXFR"), "tcp")
+    assert notauth.rcode() == dns.rcode.NOTAUTH
+
+
+def test_axfr_of_a_big_zone_is_split_into_messages() -> None:
+    zone = big_txt_zone(count=1, size=60)
+    for i in range(3000):
+        zone.add(Record(Name.from_text(f"host{i}.big.test."), 300, parse_rdata("TXT", f'"{"y" * 60}"', None)))
+    reply = send(Responder([zone], allow_transfer=["127.0.0.1"]), q("big.test", "AXFR"), "tcp")
+    assert len(reply.messages) > 3
+    records = transfer_records(reply)
+    assert len(records) == 3000 + 1 + 3 + 1  # SOA, NS, A, TXT, the hosts, SOA
+    assert records[0][1] == records[-1][1] == dns.rdatatype.SOA
+
+
+def test_ixfr_gets_full_zone_over_tcp_and_soa_over_udp(responder: Responder, zone: Zone) -> None:
+    query = dns.message.make_query("example.com", "IXFR")
+    query.authority.append(dns.rrset.from_text("example.com.", 0, "IN", "SOA", ". . 1 0 0 0 0"))
+    records = transfer_records(send(responder, query, "tcp"))
+    assert len(records) == len(zone) + 1
+    udp = answer(responder, query, "udp")
+    assert [r.rdtype for r in udp.answer] == [dns.rdatatype.SOA]
+    assert answer(responder, q("example.com", "IXFR"), "tcp").rcode() == dns.rcode.FORMERR  # no SOA given
+
+
+# -- the cache ---------------------------------------------------------------------------
+def test_cache_hit_equals_fresh_answer_byte_for_byte(zone: Zone) -> None:
+    cached = Responder([zone])
+    fresh = Responder([zone], cache_size=0)
+    first = q("example.com", "MX", use_edns=0)
+    send(cached, first)
+    assert cached.cached() == 1
+    second = q("ExAmple.COM", "MX", use_edns=0)
+    second.id = (first.id + 1) & 0xFFFF
+    hit = send(cached, second).messages[0]
+    assert hit == send(fresh, second).messages[0]
+    assert hit[:2] == second.id.to_bytes(2) and b"ExAmple" in hit
+    assert cached.cached() == 1  # the second was a hit
+
+
+def test_cache_cap_is_respected(zone: Zone) -> None:
+    r = Responder([zone], cache_size=5)
+    for i in range(40):
+        send(r, q(f"name{i}.example.com"))
+        assert r.cached() <= 5
+    assert r.cached() == 5
+
+
+def test_swap_drops_stale_answers(zone: Zone) -> None:
+    r = Responder([zone])
+    before = answer(r, q("mx2.example.com"))
+    assert before.answer[0][0].address == "192.0.2.11"
+    newer = make_zone("example.com.", EXAMPLE_COM.replace("192.0.2.11", "192.0.2.111"))
+    r.swap([newer])
+    assert r.cached() == 0
+    after = answer(r, q("mx2.example.com"))
+    assert after.answer[0][0].address == "192.0.2.111"
+    assert r.zones == (newer,)
+
+
+def test_query_info_for_the_log(responder: Responder) -> None:
+    info = send(responder, q("WWW.example.com", "MX")).info
+    assert info == QueryInfo(CLIENT, "udp", "www.example.com.", "MX", "NOERROR", 3, None)  # records, not RRsets
+    hit = send(responder, q("www.example.com", "MX")).info
+    assert hit == info
+    assert send(responder, q("nope.example.com", "TYPE65534")).info.qtype == "TYPE65534"
+
+
+# -- the fast path against the reference ---------------------------------------------------------
+def bundled_zones() -> list[Zone]:
+    """The zones in zones/ through the project's loader, once it exists (H1's work)."""
+    try:
+        from zonetool import loader  # type: ignore[attr-defined]
+    except ImportError:
+        return []
+    zones = []
+    for path in sorted(ZONES_DIR.glob("*.yaml")):
+        load = getattr(loader, "load_zone", None) or getattr(loader, "load_path", None)
+        if load is None:
+            return []
+        result = load(path)
+        zones.append(result[0] if isinstance(result, tuple) else getattr(result, "zone", result))
+    return zones
+
+
+def random_case(text: str, rng: random.Random) -> str:
+    return "".join(c.upper() if rng.random() < 0.5 else c.lower() for c in text)
+
+
+def test_fast_path_matches_reference_everywhere(zone: Zone) -> None:
+    zones = [zone, big_txt_zone(count=8), *bundled_zones()]
+    rng = random.Random(6)
+    names: set[str] = set()
+    for z in zones:
+        for owner in z.nodes:
+            names.add(owner.to_text())
+            names.add(Name(owner.labels[1:] if owner.is_wildcard() else (b"r4nd", *owner.labels)).to_text())
+        names.update(str(n) for n in z.ents)
+        names.update(f"nx{i}.{z.origin}" for i in range(5))
+        names.update(f"a.b.wild{i}.{z.origin}" for i in range(2))
+    names.update({"x.dev.example.com.", "deep.www.sub.example.com.", "example.org.", "."})
+    qtypes = ["A", "AAAA", "MX", "SRV", "TXT", "NS", "SOA", "CNAME", "CAA", "ANY", "DS", "PTR", "TYPE65534"]
+    fast = Responder(zones, cache_size=1_000_000)
+    reference = Responder(zones, cache_size=0)
+    sizes: list[int | None] = [None, 512, 700, 1232, 4096]
+    checked = 0
+    for name in sorted(names):
+        wire_name = dns.name.from_text(name)
+        for qtype in qtypes:
+            for size in sizes:
+                for transport in ("udp", "tcp"):
+                    for _ in range(2):  # the first fills the cache, the second is a hit
+                        query = dns.message.make_query(
+                            dns.name.from_text(random_case(wire_name.to_text(), rng)),
+                            qtype,
+                            use_edns=size is not None and 0,
+                            payload=size or 512,
+                        )
+                        query.flags = rng.choice([0, dns.flags.RD])
+                        data = query.to_wire()
+                        got = fast.respond(data, CLIENT, transport)
+                        want = reference.respond(data, CLIENT, transport)
+                        assert got.messages == want.messages, (name, qtype, size, transport)
+                        assert got.info == want.info
+                        checked += 1
+    assert checked > 1000 and fast.cached() > 100
+
+
+# -- faults ------------------------------------------------------------------------------
+@dataclass
+class _Fault:
+    action: str
+    delay_ms: int = 0
+
+
+class _Faults:
+    """The fault protocol (zonetool.faults.FaultSet has the same shape): mx1 misbehaves."""
+
+    def __init__(self, action: str, delay_ms: int = 0) -> None:
+        self.fault = _Fault(action, delay_ms)
+
+    def match(self, qname: Name, qtype: int) -> _Fault | None:
+        return self.fault if qname == Name.from_text("mx1.example.com.") else None
+
+
+@pytest.mark.parametrize(
+    ("action", "rcode"),
+    [("servfail", dns.rcode.SERVFAIL), ("refused", dns.rcode.REFUSED), ("nxdomain", dns.rcode.NXDOMAIN)],
+)
+def test_fault_rcodes(zone: Zone, action: str, rcode: int) -> None:
+    r = Responder([zone], faults=_Faults(action))
+    reply = send(r, q("mx1.example.com"))
+    m = dns.message.from_wire(reply.messages[0])
+    assert m.rcode() == rcode and m.answer == [] and reply.info.fault == action
+    if action == "nxdomain":
+        assert m.authority[0].rdtype == dns.rdatatype.SOA
+    # Other names are untouched, and nothing faulty was cached.
+    assert answer(r, q("mx2.example.com")).rcode() == dns.rcode.NOERROR
+    assert send(r, q("mx1.example.com")).info.fault == action
+
+
+def test_fault_timeout_delay_truncate_bad_id(zone: Zone) -> None:
+    assert send(Responder([zone], faults=_Faults("timeout")), q("mx1.example.com")).messages == []
+    delayed = send(Responder([zone], faults=_Faults("delay", 1500)), q("mx1.example.com"))
+    assert delayed.delay == 1.5 and dns.message.from_wire(delayed.messages[0]).answer
+    trunc = Responder([zone], faults=_Faults("truncate"))
+    m = dns.message.from_wire(send(trunc, q("mx1.example.com")).messages[0])
+    assert m.flags & dns.flags.TC and m.answer == []
+    assert answer(trunc, q("mx1.example.com"), "tcp").answer  # TCP answers normally
+    query = q("mx1.example.com")
+    bad = send(Responder([zone], faults=_Faults("bad-id")), query)
+    assert int.from_bytes(bad.messages[0][:2]) != query.id and bad.info.fault == "bad-id"
+
+
+def test_real_fault_set_plugs_in(zone: Zone) -> None:
+    from zonetool.faults import Fault, FaultSet
+
+    faults = FaultSet([Fault.make("mx1.example.com.", "A", action="servfail")])
+    r = Responder([zone], faults=faults)
+    assert answer(r, q("mx1.example.com")).rcode() == dns.rcode.SERVFAIL
+    assert answer(r, q("mx1.example.com", "AAAA")).rcode() == dns.rcode.NOERROR
