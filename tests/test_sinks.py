@@ -1,0 +1,158 @@
+"""SMTP sinks: real aiosmtpd servers on loopback addresses, driven by smtplib."""
+
+from __future__ import annotations
+
+import smtplib
+import socket
+
+import pytest
+
+from zonetool.harness.sinks import MailSinks, SinkError, exchangers, free_port
+from zonetool.names import Name
+from zonetool.records import parse_rdata
+from zonetool.zone import Record, Zone
+
+MX1, MX2 = "127.0.0.10", "127.0.0.11"
+MSG = "From: a@sender.test\r\nTo: user@example.com\r\nSubject: t\r\n\r\nhello\r\n"
+
+
+@pytest.fixture
+def sinks() -> MailSinks:
+    port = free_port([MX1, MX2])
+    s = MailSinks(ports={25: port})
+    s.add("mx1.example.com", MX1)
+    s.add("mx2.example.com", MX2)
+    with s:
+        yield s
+
+
+def send(address: str, port: int, timeout: float = 5.0) -> None:
+    with smtplib.SMTP(address, port, local_hostname="sender.test", timeout=timeout) as smtp:
+        smtp.sendmail("a@sender.test", ["user@example.com"], MSG)
+
+
+def test_accept_records_connection_and_message_with_envelope(sinks: MailSinks) -> None:
+    send(*sinks.address_of("mx2.example.com"))
+    assert sinks.hosts_tried() == ["mx2.example.com."]
+    assert sinks.delivered_to() == ["mx2.example.com."]
+    msg = sinks.messages[0]
+    assert msg.mail_from == "a@sender.test" and msg.recipients == ("user@example.com",)
+    assert b"hello" in msg.data and msg.address == MX2
+    assert [e.kind for e in sinks.events] == ["connect", "rcpt", "message"]
+    assert "message  mx2.example.com." in sinks.report()
+
+
+def test_tempfail_and_reject_answer_rcpt(sinks: MailSinks) -> None:
+    sinks.behave("mx1.example.com", "tempfail")
+    sinks.behave("mx2.example.com.", "reject")
+    with pytest.raises(smtplib.SMTPRecipientsRefused) as temp:
+        send(*sinks.address_of("mx1.example.com"))
+    assert temp.value.recipients["user@example.com"][0] == 451
+    with pytest.raises(smtplib.SMTPRecipientsRefused) as perm:
+        send(*sinks.address_of("mx2.example.com"))
+    assert perm.value.recipients["user@example.com"][0] == 550
+    assert sinks.messages == []
+    assert [(e.host, e.reply[:3]) for e in sinks.events if e.kind == "rcpt"] == [
+        ("mx1.example.com.", "451"),
+        ("mx2.example.com.", "550"),
+    ]
+
+
+def test_tempfail_greeting_refuse_hang_closed(sinks: MailSinks) -> None:
+    address, port = sinks.address_of("mx1.example.com")
+    sinks.behave("mx1.example.com", "tempfail-greeting")
+    with pytest.raises(smtplib.SMTPConnectError) as greeting:
+        smtplib.SMTP(address, port, timeout=5)
+    assert greeting.value.smtp_code == 421
+
+    sinks.behave("mx1.example.com", "refuse")
+    with pytest.raises((smtplib.SMTPServerDisconnected, ConnectionError)):
+        send(address, port)
+
+    sinks.behave("mx1.example.com", "hang")
+    with pytest.raises((TimeoutError, socket.timeout, smtplib.SMTPServerDisconnected)):
+        send(address, port, timeout=0.5)
+
+    sinks.behave("mx1.example.com", "closed")
+    with pytest.raises(ConnectionRefusedError):
+        send(address, port)
+
+    sinks.behave("mx1.example.com", "accept")  # listening again
+    send(address, port)
+    assert [e.behaviour for e in sinks.attempts] == ["tempfail-greeting", "refuse", "hang", "accept"]
+    assert sinks.delivered_to() == ["mx1.example.com."]
+
+
+def test_order_across_sinks_and_clear(sinks: MailSinks) -> None:
+    sinks.behave("mx1.example.com", "tempfail-greeting")
+    for host in ("mx1.example.com", "mx2.example.com"):
+        try:
+            send(*sinks.address_of(host))
+        except smtplib.SMTPConnectError:
+            continue
+    assert sinks.hosts_tried() == ["mx1.example.com.", "mx2.example.com."]
+    assert [e.seq for e in sinks.events] == sorted(e.seq for e in sinks.events)
+    sinks.clear()
+    assert sinks.events == []
+
+
+def test_unknown_host_and_behaviour(sinks: MailSinks) -> None:
+    with pytest.raises(KeyError, match="no sink for"):
+        sinks.behave("nope.example.com", "accept")
+    with pytest.raises(ValueError, match="unknown sink behaviour"):
+        sinks.behave("mx1.example.com", "explode")
+
+
+def zone(lines: str) -> Zone:
+    origin = Name.from_text("example.com.")
+    z = Zone(origin)
+    for line in lines.strip().splitlines():
+        owner, rtype, rest = line.split(None, 2)
+        z.add(Record(Name.from_text(owner, origin), 3600, parse_rdata(rtype, rest, origin)))
+    return z
+
+
+ZONE = """@ MX 10 mx1
+@ MX 20 mx2
+@ MX 30 far.example.net.
+_submission._tcp SRV 0 0 587 mx1
+_imaps._tcp SRV 0 0 993 imap
+mx1 A 127.0.0.10
+mx1 AAAA ::1
+mx2 A 192.0.2.11
+imap A 127.0.0.30"""
+
+
+def test_exchangers_from_zone() -> None:
+    found, skipped = exchangers([zone(ZONE)])
+    assert sorted(found) == [
+        ("mx1.example.com.", "127.0.0.10", 25),
+        ("mx1.example.com.", "127.0.0.10", 587),
+        ("mx1.example.com.", "::1", 25),
+        ("mx1.example.com.", "::1", 587),
+    ]
+    assert any("192.0.2.11" in s and "loopback" in s for s in skipped)
+    assert any("far.example.net." in s for s in skipped)
+    assert not any("imap" in h for h, _, _ in found)  # only SMTP services get sinks
+
+
+def test_sinks_from_zone_with_port_mapping() -> None:
+    port = free_port(["127.0.0.10", "::1"])
+    with MailSinks(ports={25: port, 587: port + 0}) as s:
+        s.add_zones([zone(ZONE)], behaviours={"mx1.example.com": "accept"})
+        assert {(ep.address, ep.port) for ep in s.endpoints} == {("127.0.0.10", port), ("::1", port)}
+        send("::1", port)
+        send("127.0.0.10", port)
+        assert [e.address for e in s.messages] == ["::1", "127.0.0.10"]
+
+
+def test_port_in_use_is_a_clear_error() -> None:
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.10", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        s = MailSinks()
+        s.add("mx1.example.com", "127.0.0.10", port)
+        with pytest.raises(SinkError, match=r"cannot listen on \[127.0.0.10\]"):
+            s.start()
+        assert not s.running

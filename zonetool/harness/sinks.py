@@ -1,0 +1,460 @@
+"""SMTP sinks: one listening SMTP server per in-zone exchanger, to see which host a sender really chose.
+
+Each exchanger of the zones (MX targets, and `_smtp._tcp` / `_submission._tcp` SRV targets)
+gets a sink on each of its loopback addresses (127.0.0.0/8, ::1), on port 25 or the SRV
+record's port, or on the port a `ports` mapping gives (non-root users: `{25: 2525}`). Every
+sink has a behaviour, changeable while it runs:
+
+  accept             250 to everything; the message is recorded
+  tempfail           451 4.3.0 to every RCPT: a temporary failure (RFC 5321 4.2.5)
+  reject             550 5.1.1 to every RCPT: permanent, a sender bounces and tries no other MX
+  tempfail-greeting  421 as the greeting, then close (RFC 5321 3.1): the host is unavailable
+  refuse             the connection is accepted and reset at once (recorded)
+  hang               the connection is accepted and nothing is ever said
+  closed             nothing listens: a real "connection refused" (and so nothing is recorded)
+
+aiosmtpd speaks the SMTP (a real RFC 5321 server beats a hand-written one). All sinks share
+one event-loop thread; every connection, RCPT and message lands in one ordered event list.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+import socket
+import struct
+import threading
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from zonetool.names import Name
+from zonetool.zone import Zone
+
+BEHAVIOURS = ("accept", "tempfail", "reject", "tempfail-greeting", "refuse", "hang", "closed")
+SMTP_SRV_PREFIXES = ((b"_smtp", b"_tcp"), (b"_submission", b"_tcp"))
+A_CODE, AAAA_CODE, MX_CODE, SRV_CODE = 1, 28, 15, 33
+TEMPFAIL_REPLY = "451 4.3.0 zonetool sink: try again later"
+REJECT_REPLY = "550 5.1.1 zonetool sink: recipient rejected"
+
+
+class SinkError(RuntimeError):
+    """A sink could not start (address or port in use, no permission): the message says what to do."""
+
+
+@dataclass(frozen=True, slots=True)
+class SinkEvent:
+    """One thing that happened at a sink, numbered in the order it happened across all sinks."""
+
+    seq: int
+    kind: str  # connect | rcpt | message
+    host: str  # the exchanger name(s) this endpoint stands for
+    address: str
+    port: int
+    behaviour: str
+    peer: str = ""
+    mail_from: str | None = None
+    recipients: tuple[str, ...] = ()
+    reply: str = ""
+    data: bytes = b""
+
+    def format(self) -> str:
+        where = f"{self.host} [{self.address}]:{self.port}"
+        if self.kind == "connect":
+            return f"{self.seq:>3}. connect  {where} ({self.behaviour})"
+        if self.kind == "rcpt":
+            return f"{self.seq:>3}. rcpt     {where} <{self.recipients[0]}> -> {self.reply}"
+        rcpts = ", ".join(f"<{r}>" for r in self.recipients)
+        return f"{self.seq:>3}. message  {where} from <{self.mail_from}> to {rcpts} ({len(self.data)} octets)"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "seq": self.seq,
+            "kind": self.kind,
+            "host": self.host,
+            "address": self.address,
+            "port": self.port,
+            "behaviour": self.behaviour,
+            "peer": self.peer,
+            "mail_from": self.mail_from,
+            "recipients": list(self.recipients),
+            "reply": self.reply,
+            "size": len(self.data),
+        }
+
+
+@dataclass(slots=True)
+class Endpoint:
+    """One listening address and port; several exchanger names may share it."""
+
+    hosts: list[str]
+    address: str
+    port: int
+    behaviour: str = "accept"
+    server: Any = None
+    hanging: list[Any] = field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        return "/".join(self.hosts)
+
+
+def is_loopback(address: str) -> bool:
+    try:
+        return ipaddress.ip_address(address).is_loopback
+    except ValueError:
+        return False
+
+
+def free_port(addresses: Iterable[str] = ("127.0.0.1",)) -> int:
+    """A TCP port free on every address given (for a `ports` mapping in tests)."""
+    addresses = list(addresses)
+    for _ in range(50):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        ok = True
+        for address in addresses:
+            family = socket.AF_INET6 if ":" in address else socket.AF_INET
+            with socket.socket(family, socket.SOCK_STREAM) as s:
+                try:
+                    s.bind((address, port))
+                except OSError:
+                    ok = False
+                    break
+        if ok:
+            return port
+    raise SinkError("no TCP port is free on every sink address")
+
+
+def exchangers(zones: Iterable[Zone]) -> tuple[list[tuple[str, str, int]], list[str]]:
+    """(host, address, port) of every in-zone exchanger with a loopback address, and why others were left out."""
+    zones = list(zones)
+    found: list[tuple[str, str, int]] = []
+    skipped: list[str] = []
+    targets: dict[tuple[Name, int], None] = {}
+    for zone in zones:
+        for record in zone.records():
+            rd = record.rdata
+            if record.code == MX_CODE and not rd.exchange.is_root():  # type: ignore[attr-defined]
+                targets[(rd.exchange, 25)] = None  # type: ignore[attr-defined]
+            elif (
+                record.code == SRV_CODE and record.owner.key[:2] in SMTP_SRV_PREFIXES and not rd.target.is_root()  # type: ignore[attr-defined]
+            ):
+                targets[(rd.target, rd.port)] = None  # type: ignore[attr-defined]
+    for host, port in targets:
+        zone = next((z for z in sorted(zones, key=lambda z: -len(z.origin)) if host.is_subdomain_of(z.origin)), None)
+        if zone is None:
+            skipped.append(f"{host}: outside the served zones, no sink")
+            continue
+        node = zone.nodes.get(host, {})
+        addresses = [r.rdata.address for code in (A_CODE, AAAA_CODE) if code in node for r in node[code].records]  # type: ignore[attr-defined]
+        if not addresses:
+            skipped.append(f"{host}: no A/AAAA records in the zone, no sink")
+        for address in addresses:
+            if is_loopback(address):
+                found.append((host.to_text(), address, port))
+            else:
+                skipped.append(f"{host} {address}: not a loopback address, no sink (use 127.0.0.x or ::1)")
+    return found, skipped
+
+
+class MailSinks:
+    """A set of SMTP sinks sharing one event loop; the recorded events are readable from any thread."""
+
+    def __init__(self, ports: Mapping[int, int] | None = None, default: str = "accept") -> None:
+        _check(default)
+        self.ports = dict(ports or {})
+        self.default = default
+        self.endpoints: list[Endpoint] = []
+        self.skipped: list[str] = []
+        self._events: list[SinkEvent] = []
+        self._lock = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- declaring sinks ------------------------------------------------------------
+    def add(self, host: str | Name, address: str, port: int = 25, behaviour: str | None = None) -> Endpoint:
+        """A sink for `host` on `address` and `port` (the `ports` mapping applies)."""
+        behaviour = behaviour or self.default
+        _check(behaviour)
+        text = host.to_text() if isinstance(host, Name) else (host if host.endswith(".") else host + ".")
+        real_port = self.ports.get(port, port)
+        address = str(ipaddress.ip_address(address))
+        for ep in self.endpoints:
+            if ep.address == address and ep.port == real_port:
+                if text.lower() not in (h.lower() for h in ep.hosts):
+                    ep.hosts.append(text)
+                return ep
+        ep = Endpoint([text], address, real_port, behaviour)
+        self.endpoints.append(ep)
+        if self._loop is not None:
+            self._call(self._open(ep))
+        return ep
+
+    def add_zones(self, zones: Iterable[Zone], behaviours: Mapping[str, str] | None = None) -> list[Endpoint]:
+        """Sinks for every in-zone exchanger with loopback addresses; `behaviours` maps host -> behaviour."""
+        found, skipped = exchangers(zones)
+        self.skipped.extend(skipped)
+        added = [self.add(host, address, port) for host, address, port in found]
+        for host, behaviour in (behaviours or {}).items():
+            self.behave(host, behaviour)
+        return added
+
+    def behave(self, host: str | Name, behaviour: str) -> None:
+        """Change how the sink(s) of `host` behave from the next connection on."""
+        _check(behaviour)
+        eps = self._find(host)
+        for ep in eps:
+            old, ep.behaviour = ep.behaviour, behaviour
+            if self._loop is not None and (old == "closed") != (behaviour == "closed"):
+                self._call(self._open(ep) if old == "closed" else self._close(ep))
+
+    def _find(self, host: str | Name) -> list[Endpoint]:
+        text = host.to_text() if isinstance(host, Name) else host
+        key = text.lower().rstrip(".")
+        eps = [ep for ep in self.endpoints if key in (h.lower().rstrip(".") for h in ep.hosts) or ep.address == text]
+        if not eps:
+            known = ", ".join(ep.name for ep in self.endpoints) or "none"
+            raise KeyError(f"no sink for {text} (sinks: {known})")
+        return eps
+
+    def address_of(self, host: str | Name) -> tuple[str, int]:
+        ep = self._find(host)[0]
+        return ep.address, ep.port
+
+    # -- lifecycle ------------------------------------------------------------------
+    def start(self) -> MailSinks:
+        if self._loop is not None:
+            return self
+        loop = asyncio.new_event_loop()
+        ready = threading.Event()
+
+        def run() -> None:
+            asyncio.set_event_loop(loop)
+            loop.call_soon(ready.set)
+            loop.run_forever()
+
+        self._thread = threading.Thread(target=run, name="zonetool-smtp-sinks", daemon=True)
+        self._thread.start()
+        ready.wait()
+        self._loop = loop
+        try:
+            for ep in self.endpoints:
+                self._call(self._open(ep))
+        except Exception:
+            self.stop()
+            raise
+        return self
+
+    def stop(self) -> None:
+        loop, self._loop = self._loop, None
+        if loop is None:
+            return
+        fut = asyncio.run_coroutine_threadsafe(self._close_all(), loop)
+        with contextlib.suppress(Exception):
+            fut.result(timeout=10)
+        loop.call_soon_threadsafe(loop.stop)
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        loop.close()
+        self._thread = None
+
+    def __enter__(self) -> MailSinks:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def running(self) -> bool:
+        return self._loop is not None
+
+    def _call(self, coro: Any) -> Any:
+        assert self._loop is not None
+        return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout=10)
+
+    async def _open(self, ep: Endpoint) -> None:
+        if ep.behaviour == "closed" or ep.server is not None:
+            return
+        loop = asyncio.get_running_loop()
+        family = socket.AF_INET6 if ":" in ep.address else socket.AF_INET
+        try:
+            ep.server = await loop.create_server(
+                lambda: self._protocol(ep), ep.address, ep.port, family=family, reuse_address=True
+            )
+        except OSError as exc:
+            hint = ""
+            if exc.errno == 13:
+                hint = (
+                    f"; port {ep.port} needs root: map it, e.g. ports={{{ep.port}: 2525}} (--smtp-port {ep.port}=2525)"
+                )
+            elif exc.errno == 99:
+                hint = "; that address is not on this machine (loopback: 127.0.0.0/8 or ::1)"
+            raise SinkError(f"cannot listen on [{ep.address}]:{ep.port} for {ep.name}: {exc.strerror}{hint}") from None
+
+    async def _close(self, ep: Endpoint) -> None:
+        server, ep.server = ep.server, None
+        if server is not None:
+            server.close()
+            await server.wait_closed()
+
+    async def _close_all(self) -> None:
+        for ep in self.endpoints:
+            for transport in ep.hanging:
+                transport.abort()
+            ep.hanging.clear()
+            server, ep.server = ep.server, None
+            if server is not None:
+                server.close()
+        tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    # -- protocols -----------------------------------------------------------------
+    def _protocol(self, ep: Endpoint) -> asyncio.BaseProtocol:
+        behaviour = ep.behaviour
+        if behaviour in ("refuse", "hang", "tempfail-greeting"):
+            return _Silent(self, ep, behaviour)
+        from aiosmtpd.smtp import SMTP
+
+        sinks = self
+
+        class _SinkSMTP(SMTP):  # type: ignore[misc]
+            def connection_made(self, transport: asyncio.BaseTransport) -> None:
+                sinks._record("connect", ep, behaviour, peer=_peer(transport))
+                super().connection_made(transport)
+
+        hostname = ep.hosts[0].rstrip(".")
+        return _SinkSMTP(_Handler(self, ep, behaviour), hostname=hostname, ident="zonetool sink", timeout=60)
+
+    # -- the record ------------------------------------------------------------------
+    def _record(self, kind: str, ep: Endpoint, behaviour: str, **kw: Any) -> None:
+        with self._lock:
+            event = SinkEvent(len(self._events) + 1, kind, ep.name, ep.address, ep.port, behaviour, **kw)
+            self._events.append(event)
+
+    @property
+    def events(self) -> list[SinkEvent]:
+        with self._lock:
+            return list(self._events)
+
+    @property
+    def attempts(self) -> list[SinkEvent]:
+        """Connections, in the order they were made."""
+        return [e for e in self.events if e.kind == "connect"]
+
+    @property
+    def messages(self) -> list[SinkEvent]:
+        """Messages accepted, in order."""
+        return [e for e in self.events if e.kind == "message"]
+
+    def hosts_tried(self) -> list[str]:
+        """Exchanger names in the order the sender connected to them (repeats kept)."""
+        return [e.host for e in self.attempts]
+
+    def delivered_to(self) -> list[str]:
+        return [e.host for e in self.messages]
+
+    def clear(self) -> None:
+        with self._lock:
+            self._events.clear()
+
+    def report(self) -> str:
+        """Every sink and every event, for a person (or a failing test's output)."""
+        lines = ["SMTP sinks:"]
+        for ep in self.endpoints:
+            lines.append(f"  {ep.name} [{ep.address}]:{ep.port} {ep.behaviour}")
+        for note in self.skipped:
+            lines.append(f"  (skipped) {note}")
+        events = self.events
+        lines.append(f"events ({len(events)}):" if events else "events: none")
+        lines.extend("  " + e.format() for e in events)
+        return "\n".join(lines)
+
+
+def _check(behaviour: str) -> None:
+    if behaviour not in BEHAVIOURS:
+        raise ValueError(f"unknown sink behaviour {behaviour!r} (one of {', '.join(BEHAVIOURS)})")
+
+
+def _peer(transport: asyncio.BaseTransport) -> str:
+    peer = transport.get_extra_info("peername")
+    return f"{peer[0]}:{peer[1]}" if peer else ""
+
+
+class _Silent(asyncio.Protocol):
+    """refuse (reset at once), hang (say nothing), tempfail-greeting (421 and close)."""
+
+    def __init__(self, sinks: MailSinks, ep: Endpoint, behaviour: str) -> None:
+        self.sinks, self.ep, self.behaviour = sinks, ep, behaviour
+        self.transport: asyncio.Transport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        self.sinks._record("connect", self.ep, self.behaviour, peer=_peer(transport))
+        if self.behaviour == "refuse":
+            sock = transport.get_extra_info("socket")
+            if sock is not None:  # linger 0: close sends RST, as a refusing host's stack would
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            transport.abort()
+        elif self.behaviour == "tempfail-greeting":
+            transport.write(
+                f"421 4.3.2 {self.ep.hosts[0].rstrip('.')} zonetool sink: service not available\r\n".encode()
+            )
+            transport.close()
+        else:
+            self.ep.hanging.append(transport)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self.transport in self.ep.hanging:
+            self.ep.hanging.remove(self.transport)
+
+
+class _Handler:
+    """aiosmtpd hooks: answer RCPT by behaviour, record recipients and messages."""
+
+    def __init__(self, sinks: MailSinks, ep: Endpoint, behaviour: str) -> None:
+        self.sinks, self.ep, self.behaviour = sinks, ep, behaviour
+
+    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: list[str]) -> str:
+        if self.behaviour == "tempfail":
+            reply = TEMPFAIL_REPLY
+        elif self.behaviour == "reject":
+            reply = REJECT_REPLY
+        else:
+            envelope.rcpt_tos.append(address)
+            reply = "250 2.1.5 OK"
+        self.sinks._record(
+            "rcpt",
+            self.ep,
+            self.behaviour,
+            peer=_fmt(session.peer),
+            mail_from=envelope.mail_from,
+            recipients=(address,),
+            reply=reply,
+        )
+        return reply
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        data = envelope.original_content or envelope.content or b""
+        if isinstance(data, str):
+            data = data.encode("utf-8", "surrogateescape")
+        self.sinks._record(
+            "message",
+            self.ep,
+            self.behaviour,
+            peer=_fmt(session.peer),
+            mail_from=envelope.mail_from,
+            recipients=tuple(envelope.rcpt_tos),
+            reply="250 2.0.0 OK",
+            data=data,
+        )
+        return "250 2.0.0 OK: accepted by zonetool sink"
+
+
+def _fmt(peer: Any) -> str:
+    return f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) and len(peer) >= 2 else str(peer or "")
