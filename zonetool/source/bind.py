@@ -115,7 +115,7 @@ EXTRA_TYPES: dict[int, tuple[str, tuple[str, ...]]] = {
     32769: ("DLV", ("u16", "alg", "u8", "hex")),
 }
 _REST_KINDS = frozenset({"strs", "hex", "b64", "bitmap"})
-_SVCB_CODES = {64: "SVCB", 65: "HTTPS"}  # RFC 9460: parsed and printed by dnslib, checked by a wire round trip
+_SVCB_CODES = {64: "SVCB", 65: "HTTPS"}  # RFC 9460 2.1
 
 _MNEMONIC_TO_CODE: dict[str, int] = {cls.rtype: cls.code for cls in RDATA_TYPES.values()}
 _MNEMONIC_TO_CODE.update({name: code for code, (name, _) in EXTRA_TYPES.items()})
@@ -218,7 +218,7 @@ def _unhex(text: str, what: str) -> bytes:
 def extra_from_text(code: int, tokens: list[str], origin: Name | None, name_of: Callable[[str], Name]) -> Generic:
     """Native text of a type in EXTRA_TYPES to wire octets held by a Generic."""
     if code in _SVCB_CODES:
-        return _svcb_from_text(code, tokens, origin)
+        return _svcb_from_text(code, tokens, origin, name_of)
     mnemonic, kinds = EXTRA_TYPES[code]
     out = bytearray()
     i = 0
@@ -407,32 +407,150 @@ def extra_to_text(code: int, data: bytes, origin: Name | None) -> str:
     return " ".join(out)
 
 
-def _svcb_from_text(code: int, tokens: list[str], origin: Name | None) -> Generic:
-    import dnslib
+_SVC_KEYS = {"mandatory": 0, "alpn": 1, "no-default-alpn": 2, "port": 3, "ipv4hint": 4, "ech": 5, "ipv6hint": 6}
+_SVC_NAMES = {v: k for k, v in _SVC_KEYS.items()}
 
-    owner = origin.to_text() if origin else "."
-    text = f"{owner} 0 IN {_SVCB_CODES[code]} {' '.join(tokens)}"
-    try:
-        rr = dnslib.RR.fromZone(text, origin=dnslib.DNSLabel(owner))[0]
-        buf = dnslib.DNSBuffer()
-        rr.rdata.pack(buf)
-    except Exception as exc:  # dnslib raises many exception types on bad text
-        raise RdataError(f"{_SVCB_CODES[code]} data not understood: {exc}") from None
-    return Generic(code, bytes(buf.data))
+
+def _svc_key(text: str) -> int:
+    key = _SVC_KEYS.get(text.lower())
+    if key is None:
+        if not (text.lower().startswith("key") and text[3:].isdigit()):
+            raise RdataError(f"unknown SvcParamKey {text!r} (RFC 9460 14.3)")
+        key = _uint(text[3:], 16, "SvcParamKey")
+    return key
+
+
+def _split_commas(data: bytes) -> list[bytes]:
+    """RFC 9460 A.1: a comma-separated list where '\\,' is a literal comma (escapes already resolved once)."""
+    items, cur, i = [], bytearray(), 0
+    while i < len(data):
+        c = data[i]
+        if c == 0x5C and i + 1 < len(data):
+            cur.append(data[i + 1])
+            i += 2
+            continue
+        if c == 0x2C:
+            items.append(bytes(cur))
+            cur = bytearray()
+        else:
+            cur.append(c)
+        i += 1
+    items.append(bytes(cur))
+    return items
+
+
+def _svcb_from_text(code: int, tokens: list[str], origin: Name | None, name_of: Callable[[str], Name]) -> Generic:
+    """RFC 9460 2.1 presentation format to wire: priority, target, then key=value pairs sorted by key."""
+    mnemonic = _SVCB_CODES[code]
+    if len(tokens) < 2:
+        raise RdataError(f"{mnemonic} takes a priority, a target name and parameters")
+    out = bytearray(_uint(tokens[0], 16, f"{mnemonic} priority").to_bytes(2, "big"))
+    out += _name_wire(name_of(tokens[1]))
+    params: dict[int, bytes] = {}
+    for token in tokens[2:]:
+        key_text, eq, raw = token.partition("=")
+        key = _svc_key(key_text)
+        if key in params:
+            raise RdataError(f"{mnemonic} parameter {key_text} appears twice (RFC 9460 2.2)")
+        # A quoted value has its own escapes; the tokenizer kept them, unescape resolves \DDD and \X.
+        value = unescape(raw) if eq else b""
+        if key == 0:
+            keys = sorted(_svc_key(k.decode("ascii", "replace")) for k in value.split(b","))
+            params[key] = b"".join(k.to_bytes(2, "big") for k in keys)
+        elif key == 1:
+            ids = _split_commas(value) if eq else []
+            if not ids or any(not i for i in ids):
+                raise RdataError(f"{mnemonic} alpn needs one or more protocol ids")
+            params[key] = b"".join(bytes((len(i),)) + i for i in ids)
+        elif key == 2:
+            if eq and value:
+                raise RdataError("no-default-alpn takes no value")
+            params[key] = b""
+        elif key == 3:
+            params[key] = _uint(value.decode("ascii", "replace"), 16, "port").to_bytes(2, "big")
+        elif key in (4, 6):
+            cls = ipaddress.IPv4Address if key == 4 else ipaddress.IPv6Address
+            params[key] = b"".join(_ip(cls, a) for a in value.decode("ascii", "replace").split(","))
+        elif key == 5:
+            try:
+                params[key] = base64.b64decode(value, validate=True)
+            except (binascii.Error, ValueError):
+                raise RdataError("ech must be base64") from None
+        else:
+            params[key] = value
+    for key in sorted(params):
+        out += key.to_bytes(2, "big") + len(params[key]).to_bytes(2, "big") + params[key]
+    return Generic(code, bytes(out))
+
+
+def _svc_value(data: bytes, commas: bool = False) -> str:
+    out = []
+    for c in data:
+        if commas and c in (0x2C, 0x5C):
+            out.append("\\\\" + chr(c))
+        elif c in (0x22, 0x5C):
+            out.append("\\" + chr(c))
+        elif 0x21 <= c <= 0x7E and c != 0x3B:
+            out.append(chr(c))
+        else:
+            out.append(f"\\{c:03d}")
+    return '"' + "".join(out) + '"'
 
 
 def _svcb_to_text(code: int, data: bytes, origin: Name | None) -> str:
-    import dnslib
-
-    try:
-        rd = dnslib.HTTPS.parse(dnslib.DNSBuffer(data), len(data))
-        text = rd.toZone()
-    except Exception as exc:  # malformed wire: the caller falls back to RFC 3597
-        raise RdataError(f"{_SVCB_CODES[code]} wire data not understood: {exc}") from None
-    # Only print what reads back to the very same octets; anything else goes out as RFC 3597.
-    if _svcb_from_text(code, text.split(), Name(())).data != data:
-        raise RdataError(f"{_SVCB_CODES[code]} text form would not round-trip")
-    return text
+    mnemonic = _SVCB_CODES[code]
+    if len(data) < 3:
+        raise RdataError(f"{mnemonic} wire data is truncated")
+    priority = int.from_bytes(data[:2], "big")
+    target, i = _read_name(data, 2)
+    out = [str(priority), target.relativize(origin) if origin else target.to_text()]
+    last = -1
+    while i < len(data):
+        if i + 4 > len(data):
+            raise RdataError(f"{mnemonic} parameter is truncated")
+        key, length = int.from_bytes(data[i : i + 2], "big"), int.from_bytes(data[i + 2 : i + 4], "big")
+        value = data[i + 4 : i + 4 + length]
+        if key <= last or len(value) != length:
+            raise RdataError(f"{mnemonic} parameters are out of order or truncated")
+        last = key
+        i += 4 + length
+        name = _SVC_NAMES.get(key, f"key{key}")
+        if key == 0:
+            if length % 2:
+                raise RdataError("mandatory list has an odd length")
+            keys = [int.from_bytes(value[k : k + 2], "big") for k in range(0, length, 2)]
+            out.append(f"{name}=" + ",".join(_SVC_NAMES.get(k, f"key{k}") for k in keys))
+        elif key == 1:
+            ids, j = [], 0
+            while j < length:
+                n = value[j]
+                if n == 0 or j + 1 + n > length:
+                    raise RdataError("malformed alpn")
+                ids.append(value[j + 1 : j + 1 + n])
+                j += 1 + n
+            joined = b",".join(
+                bytes(x for c in ident for x in ((0x5C, c) if c in (0x2C, 0x5C) else (c,))) for ident in ids
+            )
+            out.append(f"{name}={_svc_value(joined)}")
+        elif key == 2:
+            if length:
+                raise RdataError("no-default-alpn has a value")
+            out.append(name)
+        elif key == 3:
+            if length != 2:
+                raise RdataError("port is not 2 octets")
+            out.append(f"{name}={int.from_bytes(value, 'big')}")
+        elif key in (4, 6):
+            size = 4 if key == 4 else 16
+            if not length or length % size:
+                raise RdataError(f"{name} has a bad length")
+            cls = ipaddress.IPv4Address if key == 4 else ipaddress.IPv6Address
+            out.append(f"{name}=" + ",".join(str(cls(value[k : k + size])) for k in range(0, length, size)))
+        elif key == 5:
+            out.append(f"{name}={base64.b64encode(value).decode('ascii')}")
+        else:
+            out.append(f"{name}={_svc_value(value)}" if value else name)
+    return " ".join(out)
 
 
 def rdata_text(rdata: Rdata, origin: Name | None) -> tuple[str, str]:
@@ -454,7 +572,7 @@ def rdata_text(rdata: Rdata, origin: Name | None) -> tuple[str, str]:
 # One lexer for the lines that need it (RFC 1035 5.1): quoted strings, parentheses, comments, escapes.
 _LEX = re.compile(
     r'(?P<ws>[ \t\r\f\v]+)|(?P<comment>;.*)|(?P<q>"(?:[^"\\]|\\.)*")|(?P<open>\()|(?P<close>\))'
-    r'|(?P<word>(?:[^\s;()"\\]|\\.)+)|(?P<bad>.)',
+    r'|(?P<word>(?:[^\s;()"\\]|\\.)(?:[^\s;()\\]|\\.)*)|(?P<bad>.)',
     re.S,
 )
 _NEEDS_LEXER = re.compile(r'[;()"\\]')
