@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from zonetool.cli import app as _app
 from zonetool.cli import bindfiles as _bindfiles  # noqa: F401
+from zonetool.cli import edit as _edit  # noqa: F401
+from zonetool.cli import route as _route  # noqa: F401
+from zonetool.cli import serve as _serve  # noqa: F401
 
 # Importing a command module registers its commands on the shared app.
 from zonetool.cli import zones as _zones  # noqa: F401

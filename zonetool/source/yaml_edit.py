@@ -28,6 +28,7 @@ from typing import Any
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString, SingleQuotedScalarString
+from ruamel.yaml.tokens import CommentToken
 
 from zonetool.names import Name, NameError_
 from zonetool.records import RdataError, parse_rdata
@@ -886,3 +887,168 @@ def unified_diff(old: str, new: str, name: str) -> str:
     return "".join(
         difflib.unified_diff(old.splitlines(keepends=True), new.splitlines(keepends=True), f"a/{name}", f"b/{name}")
     )
+
+
+# ---------------------------------------------------------------------------
+# fmt: one canonical layout
+# ---------------------------------------------------------------------------
+CANONICAL = Indent(2, 4, 2)
+TOP_ORDER = ("origin", "ttl", "soa", "nameservers", "mail", "services", "records", "silence", "faults")
+SOA_ORDER = ("primary", "contact", "serial", "refresh", "retry", "expire", "negative", "ttl")
+MAIL_ORDER = ("ttl", "null", "exchangers", "srv", "submission", "submissions", "imap", "imaps", "pop3", "pop3s")
+SERVICE_ORDER = ("name", "ttl", "targets")
+EXCHANGER_ORDER = ("host", "priority", "weight", "port", "addresses", "ttl")
+TARGET_ORDER = ("host", "port", "priority", "weight", "addresses", "ttl")
+CLIENT_ORDER = ("port", "ttl", "hosts")
+FLOW_WIDTH = 100  # a flow mapping longer than this on one line stays in block style
+
+
+def _reorder(node: Any, order: tuple[str, ...]) -> None:
+    """Move known keys into `order`; unknown keys keep their relative place at the end."""
+    if not isinstance(node, CommentedMap) or not node:
+        return
+    last = next(reversed(node))
+    for key in [k for k in order if k in node] + [k for k in list(node) if k not in order]:
+        node.move_to_end(key)
+    _move_trailing_comment(node, last, next(reversed(node)))
+
+
+def _move_trailing_comment(node: CommentedMap, old: Any, new: Any) -> None:
+    """The comment lines after a block belong after its new last key, not its old one.
+
+    ruamel stores them with the end-of-line comment of the last key (one token whose
+    text starts with that line's comment or a bare newline).
+    """
+    if old == new or isinstance(node[old], CommentedMap | CommentedSeq):
+        return
+    entry = node.ca.items.get(old)
+    token = entry[2] if entry and len(entry) > 2 else None
+    if token is None or "\n" not in token.value:
+        return
+    eol, rest = token.value.split("\n", 1)
+    if not rest:
+        return
+    if isinstance(node[new], CommentedMap | CommentedSeq):
+        return
+    token.value = eol + "\n"
+    if not eol:
+        entry[2] = None
+    target = node.ca.items.setdefault(new, [None, None, None, None])
+    if target[2] is None:
+        target[2] = CommentToken("\n" + rest, token.start_mark)
+    else:
+        target[2].value = target[2].value.rstrip("\n") + "\n" + rest
+
+
+def _has_comments(node: Any) -> bool:
+    if isinstance(node, CommentedMap | CommentedSeq):
+        ca = node.ca
+        if ca.comment or any(any(part for part in v if part) for v in ca.items.values()) or getattr(ca, "end", None):
+            return True
+        values = node.values() if isinstance(node, CommentedMap) else node
+        return any(_has_comments(v) for v in values)
+    return False
+
+
+def _plain(node: Any) -> Any:
+    """Data without ruamel types, to measure a flow line's width."""
+    if isinstance(node, dict):
+        return {str(k): _plain(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_plain(v) for v in node]
+    return node
+
+
+def _flow_if_short(node: Any) -> None:
+    if not isinstance(node, CommentedMap | CommentedSeq) or _has_comments(node):
+        return
+    text = str(_plain(node))
+    if len(text) <= FLOW_WIDTH:
+        node.fa.set_flow_style()
+        for child in node.values() if isinstance(node, CommentedMap) else node:
+            if isinstance(child, CommentedMap | CommentedSeq):
+                child.fa.set_flow_style()
+
+
+def _requote(node: Any) -> Any:
+    """Single-quoted strings become double-quoted (one quoting style in the whole file)."""
+    if isinstance(node, SingleQuotedScalarString) and "\\" not in node and '"' not in node:
+        return DoubleQuotedScalarString(str(node))
+    if isinstance(node, CommentedMap):
+        for key in list(node):
+            value = node[key]
+            new = _requote(value)
+            if new is not value:
+                node[key] = new
+        return node
+    if isinstance(node, CommentedSeq):
+        for n, value in enumerate(node):
+            new = _requote(value)
+            if new is not value:
+                node[n] = new
+        return node
+    return node
+
+
+def _hosts_items(block: Any) -> list[Any]:
+    if isinstance(block, CommentedMap):
+        hosts = block.get("hosts")
+        return list(hosts) if isinstance(hosts, CommentedSeq) else []
+    return []
+
+
+def format_text(text: str) -> str:
+    """The canonical layout of a zone file (idempotent; every comment kept).
+
+    Layout: 2-space indentation with list dashes indented under their key; top-level,
+    soa:, mail:, services entries and exchanger/target items in the order of the format
+    description; exchanger, target and host items, and lists of names or addresses, in
+    flow style (one line each) when they carry no comment and fit in 100 columns;
+    single quotes turned into double quotes. Record owners keep the order they were
+    written in: people group them on purpose.
+    """
+    doc = Document(text)
+    data = doc.data
+    _reorder(data, TOP_ORDER)
+    _reorder(data.get("soa"), SOA_ORDER)
+    mail = data.get("mail")
+    _reorder(mail, MAIL_ORDER)
+    if isinstance(mail, CommentedMap):
+        for item in mail.get("exchangers") or []:
+            _reorder(item, EXCHANGER_ORDER)
+            _flow_if_short(item)
+        for key in MAIL_ORDER[4:]:
+            _reorder(mail.get(key), CLIENT_ORDER)
+            for item in _hosts_items(mail.get(key)):
+                _reorder(item, TARGET_ORDER)
+                _flow_if_short(item)
+            if isinstance(mail.get(key), CommentedMap):
+                _flow_if_short(mail[key])
+    for entry in data.get("services") or []:
+        _reorder(entry, SERVICE_ORDER)
+        if isinstance(entry, CommentedMap):
+            for item in entry.get("targets") or []:
+                _reorder(item, TARGET_ORDER)
+                _flow_if_short(item)
+    if isinstance(data.get("nameservers"), CommentedSeq):
+        _flow_if_short(data["nameservers"])
+    _requote(data)
+    yaml = make_yaml(CANONICAL)
+    out = io.StringIO()
+    yaml.dump(data, out)
+    result = out.getvalue()
+    lost = comments_of(text) - comments_of(result)
+    if lost:  # never trade a comment for layout
+        raise EditError(f"formatting would drop the comment {next(iter(lost))!r}; leaving the file as it is")
+    return result
+
+
+def comments_of(text: str) -> Counter[str]:
+    """Comment texts in `text` (whole-line and end-of-line), with their counts."""
+    found: Counter[str] = Counter()
+    for line in text.splitlines():
+        if _is_comment(line):
+            found[line.strip()] += 1
+        elif parts := _split_comment(line):
+            found[parts[2].strip()] += 1
+    return found
