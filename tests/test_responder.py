@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import random
+import socket
+import subprocess
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -11,11 +14,13 @@ import dns.flags
 import dns.message
 import dns.name
 import dns.opcode
+import dns.query
 import dns.rcode
 import dns.rdataclass
 import dns.rdatatype
 import dns.rrset
 import pytest
+from conftest import require_tool
 
 from zonetool.names import Name
 from zonetool.records import parse_rdata
@@ -48,7 +53,7 @@ a\\.b        3600 TXT   "escaped dot"
 def make_zone(origin: str, text: str) -> Zone:
     apex = Name.from_text(origin)
     zone = Zone(apex)
-    for line in text.strip().splitlines():
+    for line in filter(str.strip, text.splitlines()):
         owner, ttl, rtype, rdata = line.split(None, 3)
         zone.add(Record(Name.from_text(owner, apex), int(ttl), parse_rdata(rtype, rdata, apex)))
     return zone
@@ -489,3 +494,122 @@ def test_real_fault_set_plugs_in(zone: Zone) -> None:
     r = Responder([zone], faults=faults)
     assert answer(r, q("mx1.example.com")).rcode() == dns.rcode.SERVFAIL
     assert answer(r, q("mx1.example.com", "AAAA")).rcode() == dns.rcode.NOERROR
+
+
+# -- side by side with NSD ----------------------------------------------------------------
+RFC4592 = """
+@                  3600 SOA ns.example.com. hostmaster 1 3600 900 604800 300
+@                  3600 NS  ns.example.com.
+*                  3600 TXT "this is a wildcard"
+*                  3600 MX  10 host1
+sub.*              3600 TXT "this is not a wildcard"
+host1              3600 A   192.0.2.1
+_ssh._tcp.host1    3600 SRV 0 0 22 host1
+_ssh._tcp.host2    3600 SRV 0 0 22 host2
+subdel             3600 NS  ns.example.com.
+"""
+
+LAB = """
+@     60   SOA  ns1 hostmaster 1 3600 900 604800 600
+@     60   NS   ns1
+ns1   60   A    192.0.2.70
+host  60   A    192.0.2.71
+"""
+
+
+@pytest.fixture(scope="module")
+def nsd_side_by_side(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """NSD 4 serving the same zones (minimal-responses, refuse-any off) on a free loopback port."""
+    nsd = require_tool("nsd")
+    zones = [
+        make_zone("example.com.", EXAMPLE_COM + "\ninto-lab 3600 CNAME host.lab\nwild 3600 CNAME x.dev"),
+        make_zone("lab.example.com.", LAB),
+        make_zone("example.", RFC4592),
+        big_txt_zone(),
+    ]
+    d = tmp_path_factory.mktemp("nsd")
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    conf = [
+        "server:",
+        "  ip-address: 127.0.0.1",
+        f"  port: {port}",
+        f"  zonesdir: {d}",
+        '  database: ""',
+        f"  pidfile: {d}/nsd.pid",
+        f"  xfrdfile: {d}/xfrd.state",
+        f"  zonelistfile: {d}/zone.list",
+        '  username: ""',
+        f"  logfile: {d}/nsd.log",
+        "  server-count: 1",
+        "  minimal-responses: yes",
+        "  refuse-any: no",
+        "remote-control:",
+        "  control-enable: no",
+    ]
+    for z in zones:
+        name = f"{z.origin.to_text()}zone"
+        lines = [f"{r.owner.to_text()} {r.ttl} IN {r.rtype} {r.rdata.to_text()}" for r in z.records()]
+        (d / name).write_text("\n".join(lines) + "\n")
+        conf += ["zone:", f"  name: {z.origin.to_text()}", f"  zonefile: {name}"]
+    (d / "nsd.conf").write_text("\n".join(conf) + "\n")
+    proc = subprocess.Popen([nsd, "-d", "-c", str(d / "nsd.conf")], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 15
+        while True:
+            try:
+                dns.query.udp(dns.message.make_query("example.com", "SOA"), "127.0.0.1", port=port, timeout=0.5)
+                break
+            except Exception:
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    raise RuntimeError(f"NSD did not start: {(d / 'nsd.log').read_text(errors='replace')}") from None
+        yield zones, port
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def _sections(m: dns.message.Message) -> tuple:
+    """rcode, flags and sections; additional data only for referrals (minimal-responses drops the rest)."""
+    out: list = [dns.rcode.to_text(m.rcode()), dns.flags.to_text(m.flags), m.edns, m.payload if m.edns >= 0 else 0]
+    sections = (m.answer, m.authority, [] if m.flags & dns.flags.AA else m.additional)
+    for section in sections:
+        out.append(sorted((r.name.to_text().lower(), r.ttl, r.rdtype, x.to_text()) for r in section for x in r))
+    return tuple(out)
+
+
+def test_answers_match_nsd(nsd_side_by_side) -> None:  # type: ignore[no-untyped-def]
+    """Every name of the zones (plus missing, wildcard and delegated names) asked of NSD and of us."""
+    zones, port = nsd_side_by_side
+    ours = Responder(zones)
+    names: set[str] = {"nothere.example.com.", "a.b.dev.example.com.", "host3.example.", "x.y.subdel.example."}
+    for z in zones:
+        for owner in z.nodes:
+            names.update({owner.to_text(), "zz." + owner.to_text()})
+        names.update(n.to_text() for n in z.ents)
+    qtypes = ["A", "AAAA", "MX", "SRV", "TXT", "NS", "SOA", "CNAME", "DS", "ANY"]
+    compared = 0
+    for name in sorted(names):
+        for qtype in qtypes:
+            for edns in (False, 0):
+                query = dns.message.make_query(name, qtype, use_edns=edns, payload=1232)
+                theirs = dns.query.tcp(query, "127.0.0.1", port=port, timeout=5)
+                mine = dns.message.from_wire(ours.respond(query.to_wire(), CLIENT, "tcp").messages[0])
+                assert _sections(mine) == _sections(theirs), (name, qtype, edns)
+                compared += 1
+    # Protocol corners: refusal, classes, EDNS versions, transfer over UDP, truncation at 512.
+    corners = [
+        dns.message.make_query("example.org", "A"),
+        dns.message.make_query("example.com", "A", rdclass="CH"),
+        dns.message.make_query("example.com", "A", use_edns=1),
+        dns.message.make_query("example.com", "AXFR"),
+        dns.message.make_query("txt.big.test", "TXT"),
+        dns.message.make_query("txt.big.test", "TXT", use_edns=0, payload=1232),
+    ]
+    for query in corners:
+        theirs = dns.query.udp(query, "127.0.0.1", port=port, timeout=5)
+        mine = dns.message.from_wire(ours.respond(query.to_wire(), CLIENT, "udp").messages[0])
+        assert dns.flags.to_text(mine.flags) == dns.flags.to_text(theirs.flags), query.question
+        assert (mine.rcode(), mine.edns) == (theirs.rcode(), theirs.edns), query.question
+    assert compared > 500

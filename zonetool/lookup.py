@@ -102,6 +102,9 @@ def lookup(zoneset: ZoneSet | Sequence[Zone], qname: Name, qtype: int, qclass: i
         parent = zs.parent_zone(zone)
         if parent is not None:
             zone = parent
+            if not parent.exists(qname) and parent.find_cut(qname) is None:
+                # The parent lacks the delegation records, but the name exists (it is our child's apex).
+                return Answer(NOERROR, True, authority=negative_soa(parent), zone=parent)
     result = Answer(NOERROR, True, zone=zone)
     _resolve(zs, zone, qname, qtype, result)
     _add_additional(zs, result)
