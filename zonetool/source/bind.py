@@ -121,6 +121,11 @@ _MNEMONIC_TO_CODE: dict[str, int] = {cls.rtype: cls.code for cls in RDATA_TYPES.
 _MNEMONIC_TO_CODE.update({name: code for code, (name, _) in EXTRA_TYPES.items()})
 _MNEMONIC_TO_CODE.update({name: code for code, name in _SVCB_CODES.items()})
 _CODE_TO_MNEMONIC: dict[int, str] = {code: name for name, code in _MNEMONIC_TO_CODE.items()}
+_OTHER_TYPES: dict[str, int] = {"LOC": 29, "WKS": 11, "APL": 42, "IPSECKEY": 45, "HIP": 55, "A6": 38, "NULL": 10,
+                                "X25": 19, "ISDN": 20, "NSAP": 22, "PX": 26, "GPOS": 27, "NXT": 30, "ATMA": 34,
+                                "SINK": 40, "NINFO": 56, "RKEY": 57, "TALINK": 58, "AMTRELAY": 260, "AVC": 258,
+                                "DOA": 259, "RESINFO": 261, "WALLET": 262, "UINFO": 100, "UID": 101, "GID": 102,
+                                "UNSPEC": 103}  # fmt: skip
 
 
 def type_mnemonic(code: int) -> str:
@@ -136,7 +141,7 @@ def _type_from_text(token: str) -> int | None:
     if upper.startswith("TYPE") and upper[4:].isdigit():
         value = int(upper[4:])
         return value if value <= 0xFFFF else None
-    return None
+    return _OTHER_TYPES.get(upper)  # named knows it; we read it only in RFC 3597 form
 
 
 def _uint(token: str, bits: int, what: str) -> int:
