@@ -383,18 +383,14 @@ def test_query_info_for_the_log(responder: Responder) -> None:
 
 # -- the fast path against the reference ---------------------------------------------------------
 def bundled_zones() -> list[Zone]:
-    """The zones in zones/ through the project's loader, once it exists (H1's work)."""
-    try:
-        from zonetool import loader  # type: ignore[attr-defined]
-    except ImportError:
-        return []
+    """The zones shipped in zones/, through the project's loader (valid ones only)."""
+    from zonetool.loader import load_file
+
     zones = []
     for path in sorted(ZONES_DIR.glob("*.yaml")):
-        load = getattr(loader, "load_zone", None) or getattr(loader, "load_path", None)
-        if load is None:
-            return []
-        result = load(path)
-        zones.append(result[0] if isinstance(result, tuple) else getattr(result, "zone", result))
+        zone, _findings = load_file(path)
+        if zone is not None:
+            zones.append(zone)
     return zones
 
 
