@@ -962,12 +962,15 @@ def _plain(node: Any) -> Any:
 def _flow_if_short(node: Any) -> None:
     if not isinstance(node, CommentedMap | CommentedSeq) or _has_comments(node):
         return
-    text = str(_plain(node))
-    if len(text) <= FLOW_WIDTH:
+    children = [c for c in (node.values() if isinstance(node, CommentedMap) else node)]
+    if len(str(_plain(node))) <= FLOW_WIDTH:
         node.fa.set_flow_style()
-        for child in node.values() if isinstance(node, CommentedMap) else node:
+        for child in children:
             if isinstance(child, CommentedMap | CommentedSeq):
                 child.fa.set_flow_style()
+        return
+    for child in children:  # too long for one line: its short parts still can be
+        _flow_if_short(child)
 
 
 def _requote(node: Any) -> Any:
@@ -975,6 +978,9 @@ def _requote(node: Any) -> Any:
     if isinstance(node, SingleQuotedScalarString) and "\\" not in node and '"' not in node:
         return DoubleQuotedScalarString(str(node))
     if isinstance(node, CommentedMap):
+        for key in list(node):
+            if isinstance(key, SingleQuotedScalarString | DoubleQuotedScalarString):
+                _rekey(node, key, scalar(str(key)))
         for key in list(node):
             value = node[key]
             new = _requote(value)
@@ -988,6 +994,18 @@ def _requote(node: Any) -> Any:
                 node[n] = new
         return node
     return node
+
+
+def _rekey(node: CommentedMap, old: Any, new: Any) -> None:
+    """Respell a key in place: same position, same value, same comments."""
+    if type(old) is type(new) and old == new:
+        return
+    position = list(node).index(old)
+    comment = node.ca.items.pop(old, None)
+    value = node.pop(old)
+    node.insert(position, new, value)
+    if comment is not None:
+        node.ca.items[new] = comment
 
 
 def _hosts_items(block: Any) -> list[Any]:
@@ -1004,6 +1022,7 @@ def format_text(text: str) -> str:
     soa:, mail:, services entries and exchanger/target items in the order of the format
     description; exchanger, target and host items, and lists of names or addresses, in
     flow style (one line each) when they carry no comment and fit in 100 columns;
+    keys plain unless they need quotes ("@", "*.dev"), then double-quoted; values in
     single quotes turned into double quotes. Record owners keep the order they were
     written in: people group them on purpose.
     """
