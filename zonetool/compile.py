@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import difflib
 import ipaddress
+import re
 from collections.abc import Mapping
 from datetime import date
 from typing import Any
@@ -22,6 +23,7 @@ from zonetool.records import (
     AAAA,
     CAA,
     MX,
+    RDATA_TYPES,
     SOA,
     SRV,
     TXT,
@@ -82,6 +84,7 @@ class Compiler:
         self.records: list[Record] = []
         self.origin: Name = Name(())
         self.ttl = DEFAULT_TTL
+        self._names: dict[str, Name] = {}  # text -> Name: targets repeat across a big zone
 
     # -- reporting -----------------------------------------------------------
     def where(self, path: Path) -> Where:
@@ -154,23 +157,33 @@ class Compiler:
             self.wrong_type(f"a {what}", value, path)
             return None
         text = str(value).strip()
+        cached = self._names.get(text)
+        if cached is not None:
+            return cached
         try:
-            return Name.from_text(to_ascii(text), self.origin)
+            name = self.parse_name(text)
         except NameError_ as exc:
             self.error("bad-name", f"{what} {text!r}: {exc}", path)
             return None
+        self._names[text] = name
+        return name
+
+    def parse_name(self, text: str) -> Name:
+        """Name.from_text with a fast path for plain ASCII names (most of a big zone)."""
+        if text.isascii() and "\\" not in text and text not in ("@", ".", ""):
+            absolute = text[-1] == "."
+            labels = tuple((text[:-1] if absolute else text).encode("ascii").split(b"."))
+            name = Name(labels if absolute else labels + self.origin.labels)
+            name.check()
+            return name
+        return Name.from_text(to_ascii(text), self.origin)
 
     def host(self, value: object, path: Path, what: str) -> Name | None:
         """A target host name: never an IP address (RFC 1035 3.3.9, RFC 2782, RFC 2181 10.3)."""
-        if isinstance(value, str):
-            try:
-                ipaddress.ip_address(value.strip())
-            except ValueError:
-                pass
-            else:
-                self.error("host-is-address", f"{what} {value!r} is an IP address; it must be a host name", path,
-                           hint="name a host and give it the address, e.g. {host: mx1, addresses: [" + value + "]}")
-                return None
+        if isinstance(value, str) and _is_address(value.strip()):
+            self.error("host-is-address", f"{what} {value!r} is an IP address; it must be a host name", path,
+                       hint="name a host and give it the address, e.g. {host: mx1, addresses: [" + value + "]}")
+            return None
         return self.name(value, path, what)
 
     def integer(self, value: object, path: Path, what: str, limit: int) -> int | None:
@@ -410,7 +423,7 @@ def _records(c: Compiler, value: object, path: Path) -> None:
         c.wrong_type("a mapping of owner name -> records", value, path, hint='records: {"@": {A: 192.0.2.1}}')
         return
     for raw_owner, rrs in value.items():
-        key = key_text(raw_owner)
+        key = raw_owner if raw_owner.__class__ is str else key_text(raw_owner)
         opath = (*path, key)
         owner = c.name(key, opath, "owner name")
         if not isinstance(rrs, Mapping):
@@ -422,28 +435,47 @@ def _records(c: Compiler, value: object, path: Path) -> None:
         if "ttl" in rrs:
             default_ttl = c.ttl_of(rrs, opath, c.ttl)
         for raw_type, data in rrs.items():
-            rtype = key_text(raw_type)
+            rtype = raw_type if raw_type.__class__ is str else key_text(raw_type)
             if rtype == "ttl":
                 continue
             tpath = (*opath, rtype)
-            if rtype == "SOA":
-                c.error("soa-in-records", "SOA cannot be written under records", tpath,
-                        hint="use the top-level `soa:` block")
+            if not _KNOWN_TYPES.get(rtype) and not _check_type(c, rtype, opath):
                 continue
-            if not TYPE_KEY.match(rtype) or not _known_type(rtype):
-                c.unknown_key(rtype, _TYPES_HINT, opath)
-                continue
-            _rrs(c, owner, rtype, data, tpath, default_ttl)
+            if data.__class__ is str:  # the common case, kept short for big zones
+                rdata = _from_text(c, rtype, data, tpath)
+                if rdata is not None:
+                    c.records.append(Record(owner, default_ttl, rdata, Where(c.file, path=tpath)))
+            else:
+                _rrs(c, owner, rtype, data, tpath, default_ttl)
+
+
+def _check_type(c: Compiler, rtype: str, path: Path) -> bool:
+    """Is `rtype` a record type that may be written under records? Reports why not."""
+    if rtype == "SOA":
+        c.error("soa-in-records", "SOA cannot be written under records", (*path, rtype),
+                hint="use the top-level `soa:` block")
+        return False
+    if not TYPE_KEY.match(rtype) or not _known_type(rtype):
+        c.unknown_key(rtype, _TYPES_HINT, path)
+        return False
+    return True
+
+
+_KNOWN_TYPES: dict[str, bool] = {}
 
 
 def _known_type(rtype: str) -> bool:
-    from zonetool.records import type_code
+    known = _KNOWN_TYPES.get(rtype)
+    if known is None:
+        from zonetool.records import type_code
 
-    try:
-        type_code(rtype)
-    except RdataError:
-        return False
-    return True
+        try:
+            type_code(rtype)
+            known = True
+        except RdataError:
+            known = False
+        _KNOWN_TYPES[rtype] = known
+    return known
 
 
 def _rrs(c: Compiler, owner: Name, rtype: str, value: object, path: Path, ttl: int) -> None:
@@ -505,6 +537,8 @@ def _from_text(c: Compiler, rtype: str, text: str, path: Path) -> Rdata | None:
             return TXT.from_value(text)  # one logical string, split at 255 octets
         if rtype in _ADDRESS_TYPES:
             return _ADDRESS_TYPES[rtype](text.strip())
+        if rtype in _NAME_TOKENS and '"' not in text and "\\" not in text:
+            return _name_rdata(c, rtype, text, path)
         tokens = tokenize(text)
         for i in _NAME_TOKENS.get(rtype, ()):
             if i < len(tokens):
@@ -522,7 +556,37 @@ def _from_text(c: Compiler, rtype: str, text: str, path: Path) -> Rdata | None:
     return None
 
 
+def _name_rdata(c: Compiler, rtype: str, text: str, path: Path) -> Rdata | None:
+    """MX, SRV, NS, CNAME, PTR text without quotes or escapes: names through the compiler's cache."""
+    tokens = text.split()
+    fields = {"MX": 2, "SRV": 4}.get(rtype, 1)
+    if len(tokens) != fields:
+        return parse_rdata(rtype, tokens, c.origin)  # raises RdataError naming the expected fields
+    what = f"{rtype} target" if rtype != "MX" else "MX exchange"
+    target = c.name(tokens[-1], path, what) if rtype in ("CNAME", "PTR") else c.host(tokens[-1], path, what)
+    if target is None:
+        return None
+    if rtype == "MX":
+        return MX(_int_field(tokens[0], "MX preference"), target)
+    if rtype == "SRV":
+        nums = [_int_field(t, f"SRV {f}") for t, f in zip(tokens[:3], ("priority", "weight", "port"), strict=True)]
+        return SRV(nums[0], nums[1], nums[2], target)
+    return RDATA_TYPES[rtype](target)  # type: ignore[call-arg]
+
+
+def _int_field(token: str, what: str) -> int:
+    if not token.isdigit():
+        raise RdataError(f"{what} must be a number, got {token!r}")
+    return int(token)  # range checked by the record class
+
+
+_MAYBE_IP = re.compile(r"[0-9.]+\.?\Z|.*:")
+
+
 def _is_address(text: str) -> bool:
+    """An IPv4/IPv6 literal (a trailing dot tolerated): a cheap pre-check keeps big zones fast."""
+    if not _MAYBE_IP.match(text):
+        return False
     try:
         ipaddress.ip_address(text.rstrip("."))
     except ValueError:

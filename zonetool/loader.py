@@ -9,8 +9,10 @@ commands all load zones through here, so they judge a zone the same way.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
-from collections.abc import Iterable, Mapping
+import gc
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -78,8 +80,30 @@ def judge(zone: Zone) -> list[Finding]:
     return findings
 
 
+@contextlib.contextmanager
+def _no_gc() -> Iterator[None]:
+    """Pause the cyclic garbage collector while a zone is built.
+
+    Loading makes hundreds of thousands of small acyclic objects, and each allocation
+    burst triggers a full collection pass: pausing it cuts load + compile + rules of a
+    100k-record zone by about a third. Nothing built here forms cycles that need it.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def load_text(text: str | bytes, file: str | None = None) -> tuple[Zone | None, list[Finding]]:
     """A YAML zone from its text; every finding gets its line and column."""
+    with _no_gc():
+        return _load_text(text, file)
+
+
+def _load_text(text: str | bytes, file: str | None) -> tuple[Zone | None, list[Finding]]:
     from zonetool.source import yaml as yaml_source
 
     try:
@@ -135,11 +159,11 @@ def _load_bind(data: bytes, p: Path, file: str) -> tuple[Zone | None, list[Findi
     except UnicodeDecodeError:
         text = data.decode("latin-1")  # master files are octets; escapes keep them intact
     try:
-        zone = bind.read_zone(text, origin, file)
-    except ValueError as exc:  # the BIND edge reports bad input as ValueError subclasses with the place
-        where = getattr(exc, "where", None)
-        return None, [error("bind-syntax", str(exc), where if isinstance(where, Where) else Where(file))]
-    return zone, judge(zone)
+        with _no_gc():
+            zone, warnings = bind.read_zone_with_warnings(text, origin, file, base_dir=p.parent)
+    except bind.BindSyntaxError as exc:
+        return None, [error("bind-syntax", exc.message, exc.where)]
+    return zone, [*warnings, *judge(zone)]
 
 
 # ---------------------------------------------------------------------------

@@ -349,7 +349,10 @@ def locate(findings: list[Finding], text: str, file: str | None) -> list[Finding
     out: list[Finding] = []
     for f in findings:
         if f.where.file == file and f.where.line is None:
-            pos = _lookup(trie, f.where.path, f.code in KEY_CODES) or (1, 1)
+            path = f.where.path
+            # an owner's own finding points at its name (the key), not at its records
+            at_key = f.code in KEY_CODES or (len(path) == 2 and path[0] == "records")
+            pos = _lookup(trie, path, at_key) or (1, 1)
             f = replace(f, where=replace(f.where, line=pos[0], column=pos[1]))
         out.append(f)
     return out
