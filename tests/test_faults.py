@@ -160,3 +160,70 @@ def test_changes_while_matching_never_break_a_reader() -> None:
     stop.set()
     t.join()
     assert not errors
+
+
+# -- faults declared in zones, as a server applies them ---------------------------------
+def _zone(faults: list[dict[str, object]]):  # type: ignore[no-untyped-def]
+    from zonetool.loader import load_mapping
+
+    zone, findings = load_mapping(
+        {
+            "origin": "example.com",
+            "nameservers": ["ns1", "ns2"],
+            "mail": {"exchangers": [{"host": "mx1", "priority": 10, "addresses": ["192.0.2.10"]}]},
+            "records": {"ns1": {"A": "192.0.2.53"}, "ns2": {"A": "192.0.2.54"}},
+            "faults": faults,
+        }
+    )
+    assert zone is not None, findings
+    return zone
+
+
+def test_zone_faults_follow_the_served_zones() -> None:
+    from zonetool.faults import ZoneFaults
+
+    served = [(_zone([{"name": "@", "type": "MX", "action": "servfail"}]),)]
+    zf = ZoneFaults(lambda: served[0])
+    assert zf and zf.match(ORIGIN, MX).action == "servfail"  # type: ignore[union-attr]
+    served[0] = (_zone([]),)  # a reload without the fault
+    assert not zf and zf.match(ORIGIN, MX) is None
+    served[0] = (_zone([{"name": "mx1", "action": "timeout"}]),)
+    assert zf.match(n("mx1.example.com."), A).action == "timeout"  # type: ignore[union-attr]
+
+
+def test_zone_faults_runtime_wins_ties_exact_beats_pattern() -> None:
+    from zonetool.faults import ZoneFaults
+
+    zones = (_zone([{"name": "mx1", "type": "A", "action": "servfail"}, {"name": "*", "action": "refused"}]),)
+    zf = ZoneFaults(lambda: zones)
+    extra = zf.runtime.add(Fault.make("mx1.example.com.", "A", "nxdomain"))
+    assert zf.match(n("mx1.example.com."), A) is extra
+    zf.runtime.add(Fault.make("*.example.com.", "A", "timeout"))
+    assert zf.match(n("other.example.com."), A).action == "timeout"  # type: ignore[union-attr]
+    zf.runtime.clear()
+    assert zf.match(n("mx1.example.com."), A).action == "servfail"  # type: ignore[union-attr]
+    assert zf.match(n("other.example.com."), A).action == "refused"  # type: ignore[union-attr]
+    assert len(list(zf)) == 2
+
+
+def test_responder_applies_zone_faults_and_keeps_answering_others() -> None:
+    import dns.message
+    import dns.rcode
+
+    from zonetool.faults import ZoneFaults
+    from zonetool.server.responder import Responder
+
+    responder = Responder([_zone([{"name": "@", "type": "MX", "action": "servfail"}])])
+    responder.faults = ZoneFaults(lambda: responder.zones)
+
+    def ask(qname: str, qtype: str) -> dns.message.Message:
+        query = dns.message.make_query(qname, qtype)
+        reply = responder.respond(query.to_wire(), ("127.0.0.1", 5000), "udp")
+        assert reply.info.fault in (None, "servfail", "refused")
+        return dns.message.from_wire(reply.messages[0])
+
+    assert ask("example.com.", "MX").rcode() == dns.rcode.SERVFAIL
+    ok = ask("mx1.example.com.", "A")
+    assert ok.rcode() == dns.rcode.NOERROR and ok.answer[0][0].address == "192.0.2.10"
+    responder.faults.runtime.add(Fault.make("mx1.example.com.", "A", "refused"))
+    assert ask("mx1.example.com.", "A").rcode() == dns.rcode.REFUSED

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import itertools
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -361,3 +361,50 @@ def _fault_from_item(item: object, origin: Name, where: Where, findings: list[Fi
     if not ok:
         return None
     return Fault(action, delay_ms, tuple(names), frozenset(codes), where)
+
+
+class ZoneFaults:
+    """The faults a server applies: those declared in its zones' `faults:` lists, plus runtime ones.
+
+    `zones` is a callable returning the zones being served now (e.g. `lambda: responder.zones`);
+    the declared set is rebuilt when that sequence changes (a reload or a runtime edit), so a
+    fault edited in a zone file takes effect with the reload. Runtime faults (`runtime.add`)
+    win ties over declared ones. Empty means false, so a server can keep its fast path.
+    """
+
+    def __init__(self, zones: Callable[[], Sequence[Any]], runtime: FaultSet | None = None) -> None:
+        self._zones = zones
+        self.runtime = runtime if runtime is not None else FaultSet()
+        self._seen: object = None
+        self._declared = FaultSet()
+        self._lock = threading.Lock()
+
+    @property
+    def declared(self) -> FaultSet:
+        zones = self._zones()
+        if zones is not self._seen:
+            with self._lock:
+                if zones is not self._seen:
+                    faults: list[Fault] = []
+                    for zone in zones:
+                        spec = getattr(zone, "faults_spec", None)
+                        if spec:
+                            # Bad items were reported when the zone was loaded; the good ones apply.
+                            faults.extend(FaultSet.from_spec(spec, zone.origin, getattr(zone, "file", None))[0])
+                    self._declared = FaultSet(faults)
+                    self._seen = zones
+        return self._declared
+
+    def match(self, qname: Name, qtype: int) -> Fault | None:
+        runtime = self.runtime.match(qname, qtype)
+        declared = self.declared.match(qname, qtype)
+        if runtime is None or declared is None:
+            return runtime or declared
+        return declared if declared.specificity(qname) > runtime.specificity(qname) else runtime
+
+    def __bool__(self) -> bool:
+        return bool(self.runtime) or bool(self.declared)
+
+    def __iter__(self) -> Iterator[Fault]:
+        yield from self.declared
+        yield from self.runtime

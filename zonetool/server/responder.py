@@ -123,7 +123,7 @@ class Responder:
     def respond(self, data: bytes, client: tuple[str, int], transport: str) -> Reply:
         """Answer one message. Never raises for bad input: bad packets get FORMERR or silence."""
         snap = self._snap
-        if self.faults is None and self.cache_size > 0:
+        if not self.faults and self.cache_size > 0:  # an empty FaultSet keeps the fast path
             key = self._fast_key(data, transport)
             if key is not None:
                 entry = snap.cache.get(key[0])
