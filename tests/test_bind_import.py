@@ -40,7 +40,8 @@ HEAD = "$TTL 1h\n@ SOA ns1 hostmaster 1 2 3 4 5\n  NS ns1\n"
 def test_real_world_file_reads_every_record() -> None:
     zone = read_zone((BIND / "example.com.zone").read_text(), ORIGIN, "example.com.zone")
     soa = zone.soa
-    assert isinstance(soa, SOA) and (soa.serial, soa.refresh, soa.retry, soa.expire) == (2024061501, 7200, 1800, 1209600)
+    assert isinstance(soa, SOA)
+    assert (soa.serial, soa.refresh, soa.retry, soa.expire) == (2024061501, 7200, 1800, 1209600)
     assert rdatas(zone, "example.com.", 15) == [
         MX(10, n("mx1.example.com.")),
         MX(10, n("mx2.example.com.")),
@@ -156,7 +157,7 @@ def test_out_of_zone_data_is_dropped_with_a_warning() -> None:
         ("$TTL 1h\nwww A 192.0.2.1\n", "t.zone:2:1", "needs an $ORIGIN"),
         ("$ORIGIN example.com.\nwww A 192.0.2.1\n", "t.zone:2:1", "no TTL"),
         (HEAD + "@ SOA a b 2 2 3 4 5\n", "t.zone:4:1", "exactly one SOA"),
-        (HEAD + "www.example.com. 10 IN TXT ( \"a\" ; comment\n  \"b\" 300 )\n", "t.zone:4:", None),
+        (HEAD + 'www.example.com. 10 IN TXT ( "a" ; comment\n  "b" 300 )\n', "t.zone:4:", None),
     ],
 )
 def test_errors_have_file_line_column(text: str, place: str | None, message: str | None) -> None:
@@ -208,7 +209,7 @@ def test_import_writes_yaml_that_compiles_to_the_same_records(tmp_path: Path) ->
     result = runner.invoke(app, ["import", str(BIND / "example.com.zone"), "-o", str(out)])
     assert result.exit_code == 0, result.output
     zone = read_zone((BIND / "example.com.zone").read_text(), ORIGIN, "x")
-    data, findings = yaml_source.load(out.read_text(), str(out))
+    data, _findings = yaml_source.load(out.read_text(), str(out))
     again, problems = compile_zone(data, str(out))
     assert again is not None and not [p for p in problems if p.severity == "error"]
     rows = {(r.owner.to_text(), r.ttl, r.code, r.rdata.to_wire()) for r in zone.records()}
