@@ -64,7 +64,7 @@ def run_edit(path: Path, what: str, edit: Callable[[Document], None], dry_run: b
     _, findings = load_text(result.new_text, str(path))
     if has_errors(findings):
         for f in sorted(findings, key=sort_key):
-            if f.silenced is None:
+            if f.silenced is None and f.severity.value == "error":
                 typer.echo(f.format(), err=True)
         fail(f"{path}: {what}: the zone would not be valid; the file was not changed", EXIT_FINDINGS)
     if dry_run:
