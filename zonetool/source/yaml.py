@@ -215,7 +215,10 @@ def load(data: bytes | str, file: str | None = None) -> tuple[Any, list[Finding]
         line, column = _pos(mark) if mark is not None else (None, None)
         problem = exc.problem or str(exc)
         context = f" ({exc.context})" if exc.context else ""
-        raise YamlSyntax(error("yaml-syntax", f"{problem}{context}", Where(file, line, column))) from None
+        hint = None
+        if mark is not None and 0 <= mark.index < len(text) and text[mark.index] == "\t":
+            hint = "YAML indents with spaces, never tabs"
+        raise YamlSyntax(error("yaml-syntax", f"{problem}{context}", Where(file, line, column), hint)) from None
     except yaml.YAMLError as exc:  # reader errors: control characters and the like
         position = getattr(exc, "position", None)
         line = text.count("\n", 0, position) + 1 if isinstance(position, int) else None
