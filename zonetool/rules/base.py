@@ -47,6 +47,17 @@ def hit(record: Record, message: str, hint: str | None = None) -> Hit:
 
 
 T = TypeVar("T")
+
+
+def field_where(where: Where, key: str) -> Where:
+    """The place of one field of a record: a spec path grows by `key`; a placed (file:line) Where stays.
+
+    The YAML edge resolves a path the text lacks (a defaulted field) to its parent, so this
+    never loses the record's own position.
+    """
+    return where.child(key) if where.line is None and where.path else where
+
+
 Check = Callable[["Context"], Iterable[Hit]]
 
 
@@ -157,6 +168,18 @@ class Context:
                 wild = nodes.get(encloser.child(b"*"))
                 return wild is not None and (A_CODE in wild or AAAA_CODE in wild)
         return False
+
+    def needs_address(self, name: Name) -> bool:
+        """An in-zone host we must publish addresses for, and do not (CNAMEs and address-looking
+        names are reported by their own rules, so one mistake gives one finding)."""
+        from zonetool.rules.names import looks_like_address
+
+        return (
+            self.authoritative(name)
+            and not self.is_cname(name)
+            and not self.has_address(name)
+            and looks_like_address(name, self.origin) is None
+        )
 
     def authoritative(self, name: Name) -> bool:
         """In the zone and not at or below a delegation point: its data is ours to check."""

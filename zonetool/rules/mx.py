@@ -64,7 +64,7 @@ def mx_target_no_address(ctx: Context) -> Iterator[Hit]:
         if not isinstance(rd, MX) or rd.is_null():
             continue
         ex = rd.exchange
-        if ctx.authoritative(ex) and not ctx.is_cname(ex) and not ctx.has_address(ex):
+        if ctx.needs_address(ex):
             yield hit(
                 r,
                 f"MX exchange {text_of(ex, ctx.origin)} is in this zone but has no A or AAAA record",

@@ -53,7 +53,7 @@ def ns_target_cname(ctx: Context) -> Iterator[Hit]:
 @rule("ns-target-no-address", ERROR, "ns", "an in-zone NS target has A or AAAA records", "RFC 1034 4.2.1")
 def ns_target_no_address(ctx: Context) -> Iterator[Hit]:
     for r, target in _ns_records(ctx):
-        if ctx.authoritative(target) and not ctx.is_cname(target) and not ctx.has_address(target):
+        if ctx.needs_address(target):
             yield hit(
                 r,
                 f"name server {text_of(target, ctx.origin)} is in this zone but has no A or AAAA record",

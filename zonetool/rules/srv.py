@@ -131,7 +131,7 @@ def srv_target_cname(ctx: Context) -> Iterator[Hit]:
 def srv_target_no_address(ctx: Context) -> Iterator[Hit]:
     for r, rd in _srv_records(ctx):
         t = rd.target
-        if not t.is_root() and ctx.authoritative(t) and not ctx.is_cname(t) and not ctx.has_address(t):
+        if not t.is_root() and ctx.needs_address(t):
             yield hit(
                 r,
                 f"SRV target {text_of(t, ctx.origin)} is in this zone but has no A or AAAA record",

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 from zonetool.findings import Severity, Where
 from zonetool.records import CAA, SOA
-from zonetool.rules.base import CAA_CODE, Context, Hit, hit, rule, text_of
+from zonetool.rules.base import CAA_CODE, Context, Hit, field_where, hit, rule, text_of
 
 ERROR, WARNING = Severity.ERROR, Severity.WARNING
 MAX_TTL = 2147483647  # RFC 2181 8
@@ -89,7 +89,9 @@ def soa_refresh(ctx: Context) -> Iterator[Hit]:
     got = _soa(ctx)
     if got and not 1200 <= got[1].refresh <= 43200:
         yield Hit(
-            got[0], f"SOA refresh {_fmt(got[1].refresh)} is outside 20m..12h", "refresh: 1h to 2h suits most zones"
+            field_where(got[0], "refresh"),
+            f"SOA refresh {_fmt(got[1].refresh)} is outside 20m..12h",
+            "refresh: 1h to 2h suits most zones",
         )
 
 
@@ -100,7 +102,7 @@ def soa_retry(ctx: Context) -> Iterator[Hit]:
     if got and got[1].retry >= got[1].refresh:
         where, soa = got
         yield Hit(
-            where,
+            field_where(where, "retry"),
             f"SOA retry {_fmt(soa.retry)} is not shorter than refresh {_fmt(soa.refresh)}",
             "retry is how soon a secondary tries again after a failed refresh: make it a fraction of refresh",
         )
@@ -113,6 +115,7 @@ def soa_expire(ctx: Context) -> Iterator[Hit]:
     if not got:
         return
     where, soa = got
+    where = field_where(where, "expire")
     if soa.expire <= soa.refresh + soa.retry:
         yield Hit(
             where,
@@ -134,7 +137,7 @@ def soa_minimum(ctx: Context) -> Iterator[Hit]:
     got = _soa(ctx)
     if got and got[1].minimum > DAY:
         yield Hit(
-            got[0],
+            field_where(got[0], "negative"),
             f"SOA negative-caching TTL {_fmt(got[1].minimum)} is longer than a day; "
             "a name added later stays unknown to resolvers that long",
             "negative: 5m to 3h",
