@@ -215,3 +215,23 @@ def _duplicate_origin(zone: Zone, first: str, p: Path) -> Finding:
         text = yaml_source.decode(p.read_bytes(), str(p))
         return yaml_source.locate([f], text, str(p))[0]
     return f
+
+
+def record_positions(zone: Zone) -> dict[tuple[str | int, ...], tuple[int, int]]:
+    """Line and column of the YAML node behind each record of a zone loaded from a YAML file."""
+    if zone.file is None or not zone.file.endswith(YAML_SUFFIXES):
+        return {}
+    from zonetool.source import yaml as yaml_source
+
+    try:
+        text = yaml_source.decode(Path(zone.file).read_bytes(), zone.file)
+    except (OSError, yaml_source.YamlSyntax):
+        return {}
+    paths = {r.where.path for r in zone.records()}
+    trie = yaml_source.Positions(text).resolve(paths)
+    out: dict[tuple[str | int, ...], tuple[int, int]] = {}
+    for path in paths:
+        pos = yaml_source.lookup(trie, path, False)
+        if pos is not None:
+            out[path] = pos
+    return out

@@ -1,1 +1,170 @@
-"""Commands on zone files: validate, compile, export, import (the core issue's work)."""
+"""`zonetool validate` and `zonetool compile`: judge zone files, print their records.
+
+Both load through `zonetool.loader`, the same pipeline the server and the editing
+commands use. Exit codes: 0 clean, 1 findings (errors, or warnings with --strict),
+2 usage (a missing file, a folder without zones, a file that is not a YAML zone).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from zonetool.cli.app import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, app, fail
+
+if TYPE_CHECKING:
+    from zonetool.findings import Finding
+    from zonetool.loader import Loaded
+    from zonetool.zone import Zone
+
+
+class Format(StrEnum):
+    text = "text"
+    json = "json"
+
+
+PathsArg = Annotated[list[Path], typer.Argument(help="Zone files (.yaml, .yml, .zone) or folders of them.")]
+FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="text for people, json for programs.")]
+
+
+def _load(paths: list[Path]) -> Loaded:
+    from zonetool.loader import LoadError, load_paths
+
+    try:
+        return load_paths(paths)
+    except LoadError as exc:
+        fail(str(exc), EXIT_USAGE)
+
+
+def _strict(findings: list[Finding]) -> list[Finding]:
+    """--strict: every warning that is not silenced counts, and is shown, as an error."""
+    from dataclasses import replace
+
+    from zonetool.findings import Severity
+
+    return [
+        replace(f, severity=Severity.ERROR) if f.severity is Severity.WARNING and f.silenced is None else f
+        for f in findings
+    ]
+
+
+def _counts(findings: list[Finding]) -> dict[str, int]:
+    from zonetool.findings import Severity
+
+    live = [f for f in findings if f.silenced is None]
+    return {
+        "errors": sum(f.severity is Severity.ERROR for f in live),
+        "warnings": sum(f.severity is Severity.WARNING for f in live),
+        "silenced": len(findings) - len(live),
+    }
+
+
+def _exit_code(findings: list[Finding]) -> int:
+    from zonetool.loader import NOT_YAML, has_errors
+
+    if any(f.code in NOT_YAML for f in findings):
+        return EXIT_USAGE
+    return EXIT_FINDINGS if has_errors(findings) else EXIT_OK
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+@app.command("validate")
+def validate(
+    paths: PathsArg,
+    format: FormatOpt = Format.text,
+    strict: Annotated[bool, typer.Option("--strict", help="Treat warnings as errors.")] = False,
+) -> None:
+    """Check zones and report every finding at once, each as file:line:column.
+
+    Exit 0 when clean, 1 when there are errors (or warnings with --strict), 2 for usage
+    problems: a missing file, a folder without zones, a file that is not a YAML zone.
+    """
+    import json
+
+    from zonetool.loader import sort_key
+
+    loaded = _load(paths)
+    findings = sorted(loaded.findings, key=sort_key)
+    if strict:
+        findings = _strict(findings)
+    counts = _counts(findings)
+    code = _exit_code(findings)
+    if format is Format.json:
+        doc: dict[str, Any] = {
+            "ok": code == EXIT_OK,
+            "files": loaded.files,
+            "zones": [{"origin": z.origin.to_text(), "file": z.file, "records": len(z)} for z in loaded.zones],
+            "findings": [f.to_json() for f in findings],
+            "summary": counts,
+        }
+        typer.echo(json.dumps(doc, indent=2))
+        raise typer.Exit(code)
+    for f in findings:
+        typer.echo(f.format())
+    records = sum(len(z) for z in loaded.zones)
+    summary = (
+        f"{_plural(len(loaded.zones), 'zone')} ({_plural(records, 'record')}) in {_plural(len(loaded.files), 'file')}: "
+        f"{_plural(counts['errors'], 'error')}, {_plural(counts['warnings'], 'warning')}"
+    )
+    if counts["silenced"]:
+        summary += f", {counts['silenced']} silenced"
+    typer.echo(summary)
+    raise typer.Exit(code)
+
+
+def _rows(zone: Zone) -> list[tuple[str, int, str, str, object]]:
+    """(owner, ttl, type, data, record) in canonical order: names (RFC 4034 6.1), SOA first, then type code."""
+    return [(r.owner.to_text(), r.ttl, r.rtype, r.rdata.to_text(), r) for r in zone.records()]
+
+
+@app.command("compile")
+def compile_(paths: PathsArg, format: FormatOpt = Format.text) -> None:
+    """Print the records the zones compile to (presentation format, or JSON with each record's source).
+
+    Same input, same output: owners in canonical order, the SOA first, then types by number,
+    records of one set in the order they are written. Zones with errors print their findings
+    and nothing else (exit 1).
+    """
+    import json
+
+    from zonetool.loader import has_errors, record_positions, sort_key
+
+    loaded = _load(paths)
+    findings = sorted(loaded.findings, key=sort_key)
+    if has_errors(findings):
+        for f in findings:
+            typer.echo(f.format(), err=True)
+        fail(f"not compiled: {_plural(_counts(findings)['errors'], 'error')}", _exit_code(findings))
+    for f in findings:  # warnings and silenced findings: shown, not fatal
+        typer.echo(f.format(), err=True)
+    if format is Format.json:
+        zones = []
+        for zone in loaded.zones:
+            positions = record_positions(zone)
+            records = []
+            for owner, ttl, rtype, data, record in _rows(zone):
+                where = record.where  # type: ignore[attr-defined]
+                line, column = positions.get(where.path, (None, None))
+                records.append({
+                    "owner": owner, "ttl": ttl, "class": "IN", "type": rtype, "data": data,
+                    "source": {"file": where.file, "line": line, "column": column, "path": list(where.path)},
+                    "generated_by": record.origin,  # type: ignore[attr-defined]
+                })  # fmt: skip
+            zones.append({"origin": zone.origin.to_text(), "file": zone.file, "records": records})
+        typer.echo(json.dumps({"zones": zones}, indent=2, ensure_ascii=False))
+        return
+    out: list[str] = []
+    for zone in loaded.zones:
+        rows = _rows(zone)
+        widths = [max((len(str(row[i])) for row in rows), default=0) for i in range(3)]
+        out.append(f"; zone {zone.origin.to_text()} from {zone.file} ({_plural(len(rows), 'record')})")
+        for owner, ttl, rtype, data, _ in rows:
+            out.append(f"{owner:<{widths[0]}} {ttl:>{widths[1]}} IN {rtype:<{widths[2]}} {data}")
+        out.append("")
+    typer.echo("\n".join(out), nl=False)

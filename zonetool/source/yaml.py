@@ -324,7 +324,7 @@ class Positions:
                 frame[3] += 1
 
 
-def _lookup(trie: _Trie, path: tuple[str | int, ...], at_key: bool) -> tuple[int, int] | None:
+def lookup(trie: _Trie, path: tuple[str | int, ...], at_key: bool) -> tuple[int, int] | None:
     """The deepest known position along `path` (a path the text lacks falls back to its parent)."""
     best = trie.value_pos
     node = trie
@@ -355,7 +355,7 @@ def locate(findings: list[Finding], text: str, file: str | None) -> list[Finding
             path = f.where.path
             # an owner's own finding points at its name (the key), not at its records
             at_key = f.code in KEY_CODES or (len(path) == 2 and path[0] == "records")
-            pos = _lookup(trie, path, at_key) or (1, 1)
+            pos = lookup(trie, path, at_key) or (1, 1)
             f = replace(f, where=replace(f.where, line=pos[0], column=pos[1]))
         out.append(f)
     return out
