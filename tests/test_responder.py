@@ -609,3 +609,22 @@ def test_answers_match_nsd(nsd_side_by_side) -> None:  # type: ignore[no-untyped
         assert dns.flags.to_text(mine.flags) == dns.flags.to_text(theirs.flags), query.question
         assert (mine.rcode(), mine.edns) == (theirs.rcode(), theirs.edns), query.question
     assert compared > 500
+
+
+def test_cache_folds_case_of_the_qname_only(zone: Zone) -> None:
+    """QTYPE 65 is octets 00 41 and QTYPE 97 is 00 61: folding them together would mix answers."""
+    zone.add(Record(Name.from_text("mx1.example.com."), 60, parse_rdata("TYPE65", "\\# 3 000100", None)))
+    r = Responder([zone])
+    for _ in range(2):
+        for code, count in ((65, 1), (97, 0)):
+            m = answer(r, q("MX1.example.com", dns.rdatatype.to_text(code)))
+            assert len(m.answer) == count, code
+    assert r.cached() == 2
+
+
+def test_hit_reply_reads_like_a_fresh_one(zone: Zone) -> None:
+    r = Responder([zone])
+    first = send(r, q("mx1.example.com"))
+    hit = send(r, q("MX1.example.com"))
+    assert type(hit) is not type(first)  # the lazy cache-hit reply
+    assert (hit.delay, hit.close) == (0.0, False) and hit.info == first.info

@@ -15,7 +15,7 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
 
 from zonetool.lookup import (
     NOERROR,
@@ -59,7 +59,7 @@ class FaultMatcher(Protocol):
     def match(self, qname: Name, qtype: int) -> Fault | None: ...
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class QueryInfo:
     """One line of the query log. `qname` is lower-case presentation text with the final dot."""
 
@@ -82,10 +82,30 @@ class Reply:
     close: bool = False  # TCP: the stream cannot be trusted any more; close it
 
 
+class _Hit(Reply):
+    """A cache hit: the log line is built only if someone reads `info` (a quiet server never does)."""
+
+    __slots__ = ("_client", "_meta", "_transport")
+
+    def __init__(self, message: bytes, client: tuple[str, int], transport: str, meta: tuple[str, str, str, int]):
+        self.messages = [message]
+        self.delay = 0.0
+        self.close = False
+        self._client, self._transport, self._meta = client, transport, meta
+
+    @property  # type: ignore[override]
+    def info(self) -> QueryInfo:
+        return QueryInfo(self._client, self._transport, *self._meta)
+
+
 @dataclass(frozen=True, slots=True)
 class _Snapshot:
     zoneset: ZoneSet
-    cache: OrderedDict[tuple[Any, ...], tuple[bytes, str, str, str, int]] = field(default_factory=OrderedDict)
+    # (question with the qname case-folded, limit << 2 | RD << 1 | EDNS) -> (header after the ID,
+    # message after the question, log fields)
+    cache: OrderedDict[tuple[bytes, int], tuple[bytes, bytes, tuple[str, str, str, int]]] = field(
+        default_factory=OrderedDict
+    )
 
 
 class Responder:
@@ -128,9 +148,7 @@ class Responder:
             if key is not None:
                 entry = snap.cache.get(key[0])
                 if entry is not None:
-                    body, qend = entry[0], key[1]
-                    out = data[:2] + body[2:12] + data[12:qend] + body[qend:]
-                    return Reply([out], QueryInfo(client, transport, entry[1], entry[2], entry[3], entry[4]))
+                    return _Hit(data[:2] + entry[0] + data[12 : key[1]] + entry[1], client, transport, entry[2])
         try:
             return self._respond(snap, data, client, transport)
         except Exception as exc:  # a bug must not kill the server: answer SERVFAIL and say why
@@ -140,8 +158,11 @@ class Responder:
             info = QueryInfo(client, transport, "", "", "SERVFAIL", 0, f"internal error: {exc!r}")
             return Reply([wire.pack_error(data, SERVFAIL)], info)
 
-    def _fast_key(self, data: bytes, transport: str) -> tuple[tuple[Any, ...], int] | None:
-        """Cache key for the common query shapes without building any object; None = take the slow path."""
+    def _fast_key(self, data: bytes, transport: str) -> tuple[tuple[bytes, int], int] | None:
+        """Cache key for the common query shapes without building any object; None = take the slow path.
+
+        The key folds the case of the qname octets only (never of QTYPE/QCLASS: 0x41 is not 0x61).
+        """
         # QR=0, opcode QUERY, one question, nothing in answer/authority, at most one additional.
         if len(data) < 17 or data[2] & 0xF8 or data[4:10] != _PLAIN_HEADER or data[10]:
             return None
@@ -160,8 +181,8 @@ class Responder:
         if arcount == 0:
             if len(data) != qend:
                 return None
-            limit = TCP_LIMIT if transport == "tcp" else wire.MIN_UDP
-            return (data[12:qend].lower(), data[2] & 1, limit, False), qend
+            mode = (TCP_LIMIT << 2 if transport == "tcp" else wire.MIN_UDP << 2) | (data[2] & 1) << 1
+            return (data[12:pos].lower() + data[pos:qend], mode), qend
         # One OPT, version 0, no options (what dnsperf and most stubs send).
         if arcount != 1 or len(data) != qend + 11 or data[qend : qend + 3] != b"\x00\x00\x29" or data[qend + 6]:
             return None
@@ -172,7 +193,7 @@ class Responder:
         else:
             size = (data[qend + 3] << 8) | data[qend + 4]
             limit = self.max_udp if size >= self.max_udp else max(size, wire.MIN_UDP)
-        return (data[12:qend].lower(), data[2] & 1, limit, True), qend
+        return (data[12:pos].lower() + data[pos:qend], limit << 2 | (data[2] & 1) << 1 | 1), qend
 
     # -- the full path --------------------------------------------------------------
     def _respond(self, snap: _Snapshot, data: bytes, client: tuple[str, int], transport: str) -> Reply:
@@ -211,24 +232,27 @@ class Responder:
         if fault is not None:
             return self._fault(snap, data, query, fault, limit, client, transport, qname, qtype)
 
-        key = (data[12 : query.question_end].lower(), (flags >> 8) & 1, limit, query.edns is not None)
+        qend = query.question_end
+        name_end = qend - 5  # the qname's root octet: fold case before it, never after
+        key = (
+            data[12:name_end].lower() + data[name_end:qend],
+            limit << 2 | ((flags >> 8) & 1) << 1 | (query.edns is not None),
+        )
         cache = snap.cache if self.cache_size > 0 else None
         if cache is not None:
             entry = cache.get(key)
             if entry is not None:
-                body = entry[0]
-                out = data[:2] + body[2:12] + data[12 : query.question_end] + body[query.question_end :]
-                return Reply([out], QueryInfo(client, transport, entry[1], entry[2], entry[3], entry[4]))
+                return _Hit(data[:2] + entry[0] + data[12:qend] + entry[1], client, transport, entry[2])
         answer = lookup(snap.zoneset, query.name, query.qtype, query.qclass)
         body = wire.pack_answer(data, query, answer, limit, self.max_udp)
         rcode = RCODE_NAMES.get(answer.rcode, str(answer.rcode))
         answers = int.from_bytes(body[6:8])
         if cache is not None:
-            stored = body[:12] + body[12 : query.question_end].lower() + body[query.question_end :]
             if len(cache) >= self.cache_size:
                 with suppress(KeyError):  # another thread may have emptied it meanwhile
                     cache.popitem(last=False)  # the oldest entry goes first (FIFO keeps hits cheap)
-            cache[key] = (stored, qname, qtype, rcode, answers)
+            # Only the ID and the question depend on the query (case-insensitive compression).
+            cache[key] = (body[2:12], body[qend:], (qname, qtype, rcode, answers))
         return Reply([body], QueryInfo(client, transport, qname, qtype, rcode, answers))
 
     # -- zone transfer -------------------------------------------------------------------
