@@ -17,10 +17,13 @@ _ALLOWED_BESIDE = frozenset({CNAME_CODE, 46, 47})  # RRSIG, NSEC
 
 
 def _cnames(ctx: Context) -> Iterator[tuple[Record, Name]]:
+    """Each alias and its target; of several CNAMEs (cname-multiple) the lowest target, so the
+    verdict does not depend on the order the records were written in."""
     for rrset in ctx.rrsets(CNAME_CODE):
-        r = rrset.records[0]
-        if isinstance(r.rdata, CNAME):
-            yield r, r.rdata.target
+        aliases = [(r.rdata.target, r) for r in rrset.records if isinstance(r.rdata, CNAME)]
+        if aliases:
+            target, r = min(aliases, key=lambda pair: pair[0])
+            yield r, target
 
 
 # RFC 1034 3.6.2 / RFC 2181 10.1: if a CNAME is present at a name, no other data is.

@@ -42,6 +42,16 @@ def rrset_ttl_mismatch(ctx: Context) -> Iterator[Hit]:
                     f"{r.rtype} at {text_of(r.owner, ctx.origin)} has TTL {r.ttl} but the same RRset has {first}",
                     hint="give every record of this name and type the same ttl (servers use the lowest)",
                 )
+    # A repeated record with its own TTL is a TTL conflict too, whichever copy came first.
+    for r in ctx.zone.duplicates:
+        rrset = ctx.zone.rrset(r.owner, r.code)
+        if rrset is not None and r.ttl != rrset.records[0].ttl:
+            yield hit(
+                r,
+                f"{r.rtype} at {text_of(r.owner, ctx.origin)} is repeated with TTL {r.ttl}; "
+                f"the RRset has {rrset.records[0].ttl}",
+                hint="give every record of this name and type the same ttl (servers use the lowest)",
+            )
 
 
 # RFC 2181 5: an RRset is a set, so a repeated record is dropped by every server.
