@@ -232,7 +232,7 @@ def load(data: bytes | str, file: str | None = None) -> tuple[Any, list[Finding]
 # positions on demand
 # ---------------------------------------------------------------------------
 # Codes whose path names a key (point at the key, not at its value).
-KEY_CODES = frozenset(("unknown-key", "soa-in-records"))
+KEY_CODES = frozenset(("unknown-key", "soa-in-records", "unknown-code"))
 
 
 class _Trie(dict):  # type: ignore[type-arg]
