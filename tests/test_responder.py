@@ -398,8 +398,9 @@ def random_case(text: str, rng: random.Random) -> str:
     return "".join(c.upper() if rng.random() < 0.5 else c.lower() for c in text)
 
 
-def test_fast_path_matches_reference_everywhere(zone: Zone) -> None:
-    zones = [zone, big_txt_zone(count=8), *bundled_zones()]
+def test_fast_path_matches_reference_everywhere() -> None:
+    zones = [make_zone("fast.test.", EXAMPLE_COM), big_txt_zone(count=8), *bundled_zones()]
+    assert len(zones) >= 5, "the bundled zones/ should be part of this comparison"
     rng = random.Random(6)
     names: set[str] = set()
     for z in zones:
@@ -409,7 +410,7 @@ def test_fast_path_matches_reference_everywhere(zone: Zone) -> None:
         names.update(str(n) for n in z.ents)
         names.update(f"nx{i}.{z.origin}" for i in range(5))
         names.update(f"a.b.wild{i}.{z.origin}" for i in range(2))
-    names.update({"x.dev.example.com.", "deep.www.sub.example.com.", "example.org.", "."})
+    names.update({"x.dev.fast.test.", "deep.www.sub.fast.test.", "example.invalid.", "."})
     qtypes = ["A", "AAAA", "MX", "SRV", "TXT", "NS", "SOA", "CNAME", "CAA", "ANY", "DS", "PTR", "TYPE65534"]
     fast = Responder(zones, cache_size=1_000_000)
     reference = Responder(zones, cache_size=0)
@@ -419,7 +420,7 @@ def test_fast_path_matches_reference_everywhere(zone: Zone) -> None:
         wire_name = dns.name.from_text(name)
         for qtype in qtypes:
             for size in sizes:
-                for transport in ("udp", "tcp"):
+                for transport in ("udp", "tcp") if size in (None, 1232) else ("udp",):
                     for _ in range(2):  # the first fills the cache, the second is a hit
                         query = dns.message.make_query(
                             dns.name.from_text(random_case(wire_name.to_text(), rng)),

@@ -202,9 +202,11 @@ def _add_additional(zs: ZoneSet, result: Answer) -> None:
     seen: set[Name] = set()
     extra: list[RRset] = []
     answer_owners = {(r.owner, r.code) for r in result.answer}
+    referral_ns = {id(r) for r in result.authority if r.code == NS}
     for rrset in (*result.answer, *result.authority):
         if rrset.code not in _ADDITIONAL_FROM:
             continue
+        glue_ok = id(rrset) in referral_ns
         for record in rrset.records:
             for target in record.rdata.targets():
                 if target in seen:
@@ -217,7 +219,7 @@ def _add_additional(zs: ZoneSet, result: Answer) -> None:
                 if node is None:
                     continue
                 # Below a cut only glue for a referral's NS is given out (RFC 1034 4.3.2 step 3b).
-                if zone.is_occluded(target) and not (rrset.code == NS and rrset in result.authority):
+                if not glue_ok and zone.is_occluded(target):
                     continue
                 for code in (A, AAAA):
                     found = node.get(code)
