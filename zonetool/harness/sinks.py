@@ -107,15 +107,16 @@ def is_loopback(address: str) -> bool:
         return False
 
 
-def free_port(addresses: Iterable[str] = ("127.0.0.1",)) -> int:
+def free_port(addresses: Iterable[str] = ("127.0.0.1",), exclude: Iterable[int] = ()) -> int:
     """A TCP port free on every address given (for a `ports` mapping in tests)."""
     addresses = list(addresses)
+    taken = set(exclude)
     for _ in range(50):
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
             probe.bind(("127.0.0.1", 0))
             port = probe.getsockname()[1]
-        ok = True
-        for address in addresses:
+        ok = port not in taken
+        for address in addresses if ok else ():
             family = socket.AF_INET6 if ":" in address else socket.AF_INET
             with socket.socket(family, socket.SOCK_STREAM) as s:
                 try:
@@ -129,7 +130,11 @@ def free_port(addresses: Iterable[str] = ("127.0.0.1",)) -> int:
 
 
 def exchangers(zones: Iterable[Zone]) -> tuple[list[tuple[str, str, int]], list[str]]:
-    """(host, address, port) of every in-zone exchanger with a loopback address, and why others were left out."""
+    """(host, address, port) of every in-zone exchanger with a loopback address, and why others were left out.
+
+    Exchangers are MX targets, SMTP/submission SRV targets, and each zone's apex when it has
+    addresses (the implicit MX, and where a sender that wrongly falls back would connect).
+    """
     zones = list(zones)
     found: list[tuple[str, str, int]] = []
     skipped: list[str] = []
@@ -143,6 +148,9 @@ def exchangers(zones: Iterable[Zone]) -> tuple[list[tuple[str, str, int]], list[
                 record.code == SRV_CODE and record.owner.key[:2] in SMTP_SRV_PREFIXES and not rd.target.is_root()  # type: ignore[attr-defined]
             ):
                 targets[(rd.target, rd.port)] = None  # type: ignore[attr-defined]
+    for zone in zones:  # the domain itself: the implicit MX (RFC 5321 5.1), and where buggy senders go
+        if zone.rrset(zone.origin, A_CODE) or zone.rrset(zone.origin, AAAA_CODE):
+            targets.setdefault((zone.origin, 25), None)
     for host, port in targets:
         zone = next((z for z in sorted(zones, key=lambda z: -len(z.origin)) if host.is_subdomain_of(z.origin)), None)
         if zone is None:
@@ -219,6 +227,10 @@ class MailSinks:
             known = ", ".join(ep.name for ep in self.endpoints) or "none"
             raise KeyError(f"no sink for {text} (sinks: {known})")
         return eps
+
+    def port_for(self, port: int) -> int:
+        """Where a sink for a record's `port` really listens (after the `ports` mapping)."""
+        return self.ports.get(port, port)
 
     def address_of(self, host: str | Name) -> tuple[str, int]:
         ep = self._find(host)[0]
