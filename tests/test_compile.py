@@ -325,3 +325,17 @@ def test_unknown_type_mnemonic_needs_rfc3597_form() -> None:
     assert "RFC 3597" in the(findings, "bad-rdata").message
     zone, findings = load("origin: example.com\nrecords:\n  a: {SSHFP: '\\# 3 010102'}\n")
     assert zone is not None and not placed(findings, "bad-rdata")
+
+
+def test_schema_and_compiler_share_one_key_table() -> None:
+    """The JSON Schema's objects are the compiler's BLOCKS: same keys, same required keys."""
+    from zonetool.schema import BLOCKS, SCHEMA
+
+    for name, block in BLOCKS.items():
+        obj = SCHEMA if name == "zone" else SCHEMA["$defs"][name]
+        assert set(obj["properties"]) == set(block.keys), name
+        assert set(obj.get("required", [])) == set(block.required), name
+        assert obj["additionalProperties"] is False
+    # and the compiler really refuses a key outside the table, for every block it checks by table
+    _, findings = load("origin: example.com\nsoa: {primary: ns1, bogus: 1}\nmail: {bogus: 1}\n")
+    assert placed(findings, "unknown-key") == [(2, 21), (3, 8)]
