@@ -39,13 +39,26 @@ def _text(value: str) -> Any:
     return value  # ruamel.yaml quotes whatever its own resolver would misread (@, *, :, #, ...)
 
 
+_FLOW_SAFE = re.compile(r"^[A-Za-z0-9_./=+@\\-][A-Za-z0-9_./=+@\\ -]*$")
+
+
+def _in_flow(value: Any) -> Any:
+    """Inside [..] and {..} ':' ',' and brackets end a plain scalar: quote anything beyond the safe set."""
+    from ruamel.yaml.scalarstring import SingleQuotedScalarString
+
+    if isinstance(value, str) and type(value) is str and not _FLOW_SAFE.match(value):
+        return SingleQuotedScalarString(value)
+    return value
+
+
 def _flow(items: list[Any]) -> Any:
     from ruamel.yaml.comments import CommentedSeq
 
-    seq = CommentedSeq(items)
     if all(isinstance(i, str) for i in items) and sum(len(i) + 4 for i in items) < 90:
+        seq = CommentedSeq([_in_flow(i) for i in items])
         seq.fa.set_flow_style()
-    return seq
+        return seq
+    return CommentedSeq(items)
 
 
 def _map(flow: bool = False) -> Any:
@@ -122,12 +135,12 @@ def _mapping_item(record: Record, origin: Name) -> Any:
     m = _map(flow=True)
     if isinstance(rdata, MX):
         m["priority"] = rdata.preference
-        m["host"] = _text(_rel(rdata.exchange, origin))
+        m["host"] = _in_flow(_text(_rel(rdata.exchange, origin)))
     elif isinstance(rdata, SRV):
         m["priority"], m["weight"], m["port"] = rdata.priority, rdata.weight, rdata.port
-        m["host"] = _text(_rel(rdata.target, origin))
+        m["host"] = _in_flow(_text(_rel(rdata.target, origin)))
     else:
-        m["value"] = _item(rdata, origin)
+        m["value"] = _in_flow(_item(rdata, origin))
     m["ttl"] = format_duration(record.ttl)
     return m
 
@@ -148,9 +161,10 @@ def _rrset_value(records: list[Record], origin: Name, default_ttl: int) -> Any:
     ttl = records[0].ttl
     if ttl == default_ttl:
         return value
-    m = _map(flow=not isinstance(value, list) or value.fa.flow_style())
+    flow = not isinstance(value, list) or value.fa.flow_style()
+    m = _map(flow=flow)
     m["ttl"] = format_duration(ttl)
-    m["values"] = value
+    m["values"] = _in_flow(value) if flow else value
     return m
 
 
