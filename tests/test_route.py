@@ -266,3 +266,41 @@ def test_result_kinds() -> None:
     assert Result(3).kind == "nxdomain"
     assert Result(None).kind == "temporary" and Result(None).failure == "no answer (timeout)"
     assert Result(2, error="servfail").kind == "temporary" and Result(2, error="servfail").failure == "SERVFAIL"
+
+
+# -- judging a sender against the plan ----------------------------------------------------
+def test_check_attempts_accepts_compliant_orders() -> None:
+    from zonetool.harness.route import check_attempts
+
+    p = plan(MAIL)
+    assert check_attempts(p, ["mx2.example.com.", "mx1.example.com", "backup.example.com."]) == []
+    assert check_attempts(p, ["mx1.example.com."]) == []  # stopped at the first success
+    assert check_attempts(p, []) == []
+
+
+def test_check_attempts_flags_each_kind_of_mistake() -> None:
+    from zonetool.harness.route import check_attempts
+
+    p = plan(MAIL)
+    (skip,) = check_attempts(p, ["mx1.example.com.", "backup.example.com."])
+    assert "before mx2.example.com" in skip and "preference 20" in skip
+    (stranger,) = check_attempts(p, ["example.com."])  # the domain's own address though MX exist
+    assert "not a usable host" in stranger
+    deferred = plan(MAIL, faults=[Fault.make("example.com.", "MX", "servfail")])
+    (defer,) = check_attempts(deferred, ["example.com."])
+    assert "defer" in defer
+    null = plan("@ MX 0 .\n@ A 192.0.2.1")
+    assert "null-mx" in check_attempts(null, ["example.com."])[0]
+
+
+def test_first_choice_report_and_matches_shares() -> None:
+    from zonetool.harness.route import first_choice_report, matches_shares
+
+    p = plan(SRV, service="smtp")
+    fair = first_choice_report(p, ["mx1.example.com"] * 300 + ["mx2.example.com."] * 100)
+    assert fair.first == {"mx1.example.com.": 300, "mx2.example.com.": 100}
+    assert matches_shares(fair)
+    uniform = first_choice_report(p, ["mx1.example.com."] * 200 + ["mx2.example.com."] * 200)
+    assert not matches_shares(uniform)
+    stray = first_choice_report(p, ["mx1.example.com."] * 3 + ["backup.example.com."])
+    assert not matches_shares(stray)  # a first choice outside the best group is always wrong
