@@ -22,6 +22,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from zonetool.faults import Fault, ZoneFaults
 from zonetool.findings import Finding
 from zonetool.names import Name, to_ascii
 from zonetool.records import Rdata, parse_rdata, type_code
@@ -73,13 +74,17 @@ class DNSTestServer:
         max_udp: int = 1232,
         cache_size: int = 10_000,
         faults: Any = None,
+        tcp_idle: float = 10.0,
     ) -> None:
         self.address = address
+        self.tcp_idle = tcp_idle
         self.requested_port = port
         self.allow_transfer = tuple(allow_transfer)
         self.max_udp = max_udp
         self.cache_size = cache_size
-        self.faults = faults  # passed to the Responder: anything with match(qname, qtype) -> fault or None
+        # passed to the Responder: anything with match(qname, qtype) -> fault or None; by default the
+        # zones' declared `faults:` plus runtime ones (fault(), clear_faults(); issue 4, zonetool.faults)
+        self.faults = faults if faults is not None else ZoneFaults(self._served_zones)
         self.queries = QueryLog(keep=True)
         self.zones: dict[Name, Zone] = {}
         self._serials = SerialBook()
@@ -103,7 +108,13 @@ class DNSTestServer:
         if self._server is not None:
             return self
         self._responder = self._make_responder()
-        server = Server(self._responder, address=self.address, port=self.requested_port, querylog=self.queries)
+        server = Server(
+            self._responder,
+            address=self.address,
+            port=self.requested_port,
+            querylog=self.queries,
+            tcp_idle=self.tcp_idle,
+        )
         server.start()
         self._server = server
         return self
@@ -159,14 +170,17 @@ class DNSTestServer:
         findings: list[Finding] = []
         for source in sources:
             if isinstance(source, Mapping):
-                loaded = load_mapping(dict(source))
+                zone, found = load_mapping(dict(source), "<dict>")
+                findings.extend(found)
+                if zone is not None:
+                    loaded_zones.append(zone)
             else:
                 path = Path(source)
                 if not path.exists():
                     raise FileNotFoundError(f"{path}: no such zone file or directory")
                 loaded = load_paths([path])
-            findings.extend(loaded.findings)
-            loaded_zones.extend(loaded.zones)
+                findings.extend(loaded.findings)
+                loaded_zones.extend(loaded.zones)
         if has_errors(findings):
             raise ZoneLoadError(findings)
         with self._lock:
@@ -226,6 +240,31 @@ class DNSTestServer:
             self._publish()
             return removed
 
+    # -- faults (the sender harness, zonetool.faults) ---------------------------------------
+    def _served_zones(self) -> tuple[Zone, ...]:
+        return self._responder.zones if self._responder is not None else ()
+
+    def fault(
+        self, name: str | Name, qtype: str | int | None = None, action: str = "servfail", delay_ms: int = 0
+    ) -> Fault:
+        """Misbehave for `name` (absolute; `*.x` = every name below x) and `qtype` (None = every type).
+
+        action: servfail, refused, nxdomain, timeout, delay (with delay_ms), truncate, bad-id.
+        Returns the fault, for `remove_fault`; the query log names the action when it fires.
+        """
+        if not isinstance(self.faults, ZoneFaults):
+            raise TypeError("this server was given its own `faults` matcher; add faults to that instead")
+        return self.faults.runtime.add(Fault.make(_absolute(name), qtype, action, delay_ms))
+
+    def remove_fault(self, fault: Fault) -> None:
+        if isinstance(self.faults, ZoneFaults):
+            self.faults.runtime.remove(fault)
+
+    def clear_faults(self) -> None:
+        """Forget the runtime faults (the zones' declared `faults:` stay)."""
+        if isinstance(self.faults, ZoneFaults):
+            self.faults.runtime.clear()
+
     # -- the log ------------------------------------------------------------------------
     def clear_log(self) -> None:
         self.queries.clear()
@@ -243,6 +282,8 @@ if pytest is not None:
         """A fresh DNS server for one test: no zones until you `load()` some."""
         with DNSTestServer() as server:
             yield server
+
+    from zonetool.harness.fixtures import smtp_sinks  # noqa: F401  (the sender harness, issue 4)
 
     @pytest.fixture(scope="session")
     def dns_server_session() -> Iterator[DNSTestServer]:

@@ -102,8 +102,13 @@ def serve(
         if not path.exists():
             fail(f"{path}: no such file or directory")
 
+    from zonetool.loader import LoadError
+
     source = ZoneSource(paths)
-    outcome = source.load()
+    try:
+        outcome = source.load()
+    except LoadError as exc:
+        fail(str(exc))
     if outcome.zones is None:
         for finding in outcome.findings:
             typer.echo(finding.format(), err=True)

@@ -15,7 +15,13 @@ UDP_BUFFER = 4 << 20  # a burst from a load generator must not overflow the kern
 
 
 class BindError(OSError):
-    """The address or port cannot be used; the message says why."""
+    """The address or port cannot be used; `strerror` says why in words a person can act on."""
+
+    def __init__(self, message: str, code: int = errno.EINVAL) -> None:
+        super().__init__(code, message)
+
+    def __str__(self) -> str:
+        return self.strerror or ""
 
 
 def family_of(address: str) -> socket.AddressFamily:
@@ -52,13 +58,13 @@ def _bind(kind: int, family: socket.AddressFamily, address: str, port: int, reus
 def _explain(exc: OSError, address: str, port: int) -> BindError:
     where = f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
     if exc.errno == errno.EADDRINUSE:
-        return BindError(exc.errno, f"port {port} on {address} is already in use (another server?); "
-                         f"choose another with --port, or --port 0 for a free one")
+        return BindError(f"port {port} on {address} is already in use (another server?); "
+                         f"choose another with --port, or --port 0 for a free one", exc.errno)
     if exc.errno == errno.EACCES:
-        return BindError(exc.errno, f"no permission to listen on {where} (ports below 1024 need privileges)")
+        return BindError(f"no permission to listen on {where} (ports below 1024 need privileges)", exc.errno)
     if exc.errno == errno.EADDRNOTAVAIL:
-        return BindError(exc.errno, f"address {address} is not configured on this machine")
-    return BindError(exc.errno, f"cannot listen on {where}: {exc.strerror or exc}")
+        return BindError(f"address {address} is not configured on this machine", exc.errno)
+    return BindError(f"cannot listen on {where}: {exc.strerror or exc}", exc.errno or errno.EINVAL)
 
 
 def bind_pair(address: str, port: int, *, reuseport: bool = False) -> tuple[socket.socket, socket.socket]:

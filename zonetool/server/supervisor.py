@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import threading
 import time
 from collections.abc import Callable
 from types import FrameType
@@ -25,26 +24,34 @@ MakeServer = Callable[[int], Server]  # worker number -> an unstarted Server (wo
 def _serve_until_signalled(
     server: Server, children: list[int], on_start: Callable[[Server], None] | None = None
 ) -> None:
-    stop = threading.Event()
+    # Handlers only record what came: taking a lock inside a handler (Event.set) can deadlock
+    # with the main thread that was interrupted while holding that very lock.
+    received: list[int] = []
 
-    def on_stop(signum: int, frame: FrameType | None) -> None:
-        stop.set()
-
-    def on_hup(signum: int, frame: FrameType | None) -> None:
-        server.request_reload("SIGHUP")
-        for pid in children:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGHUP)
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        received.append(signum)
 
     old = {sig: signal.signal(sig, handler) for sig, handler in
-           ((signal.SIGINT, on_stop), (signal.SIGTERM, on_stop), (signal.SIGHUP, on_hup))}
+           ((signal.SIGINT, on_signal), (signal.SIGTERM, on_signal), (signal.SIGHUP, on_signal))}
     try:
         server.start()
         if on_start is not None:
             on_start(server)
-        while not stop.wait(0.5):
-            if children and any(_reaped(pid) for pid in children):
-                break  # a worker died: stop the whole group rather than serve at partial strength silently
+        ticks = 0
+        while True:
+            time.sleep(0.05)
+            while received:
+                signum = received.pop(0)
+                if signum == signal.SIGHUP:
+                    server.request_reload("SIGHUP")
+                    for pid in children:
+                        with contextlib.suppress(ProcessLookupError):
+                            os.kill(pid, signal.SIGHUP)
+                else:
+                    return
+            ticks += 1
+            if children and ticks % 10 == 0 and any(_reaped(pid) for pid in children):
+                return  # a worker died: stop the whole group rather than serve at partial strength silently
     finally:
         for sig, handler in old.items():
             signal.signal(sig, handler)

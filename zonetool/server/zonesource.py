@@ -45,7 +45,6 @@ class SerialBook:
         """Give each auto zone its next serial in place; returns the origins that differ from before."""
         from zonetool.serial import content_digest, next_serial
 
-        day = today or _dt.date.today()
         changed: list[Name] = []
         for zone in zones:
             soa = zone.soa
@@ -55,7 +54,7 @@ class SerialBook:
             prev = self._seen.get(zone.origin)
             serial = soa.serial
             if zone.auto_serial and prev is not None:
-                serial = next_serial(prev[0], prev[1], digest, day)
+                serial = next_serial(prev[0], prev[1], digest, today)
                 if serial != soa.serial:
                     zone.set_serial(serial)
             if prev is None or prev != (serial, digest):

@@ -1,0 +1,381 @@
+"""`zonetool serve` as a user runs it: a real process, real sockets, dig and dnspython as clients.
+
+Covers start-up and its errors, the query log, signals, reload (file watch, SIGHUP, invalid edits,
+reload under load) and --workers.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import queue
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import dns.message
+import dns.query
+import dns.rcode
+import pytest
+
+from zonetool.atomic import write_atomic
+
+ROOT = Path(__file__).resolve().parent.parent
+ZONETOOL = [sys.executable, "-c", "from zonetool.cli import main; main()"]
+
+ZONE = """\
+origin: example.com
+ttl: 1h
+soa: {{serial: auto}}
+nameservers: [ns1]
+mail:
+  exchangers:
+    - {{host: mx-{v}-a, priority: 10, addresses: [192.0.2.10]}}
+    - {{host: mx-{v}-b, priority: 20, addresses: [192.0.2.11]}}
+  srv: true
+records:
+  ns1: {{A: 192.0.2.53}}
+  version: {{TXT: "v{v}"}}
+"""
+
+
+class Serve:
+    """A `zonetool serve` process whose stdout and stderr are read line by line in the background."""
+
+    def __init__(self, *args: str, cwd: Path | None = None, port: str = "0") -> None:
+        cmd = [*ZONETOOL, "serve", *args]
+        if port:
+            cmd += ["--port", port]
+        self.proc = subprocess.Popen(
+            cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+        self.out: queue.Queue[str] = queue.Queue()
+        self.err: queue.Queue[str] = queue.Queue()
+        self.err_lines: list[str] = []
+        self._readers = [
+            threading.Thread(target=self._pump, args=(self.proc.stdout, self.out), daemon=True),
+            threading.Thread(target=self._pump, args=(self.proc.stderr, self.err), daemon=True),
+        ]
+        for t in self._readers:
+            t.start()
+        self.port = 0
+
+    @staticmethod
+    def _pump(stream: object, sink: queue.Queue[str]) -> None:
+        for line in stream:  # type: ignore[attr-defined]
+            sink.put(line.rstrip("\n"))
+
+    def wait_err(self, pattern: str, timeout: float = 20) -> re.Match[str]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                line = self.err.get(timeout=0.1)
+            except queue.Empty:
+                if self.proc.poll() is not None and self.err.empty():
+                    break
+                continue
+            self.err_lines.append(line)
+            match = re.search(pattern, line)
+            if match:
+                return match
+        raise AssertionError(f"no stderr line matching {pattern!r}; got: {self.err_lines}")
+
+    def started(self) -> Serve:
+        match = self.wait_err(r"serving .* on (\S+):(\d+) \(UDP and TCP")
+        self.port = int(match.group(2))
+        return self
+
+    def out_lines(self, n: int, timeout: float = 10) -> list[str]:
+        lines = []
+        deadline = time.monotonic() + timeout
+        while len(lines) < n and time.monotonic() < deadline:
+            with contextlib.suppress(queue.Empty):
+                lines.append(self.out.get(timeout=0.1))
+        return lines
+
+    def stop(self, sig: int = signal.SIGTERM) -> int:
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        for t in self._readers:
+            t.join(5)
+        return self.proc.returncode
+
+
+@pytest.fixture
+def serve() -> Iterator[list[Serve]]:
+    """Processes started in a test; every one is stopped (and killed if need be) afterwards."""
+    procs: list[Serve] = []
+    yield procs
+    for p in procs:
+        p.stop()
+
+
+def start(procs: list[Serve], *args: str, cwd: Path | None = None, port: str = "0") -> Serve:
+    p = Serve(*args, cwd=cwd, port=port)
+    procs.append(p)
+    return p.started()
+
+
+def ask(port: int, name: str, rtype: str, tcp: bool = False) -> dns.message.Message:
+    q = dns.message.make_query(name, rtype)
+    if tcp:
+        return dns.query.tcp(q, "127.0.0.1", port=port, timeout=3)
+    return dns.query.udp(q, "127.0.0.1", port=port, timeout=3)
+
+
+def dig_short(dig: str, port: int, *args: str) -> str:
+    out = subprocess.run([dig, "@127.0.0.1", "-p", str(port), "+time=3", "+tries=2", "+short", *args],
+                         capture_output=True, text=True, timeout=30, check=False)
+    return out.stdout.strip()
+
+
+def write_zone(path: Path, version: int) -> None:
+    write_atomic(path, ZONE.format(v=version))
+
+
+def port_is_free(port: int) -> bool:
+    for kind in (socket.SOCK_STREAM, socket.SOCK_DGRAM):
+        with socket.socket(socket.AF_INET, kind) as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                return False
+    return True
+
+
+# ---------------------------------------------------------------------------
+# start-up
+# ---------------------------------------------------------------------------
+def test_serve_with_no_arguments_serves_the_bundled_zones(dig: str, serve: list[Serve]) -> None:
+    """Issue 3's done-when: `zonetool serve` from the repository root answers `dig -p 5353 MX example.com`."""
+    zones = ROOT / "zones"
+    if not any(zones.glob("*.yaml")):
+        pytest.fail("the repository has no bundled zones/*.yaml")
+    default = port_is_free(5353)
+    p = start(serve, cwd=ROOT, port="" if default else "0")
+    if default:
+        assert p.port == 5353
+    assert "example.com." in p.err_lines[-1]
+    answer = dig_short(dig, p.port, "MX", "example.com")
+    assert re.search(r"^\d+ \S+\.example\.com\.$", answer, re.M), answer
+
+
+def test_bad_zone_prints_findings_and_exits_1(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("origin: example.com\nnameservers: [ns1]\nmail:\n  exchangers:\n    - {host: mx1, priority: abc}\n")
+    out = subprocess.run([*ZONETOOL, "serve", str(bad), "--port", "0"], capture_output=True, text=True, timeout=30)
+    assert out.returncode == 1
+    assert f"{bad}:5:" in out.stderr  # file:line:column of the bad priority
+    assert "not serving" in out.stderr
+    assert "Traceback" not in out.stderr
+
+
+def test_port_in_use_exits_2_with_a_clear_message(tmp_path: Path) -> None:
+    write_zone(tmp_path / "example.com.yaml", 1)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        out = subprocess.run([*ZONETOOL, "serve", str(tmp_path), "--port", str(port)],
+                             capture_output=True, text=True, timeout=30)
+    assert out.returncode == 2
+    assert f"port {port} on 127.0.0.1 is already in use" in out.stderr
+    assert "Traceback" not in out.stderr
+
+
+def test_usage_errors_exit_2(tmp_path: Path) -> None:
+    for args, message in (
+        ([str(tmp_path / "missing.yaml")], "no such file"),
+        ([str(tmp_path), "--allow-transfer", "not-an-ip"], "is not an IP address or CIDR"),
+        ([str(tmp_path), "--address", "localhost"], "is not an IP address"),
+    ):
+        write_zone(tmp_path / "example.com.yaml", 1)
+        out = subprocess.run([*ZONETOOL, "serve", *args, "--port", "0"], capture_output=True, text=True, timeout=30)
+        assert out.returncode == 2, (args, out.stderr)
+        assert message in out.stderr
+        assert "Traceback" not in out.stderr
+
+
+# ---------------------------------------------------------------------------
+# the query log and signals
+# ---------------------------------------------------------------------------
+def test_query_log_text_lines(tmp_path: Path, serve: list[Serve]) -> None:
+    write_zone(tmp_path / "example.com.yaml", 1)
+    p = start(serve, str(tmp_path))
+    ask(p.port, "Example.COM", "MX")
+    ask(p.port, "missing.example.com", "A", tcp=True)
+    first, second = p.out_lines(2)
+    assert re.fullmatch(r"127\.0\.0\.1:\d+ udp example\.com\. MX NOERROR answers=2 \d+us", first), first
+    assert re.fullmatch(r"127\.0\.0\.1:\d+ tcp missing\.example\.com\. A NXDOMAIN answers=0 \d+us", second), second
+
+
+def test_query_log_json_and_quiet(tmp_path: Path, serve: list[Serve]) -> None:
+    write_zone(tmp_path / "example.com.yaml", 1)
+    p = start(serve, str(tmp_path), "--log-format", "json")
+    ask(p.port, "_smtp._tcp.example.com", "SRV")
+    (line,) = p.out_lines(1)
+    entry = json.loads(line)
+    assert entry["client"] == "127.0.0.1" and entry["transport"] == "udp"
+    assert (entry["qname"], entry["qtype"], entry["rcode"], entry["answers"]) == (
+        "_smtp._tcp.example.com.", "SRV", "NOERROR", 2)
+    assert isinstance(entry["micros"], int) and entry["micros"] >= 0
+
+    quiet = start(serve, str(tmp_path), "--quiet")
+    assert len(ask(quiet.port, "example.com", "MX").answer[0]) == 2
+    assert quiet.stop() == 0
+    assert quiet.out.empty()
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_ctrl_c_and_sigterm_stop_cleanly(tmp_path: Path, serve: list[Serve], sig: int) -> None:
+    write_zone(tmp_path / "example.com.yaml", 1)
+    p = start(serve, str(tmp_path))
+    assert ask(p.port, "example.com", "MX").rcode() == dns.rcode.NOERROR
+    assert p.stop(sig) == 0
+    p.wait_err(r"zonetool: stopped")
+    assert not any("Traceback" in line for line in p.err_lines)
+    assert port_is_free(p.port)
+
+
+# ---------------------------------------------------------------------------
+# reload
+# ---------------------------------------------------------------------------
+def serial(port: int) -> int:
+    return ask(port, "example.com", "SOA").answer[0][0].serial
+
+
+def wait_for(predicate: object, timeout: float = 10) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():  # type: ignore[operator]
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_edited_file_is_reloaded_and_auto_serial_rises(tmp_path: Path, serve: list[Serve]) -> None:
+    zone = tmp_path / "example.com.yaml"
+    write_zone(zone, 1)
+    p = start(serve, str(zone), "--quiet")
+    before = serial(p.port)
+    write_zone(zone, 2)
+    assert wait_for(lambda: ask(p.port, "version.example.com", "TXT").answer[0][0].strings == (b"v2",))
+    after = serial(p.port)
+    assert after > before
+    p.wait_err(r"reloaded \(file change\): example\.com\. serial \d+")
+    # rewriting the same content is no change: the serial stays
+    write_zone(zone, 2)
+    os.utime(zone)
+    time.sleep(1.0)
+    assert serial(p.port) == after
+
+
+def test_sighup_reloads_without_watching(tmp_path: Path, serve: list[Serve]) -> None:
+    zone = tmp_path / "example.com.yaml"
+    write_zone(zone, 1)
+    p = start(serve, str(zone), "--quiet", "--no-watch")
+    before = serial(p.port)
+    write_zone(zone, 7)
+    time.sleep(0.6)
+    assert ask(p.port, "version.example.com", "TXT").answer[0][0].strings == (b"v1",)  # not watching
+    p.proc.send_signal(signal.SIGHUP)
+    assert wait_for(lambda: ask(p.port, "version.example.com", "TXT").answer[0][0].strings == (b"v7",))
+    assert serial(p.port) > before
+    p.wait_err(r"reloaded \(SIGHUP\)")
+
+
+def test_reload_under_load_never_fails_never_mixes(tmp_path: Path, serve: list[Serve]) -> None:
+    """A client asks in a loop over UDP while the file is rewritten: every answer whole and current."""
+    zone = tmp_path / "example.com.yaml"
+    write_zone(zone, 1)
+    p = start(serve, str(zone), "--quiet")
+    seen: list[tuple[int, int]] = []  # (version from the MX set, serial)
+    problems: list[str] = []
+    stop = threading.Event()
+
+    def client() -> None:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+            sock.settimeout(2)
+            while not stop.is_set():
+                for rtype in ("MX", "SOA"):
+                    q = dns.message.make_query("example.com", rtype)
+                    sock.sendto(q.to_wire(), ("127.0.0.1", p.port))
+                    try:
+                        reply = dns.message.from_wire(sock.recv(65535))
+                    except (TimeoutError, OSError) as exc:
+                        problems.append(f"{rtype}: no answer ({exc})")
+                        continue
+                    if reply.id != q.id or reply.rcode() != dns.rcode.NOERROR or not reply.answer:
+                        problems.append(f"{rtype}: bad answer {reply}")
+                        continue
+                    if rtype == "MX":
+                        versions = {r.exchange.to_text().split("-")[1] for r in reply.answer[0]}
+                        if len(versions) != 1 or len(reply.answer[0]) != 2:
+                            problems.append(f"mixed or partial MX set: {reply.answer[0]}")
+                            continue
+                        seen.append((int(versions.pop()), seen[-1][1] if seen else 0))
+                    elif seen:
+                        seen[-1] = (seen[-1][0], reply.answer[0][0].serial)
+
+    thread = threading.Thread(target=client)
+    thread.start()
+    try:
+        for version in range(2, 7):
+            write_zone(zone, version)
+            assert wait_for(lambda v=version: bool(seen) and seen[-1][0] == v), f"version {version} never served"
+        # an invalid edit: the server keeps answering from version 6 and says why
+        zone.write_text(ZONE.format(v=7).replace("priority: 10", "priority: ten"))
+        p.wait_err(r"the new version has errors; still serving the previous version")
+        time.sleep(0.5)
+        assert seen[-1][0] == 6
+    finally:
+        stop.set()
+        thread.join(10)
+    assert problems == []
+    versions = [v for v, _ in seen]
+    assert versions == sorted(versions) and set(versions) == {1, 2, 3, 4, 5, 6}
+    serials = [s for _, s in seen if s]
+    assert serials == sorted(serials) and len(set(serials)) >= 6  # one new serial per version
+    assert len(seen) > 100
+
+
+# ---------------------------------------------------------------------------
+# workers
+# ---------------------------------------------------------------------------
+def children_of(pid: int) -> set[int]:
+    kids = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            kids.add(int(stat.parent.name))
+    return kids
+
+
+def test_workers_share_the_port_and_stop_together(tmp_path: Path, serve: list[Serve]) -> None:
+    write_zone(tmp_path / "example.com.yaml", 1)
+    p = start(serve, str(tmp_path), "--workers", "3", "--log-format", "json")
+    kids = children_of(p.proc.pid)
+    assert len(kids) == 2
+    for i in range(60):  # each from a new socket: the kernel spreads them over the workers
+        reply = ask(p.port, "example.com", "MX", tcp=i % 4 == 0)
+        assert len(reply.answer[0]) == 2
+    lines = p.out_lines(60)
+    assert len(lines) == 60
+    assert p.stop() == 0
+    assert wait_for(lambda: not any(Path(f"/proc/{k}").exists() for k in kids), 10)
