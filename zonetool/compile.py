@@ -191,7 +191,7 @@ class Compiler:
             self.wrong_type(f"a number 0..{limit}", value, path)
             return None
         if not 0 <= value <= limit:
-            self.error("out-of-range", f"{what} must be 0..{limit}, got {value}", path)
+            self.error("out-of-range", f"{_dotted(path) or what} must be 0..{limit}, got {value}", path)
             return None
         return value
 
