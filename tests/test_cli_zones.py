@@ -30,7 +30,7 @@ records:
   ns1: {A: 192.0.2.53}
   ns2: {A: 192.0.2.54}
 """
-# one error (line 5), one unknown key (line 6), one warning (no DMARC: the apex MX)
+# a bad address (line 5), an unknown and a missing key (line 6), one warning (MX but no DMARC)
 BAD = """\
 origin: example.com
 nameservers: [ns1, ns2]
@@ -38,6 +38,7 @@ mail:
   exchangers:
     - {host: mx1, priority: 10, addresses: [192.0.2.256]}
     - {hots: mx2, priority: 20}
+    - {host: mx3.example.net., priority: 30}
 records:
   "@": {TXT: "v=spf1 mx -all"}
   ns1: {A: 192.0.2.53}

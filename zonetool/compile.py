@@ -198,25 +198,33 @@ class Compiler:
     def add(self, owner: Name, ttl: int, rdata: Rdata, path: Path, origin: str | None = None) -> None:
         self.records.append(Record(owner, ttl, rdata, Where(self.file, path=path), origin))
 
-    def addresses(self, host: Name, value: object, ttl: int, path: Path, origin: str | None) -> None:
-        """`addresses:` of an in-zone host -> its A/AAAA records."""
+    def addresses(self, host: Name, value: object, ttl: int, path: Path, origin: str | None) -> bool:
+        """`addresses:` of an in-zone host -> its A/AAAA records; False if any was refused.
+
+        The caller then drops the item's MX/SRV too: one mistake gives one finding, not a
+        second "exchange has no address" from the rules.
+        """
         if not host.is_subdomain_of(self.origin):
             self.error("addresses-not-in-zone",
                        f"{host} is outside {self.origin}; addresses can only be given for hosts in this zone",
                        path, hint="the zone that holds the host publishes its addresses")
-            return
+            return False
+        ok = True
         items = value if isinstance(value, list) else [value]
         for i, item in enumerate(items):
             p = (*path, i) if isinstance(value, list) else path
             if not isinstance(item, str):
                 self.wrong_type("an IPv4 or IPv6 address", item, p)
+                ok = False
                 continue
             try:
                 ip = ipaddress.ip_address(item.strip())
             except ValueError:
                 self.error("bad-address", f"{item!r} is not an IPv4 or IPv6 address", p)
+                ok = False
                 continue
             self.add(host, ttl, A(str(ip)) if ip.version == 4 else AAAA(str(ip)), p, origin)
+        return ok
 
 
 def _dotted(path: Path) -> str:

@@ -85,8 +85,8 @@ def _exchanger(c: Compiler, value: object, path: Path, ttl: int, smtp: Name | No
     port = _num(c, spec, "port", path, SMTP_PORT, "port")
     if host is None:
         return
-    if "addresses" in spec:
-        c.addresses(host, spec["addresses"], ttl, (*path, "addresses"), "mail")
+    if "addresses" in spec and not c.addresses(host, spec["addresses"], ttl, (*path, "addresses"), "mail"):
+        return
     if priority is None:
         return
     c.add(c.origin, ttl, MX(priority, host), (*path, "host"), "mail")
@@ -130,8 +130,8 @@ def _target(c: Compiler, value: object, path: Path, owner: Name, ttl: int, block
     port = _num(c, spec, "port", path, port, "port")
     if host is None:
         return
-    if "addresses" in spec:
-        c.addresses(host, spec["addresses"], ttl, (*path, "addresses"), origin)
+    if "addresses" in spec and not c.addresses(host, spec["addresses"], ttl, (*path, "addresses"), origin):
+        return
     if priority is None or weight is None or port is None:
         return
     c.add(owner, ttl, SRV(priority, weight, port, host), (*path, "host"), origin)
