@@ -75,6 +75,8 @@ class TCPServer:
                 except Exception:
                     log.exception("responder failed on a %d-octet TCP query from %s", len(data), client[0])
                     break
+                if self.querylog is not None:  # before sending: see udp.py
+                    self.querylog(reply.info, (time.perf_counter_ns() - start) // 1000)
                 if reply.delay > 0:
                     late = asyncio.create_task(self._send_later(writer, reply.messages, reply.delay, reply.close))
                     pending.add(late)
@@ -83,8 +85,6 @@ class TCPServer:
                     _write(writer, reply.messages)
                     await writer.drain()  # back-pressure for long AXFR streams
                     closing = reply.close
-                if self.querylog is not None:
-                    self.querylog(reply.info, (time.perf_counter_ns() - start) // 1000)
             if pending:
                 await asyncio.gather(*pending, return_exceptions=True)
         except (ConnectionError, asyncio.CancelledError):

@@ -69,6 +69,9 @@ class UDPServer:
             except Exception:  # the responder must never take the server down
                 log.exception("responder failed on a %d-octet UDP query from %s", len(data), addr[0])
                 continue
+            # Logged before sending, so a test that got its answer always finds its question in the log.
+            if querylog is not None:
+                querylog(reply.info, (clock() - start) // 1000)
             if reply.delay > 0:
                 self.schedule(reply.delay, self._send_later(reply.messages, addr))
             else:
@@ -77,8 +80,6 @@ class UDPServer:
                         sendto(message, addr)
                     except OSError as exc:  # a full buffer or a vanished client: drop, as a server does
                         log.debug("sendto %s failed: %s", addr, exc)
-            if querylog is not None:
-                querylog(reply.info, (clock() - start) // 1000)
 
     def stop(self) -> None:
         """Wake the blocked recvfrom and wait for the thread; the socket stays open for the owner to close."""
