@@ -48,8 +48,8 @@ def invoke(*args: str) -> tuple[int, str]:
             ["record", "remove", "{z}", "cli-test", "TXT"],
         ),
         (
-            ["srv", "add", "{z}", "_cli._tcp", "t.example.com.", "--port", "99"],
-            ["srv", "remove", "{z}", "_cli._tcp", "t.example.com."],
+            ["srv", "add", "{z}", "_cli._tcp", "t.example.invalid.", "--port", "99"],
+            ["srv", "remove", "{z}", "_cli._tcp", "t.example.invalid."],
         ),
     ],
     ids=["record", "srv"],

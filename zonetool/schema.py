@@ -232,7 +232,8 @@ _KINDS: dict[str, dict[str, Any]] = {
     "faults": {"type": "array"},
     # a TXT item may also be a list of strings (one record of several character-strings)
     "item": {"oneOf": [_SCALAR, {"type": "array", "items": {"type": "string"}}]},
-    "items": {"oneOf": [{"$ref": "#/$defs/item"}, {"type": "array", "items": {"$ref": "#/$defs/item"}}]},
+    # anyOf: a list of strings is both one TXT item and a list of items, and both are right
+    "items": {"anyOf": [{"$ref": "#/$defs/item"}, {"type": "array", "items": {"$ref": "#/$defs/item"}}]},
 }
 
 

@@ -531,18 +531,19 @@ def record_set(doc: Document, owner: str, rtype: str, value: str, ttl: Any = Non
 # ---------------------------------------------------------------------------
 # mx add|set|remove
 # ---------------------------------------------------------------------------
-def _exchangers(doc: Document) -> CommentedSeq | None:
+def _exchangers(doc: Document, create: bool = False) -> CommentedSeq | None:
     mail = doc.data.get("mail")
     if mail is None:
         return None
     if not isinstance(mail, CommentedMap):
         raise EditError("`mail:` is not a mapping")
-    if mail.get("null"):
+    if mail.get("null") or mail.get(None):  # YAML 1.2 reads the key `null` as None
         raise EditError("this zone publishes a null MX (`mail: {null: true}`); remove it before adding exchangers")
     node = mail.get("exchangers")
     if node is None:
         node = CommentedSeq()
-        mail["exchangers"] = node
+        if create:
+            mail["exchangers"] = node
     if not isinstance(node, CommentedSeq):
         raise EditError("`mail: exchangers:` is not a list")
     return node
@@ -584,7 +585,7 @@ def mx_add(
     if priority is None:
         raise EditError("--priority is required to add an exchanger (it is the MX preference)")
     origin = zone_origin(doc)
-    exchangers = _exchangers(doc)
+    exchangers = _exchangers(doc, create=True)
     if exchangers is None:
         if weight is not None or port is not None or addresses:
             raise EditError("--weight, --port and --address need a `mail:` block (this zone has only records)")
@@ -895,7 +896,8 @@ def unified_diff(old: str, new: str, name: str) -> str:
 CANONICAL = Indent(2, 4, 2)
 TOP_ORDER = ("origin", "ttl", "soa", "nameservers", "mail", "services", "records", "silence", "faults")
 SOA_ORDER = ("primary", "contact", "serial", "refresh", "retry", "expire", "negative", "ttl")
-MAIL_ORDER = ("ttl", "null", "exchangers", "srv", "submission", "submissions", "imap", "imaps", "pop3", "pop3s")
+MAIL_ORDER = ("ttl", "null", "exchangers", "srv")  # client services (submission, imaps...) stay as written
+CLIENT_SERVICES = ("submission", "submissions", "imap", "imaps", "pop3", "pop3s")
 SERVICE_ORDER = ("name", "ttl", "targets")
 EXCHANGER_ORDER = ("host", "priority", "weight", "port", "addresses", "ttl")
 TARGET_ORDER = ("host", "port", "priority", "weight", "addresses", "ttl")
@@ -1019,8 +1021,9 @@ def format_text(text: str) -> str:
     """The canonical layout of a zone file (idempotent; every comment kept).
 
     Layout: 2-space indentation with list dashes indented under their key; top-level,
-    soa:, mail:, services entries and exchanger/target items in the order of the format
-    description; exchanger, target and host items, and lists of names or addresses, in
+    soa:, services entries and exchanger/target items in the order of the format
+    description (mail: starts with ttl, null, exchangers, srv; its client services keep
+    the order written); exchanger, target and host items, and lists of names or addresses, in
     flow style (one line each) when they carry no comment and fit in 100 columns;
     keys plain unless they need quotes ("@", "*.dev"), then double-quoted; values in
     single quotes turned into double quotes. Record owners keep the order they were
@@ -1036,7 +1039,7 @@ def format_text(text: str) -> str:
         for item in mail.get("exchangers") or []:
             _reorder(item, EXCHANGER_ORDER)
             _flow_if_short(item)
-        for key in MAIL_ORDER[4:]:
+        for key in CLIENT_SERVICES:
             _reorder(mail.get(key), CLIENT_ORDER)
             for item in _hosts_items(mail.get(key)):
                 _reorder(item, TARGET_ORDER)
