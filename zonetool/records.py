@@ -435,9 +435,7 @@ class Generic(Rdata):
         return dnslib.RD(self.data)
 
 
-RDATA_TYPES: dict[str, type[Rdata]] = {
-    cls.rtype: cls for cls in (A, AAAA, NS, CNAME, PTR, MX, SRV, TXT, CAA, SOA)
-}
+RDATA_TYPES: dict[str, type[Rdata]] = {cls.rtype: cls for cls in (A, AAAA, NS, CNAME, PTR, MX, SRV, TXT, CAA, SOA)}
 TYPE_CODES: dict[str, int] = {name: cls.code for name, cls in RDATA_TYPES.items()}
 
 
@@ -471,6 +469,11 @@ def parse_rdata(rtype: str, text: str | list[str], origin: Name | None) -> Rdata
         generic = Generic.from_generic(type_code(upper), tokens)
         return from_wire(generic.number, generic.data) if cls else generic
     if cls is None:
+        from zonetool.rdtypes import native_from_text  # TLSA, DS, ...: native text kept as octets
+
+        generic = native_from_text(type_code(upper), tokens, origin)
+        if generic is not None:
+            return generic
         raise RdataError(
             f"type {rtype} is passed through only in RFC 3597 form (\\# LENGTH HEX); "
             f"native {rtype} syntax is not supported"

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import io
 import re
-from collections import Counter
 from typing import Any
 
 from zonetool.durations import format_duration
 from zonetool.names import Name
-from zonetool.records import MX, NS, SOA, SRV, TXT, Generic, Rdata, RdataError, type_code
+from zonetool.rdtypes import common_ttl, native_from_text, rdata_text, rrset_order, type_mnemonic
+from zonetool.records import MX, NS, SOA, SRV, TXT, Generic, Rdata, RdataError, tokenize, type_code
 from zonetool.zone import Record, Zone
 
 # Words YAML 1.1 or 1.2 readers turn into booleans, nulls or numbers: always quoted.
@@ -70,13 +70,6 @@ def _map(flow: bool = False) -> Any:
     return m
 
 
-def _common_ttl(zone: Zone) -> int:
-    counts = Counter(r.ttl for r in zone.records())
-    if not counts:
-        return 3600
-    return min(counts, key=lambda ttl: (-counts[ttl], ttl))
-
-
 def _rel(name: Name, origin: Name) -> str:
     return name.relativize(origin)
 
@@ -111,8 +104,6 @@ def _txt_item(rdata: TXT) -> Any:
 
 def _type_key(rdata: Rdata) -> str:
     if isinstance(rdata, Generic):
-        from zonetool.source.bind import type_mnemonic
-
         mnemonic = type_mnemonic(rdata.number)
         try:
             if _TYPE_KEY.match(mnemonic) and type_code(mnemonic) == rdata.number:
@@ -123,9 +114,23 @@ def _type_key(rdata: Rdata) -> str:
     return rdata.rtype
 
 
+def _generic_text(rdata: Generic, origin: Name) -> str:
+    """Native text (e.g. TLSA '3 1 1 8D02...') when it parses back to the same octets, else RFC 3597."""
+    mnemonic, text = rdata_text(rdata, origin)
+    if not mnemonic.startswith("TYPE") and _type_key(rdata) == mnemonic:
+        try:
+            if native_from_text(rdata.number, tokenize(text), origin) == rdata:
+                return text
+        except (RdataError, ValueError):
+            pass
+    return rdata.to_text(origin)
+
+
 def _item(rdata: Rdata, origin: Name) -> Any:
     if isinstance(rdata, TXT):
         return _txt_item(rdata)
+    if isinstance(rdata, Generic):
+        return _text(_generic_text(rdata, origin))
     return _text(rdata.to_text(origin))
 
 
@@ -146,9 +151,7 @@ def _mapping_item(record: Record, origin: Name) -> Any:
 
 
 def _order(records: list[Record]) -> list[Record]:
-    from zonetool.source.bind import _rrset_order
-
-    return sorted(records, key=_rrset_order(records[0].code))
+    return sorted(records, key=rrset_order(records[0].code))
 
 
 def _rrset_value(records: list[Record], origin: Name, default_ttl: int) -> Any:
@@ -171,7 +174,7 @@ def _rrset_value(records: list[Record], origin: Name, default_ttl: int) -> Any:
 def zone_spec(zone: Zone) -> Any:
     """The YAML document (ruamel CommentedMap) for `zone`."""
     origin = zone.origin
-    default_ttl = _common_ttl(zone)
+    default_ttl = common_ttl(zone)
     doc = _map()
     doc["origin"] = _text(origin.to_text().rstrip(".") or ".")
     doc["ttl"] = format_duration(default_ttl)
