@@ -629,3 +629,46 @@ def test_hit_reply_reads_like_a_fresh_one(zone: Zone) -> None:
     hit = send(r, q("MX1.example.com"))
     assert type(hit) is not type(first)  # the lazy cache-hit reply
     assert (hit.delay, hit.close) == (0.0, False) and hit.info == first.info
+
+
+def test_fast_path_agrees_with_reference_on_mangled_packets(zone: Zone) -> None:
+    """The fast path skips the label walk (a hit proves the question sound); mangled bytes must not fool it."""
+    fast = Responder([zone])
+    reference = Responder([zone], cache_size=0)
+    seeds = [
+        dns.message.make_query(name, qtype, use_edns=edns, payload=1232).to_wire()
+        for name in (
+            "mx1.example.com",
+            "example.com",
+            "x.dev.example.com",
+            "nothere.example.com",
+            "www.sub.example.com",
+        )
+        for qtype in ("A", "MX", "TXT")
+        for edns in (False, 0)
+    ]
+    for data in seeds:  # warm the cache with every well-formed question
+        fast.respond(data, CLIENT, "udp")
+    rng = random.Random(2024)
+    for i in range(20000):
+        data = bytearray(rng.choice(seeds))
+        match i % 4:
+            case 0:  # flip octets anywhere
+                for _ in range(rng.randint(1, 3)):
+                    data[rng.randrange(len(data))] = rng.randrange(256)
+            case 1:  # cut or extend
+                data = (
+                    data[: rng.randrange(len(data) + 1)]
+                    if rng.random() < 0.5
+                    else data + rng.randbytes(rng.randint(1, 12))
+                )
+            case 2:  # shuffle letter case and one length octet
+                data = bytearray(bytes(data).swapcase()) if rng.random() < 0.5 else data
+                data[12] = rng.choice([data[12], data[12] ^ 0x40, 63, 64, 0xC0])
+            case 3:  # flip header bits and counts
+                data[rng.choice([2, 3, 5, 7, 9, 11])] ^= 1 << rng.randrange(8)
+        packet = bytes(data)
+        got = fast.respond(packet, CLIENT, "udp")
+        want = reference.respond(packet, CLIENT, "udp")
+        assert got.messages == want.messages, packet.hex()
+        assert got.info == want.info, packet.hex()

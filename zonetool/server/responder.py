@@ -40,6 +40,7 @@ BADVERS = 16  # RFC 6891 6.1.3, carried in the OPT extended rcode
 AXFR, IXFR = 252, 251
 TCP_LIMIT = wire.MAX_MESSAGE
 _PLAIN_HEADER = b"\x00\x01\x00\x00\x00\x00"  # QDCOUNT=1, ANCOUNT=0, NSCOUNT=0
+_OPT_HEAD = b"\x00\x00\x29"  # root owner, TYPE 41 (RFC 6891 6.1.2)
 _TYPE_NAMES: dict[int, str] = {}
 
 
@@ -101,9 +102,9 @@ class _Hit(Reply):
 @dataclass(frozen=True, slots=True)
 class _Snapshot:
     zoneset: ZoneSet
-    # (question with the qname case-folded, limit << 2 | RD << 1 | EDNS) -> (header after the ID,
+    # (qname case-folded, QTYPE+QCLASS, limit << 2 | RD << 1 | EDNS) -> (header after the ID,
     # message after the question, log fields)
-    cache: OrderedDict[tuple[bytes, int], tuple[bytes, bytes, tuple[str, str, str, int]]] = field(
+    cache: OrderedDict[tuple[bytes, bytes, int], tuple[bytes, bytes, tuple[str, str, str, int]]] = field(
         default_factory=OrderedDict
     )
 
@@ -143,12 +144,36 @@ class Responder:
     def respond(self, data: bytes, client: tuple[str, int], transport: str) -> Reply:
         """Answer one message. Never raises for bad input: bad packets get FORMERR or silence."""
         snap = self._snap
-        if not self.faults and self.cache_size > 0:  # an empty FaultSet keeps the fast path
-            key = self._fast_key(data, transport)
-            if key is not None:
-                entry = snap.cache.get(key[0])
-                if entry is not None:
-                    return _Hit(data[:2] + entry[0] + data[12 : key[1]] + entry[1], client, transport, entry[2])
+        if self.cache_size > 0 and not self.faults:  # an empty FaultSet keeps the fast path
+            # The fast path does not walk the labels: a key is only ever made from a question that
+            # parsed, and case folding cannot turn a bad length octet (>63) into a good one, so a
+            # hit proves the question well-formed (and the spans below right).
+            n = len(data)
+            if n >= 17 and not data[2] & 0xF8 and data[4:10] == _PLAIN_HEADER:
+                counts = data[10:12]
+                qend = 0
+                if counts == b"\x00\x00":
+                    qend = n
+                    mode = (TCP_LIMIT << 2 if transport == "tcp" else wire.MIN_UDP << 2) | (data[2] & 1) << 1
+                elif (
+                    counts == b"\x00\x01"
+                    and n >= 28
+                    and data[n - 11 : n - 8] == _OPT_HEAD
+                    and not data[n - 5]  # EDNS version 0
+                    and data[n - 2 :] == b"\x00\x00"  # RDLEN 0: no options
+                ):
+                    # One OPT RR, version 0 and no options (what dnsperf and most stubs send).
+                    qend = n - 11
+                    if transport == "tcp":
+                        limit = TCP_LIMIT
+                    else:
+                        size = data[n - 8] << 8 | data[n - 7]
+                        limit = self.max_udp if size >= self.max_udp else max(size, wire.MIN_UDP)
+                    mode = limit << 2 | (data[2] & 1) << 1 | 1
+                if qend:
+                    entry = snap.cache.get((data[12 : qend - 4].lower(), data[qend - 4 : qend], mode))
+                    if entry is not None:
+                        return _Hit(data[:2] + entry[0] + data[12:qend] + entry[1], client, transport, entry[2])
         try:
             return self._respond(snap, data, client, transport)
         except Exception as exc:  # a bug must not kill the server: answer SERVFAIL and say why
@@ -157,43 +182,6 @@ class Responder:
                 return Reply([], QueryInfo(client, transport, "", "", "", 0))
             info = QueryInfo(client, transport, "", "", "SERVFAIL", 0, f"internal error: {exc!r}")
             return Reply([wire.pack_error(data, SERVFAIL)], info)
-
-    def _fast_key(self, data: bytes, transport: str) -> tuple[tuple[bytes, int], int] | None:
-        """Cache key for the common query shapes without building any object; None = take the slow path.
-
-        The key folds the case of the qname octets only (never of QTYPE/QCLASS: 0x41 is not 0x61).
-        """
-        # QR=0, opcode QUERY, one question, nothing in answer/authority, at most one additional.
-        if len(data) < 17 or data[2] & 0xF8 or data[4:10] != _PLAIN_HEADER or data[10]:
-            return None
-        pos = 12
-        try:
-            length = data[pos]
-            while length:
-                if length > 63:
-                    return None
-                pos += length + 1
-                length = data[pos]
-        except IndexError:
-            return None
-        qend = pos + 5
-        arcount = data[11]
-        if arcount == 0:
-            if len(data) != qend:
-                return None
-            mode = (TCP_LIMIT << 2 if transport == "tcp" else wire.MIN_UDP << 2) | (data[2] & 1) << 1
-            return (data[12:pos].lower() + data[pos:qend], mode), qend
-        # One OPT, version 0, no options (what dnsperf and most stubs send).
-        if arcount != 1 or len(data) != qend + 11 or data[qend : qend + 3] != b"\x00\x00\x29" or data[qend + 6]:
-            return None
-        if data[qend + 9] or data[qend + 10]:
-            return None
-        if transport == "tcp":
-            limit = TCP_LIMIT
-        else:
-            size = (data[qend + 3] << 8) | data[qend + 4]
-            limit = self.max_udp if size >= self.max_udp else max(size, wire.MIN_UDP)
-        return (data[12:pos].lower() + data[pos:qend], limit << 2 | (data[2] & 1) << 1 | 1), qend
 
     # -- the full path --------------------------------------------------------------
     def _respond(self, snap: _Snapshot, data: bytes, client: tuple[str, int], transport: str) -> Reply:
@@ -233,9 +221,10 @@ class Responder:
             return self._fault(snap, data, query, fault, limit, client, transport, qname, qtype)
 
         qend = query.question_end
-        name_end = qend - 5  # the qname's root octet: fold case before it, never after
+        # (qname with case folded, QTYPE/QCLASS as sent: 0x41 is not 0x61, limit | RD | EDNS)
         key = (
-            data[12:name_end].lower() + data[name_end:qend],
+            data[12 : qend - 4].lower(),
+            data[qend - 4 : qend],
             limit << 2 | ((flags >> 8) & 1) << 1 | (query.edns is not None),
         )
         cache = snap.cache if self.cache_size > 0 else None
