@@ -324,7 +324,8 @@ def test_unknown_type_mnemonic_needs_rfc3597_form() -> None:
     _, findings = load("origin: example.com\nrecords:\n  a: {LOC: '52 22 23.000 N 4 53 32.000 E -2.00m'}\n")
     assert "RFC 3597" in the(findings, "bad-rdata").message
     # types in zonetool.rdtypes (SSHFP, TLSA, DS, ...) are read in their native syntax too
-    zone, findings = load("origin: example.com\nrecords:\n  a: {SSHFP: '1 1 0123456789abcdef0123456789abcdef01234567'}\n")
+    sshfp = "1 1 0123456789abcdef0123456789abcdef01234567"
+    zone, findings = load(f"origin: example.com\nrecords:\n  a: {{SSHFP: '{sshfp}'}}\n")
     assert zone is not None and not placed(findings, "bad-rdata")
     zone, findings = load("origin: example.com\nrecords:\n  a: {SSHFP: '\\# 3 010102'}\n")
     assert zone is not None and not placed(findings, "bad-rdata")
@@ -342,3 +343,60 @@ def test_schema_and_compiler_share_one_key_table() -> None:
     # and the compiler really refuses a key outside the table, for every block it checks by table
     _, findings = load("origin: example.com\nsoa: {primary: ns1, bogus: 1}\nmail: {bogus: 1}\n")
     assert sorted(placed(findings, "unknown-key")) == [(2, 21), (3, 8)]
+
+
+def test_a_bad_address_is_one_finding_not_two() -> None:
+    _, findings = load(
+        "origin: example.com\nnameservers: [ns1.example.net., ns2.example.net.]\n"
+        "mail:\n  exchangers:\n    - {host: mx1, priority: 10, addresses: [192.0.2.256]}\n"
+    )
+    assert [f.code for f in findings if f.severity.value == "error"] == ["bad-address"]
+
+
+def test_readme_zone_format_example_is_valid() -> None:
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("<!-- section: zone format -->") :]
+    example = section[section.index("```yaml\n") + 8 :]
+    example = example[: example.index("```\n")]
+    zone, findings = load_text(example, "README.md")
+    assert zone is not None and findings == [], [f.format() for f in findings]
+    assert len(zone) > 30
+
+
+# ---------------------------------------------------------------------------
+# robustness: any data shaped like YAML gives findings, never an exception
+# ---------------------------------------------------------------------------
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_KEYS = ["origin", "ttl", "soa", "nameservers", "mail", "services", "records", "silence", "faults", "primary",
+         "contact", "serial", "exchangers", "host", "priority", "weight", "port", "addresses", "srv", "null",
+         "submission", "imaps", "hosts", "name", "targets", "values", "value", "tag", "flags", "@", "www",
+         "A", "AAAA", "MX", "SRV", "TXT", "CAA", "NS", "CNAME", "PTR", "SOA", "TYPE99", "LOC", None, 1]
+_SCALARS = st.one_of(
+    st.none(), st.booleans(), st.integers(-(2**40), 2**40),
+    st.sampled_from(["example.com", "mx1", "@", ".", "1h", "auto", "192.0.2.1", "2001:db8::1", "10 mx1",
+                     "0 5 5060 sip", '0 issue "ca"', "\\# 2 abcd", "bücher", "a..b", "x" * 70, "", "false"]),
+    st.text(max_size=12),
+)
+_DATA = st.recursive(
+    _SCALARS,
+    lambda children: st.one_of(st.lists(children, max_size=4), st.dictionaries(st.sampled_from(_KEYS), children,
+                                                                                 max_size=5)),
+    max_leaves=25,
+)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(body=st.dictionaries(st.sampled_from(_KEYS), _DATA, max_size=6))
+def test_compile_never_raises(body: dict[object, object]) -> None:
+    for data in (body, {"origin": "example.com", **{k: v for k, v in body.items() if k != "origin"}}):
+        zone, findings = compile_zone(data, "fuzz.yaml")
+        for f in findings:
+            assert f.code and f.where.file == "fuzz.yaml"
+        if zone is not None:
+            from zonetool.loader import judge
+
+            judge(zone)  # the rules take whatever the compiler built

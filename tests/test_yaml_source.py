@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 import yaml as pyyaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from zonetool.findings import Where, error
 from zonetool.source.yaml import Positions, YamlSyntax, load, locate
@@ -136,3 +138,20 @@ def test_locate_falls_back_to_the_deepest_existing_node() -> None:
 def test_locate_survives_text_with_later_syntax_error() -> None:
     out = locate([error("x", "m", Where("f", path=("a",)))], "a: 1\nb: [\n", "f")
     assert (out[0].where.line, out[0].where.column) == (1, 4)
+
+
+_PIECES = [
+    "origin: example.com\n", "records:\n", "  www: {A: 192.0.2.1}\n", "  - a\n", "x: [1, {b: 2}\n", "&a x: *a\n",
+    "? [k]\n", ": v\n", "\t", "'", '"', "{", "}", "---\n", "!!int a\n", "<<: *m\n", "\xff", "\x00", "\n", "  ", "#c\n",
+]  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(_PIECES) | st.text(max_size=5), max_size=12))
+def test_any_text_gives_data_or_a_placed_finding(pieces: list[str]) -> None:
+    from zonetool.loader import load_text
+
+    text = "".join(pieces)
+    _, findings = load_text(text.encode("utf-8", "surrogatepass"), "fuzz.yaml")
+    for f in findings:
+        assert f.where.file == "fuzz.yaml" and f.where.line is not None, f.format()
