@@ -9,6 +9,8 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from zonetool.source import yaml_edit as ye
 
@@ -281,3 +283,40 @@ def test_odd_spacing_elsewhere_survives_an_edit() -> None:
     text = "origin:    example.org\nrecords:\n  a:   {A: 192.0.2.1}\n  b: {A: 192.0.2.2}\n"
     out = edit(text, lambda d: ye.record_add(d, "b", "A", "192.0.2.3"))
     assert out.startswith("origin:    example.org\nrecords:\n  a:   {A: 192.0.2.1}\n")
+
+
+def test_edit_in_a_four_space_zone_uses_its_indentation() -> None:
+    text = (
+        "origin: example.org\n"
+        "mail:\n"
+        "    exchangers:\n"
+        "    -   host: mx1\n"
+        "        priority: 10\n"
+        "records:\n"
+        "    mx1:\n"
+        "        A: 192.0.2.1\n"
+    )
+    out = edit(text, lambda d: ye.record_add(d, "mx2", "A", "192.0.2.2"))
+    assert out == text + "    mx2:\n        A: 192.0.2.2\n"
+    out = edit(text, lambda d: ye.mx_add(d, "mx2", 20))
+    assert out.startswith(text.split("records:")[0] + "    -   host: mx2\n        priority: 20\nrecords:")
+    assert edit(out, lambda d: ye.mx_remove(d, "mx2")) == text
+
+
+@settings(max_examples=15, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(["host", "imap", "lab", "@", "fresh", "_dmarc"]), st.integers(100, 120)),
+        min_size=1,
+        max_size=4,
+        unique=True,
+    )
+)
+def test_any_adds_then_removes_in_reverse_give_back_the_file(adds: list[tuple[str, int]]) -> None:
+    text = TEXT
+    for owner, n in adds:
+        text = edit(text, lambda d, o=owner, n=n: ye.record_add(d, o, "A", f"192.0.2.{n}"))
+    assert not comments(TEXT) - comments(text)
+    for owner, n in reversed(adds):
+        text = edit(text, lambda d, o=owner, n=n: ye.record_remove(d, o, "A", f"192.0.2.{n}"))
+    assert unserial(text) == unserial(TEXT)

@@ -161,6 +161,7 @@ class Document:
         if not isinstance(data, CommentedMap):
             raise EditError("the file is not a YAML mapping (a zone needs at least `origin:`)")
         self.data: CommentedMap = data
+        self._baseline: str | None = None  # ruamel's dump of the unedited file
 
     def _dump(self, data: Any) -> str:
         out = io.StringIO()
@@ -174,7 +175,9 @@ class Document:
     def dump(self) -> str:
         """The edited text: the original with only the changed lines replaced."""
         new = self._dump(self.data)
-        baseline = self._dump(self._yaml.load(self.original))
+        if self._baseline is None:
+            self._baseline = self._dump(self._yaml.load(self.original))
+        baseline = self._baseline
         if new == baseline:
             return self.original
         base_lines = baseline.splitlines(keepends=True)
