@@ -129,6 +129,12 @@ def test_cli_errors_are_clear(tmp_path: Path) -> None:
     result = runner.invoke(app, ["diff", str(bad), str(bad)])
     assert result.exit_code == 2 and "bad.yaml:3:" in result.output
     assert runner.invoke(app, ["diff", str(bad)]).exit_code == 2
+    old = write(tmp_path, "old.yaml", BASE)
+    other = write(tmp_path, "other.yaml", BASE.replace("example.org", "example.net"))
+    result = runner.invoke(app, ["diff", str(old), str(other)])
+    assert result.exit_code == 2 and "different origins" in result.output
+    result = runner.invoke(app, ["diff", str(old), "--server", "127.0.0.1:1"])
+    assert result.exit_code == 2 and "cannot transfer" in result.output
 
 
 def test_cli_against_running_server_by_axfr(tmp_path: Path, dns_server) -> None:  # type: ignore[no-untyped-def]

@@ -368,6 +368,8 @@ def diff(
     else:
         assert new is not None
         before, after = _zone_from(old, origin, timeout), _zone_from(new, origin, timeout)
+    if before.origin != after.origin:
+        fail(f"the zones have different origins ({before.origin} and {after.origin}); nothing to compare")
     changes = diff_zones(before, after)
     if not changes:
         typer.echo("no differences")
