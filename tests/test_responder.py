@@ -317,6 +317,15 @@ def test_axfr_refused_for_others_and_notimp_over_udp(responder: Responder) -> No
     assert notauth.rcode() == dns.rcode.NOTAUTH
 
 
+def test_allow_transfer_entries(zone: Zone) -> None:
+    r = Responder([zone], allow_transfer=["2001:db8::/32", "192.0.2.7"])
+    for client in (("2001:db8::5", 1), ("192.0.2.7", 1), ("::ffff:192.0.2.7", 1)):
+        assert answer(r, q("example.com", "AXFR"), "tcp", client=client).rcode() == dns.rcode.NOERROR, client
+    assert answer(r, q("example.com", "AXFR"), "tcp", client=("192.0.2.8", 1)).rcode() == dns.rcode.REFUSED
+    with pytest.raises(ValueError, match="not an IP address or CIDR"):
+        Responder([zone], allow_transfer=["secondary.example.net"])
+
+
 def test_axfr_of_a_big_zone_is_split_into_messages() -> None:
     zone = big_txt_zone(count=1, size=60)
     for i in range(3000):

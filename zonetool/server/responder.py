@@ -51,6 +51,16 @@ def _type_text(code: int) -> str:
     return name
 
 
+def _network(text: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
+    """An --allow-transfer entry: an address or a CIDR prefix."""
+    try:
+        return ipaddress.ip_network(text.strip(), strict=False)
+    except ValueError:
+        raise ValueError(
+            f"allow-transfer {text!r} is not an IP address or CIDR prefix (e.g. 192.0.2.1, 10.0.0.0/8)"
+        ) from None
+
+
 class Fault(Protocol):
     action: str  # servfail | refused | nxdomain | timeout | delay | truncate | bad-id
     delay_ms: int
@@ -123,7 +133,7 @@ class Responder:
     ) -> None:
         self.max_udp = max(wire.MIN_UDP, min(max_udp, wire.MAX_MESSAGE))
         self.cache_size = cache_size
-        self.allow_transfer = tuple(ipaddress.ip_network(a, strict=False) for a in allow_transfer)
+        self.allow_transfer = tuple(_network(a) for a in allow_transfer)
         self.faults = faults
         self._snap = _Snapshot(ZoneSet(zones))
 
@@ -250,6 +260,8 @@ class Responder:
             address = ipaddress.ip_address(client[0].split("%", 1)[0])
         except ValueError:
             return False
+        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+            address = address.ipv4_mapped  # a dual-stack socket reports IPv4 clients as ::ffff:a.b.c.d
         return any(address in net for net in self.allow_transfer if net.version == address.version)
 
     def _transfer(
