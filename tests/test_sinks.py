@@ -156,3 +156,74 @@ def test_port_in_use_is_a_clear_error() -> None:
         with pytest.raises(SinkError, match=r"cannot listen on \[127.0.0.10\]"):
             s.start()
         assert not s.running
+
+
+# ---------------------------------------------------------------------------
+# zonetool serve --smtp: sinks beside the DNS server, events on stdout
+# ---------------------------------------------------------------------------
+SERVE_ZONE = """
+origin: sinks.example
+nameservers: [ns1, ns2]
+mail:
+  exchangers:
+    - {host: mx1, priority: 10, addresses: [127.0.0.10]}
+    - {host: backup, priority: 20, addresses: [127.0.0.12]}
+records:
+  ns1: {A: 192.0.2.53}
+  ns2: {A: 192.0.2.54}
+"""
+
+
+def _zonetool() -> str:
+    import shutil
+    import sys
+    from pathlib import Path
+
+    return shutil.which("zonetool") or str(Path(sys.executable).with_name("zonetool"))
+
+
+def test_serve_smtp_runs_sinks_with_behaviours(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import select
+    import subprocess
+    import time
+
+    (tmp_path / "sinks.example.yaml").write_text(SERVE_ZONE)
+    port = free_port(["127.0.0.10", "127.0.0.12"])
+    proc = subprocess.Popen(
+        [_zonetool(), "serve", str(tmp_path), "--port", "0", "--smtp", "--smtp-port", f"25={port}",
+         "--smtp-behaviour", "mx1.sinks.example=tempfail-greeting"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert proc.stderr is not None
+        seen = []
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not any("serving" in line for line in seen):
+            if select.select([proc.stderr], [], [], 0.5)[0]:
+                seen.append(proc.stderr.readline())
+        text = "".join(seen)
+        assert f"smtp sink for mx1.sinks.example. on [127.0.0.10]:{port} (tempfail-greeting)" in text, text
+        with pytest.raises(smtplib.SMTPConnectError):
+            smtplib.SMTP("127.0.0.10", port, timeout=5)
+        send("127.0.0.12", port)
+    finally:
+        proc.terminate()
+        out, _ = proc.communicate(timeout=10)
+    assert "connect  mx1.sinks.example. [127.0.0.10]" in out
+    assert "message  backup.sinks.example. [127.0.0.12]" in out and "<user@example.com>" in out
+
+
+def test_serve_smtp_bad_options_are_clear(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import subprocess
+
+    (tmp_path / "sinks.example.yaml").write_text(SERVE_ZONE)
+    for extra, message in (
+        (["--smtp-behaviour", "nohost.sinks.example=refuse"], "no sink for nohost.sinks.example"),
+        (["--smtp-behaviour", "mx1.sinks.example=explode"], "behaviour is one of"),
+        (["--smtp-port", "25:2525"], "RECORD_PORT=LISTEN_PORT"),
+    ):
+        done = subprocess.run(
+            [_zonetool(), "serve", str(tmp_path), "--port", "0", "--smtp", *extra],
+            capture_output=True, text=True, timeout=30, check=False,
+        )  # fmt: skip
+        assert done.returncode == 2 and message in done.stderr and "Traceback" not in done.stderr

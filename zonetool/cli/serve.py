@@ -51,11 +51,26 @@ def serve(
         float, typer.Option("--tcp-idle", help="Seconds before an idle TCP connection is closed.")
     ] = 10.0,
     watch: Annotated[bool, typer.Option("--watch/--no-watch", help="Reload when a zone file changes.")] = True,
+    smtp: Annotated[
+        bool, typer.Option("--smtp", help="Also run an SMTP sink for each in-zone exchanger on its loopback address.")
+    ] = False,
+    smtp_port: Annotated[
+        list[str] | None,
+        typer.Option("--smtp-port", help="Sinks for the records' port P listen on Q: P=Q, e.g. 25=2525 (repeatable)."),
+    ] = None,
+    smtp_behaviour: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--smtp-behaviour",
+            help="HOST=accept|tempfail|reject|tempfail-greeting|refuse|hang|closed (repeatable; default accept).",
+        ),
+    ] = None,
 ) -> None:
     """Serve zones over UDP and TCP; SIGHUP or an edited file reloads them; Ctrl-C stops."""
     import ipaddress
     import sys
 
+    from zonetool.faults import ZoneFaults
     from zonetool.server.notify import Target
     from zonetool.server.querylog import QueryLog
     from zonetool.server.responder import Responder
@@ -128,6 +143,7 @@ def serve(
         responder = Responder(
             zones, max_udp=max_udp, cache_size=cache_size, allow_transfer=tuple(allow_transfer or ())
         )
+        responder.faults = ZoneFaults(lambda: responder.zones)  # the zones' `faults:`, following reloads (issue 4)
         sink = events if worker == 0 else (lambda m: events(f"[worker {worker}] {m}"))
         return Server(
             responder,
@@ -149,8 +165,23 @@ def serve(
         if targets:
             server.notify_all([z.origin for z in zones])
 
+    sinks = None
+    if smtp:  # SMTP sinks for the sender harness (zonetool.harness.sinks, issue 4)
+        from zonetool.harness.sinks import SinkError, start_for_zones
+
+        try:
+            sinks = start_for_zones(zones, smtp_port or (), smtp_behaviour or (), None if quiet else typer.echo)
+        except (ValueError, SinkError) as exc:
+            fail(str(exc))
+        for ep in sinks.endpoints:
+            events(f"smtp sink for {ep.name} on [{ep.address}]:{ep.port} ({ep.behaviour})")
+        for note in sinks.skipped:
+            events(f"smtp: no sink for {note}")
     try:
         run(make_server, workers, on_start=announce)
     except BindError as exc:
         fail(exc.strerror or str(exc), EXIT_USAGE)
+    finally:
+        if sinks is not None:
+            sinks.stop()
     events("stopped")

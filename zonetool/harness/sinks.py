@@ -25,7 +25,7 @@ import ipaddress
 import socket
 import struct
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -171,9 +171,15 @@ def exchangers(zones: Iterable[Zone]) -> tuple[list[tuple[str, str, int]], list[
 class MailSinks:
     """A set of SMTP sinks sharing one event loop; the recorded events are readable from any thread."""
 
-    def __init__(self, ports: Mapping[int, int] | None = None, default: str = "accept") -> None:
+    def __init__(
+        self,
+        ports: Mapping[int, int] | None = None,
+        default: str = "accept",
+        on_event: Callable[[SinkEvent], None] | None = None,
+    ) -> None:
         _check(default)
         self.ports = dict(ports or {})
+        self.on_event = on_event  # e.g. print each event as it happens (zonetool serve --smtp)
         self.default = default
         self.endpoints: list[Endpoint] = []
         self.skipped: list[str] = []
@@ -347,6 +353,8 @@ class MailSinks:
         with self._lock:
             event = SinkEvent(len(self._events) + 1, kind, ep.name, ep.address, ep.port, behaviour, **kw)
             self._events.append(event)
+        if self.on_event is not None:
+            self.on_event(event)
 
     @property
     def events(self) -> list[SinkEvent]:
@@ -470,3 +478,57 @@ class _Handler:
 
 def _fmt(peer: Any) -> str:
     return f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) and len(peer) >= 2 else str(peer or "")
+
+
+# ---------------------------------------------------------------------------
+# command-line glue (zonetool serve --smtp)
+# ---------------------------------------------------------------------------
+def parse_port_map(items: Iterable[str]) -> dict[int, int]:
+    """`25=2525` items -> {25: 2525}; ValueError names the bad item."""
+    out: dict[int, int] = {}
+    for item in items:
+        left, sep, right = item.partition("=")
+        if not sep or not left.strip().isdigit() or not right.strip().isdigit():
+            raise ValueError(f"--smtp-port {item!r}: expected RECORD_PORT=LISTEN_PORT, e.g. 25=2525")
+        src, dst = int(left), int(right)
+        if not (0 < src < 65536 and 0 <= dst < 65536):
+            raise ValueError(f"--smtp-port {item!r}: ports are 1..65535")
+        out[src] = dst
+    return out
+
+
+def parse_behaviours(items: Iterable[str]) -> dict[str, str]:
+    """`mx1.example.com=refuse` items -> {host: behaviour}; ValueError names the bad item."""
+    out: dict[str, str] = {}
+    for item in items:
+        host, sep, behaviour = item.partition("=")
+        if not sep or not host.strip():
+            raise ValueError(f"--smtp-behaviour {item!r}: expected HOST=BEHAVIOUR, e.g. mx1.example.com=refuse")
+        behaviour = behaviour.strip()
+        if behaviour not in BEHAVIOURS:
+            raise ValueError(f"--smtp-behaviour {item!r}: behaviour is one of {', '.join(BEHAVIOURS)}")
+        out[host.strip()] = behaviour
+    return out
+
+
+def start_for_zones(
+    zones: Iterable[Zone],
+    port_map: Iterable[str] = (),
+    behaviours: Iterable[str] = (),
+    echo: Callable[[str], None] | None = None,
+) -> MailSinks:
+    """Sinks for every in-zone exchanger, started; events go to `echo` one line each (ValueError/SinkError)."""
+    sinks = MailSinks(
+        ports=parse_port_map(port_map), on_event=(lambda e: echo("smtp " + e.format().strip())) if echo else None
+    )
+    wanted = parse_behaviours(behaviours)
+    sinks.add_zones(zones)
+    for host, behaviour in wanted.items():
+        try:
+            sinks.behave(host, behaviour)
+        except KeyError as exc:
+            raise ValueError(f"--smtp-behaviour: {exc.args[0]}") from None
+    if not sinks.endpoints:
+        raise ValueError("--smtp: no exchanger of the served zones has a loopback address (127.0.0.x or ::1)")
+    sinks.start()
+    return sinks
