@@ -47,7 +47,7 @@ class Answer:
 class ZoneSet:
     """Several zones served together; the deepest zone enclosing a name answers for it."""
 
-    __slots__ = ("by_apex", "zones")
+    __slots__ = ("_by_key", "by_apex", "zones")
 
     def __init__(self, zones: Iterable[Zone]) -> None:
         self.zones: tuple[Zone, ...] = tuple(zones)
@@ -56,13 +56,14 @@ class ZoneSet:
             self.by_apex[zone.origin] = zone
             # Warm the zone's lazy indexes now, so readers in other threads never build them.
             _ = zone.ents, zone.cuts
+        self._by_key = {apex.key: zone for apex, zone in self.by_apex.items()}
 
     def find(self, name: Name) -> Zone | None:
         """The most specific served zone containing `name` (RFC 1034 4.3.2 step 2)."""
-        by_apex = self.by_apex
-        labels = name.labels
-        for i in range(len(labels) + 1):
-            zone = by_apex.get(Name(labels[i:]) if i else name)
+        by_key = self._by_key
+        key = name.key
+        for i in range(len(key) + 1):
+            zone = by_key.get(key[i:])
             if zone is not None:
                 return zone
         return None

@@ -15,10 +15,10 @@ for other edges.
 
 from __future__ import annotations
 
-import ipaddress
 import struct
 from collections.abc import Iterable
 from dataclasses import dataclass
+from socket import AF_INET, AF_INET6, inet_pton
 
 from zonetool.lookup import Answer
 from zonetool.names import Name, escape_label
@@ -261,9 +261,9 @@ class Packer:
             buf += rdata.preference.to_bytes(2)
             self.name(rdata.exchange)
         elif isinstance(rdata, A):
-            buf += ipaddress.IPv4Address(rdata.address).packed
+            buf += inet_pton(AF_INET, rdata.address)
         elif isinstance(rdata, AAAA):
-            buf += ipaddress.IPv6Address(rdata.address).packed
+            buf += inet_pton(AF_INET6, rdata.address)
         elif isinstance(rdata, SRV):
             buf += struct.pack("!HHH", rdata.priority, rdata.weight, rdata.port)
             self.name(rdata.target, compress=False)
