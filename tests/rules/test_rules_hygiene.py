@@ -26,9 +26,13 @@ def test_spf_missing(findings: Callable) -> None:
 def test_spf_all(findings: Callable) -> None:
     assert findings(RECEIVES + DMARC + '@ TXT "v=spf1 mx ~all"') == []
     assert findings(RECEIVES + DMARC + '@ TXT "v=spf1 redirect=_spf.example.net"') == []
+    assert findings(RECEIVES + DMARC + '@ TXT "v=spf1 mx -all exp=explain._spf.example.com"') == []
     report = findings(RECEIVES + DMARC + '@ TXT "v=spf1 mx ?all"')
     assert report.codes() == ["spf-all"]
     assert report.lines("spf-all") == [4]
+    assert "ends in ?all" in report[0].message
+    assert "no final 'all'" in findings(RECEIVES + DMARC + '@ TXT "v=spf1 mx"')[0].message
+    assert findings(RECEIVES + DMARC + '@ TXT "v=spf1 mx all"').codes() == ["spf-all"]  # "all" is "+all"
 
 
 def test_spf_null_mx(findings: Callable) -> None:
@@ -37,7 +41,8 @@ def test_spf_null_mx(findings: Callable) -> None:
     report = findings('@ MX 0 .\n@ TXT "v=spf1 ip4:192.0.2.0/24 ~all"')
     assert report.codes() == ["spf-null-mx"]
     assert report.lines("spf-null-mx") == [2]
-    assert findings("@ MX 0 .").lines("spf-null-mx") == [1]
+    bare = findings("@ MX 0 .")
+    assert bare.lines("spf-null-mx") == [1] and "publishes no SPF" in bare[0].message
 
 
 def test_spf_multiple(findings: Callable) -> None:

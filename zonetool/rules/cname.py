@@ -102,6 +102,8 @@ def cname_loop(ctx: Context) -> Iterator[Hit]:
     _, loops = ctx.memo("cname-chains", _chains)
     for cycle in loops:
         first = min(cycle)
+        start = cycle.index(first)
+        cycle = cycle[start:] + cycle[:start]  # the same words whichever alias the walk met first
         rrset = ctx.zone.rrset(first, CNAME_CODE)
         assert rrset is not None
         ring = " -> ".join(text_of(n, ctx.origin) for n in [*cycle, cycle[0]])

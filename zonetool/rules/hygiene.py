@@ -15,7 +15,21 @@ WARNING = Severity.WARNING
 _SPF = re.compile(rb"^v=spf1(?:\s|$)", re.I)  # RFC 7208 4.5: version section, then space or end
 _DMARC = re.compile(rb"^v\s*=\s*DMARC1\s*(?:;|$)", re.I)  # RFC 7489 6.4: v=DMARC1 comes first
 _DMARC_P = re.compile(rb";\s*p\s*=\s*(none|quarantine|reject)\s*(?:;|$)", re.I)
-_SPF_END = re.compile(rb"(?:^|\s)[-~]all\s*$|(?:^|\s)redirect=\S+\s*$", re.I)
+
+
+def spf_ending(text: bytes) -> str | None:
+    """How an SPF record treats everyone else: its last mechanism ('-all', '~all', '?all', '+all'),
+    'redirect' when it hands over to another record, None when it says nothing (RFC 7208 4.6-6.1).
+
+    Modifiers (name=value, e.g. exp=) may follow the last mechanism and are skipped.
+    """
+    terms = text.decode("ascii", "replace").split()[1:]
+    mechanisms = [t.lower() for t in terms if "=" not in t]
+    if mechanisms and mechanisms[-1] in ("all", "+all", "-all", "~all", "?all"):
+        return "+all" if mechanisms[-1] == "all" else mechanisms[-1]
+    if any(t.lower().startswith("redirect=") for t in terms):
+        return "redirect"
+    return None
 
 
 def _text(r: Record) -> bytes:
@@ -59,10 +73,12 @@ def spf_all(ctx: Context) -> Iterator[Hit]:
     if null:
         return  # spf-null-mx speaks for send-only domains
     for r in spf_records(ctx, ctx.origin):
-        if not _SPF_END.search(_text(r)):
+        ending = spf_ending(_text(r))
+        if ending not in ("-all", "~all", "redirect"):
+            said = f"ends in {ending}" if ending else "has no final 'all'"
             yield hit(
                 r,
-                f"SPF record {_text(r).decode('utf-8', 'replace')!r} does not end in -all or ~all",
+                f"SPF record {_text(r).decode('utf-8', 'replace')!r} {said}, so forged senders are not refused",
                 hint="end it with -all (reject others) or ~all (mark others)",
             )
 
@@ -74,10 +90,11 @@ def spf_null_mx(ctx: Context) -> Iterator[Hit]:
     if not null or real:
         return
     spf = spf_records(ctx, ctx.origin)
-    if not any(re.search(rb"(?:^|\s)-all\s*$", _text(r), re.I) for r in spf):
+    if not any(spf_ending(_text(r)) == "-all" for r in spf):
+        said = "its SPF does not end in -all" if spf else "it publishes no SPF record"
         yield hit(
             spf[0] if spf else null[0],
-            f"{ctx.origin.to_text()} accepts no mail (null MX) but its SPF does not end in -all",
+            f"{ctx.origin.to_text()} accepts no mail (null MX) but {said}",
             hint='a domain that sends nothing publishes TXT "v=spf1 -all"; one that sends lists its hosts, then -all',
         )
 
