@@ -215,3 +215,49 @@ def test_server_text_output_and_no_answer(server: str) -> None:
     code, out, _ = run("user@example.com", "--server", "127.0.0.1:9", "--timeout", "0.3", "--format", "json")
     plan = json.loads(out)
     assert plan["outcome"] == "defer" and plan["groups"] == []
+
+
+# ---------------------------------------------------------------------------
+# --samples: the weighted draw matches the weights (chi-square, fixed seed)
+# ---------------------------------------------------------------------------
+WEIGHTS = """
+origin: weights.example
+nameservers: [ns1, ns2]
+services:
+  - name: _smtp._tcp
+    targets:
+      - {host: a, port: 25, priority: 10, weight: 60, addresses: [192.0.2.1]}
+      - {host: b, port: 25, priority: 10, weight: 30, addresses: [192.0.2.2]}
+      - {host: c, port: 25, priority: 10, weight: 10, addresses: [192.0.2.3]}
+      - {host: z, port: 25, priority: 10, weight: 0, addresses: [192.0.2.4]}
+      - {host: later, port: 25, priority: 20, weight: 100, addresses: [192.0.2.5]}
+records:
+  ns1: {A: 192.0.2.53}
+  ns2: {A: 192.0.2.54}
+"""
+
+
+def test_samples_distribution_matches_weights_chi_square(tmp_path: Path) -> None:
+    (tmp_path / "weights.example.yaml").write_text(WEIGHTS)
+    code, out, err = run(
+        "weights.example", "--zone", str(tmp_path), "--service", "smtp", "--samples", "20000", "--seed", "2782",
+        "--format", "json",
+    )  # fmt: skip
+    assert code == 0, err
+    hosts = {h["host"]: h for h in json.loads(out)["samples"]["hosts"]}
+    assert {h: v["expected_share"] for h, v in hosts.items()} == {
+        "a.weights.example.": 0.6,
+        "b.weights.example.": 0.3,
+        "c.weights.example.": 0.1,
+        "z.weights.example.": 0.0,
+    }
+    observed = {h: v["first"] for h, v in hosts.items()}
+    assert observed["z.weights.example."] == 0 and sum(observed.values()) == 20000
+    # Pearson's chi-square over the weighted hosts, 2 degrees of freedom: below the 0.1% point 13.816
+    stat = sum((observed[h] - 20000 * v["expected_share"]) ** 2 / (20000 * v["expected_share"])
+               for h, v in hosts.items() if v["expected_share"])  # fmt: skip
+    assert stat < 13.816
+    assert json.loads(out)["samples"]["chi_square"] == pytest.approx(stat)
+    # the same counts against equal shares (weights ignored) are rejected: the test has power
+    uniform = sum((observed[h] - 20000 / 3) ** 2 / (20000 / 3) for h in observed if h != "z.weights.example.")
+    assert uniform > 1000
