@@ -170,3 +170,43 @@ def test_transfer_rolls_back_compression_across_messages() -> None:
         m = dns.message.from_wire(packed, xfr=True)  # every pointer resolves inside its own message
         names.extend(str(r.name) for r in m.answer for _ in r)
     assert names[0] == names[-1] == "example.com." and len(names) == 402
+
+
+# -- reading whole messages (for our own clients: AXFR, the harness resolver) -----------------
+def test_parse_message_reads_what_dnslib_cannot() -> None:
+    import dns.rrset
+
+    raw = dns.name.Name([b"\xc8byte", b"a.b", b"example", b"com", b""])
+    response = dns.message.make_response(dns.message.make_query(raw, "MX", use_edns=0))
+    response.answer.append(dns.rrset.from_text(raw, 60, "IN", "MX", "10 mx1.example.com."))
+    response.authority.append(dns.rrset.from_text("example.com.", 300, "IN", "NS", "ns1.example.com."))
+    response.additional.append(dns.rrset.from_text("mx1.example.com.", 60, "IN", "A", "192.0.2.10"))
+    m = wire.parse_message(response.to_wire())  # dnspython compresses every name it can
+    assert m.id == response.id and m.question == (Name((b"\xc8byte", b"a.b", b"example", b"com")), 15, 1)
+    assert [(r.owner.to_text(), r.rtype, r.rdata.to_text()) for r in m.answer] == [
+        ("\\200byte.a\\.b.example.com.", "MX", "10 mx1.example.com.")
+    ]
+    assert [r.rtype for r in m.authority] == ["NS"] and [r.rtype for r in m.additional] == ["A"]
+    assert m.edns is not None and m.rcode == 0 and not m.tc
+
+
+@pytest.mark.parametrize(("rtype", "text"), ALL_TYPES)
+def test_parse_message_round_trips_our_packer(rtype: str, text: str) -> None:
+    rdata = parse_rdata(rtype, text, ORIGIN)
+    owner = Name.from_text("host.example.com.")
+    data = dns.message.make_query("host.example.com", rtype).to_wire()
+    answer = Answer(0, True, [RRset(owner, rdata.type_code, [Record(owner, 300, rdata)] * 2)])
+    m = wire.parse_message(wire.pack_answer(data, wire.parse_query(data), answer, 65535))
+    assert [r.rdata for r in m.answer] == [rdata, rdata] and m.aa
+
+
+def test_parse_message_rejects_pointer_loops_and_cuts() -> None:
+    header = b"\x00\x01\x84\x00\x00\x01\x00\x00\x00\x00\x00\x00"
+    with pytest.raises(wire.WireError, match="loops or points forward"):
+        wire.parse_message(header + b"\xc0\x0c\x00\x01\x00\x01")  # points at itself
+    good = dns.message.make_query("example.com", "A").to_wire()
+    with pytest.raises(wire.WireError):
+        wire.parse_message(good[:-3])
+    badvers = dns.message.make_query("example.com", "A", use_edns=1)
+    packed = wire.pack_error(badvers.to_wire(), 16, wire.parse_query(badvers.to_wire()))
+    assert wire.parse_message(packed).rcode == 16  # extended rcode put back together

@@ -22,7 +22,23 @@ from socket import AF_INET, AF_INET6, inet_pton
 
 from zonetool.lookup import Answer
 from zonetool.names import Name, escape_label
-from zonetool.records import AAAA, CAA, MX, SOA, SRV, TXT, A, Generic, Rdata, _Target
+from zonetool.records import (
+    AAAA,
+    CAA,
+    CNAME,
+    MX,
+    NS,
+    PTR,
+    SOA,
+    SRV,
+    TXT,
+    A,
+    Generic,
+    Rdata,
+    RdataError,
+    _Target,
+    from_wire,
+)
 from zonetool.zone import Record, RRset
 
 HEADER = struct.Struct("!HHHHHH")
@@ -368,3 +384,127 @@ def pack_transfer(
     p.buf[:12] = HEADER.pack(query.id, flags, 1, count, 0, 0)
     messages.append(bytes(p.buf))
     return messages
+
+
+# ---------------------------------------------------------------------------
+# reading whole messages (answers, transfers): for clients in our own edges
+# ---------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class Message:
+    """A parsed DNS message with core Records; use this instead of dnslib.DNSRecord.parse,
+    which rejects legal labels with non-UTF-8 octets (dnslib 0.9.26)."""
+
+    id: int
+    flags: int
+    rcode: int  # the full rcode: header bits plus the OPT extended bits (RFC 6891 6.1.3)
+    question: tuple[Name, int, int] | None
+    answer: list[Record]
+    authority: list[Record]
+    additional: list[Record]  # without the OPT pseudo-record
+    edns: Edns | None
+
+    @property
+    def tc(self) -> bool:
+        return bool(self.flags & TC)
+
+    @property
+    def aa(self) -> bool:
+        return bool(self.flags & AA)
+
+
+def read_name(data: bytes, pos: int) -> tuple[Name, int]:
+    """A possibly compressed name at `pos` (RFC 1035 4.1.4) and the offset after it; loop-safe."""
+    labels: list[bytes] = []
+    end = -1
+    hops = 0
+    total = 1
+    n = len(data)
+    while True:
+        if pos >= n:
+            raise WireError("name runs past the end of the message")
+        length = data[pos]
+        if length & 0xC0 == 0xC0:
+            if pos + 1 >= n:
+                raise WireError("truncated compression pointer")
+            if end < 0:
+                end = pos + 2
+            target = ((length & 0x3F) << 8) | data[pos + 1]
+            hops += 1
+            if hops > 127 or target >= pos:
+                raise WireError("compression pointer loops or points forward")
+            pos = target
+            continue
+        if length > 63:
+            raise WireError("unknown label type")
+        if length == 0:
+            return Name(tuple(labels)), (end if end >= 0 else pos + 1)
+        total += length + 1
+        if total > 255 or pos + 1 + length > n:
+            raise WireError("name too long or cut short")
+        labels.append(data[pos + 1 : pos + 1 + length])
+        pos += 1 + length
+
+
+_TARGET_TYPES: dict[int, type[_Target]] = {2: NS, 5: CNAME, 12: PTR}
+
+
+def _read_rdata(data: bytes, code: int, start: int, end: int) -> Rdata:
+    """Rdata of one record; names inside may point anywhere earlier in the message."""
+    try:
+        if code in (2, 5, 12):  # NS, CNAME, PTR
+            name, pos = read_name(data, start)
+            rdata: Rdata = _TARGET_TYPES[code](name)
+        elif code == 15:
+            name, pos = read_name(data, start + 2)
+            rdata = MX(int.from_bytes(data[start : start + 2]), name)
+        elif code == 6:
+            mname, pos = read_name(data, start)
+            rname, pos = read_name(data, pos)
+            rdata = SOA(mname, rname, *struct.unpack_from("!IIIII", data, pos))
+            pos += 20
+        elif code == 33:
+            priority, weight, port = struct.unpack_from("!HHH", data, start)
+            target, pos = read_name(data, start + 6)
+            rdata = SRV(priority, weight, port, target)
+        else:
+            return from_wire(code, data[start:end])
+    except (struct.error, RdataError) as exc:
+        raise WireError(f"bad record data of type {code}: {exc}") from None
+    if pos != end:
+        raise WireError(f"record data of type {code} has {end - pos} stray octets")
+    return rdata
+
+
+def parse_message(data: bytes) -> Message:
+    """Parse any message (a response, a transfer part); WireError says what is wrong."""
+    if len(data) < 12:
+        raise WireError("shorter than a DNS header")
+    ident, flags, qd, an, ns, ar = HEADER.unpack_from(data)
+    pos = 12
+    question = None
+    for _ in range(qd):
+        qname, pos = read_name(data, pos)
+        if pos + 4 > len(data):
+            raise WireError("question ends before QTYPE/QCLASS")
+        qtype, qclass = struct.unpack_from("!HH", data, pos)
+        pos += 4
+        question = question or (qname, qtype, qclass)
+    sections: list[list[Record]] = [[], [], []]
+    edns: Edns | None = None
+    for index in range(an + ns + ar):
+        owner, pos = read_name(data, pos)
+        if pos + 10 > len(data):
+            raise WireError("resource record header runs past the end")
+        code, rclass, ttl, rdlen = struct.unpack_from("!HHIH", data, pos)
+        pos += 10
+        end = pos + rdlen
+        if end > len(data):
+            raise WireError("resource record data runs past the end")
+        if code == OPT:
+            edns = Edns(rclass, (ttl >> 16) & 0xFF, bool(ttl & 0x8000), ttl >> 24)
+        else:
+            section = 0 if index < an else 1 if index < an + ns else 2
+            sections[section].append(Record(owner, ttl, _read_rdata(data, code, pos, end)))
+        pos = end
+    rcode = (flags & 0xF) | ((edns.ext_rcode << 4) if edns else 0)
+    return Message(ident, flags, rcode, question, sections[0], sections[1], sections[2], edns)
