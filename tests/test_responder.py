@@ -604,6 +604,18 @@ def test_answers_match_nsd(nsd_side_by_side) -> None:  # type: ignore[no-untyped
                 mine = dns.message.from_wire(ours.respond(query.to_wire(), CLIENT, "tcp").messages[0])
                 assert _sections(mine) == _sections(theirs), (name, qtype, edns)
                 compared += 1
+    # Letter case as NSD spells it: the question's case through compression, the zone's elsewhere.
+    for name, qtype in (
+        ("MX1.Example.COM", "A"),
+        ("EXAMPLE.com", "MX"),
+        ("Host3.EXAMPLE", "MX"),
+        ("a.B.dev.example.COM", "A"),
+    ):
+        query = dns.message.make_query(name, qtype)
+        theirs = dns.query.udp(query, "127.0.0.1", port=port, timeout=5)
+        mine = dns.message.from_wire(ours.respond(query.to_wire(), CLIENT, "udp").messages[0])
+        assert [r.to_text() for r in mine.answer] == [r.to_text() for r in theirs.answer], name
+        assert mine.question[0].name.to_text() == theirs.question[0].name.to_text() == name + "."
     # Protocol corners: refusal, classes, EDNS versions, transfer over UDP, truncation at 512.
     corners = [
         dns.message.make_query("example.org", "A"),
