@@ -51,3 +51,20 @@ def test_json_and_silencing(tmp_path: Path) -> None:
     assert run.returncode == 0 and f"{path}:5:14: warning spf-missing" in run.stdout + run.stderr
     run = _validate("--strict", str(path))
     assert run.returncode == 1 and "spf-missing" in run.stdout + run.stderr
+
+
+def test_rules_command_lists_the_registry() -> None:
+    from zonetool.rules import RULES
+
+    exe = Path(sys.executable).parent / "zonetool"
+    run = subprocess.run([str(exe), "rules", "--format", "json"], capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0
+    listed = json.loads(run.stdout)
+    assert [r["code"] for r in listed] == list(RULES)
+    cname = next(r for r in listed if r["code"] == "mx-target-cname")
+    assert (cname["severity"], cname["family"], cname["rfc"]) == ("error", "mx", "RFC 2181 10.3")
+    text = subprocess.run([str(exe), "rules"], capture_output=True, text=True, timeout=60).stdout
+    assert len(text.splitlines()) == len(RULES) and "srv-weight-zero-mixed" in text
+    wrong = subprocess.run([str(exe), "rules", "mx-target-cnam"], capture_output=True, text=True, timeout=60)
+    assert wrong.returncode == 2 and "did you mean 'mx-target-cname'" in wrong.stderr
+    assert "Traceback" not in wrong.stderr
