@@ -18,9 +18,14 @@ INTRO = """## Validation rules
 
 Every rule has a stable code. A zone can accept a finding by naming its code under `silence:` with a
 reason; the finding is still printed, marked as silenced, with that reason. Errors stop `export`;
-warnings do not (unless `--strict`). Rules judge the compiled zone, whether it came from YAML or a BIND
+warnings do not (`validate --strict` fails on them too). Rules judge the compiled zone, whether it came from YAML or a BIND
 file; problems that prevent building a record at all (unknown keys, bad addresses, labels over 63
-octets, ...) are reported earlier by the compiler."""
+octets, ...) are reported earlier by the compiler. `zonetool rules` prints this table (`--format json` too).
+
+```yaml
+silence:
+  spf-missing: "lab zone: receives test mail only"   # printed next to the finding, which stays visible
+```"""
 
 
 def table() -> str:
