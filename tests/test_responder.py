@@ -424,7 +424,7 @@ def test_fast_path_matches_reference_everywhere() -> None:
     fast = Responder(zones, cache_size=1_000_000)
     reference = Responder(zones, cache_size=0)
     sizes: list[int | None] = [None, 512, 700, 1232, 4096]
-    checked = 0
+    checked = bare_hits = 0
     for name in sorted(names):
         wire_name = dns.name.from_text(name)
         for qtype in qtypes:
@@ -443,8 +443,12 @@ def test_fast_path_matches_reference_everywhere() -> None:
                         want = reference.respond(data, CLIENT, transport)
                         assert got.messages == want.messages, (name, qtype, size, transport)
                         assert got.info == want.info
+                        bare = fast.cached_answer(data, transport)  # the transport's tightest loop
+                        if bare is not None:
+                            assert [bare] == want.messages
+                            bare_hits += 1
                         checked += 1
-    assert checked > 1000 and fast.cached() > 100
+    assert checked > 1000 and fast.cached() > 100 and bare_hits > checked // 2
 
 
 # -- faults ------------------------------------------------------------------------------
@@ -491,6 +495,20 @@ def test_fault_timeout_delay_truncate_bad_id(zone: Zone) -> None:
     query = q("mx1.example.com")
     bad = send(Responder([zone], faults=_Faults("bad-id")), query)
     assert int.from_bytes(bad.messages[0][:2]) != query.id and bad.info.fault == "bad-id"
+
+
+def test_cached_answer_steps_aside_for_faults(zone: Zone) -> None:
+    from zonetool.faults import Fault, FaultSet
+
+    faults = FaultSet()
+    r = Responder([zone], faults=faults)
+    data = q("mx1.example.com").to_wire()
+    assert r.cached_answer(data, "udp") is None  # not cached yet
+    r.respond(data, CLIENT, "udp")
+    assert r.cached_answer(data, "udp") == r.respond(data, CLIENT, "udp").messages[0]
+    faults.add(Fault.make("mx1.example.com.", action="servfail"))
+    assert r.cached_answer(data, "udp") is None  # faults bypass the cache
+    assert dns.message.from_wire(r.respond(data, CLIENT, "udp").messages[0]).rcode() == dns.rcode.SERVFAIL
 
 
 def test_real_fault_set_plugs_in(zone: Zone) -> None:
@@ -689,7 +707,9 @@ def test_fast_path_agrees_with_reference_on_mangled_packets(zone: Zone) -> None:
             case 3:  # flip header bits and counts
                 data[rng.choice([2, 3, 5, 7, 9, 11])] ^= 1 << rng.randrange(8)
         packet = bytes(data)
+        bare = fast.cached_answer(packet, "udp")
         got = fast.respond(packet, CLIENT, "udp")
         want = reference.respond(packet, CLIENT, "udp")
         assert got.messages == want.messages, packet.hex()
         assert got.info == want.info, packet.hex()
+        assert bare is None or [bare] == want.messages, packet.hex()

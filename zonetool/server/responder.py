@@ -155,35 +155,9 @@ class Responder:
         """Answer one message. Never raises for bad input: bad packets get FORMERR or silence."""
         snap = self._snap
         if self.cache_size > 0 and not self.faults:  # an empty FaultSet keeps the fast path
-            # The fast path does not walk the labels: a key is only ever made from a question that
-            # parsed, and case folding cannot turn a bad length octet (>63) into a good one, so a
-            # hit proves the question well-formed (and the spans below right).
-            n = len(data)
-            if n >= 17 and not data[2] & 0xF8 and data[4:10] == _PLAIN_HEADER:
-                counts = data[10:12]
-                qend = 0
-                if counts == b"\x00\x00":
-                    qend = n
-                    mode = (TCP_LIMIT << 2 if transport == "tcp" else wire.MIN_UDP << 2) | (data[2] & 1) << 1
-                elif (
-                    counts == b"\x00\x01"
-                    and n >= 28
-                    and data[n - 11 : n - 8] == _OPT_HEAD
-                    and not data[n - 5]  # EDNS version 0
-                    and data[n - 2 :] == b"\x00\x00"  # RDLEN 0: no options
-                ):
-                    # One OPT RR, version 0 and no options (what dnsperf and most stubs send).
-                    qend = n - 11
-                    if transport == "tcp":
-                        limit = TCP_LIMIT
-                    else:
-                        size = data[n - 8] << 8 | data[n - 7]
-                        limit = self.max_udp if size >= self.max_udp else max(size, wire.MIN_UDP)
-                    mode = limit << 2 | (data[2] & 1) << 1 | 1
-                if qend:
-                    entry = snap.cache.get((data[12 : qend - 4].lower(), data[qend - 4 : qend], mode))
-                    if entry is not None:
-                        return _Hit(data[:2] + entry[0] + data[12:qend] + entry[1], client, transport, entry[2])
+            hit = self._probe(snap, data, transport)
+            if hit is not None:
+                return _Hit(hit[0], client, transport, hit[1])
         try:
             return self._respond(snap, data, client, transport)
         except Exception as exc:  # a bug must not kill the server: answer SERVFAIL and say why
@@ -192,6 +166,53 @@ class Responder:
                 return Reply([], QueryInfo(client, transport, "", "", "", 0))
             info = QueryInfo(client, transport, "", "", "SERVFAIL", 0, f"internal error: {exc!r}")
             return Reply([wire.pack_error(data, SERVFAIL)], info)
+
+    def cached_answer(self, data: bytes, transport: str) -> bytes | None:
+        """The answer if it is already cached (no log record, no fault applies), else None.
+
+        For a transport's tightest loop when nobody reads the query log: bytes only, no Reply.
+        Exactly `respond(...).messages[0]` whenever it is not None.
+        """
+        if self.cache_size > 0 and not self.faults:
+            hit = self._probe(self._snap, data, transport)
+            if hit is not None:
+                return hit[0]
+        return None
+
+    def _probe(self, snap: _Snapshot, data: bytes, transport: str) -> tuple[bytes, tuple[str, str, str, int]] | None:
+        """The cache look-up for the common query shapes, without parsing; None = take the full path.
+
+        It does not walk the labels: a key is only ever made from a question that parsed, and case
+        folding cannot turn a bad length octet (>63) into a good one, so a hit proves the question
+        well-formed and the spans below right.
+        """
+        n = len(data)
+        if n < 17 or data[2] & 0xF8 or data[4:10] != _PLAIN_HEADER:  # QR=0, QUERY, QD=1, AN=NS=0
+            return None
+        counts = data[10:12]
+        if counts == b"\x00\x00":
+            qend = n
+            mode = (TCP_LIMIT << 2 if transport == "tcp" else wire.MIN_UDP << 2) | (data[2] & 1) << 1
+        elif (
+            counts == b"\x00\x01"
+            and n >= 28
+            and data[n - 11 : n - 8] == _OPT_HEAD
+            and not data[n - 5]  # EDNS version 0
+            and data[n - 2 :] == b"\x00\x00"  # RDLEN 0: no options (what dnsperf and most stubs send)
+        ):
+            qend = n - 11
+            if transport == "tcp":
+                limit = TCP_LIMIT
+            else:
+                size = data[n - 8] << 8 | data[n - 7]
+                limit = self.max_udp if size >= self.max_udp else max(size, wire.MIN_UDP)
+            mode = limit << 2 | (data[2] & 1) << 1 | 1
+        else:
+            return None
+        entry = snap.cache.get((data[12 : qend - 4].lower(), data[qend - 4 : qend], mode))
+        if entry is None:
+            return None
+        return data[:2] + entry[0] + data[12:qend] + entry[1], entry[2]
 
     # -- the full path --------------------------------------------------------------
     def _respond(self, snap: _Snapshot, data: bytes, client: tuple[str, int], transport: str) -> Reply:
