@@ -18,9 +18,10 @@ INTRO = """## Validation rules
 
 Every rule has a stable code. A zone can accept a finding by naming its code under `silence:` with a
 reason; the finding is still printed, marked as silenced, with that reason. Errors stop `export`;
-warnings do not (`validate --strict` fails on them too). Rules judge the compiled zone, whether it came from YAML or a BIND
-file; problems that prevent building a record at all (unknown keys, bad addresses, labels over 63
-octets, ...) are reported earlier by the compiler. `zonetool rules` prints this table (`--format json` too).
+warnings do not (`validate --strict` fails on them too). Rules judge the compiled zone, whether it
+came from YAML or a BIND file; problems that prevent building a record at all (unknown keys, bad
+addresses, labels over 63 octets, ...) are reported earlier by the compiler. `zonetool rules` prints
+this table (`--format json` too).
 
 ```yaml
 silence:
