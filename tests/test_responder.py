@@ -370,6 +370,16 @@ def test_cache_cap_is_respected(zone: Zone) -> None:
     assert r.cached() == 5
 
 
+def test_big_answers_are_not_cached() -> None:
+    """The cap counts answers; leaving out the rare big ones keeps memory near cache_size x 4 KiB."""
+    responder = Responder([big_txt_zone(count=45)])
+    big = send(responder, q("txt.big.test", "TXT"), "tcp").messages[0]
+    assert len(big) > 4096 and responder.cached() == 0
+    assert send(responder, q("txt.big.test", "TXT"), "tcp").messages[0] == big
+    send(responder, q("txt.big.test", "TXT"))  # the truncated UDP answer is small: cached
+    assert responder.cached() == 1
+
+
 def test_swap_drops_stale_answers(zone: Zone) -> None:
     r = Responder([zone])
     before = answer(r, q("mx2.example.com"))

@@ -40,6 +40,7 @@ BADVERS = 16  # RFC 6891 6.1.3, carried in the OPT extended rcode
 AXFR, IXFR = 252, 251
 TCP_LIMIT = wire.MAX_MESSAGE
 _PLAIN_HEADER = b"\x00\x01\x00\x00\x00\x00"  # QDCOUNT=1, ANCOUNT=0, NSCOUNT=0
+MAX_CACHED = 4096  # octets: bigger answers (rare, TCP) are packed each time, so memory stays ~cache_size x 4 KiB
 _OPT_HEAD = b"\x00\x00\x29"  # root owner, TYPE 41 (RFC 6891 6.1.2)
 _TYPE_NAMES: dict[int, str] = {}
 
@@ -267,7 +268,7 @@ class Responder:
         body = wire.pack_answer(data, query, answer, limit, self.max_udp)
         rcode = RCODE_NAMES.get(answer.rcode, str(answer.rcode))
         answers = int.from_bytes(body[6:8])
-        if cache is not None:
+        if cache is not None and len(body) <= MAX_CACHED:
             if len(cache) >= self.cache_size:
                 with suppress(KeyError):  # another thread may have emptied it meanwhile
                     cache.popitem(last=False)  # the oldest entry goes first (FIFO keeps hits cheap)
