@@ -400,3 +400,16 @@ def test_compile_never_raises(body: dict[object, object]) -> None:
             from zonetool.loader import judge
 
             judge(zone)  # the rules take whatever the compiler built
+
+
+def test_big_rrset_keeps_duplicates_apart() -> None:
+    """Zone.add finds repeats through a set (RRsets of thousands of records stay linear to build)."""
+    addresses = [f"10.0.{i >> 8}.{i & 255}" for i in range(3000)]
+    records = {"big": {"A": [*addresses, "10.0.0.7"]}}
+    spec = {"origin": "example.com", "nameservers": ["ns.example.net."], "records": records}
+    zone, _ = compile_zone(spec, None)
+    assert zone is not None and len(zone.duplicates) == 1 and zone.duplicates[0].where.path[-1] == 3000
+    big = Name.from_text("big.example.com.")
+    assert zone.remove(big, A.code, A("10.0.0.7")) == 1
+    zone.extend([zone.duplicates[0]])  # after a removal the set is rebuilt: the record is new again
+    assert len(zone.rrset(big, A.code).records) == 3000  # type: ignore[union-attr]

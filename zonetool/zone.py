@@ -42,6 +42,13 @@ class RRset:
     owner: Name
     code: int
     records: list[Record] = field(default_factory=list)
+    _rdatas: set[Rdata] | None = field(default=None, repr=False, compare=False)
+
+    def rdata_set(self) -> set[Rdata]:
+        """The records' data as a set (built on first use), so adding to a big RRset stays O(1)."""
+        if self._rdatas is None:
+            self._rdatas = {r.rdata for r in self.records}
+        return self._rdatas
 
     @property
     def ttl(self) -> int:
@@ -81,10 +88,11 @@ class Zone:
         rrset = node.get(record.code)
         if rrset is None:
             node[record.code] = RRset(record.owner, record.code, [record])
-        elif any(r.rdata == record.rdata for r in rrset.records):
+        elif record.rdata in rrset.rdata_set():
             self.duplicates.append(record)
         else:
             rrset.records.append(record)
+            rrset.rdata_set().add(record.rdata)
         self._ents = self._cuts = None
 
     def extend(self, records: Iterable[Record]) -> None:
@@ -105,6 +113,7 @@ class Zone:
             removed += len(rrset.records) - len(keep)
             if keep:
                 rrset.records = keep
+                rrset._rdatas = None
             else:
                 del node[c]
         if not node:
@@ -135,6 +144,7 @@ class Zone:
             raise ValueError("zone has no SOA")
         old = rrset.records[0]
         rrset.records[0] = replace(old, rdata=replace(old.rdata, serial=serial))
+        rrset._rdatas = None
 
     def contains(self, name: Name) -> bool:
         return name.is_subdomain_of(self.origin)
