@@ -94,7 +94,7 @@ class Compiler:
         self.findings.append(error(code, message, self.where(path), hint))
 
     def wrong_type(self, expected: str, value: object, path: Path, hint: str | None = None) -> None:
-        self.error("wrong-type", f"{_dotted(path)} must be {expected}, got {describe(value)}", path, hint)
+        self.error("wrong-type", f"{_dotted(path) or 'the zone'} must be {expected}, got {describe(value)}", path, hint)
 
     # -- structure -------------------------------------------------------------
     def mapping(self, value: object, block: Block | str, path: Path) -> dict[str, Any] | None:
