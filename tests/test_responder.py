@@ -375,7 +375,7 @@ def test_big_answers_are_not_cached() -> None:
     responder = Responder([big_txt_zone(count=45)])
     big = send(responder, q("txt.big.test", "TXT"), "tcp").messages[0]
     assert len(big) > 4096 and responder.cached() == 0
-    assert send(responder, q("txt.big.test", "TXT"), "tcp").messages[0] == big
+    assert send(responder, q("txt.big.test", "TXT"), "tcp").messages[0][2:] == big[2:]  # packed afresh
     send(responder, q("txt.big.test", "TXT"))  # the truncated UDP answer is small: cached
     assert responder.cached() == 1
 
