@@ -223,3 +223,44 @@ def test_crlf_file_round_trip(tmp_path: Path, named_compilezone: str) -> None:
     out.write_text(exported)
     assert "\r" not in exported
     assert canonical(named_compilezone, "example.com.", out) == canonical(named_compilezone, "example.com.", src)
+
+
+# ---------------------------------------------------------------------------
+# the one hard part of writing YAML by hand: quoting
+# ---------------------------------------------------------------------------
+TRICKY = ["@", "*", "*.dev", "yes", "No", "on", "null", "~", "0x1", "1e3", "12:30", "2024-01-01", "", " lead",
+          "trail ", "a: b", "a #b", "#c", "- x", "-all", "? q", "back\\slash", "\\# 3 abcdef", "'", '"', "%x", "!t",
+          "&a", "|", ">", "[x]", "{y}", "a,b", "été", "tab\there", "nl\nx", "\x00\x7f\u2028", ".5", "+1", "=", "<<",
+          ".inf", "1_000", "0o17", "v=spf1 -all", "10 mx1", "2001:db8::1", "::1", "a:b"]  # fmt: skip
+
+
+def loads(text: str) -> object:
+    from ruamel.yaml import YAML
+
+    return YAML(typ="safe", pure=True).load(text)
+
+
+@pytest.mark.parametrize("value", TRICKY)
+def test_scalars_read_back_exactly(value: str) -> None:
+    check_scalar(value)
+
+
+@settings(max_examples=300, deadline=None)
+@given(value=st.text(max_size=12))
+def test_random_scalars_read_back_exactly(value: str) -> None:
+    check_scalar(value)
+
+
+def check_scalar(value: str) -> None:
+    from zonetool.source import yaml as yaml_source
+    from zonetool.source.yaml_emit import scalar
+
+    block = f"k: {scalar(value)}\n"
+    flow = f"k: [{scalar(value, True)}, {scalar(value, True)}]\nm: {{a: {scalar(value, True)}}}\n"
+    key = f"{scalar(value)}: 1\n"
+    assert loads(block) == {"k": value}, block
+    assert loads(flow) == {"k": [value, value], "m": {"a": value}}, flow
+    assert loads(key) == {value: 1}, key
+    for text, expected in ((block, {"k": value}), (flow, {"k": [value, value], "m": {"a": value}})):
+        data, findings = yaml_source.load(text, "q.yaml")  # the loader zonetool itself uses
+        assert data == expected and not findings, text

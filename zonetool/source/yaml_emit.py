@@ -2,13 +2,17 @@
 
 Used by `zonetool import`: every record is kept, exact octets included. Values are
 written in the presentation text the compiler parses; whatever a YAML string cannot
-carry exactly (TXT that is not UTF-8, types the core does not model) goes out in
+carry exactly (TXT that is not UTF-8, types without a native form) goes out in
 RFC 3597 form, which the compiler passes through unchanged.
+
+The text is written directly rather than through ruamel.yaml's dumper: the dumper
+took over a minute for a 100k-record zone. The one hard part, quoting, is `scalar()`:
+conservative rules (quote anything a YAML 1.1 or 1.2 reader could take for something
+else), checked against ruamel.yaml's and the project's loader by the tests.
 """
 
 from __future__ import annotations
 
-import io
 import re
 from typing import Any
 
@@ -18,56 +22,122 @@ from zonetool.rdtypes import common_ttl, native_from_text, rdata_text, rrset_ord
 from zonetool.records import MX, NS, SOA, SRV, TXT, Generic, Rdata, RdataError, tokenize, type_code
 from zonetool.zone import Record, Zone
 
-# Words YAML 1.1 or 1.2 readers turn into booleans, nulls or numbers: always quoted.
+# Plain scalars YAML 1.1 or 1.2 readers turn into booleans, nulls, numbers or dates: always quoted.
 _KEYWORDS = re.compile(
-    r"^(?:y|n|yes|no|on|off|true|false|null|~|[-+]?(?:\d[\d_]*(?:\.\d*)?(?:e[-+]?\d+)?|\.inf|\.nan|0x[0-9a-f_]+"
-    r"|0o[0-7_]+|0b[01_]+|[0-9][0-9_]*(?::[0-5]?\d)+(?:\.\d*)?))$",
+    r"^(?:y|n|yes|no|on|off|true|false|null|~|=|<<|[-+]?[0-9_]*\.?[0-9_]*(?:e[-+]?[0-9_]+)?"
+    r"|[-+]?\.(?:inf|nan)|[-+]?0x[0-9a-f_]+|[-+]?0o?[0-7_]+|[-+]?0b[01_]+|[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?"
+    r"|[0-9]{4}-[0-9][0-9]?-[0-9][0-9]?.*)$",
     re.I,
 )
+# What may stand unquoted: no indicator first, no ': ' or ' #', and in flow context no , [ ] { } :
+_PLAIN_BLOCK = re.compile(r"^[^\s\-?:,\[\]{}#&*!|>'\"%@`\\](?:(?!: | #)[^\t\n])*(?<![\s:])$")
+_PLAIN_FLOW = re.compile(r"^[^\s\-?:,\[\]{}#&*!|>'\"%@`\\][^\t\n,\[\]{}:#]*(?<!\s)$")
 _EMAIL_LOCAL = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+$")
 _TYPE_KEY = re.compile(r"^(?:[A-Z][A-Z0-9]*|TYPE[0-9]+)$")
+_FLOW_WIDTH = 90
 
 
-def _text(value: str) -> Any:
-    """A string scalar quoted exactly when YAML would otherwise read something else."""
-    from ruamel.yaml.scalarstring import DoubleQuotedScalarString, SingleQuotedScalarString
+class Flow(list):  # type: ignore[type-arg]
+    """A sequence written [a, b] when it is short."""
 
+
+class FlowMap(dict):  # type: ignore[type-arg]
+    """A mapping written {k: v} on one line."""
+
+
+def scalar(value: str | int, flow: bool = False) -> str:
+    """A YAML scalar that every reader loads back as exactly `value` (a string stays a string)."""
+    if isinstance(value, int):
+        return str(value)
     if not value.isprintable():
-        return DoubleQuotedScalarString(value)
-    if _KEYWORDS.match(value) or value.startswith("\\") or value != value.strip():
-        return SingleQuotedScalarString(value)
-    return value  # ruamel.yaml quotes whatever its own resolver would misread (@, *, :, #, ...)
+        return _double(value)
+    pattern = _PLAIN_FLOW if flow else _PLAIN_BLOCK
+    if pattern.match(value) and not _KEYWORDS.match(value):
+        return value
+    return "'" + value.replace("'", "''") + "'"
 
 
-_FLOW_SAFE = re.compile(r"^[A-Za-z0-9_./=+@\\-][A-Za-z0-9_./=+@\\ -]*$")
+_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\t": "\\t", "\r": "\\r", "\0": "\\0"}
 
 
-def _in_flow(value: Any) -> Any:
-    """Inside [..] and {..} ':' ',' and brackets end a plain scalar: quote anything beyond the safe set."""
-    from ruamel.yaml.scalarstring import SingleQuotedScalarString
-
-    if isinstance(value, str) and type(value) is str and not _FLOW_SAFE.match(value):
-        return SingleQuotedScalarString(value)
-    return value
-
-
-def _flow(items: list[Any]) -> Any:
-    from ruamel.yaml.comments import CommentedSeq
-
-    if all(isinstance(i, str) for i in items) and sum(len(i) + 4 for i in items) < 90:
-        seq = CommentedSeq([_in_flow(i) for i in items])
-        seq.fa.set_flow_style()
-        return seq
-    return CommentedSeq(items)
+def _double(value: str) -> str:
+    out = ['"']
+    for ch in value:
+        if ch in _ESCAPES:
+            out.append(_ESCAPES[ch])
+        elif ch.isprintable() and ch != "\ufeff":
+            out.append(ch)
+        elif ord(ch) <= 0xFF:
+            out.append(f"\\x{ord(ch):02x}")
+        elif ord(ch) <= 0xFFFF:
+            out.append(f"\\u{ord(ch):04x}")
+        else:
+            out.append(f"\\U{ord(ch):08x}")
+    out.append('"')
+    return "".join(out)
 
 
-def _map(flow: bool = False) -> Any:
-    from ruamel.yaml.comments import CommentedMap
+def _flow_text(value: Any) -> str | None:
+    """One-line flow form of a value, or None if it does not fit on a line."""
+    if isinstance(value, dict):
+        parts = []
+        for k, v in value.items():
+            inner = _flow_text(v)
+            if inner is None:
+                return None
+            parts.append(f"{scalar(k, True)}: {inner}")
+        return "{" + ", ".join(parts) + "}"
+    if isinstance(value, list):
+        items = [_flow_text(v) for v in value]
+        if any(i is None for i in items):
+            return None
+        return "[" + ", ".join(items) + "]"  # type: ignore[arg-type]
+    return scalar(value, True)
 
-    m = CommentedMap()
-    if flow:
-        m.fa.set_flow_style()
-    return m
+
+def _emit(value: Any, indent: int, out: list[str], prefix: str) -> None:
+    """Append `prefix` + value, as block YAML indented by `indent` spaces below the prefix's line."""
+    pad = " " * indent
+    if isinstance(value, FlowMap) or (isinstance(value, Flow) and value):
+        text = _flow_text(value)
+        if text is not None and (isinstance(value, FlowMap) or len(text) <= _FLOW_WIDTH):
+            out.append(f"{prefix} {text}" if prefix else text)
+            return
+    if isinstance(value, dict) and value:
+        if prefix:
+            out.append(prefix)
+        for k, v in value.items():
+            _emit(v, indent + (2 if prefix else 0), out, f"{' ' * (indent + (2 if prefix else 0))}{scalar(k)}:")
+        return
+    if isinstance(value, list) and value:
+        if prefix:
+            out.append(prefix)
+        for item in value:
+            inner = pad + "  " if prefix else pad
+            if isinstance(item, list) and not isinstance(item, Flow):
+                _emit_nested(item, len(inner) + 2, out, f"{inner}- ")
+            elif isinstance(item, dict) and not isinstance(item, FlowMap):
+                first = True
+                for k, v in item.items():
+                    lead = f"{inner}- " if first else f"{inner}  "
+                    _emit(v, len(inner) + 2, out, f"{lead}{scalar(k)}:")
+                    first = False
+            else:
+                text = _flow_text(item) if isinstance(item, dict | list) else scalar(item)
+                if text is None or (isinstance(item, list) and len(text) > _FLOW_WIDTH):
+                    _emit_nested(list(item), len(inner) + 2, out, f"{inner}- ")
+                else:
+                    out.append(f"{inner}- {text}")
+        return
+    text = _flow_text(value) if isinstance(value, dict | list) else scalar(value)
+    out.append(f"{prefix} {text}" if prefix else str(text))
+
+
+def _emit_nested(items: list[Any], indent: int, out: list[str], lead: str) -> None:
+    """A list inside a list: `- - a` then `  - b` (compact nested sequence)."""
+    pad = " " * indent
+    for i, item in enumerate(items):
+        out.append(f"{lead if i == 0 else pad}- {scalar(item)}")
 
 
 def _rel(name: Name, origin: Name) -> str:
@@ -96,10 +166,10 @@ def _txt_item(rdata: TXT) -> Any:
         whole = joined.decode("utf-8")
         parts = [s.decode("utf-8") for s in rdata.strings]
     except UnicodeDecodeError:
-        return _text(Generic(16, rdata.to_wire()).to_text())
+        return Generic(16, rdata.to_wire()).to_text()
     if TXT.from_value(joined).strings == rdata.strings and not whole.startswith("\\#"):
-        return _text(whole)
-    return _flow([_text(p) for p in parts])
+        return whole
+    return Flow(parts)
 
 
 def _type_key(rdata: Rdata) -> str:
@@ -130,22 +200,22 @@ def _item(rdata: Rdata, origin: Name) -> Any:
     if isinstance(rdata, TXT):
         return _txt_item(rdata)
     if isinstance(rdata, Generic):
-        return _text(_generic_text(rdata, origin))
-    return _text(rdata.to_text(origin))
+        return _generic_text(rdata, origin)
+    return rdata.to_text(origin)
 
 
 def _mapping_item(record: Record, origin: Name) -> Any:
     """The mapping form of one item, used only when an RRset's records have different TTLs."""
     rdata = record.rdata
-    m = _map(flow=True)
+    m = FlowMap()
     if isinstance(rdata, MX):
         m["priority"] = rdata.preference
-        m["host"] = _in_flow(_text(_rel(rdata.exchange, origin)))
+        m["host"] = _rel(rdata.exchange, origin)
     elif isinstance(rdata, SRV):
         m["priority"], m["weight"], m["port"] = rdata.priority, rdata.weight, rdata.port
-        m["host"] = _in_flow(_text(_rel(rdata.target, origin)))
+        m["host"] = _rel(rdata.target, origin)
     else:
-        m["value"] = _in_flow(_item(rdata, origin))
+        m["value"] = _item(rdata, origin)
     m["ttl"] = format_duration(record.ttl)
     return m
 
@@ -160,37 +230,35 @@ def _rrset_value(records: list[Record], origin: Name, default_ttl: int) -> Any:
     if len(ttls) > 1 and not isinstance(records[0].rdata, SOA):
         return [_mapping_item(r, origin) for r in records]
     items = [_item(r.rdata, origin) for r in records]
-    value: Any = items[0] if len(items) == 1 and not isinstance(items[0], list) else _flow(items)
+    value: Any = items[0] if len(items) == 1 and not isinstance(items[0], list) else Flow(items)
     ttl = records[0].ttl
     if ttl == default_ttl:
         return value
-    flow = not isinstance(value, list) or value.fa.flow_style()
-    m = _map(flow=flow)
-    m["ttl"] = format_duration(ttl)
-    m["values"] = _in_flow(value) if flow else value
-    return m
+    values = {"ttl": format_duration(ttl), "values": value}
+    if isinstance(value, str) or (_flow_text(value) or "x" * 999).__len__() <= _FLOW_WIDTH:
+        return FlowMap(values)
+    return values
 
 
-def zone_spec(zone: Zone) -> Any:
-    """The YAML document (ruamel CommentedMap) for `zone`."""
+def zone_spec(zone: Zone) -> dict[str, Any]:
+    """The YAML document for `zone` as plain data (Flow / FlowMap mark one-line collections)."""
     origin = zone.origin
     default_ttl = common_ttl(zone)
-    doc = _map()
-    doc["origin"] = _text(origin.to_text().rstrip(".") or ".")
-    doc["ttl"] = format_duration(default_ttl)
+    doc: dict[str, Any] = {"origin": origin.to_text().rstrip(".") or ".", "ttl": format_duration(default_ttl)}
 
     soa_record = zone.soa_record()
     if soa_record is not None:
         soa = soa_record.rdata
         assert isinstance(soa, SOA)
-        block = _map()
-        block["primary"] = _text(_rel(soa.mname, origin))
-        block["contact"] = _text(_contact(soa.rname, origin))
-        block["serial"] = soa.serial
-        block["refresh"] = format_duration(soa.refresh)
-        block["retry"] = format_duration(soa.retry)
-        block["expire"] = format_duration(soa.expire)
-        block["negative"] = format_duration(soa.minimum)
+        block: dict[str, Any] = {
+            "primary": _rel(soa.mname, origin),
+            "contact": _contact(soa.rname, origin),
+            "serial": soa.serial,
+            "refresh": format_duration(soa.refresh),
+            "retry": format_duration(soa.retry),
+            "expire": format_duration(soa.expire),
+            "negative": format_duration(soa.minimum),
+        }
         if soa_record.ttl != default_ttl:
             block["ttl"] = format_duration(soa_record.ttl)
         doc["soa"] = block
@@ -198,26 +266,24 @@ def zone_spec(zone: Zone) -> Any:
     apex_ns = zone.rrset(origin, 2)
     ns_in_block = False
     if apex_ns is not None and all(r.ttl == default_ttl for r in apex_ns.records):
-        targets = [r.rdata.target for r in _order(apex_ns.records) if isinstance(r.rdata, NS)]
-        texts = [_rel(t, origin) for t in targets]
+        texts = [_rel(r.rdata.target, origin) for r in _order(apex_ns.records) if isinstance(r.rdata, NS)]
         if all(not _looks_like_address(t) for t in texts):
-            doc["nameservers"] = _flow([_text(t) for t in texts])
+            doc["nameservers"] = Flow(texts)
             ns_in_block = True
 
-    records = _map()
+    records: dict[str, Any] = {}
     for name in zone.names():
         node = zone.nodes[name]
-        owner = _map()
+        owner: dict[str, Any] = {}
         for code in sorted(node, key=lambda c: (c != 2, c)):
             if code == 6 and name == origin:
                 continue
             if code == 2 and name == origin and ns_in_block:
                 continue
             rrset = node[code]
-            key = _type_key(rrset.records[0].rdata)
-            owner[key] = _rrset_value(rrset.records, origin, default_ttl)
+            owner[_type_key(rrset.records[0].rdata)] = _rrset_value(rrset.records, origin, default_ttl)
         if owner:
-            records[_text(_rel(name, origin))] = owner
+            records[_rel(name, origin)] = owner
     if records:
         doc["records"] = records
     return doc
@@ -235,12 +301,6 @@ def _looks_like_address(text: str) -> bool:
 
 def zone_to_yaml(zone: Zone) -> str:
     """YAML text of `zone`, deterministic: same zone, same bytes."""
-    from ruamel.yaml import YAML
-
-    yaml = YAML(typ="rt")
-    yaml.width = 4096
-    yaml.allow_unicode = True
-    yaml.indent(mapping=2, sequence=4, offset=2)
-    out = io.StringIO()
-    yaml.dump(zone_spec(zone), out)
-    return out.getvalue()
+    out: list[str] = []
+    _emit(zone_spec(zone), 0, out, "")
+    return "\n".join(out) + "\n"
