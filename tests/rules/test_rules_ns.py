@@ -50,3 +50,10 @@ def test_occluded_data(findings: Callable) -> None:
     assert report.codes().count("occluded-data") == 3
     assert sorted(report.lines("occluded-data")) == [4, 5, 6]
     assert set(report.codes()) == {"occluded-data"}
+
+
+def test_signed_delegation_is_not_occluded(findings: Callable) -> None:
+    # RFC 4035: a signed parent holds DS, NSEC and RRSIG at the cut; none of it is occluded
+    zone = "sub NS ns.example.net.\nsub DS \\# 4 abcdabcd\nsub NSEC \\# 3 000000\nsub RRSIG \\# 3 00002b\n"
+    assert findings(zone) == []
+    assert findings(zone + "sub TXT hidden").lines("occluded-data") == [5]

@@ -104,3 +104,9 @@ def test_caa_issue_value(findings: Callable) -> None:
     assert findings(ok) == []
     report = findings('@ CAA 0 issue "letsencrypt.org"\n@ CAA 0 issue "https://letsencrypt.org/"')
     assert report.lines("caa-issue-value") == [2]
+
+
+def test_rrsigs_carry_the_ttl_of_what_they_cover(findings: Callable) -> None:
+    # RFC 4034 3: RRSIGs of one owner differ in TTL by design; they are not one RRset in RFC 2181's sense
+    assert findings("www 300 A 192.0.2.1\nwww 300 RRSIG \\# 3 000001\nwww 60 RRSIG \\# 3 000010") == []
+    assert findings("www 300 TXT a\nwww 60 TXT b").lines("rrset-ttl-mismatch") == [2]

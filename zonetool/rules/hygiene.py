@@ -120,7 +120,8 @@ def dmarc_missing(ctx: Context) -> Iterator[Hit]:
         yield hit(
             real[0],
             f"{ctx.origin.to_text()} receives mail but publishes no DMARC record at _dmarc",
-            hint='add: _dmarc: {TXT: "v=DMARC1; p=none; rua=mailto:dmarc@' + ctx.origin.to_text().rstrip(".") + '"}',
+            hint=f'publish at _dmarc.{ctx.origin.to_text()} a TXT record like "v=DMARC1; p=none; '
+            f'rua=mailto:dmarc@{ctx.origin.to_text().rstrip(".")}" (p=none only reports)',
         )
 
 

@@ -94,7 +94,7 @@ def owner_chars(ctx: Context) -> Iterator[Hit]:
             first = next(iter(ctx.zone.nodes[name].values())).records[0]
             yield hit(
                 first,
-                f"owner {name.to_text()} has a label with characters other than letters, digits, '-', '_'",
+                f"owner {name.to_text()} has a label with characters other than letters, digits, '-', '_', '/'",
                 hint="many resolvers, mail servers and web tools refuse such names",
             )
 

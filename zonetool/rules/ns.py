@@ -11,7 +11,9 @@ from zonetool.rules.base import A_CODE, AAAA_CODE, NS_CODE, Context, Hit, hit, r
 from zonetool.zone import Record
 
 ERROR, WARNING = Severity.ERROR, Severity.WARNING
-DS_CODE = 43
+DS_CODE, RRSIG_CODE, NSEC_CODE = 43, 46, 47
+# RFC 4035 2.4 / 2.3: a signed parent keeps the DS, its NSEC and their RRSIGs at the cut, beside the NS.
+_AT_CUT = frozenset({NS_CODE, DS_CODE, RRSIG_CODE, NSEC_CODE})
 
 
 def _ns_records(ctx: Context) -> Iterator[tuple[Record, Name]]:
@@ -24,8 +26,11 @@ def _ns_records(ctx: Context) -> Iterator[tuple[Record, Name]]:
 @rule("ns-apex-missing", ERROR, "ns", "the apex has NS records", "RFC 1034 4.2.1")
 def ns_apex_missing(ctx: Context) -> Iterator[Hit]:
     if ctx.zone.rrset(ctx.origin, NS_CODE) is None:
-        yield Hit(ctx.apex_where, f"zone {ctx.origin.to_text()} has no NS records at its apex",
-                  hint="list the zone's servers under nameservers:")  # fmt: skip
+        yield Hit(
+            ctx.apex_where,
+            f"zone {ctx.origin.to_text()} has no NS records at its apex",
+            hint="add NS records at the apex (in YAML: nameservers: [ns1, ns2.example.net.])",
+        )
 
 
 # RFC 1034 4.1 / RFC 2182 5: a zone is served by at least two name servers, so one outage is survivable.
@@ -96,7 +101,7 @@ def occluded_data(ctx: Context) -> Iterator[Hit]:
         node = zone.nodes[name]
         allowed = {A_CODE, AAAA_CODE} if name in glue else set()
         if name == cut:
-            allowed |= {NS_CODE, DS_CODE}
+            allowed |= _AT_CUT
         hidden = [code for code in sorted(node) if code not in allowed]
         if hidden:
             where = "at" if name == cut else "below"

@@ -12,6 +12,7 @@ from zonetool.rules.base import CAA_CODE, Context, Hit, field_where, hit, rule, 
 ERROR, WARNING = Severity.ERROR, Severity.WARNING
 MAX_TTL = 2147483647  # RFC 2181 8
 DAY, WEEK = 86400, 604800
+RRSIG_CODE = 46
 
 
 def _fmt(seconds: int) -> str:
@@ -34,6 +35,8 @@ def ttl_range(ctx: Context) -> Iterator[Hit]:
 @rule("rrset-ttl-mismatch", WARNING, "ttl", "all records of one RRset share one TTL", "RFC 2181 5.2")
 def rrset_ttl_mismatch(ctx: Context) -> Iterator[Hit]:
     for rrset in ctx.all_rrsets():
+        if rrset.code == RRSIG_CODE:
+            continue  # RFC 4034 3: each RRSIG carries the TTL of the RRset it covers, so they differ
         first = rrset.records[0].ttl
         for r in rrset.records[1:]:
             if r.ttl != first:
@@ -45,7 +48,7 @@ def rrset_ttl_mismatch(ctx: Context) -> Iterator[Hit]:
     # A repeated record with its own TTL is a TTL conflict too, whichever copy came first.
     for r in ctx.zone.duplicates:
         rrset = ctx.zone.rrset(r.owner, r.code)
-        if rrset is not None and r.ttl != rrset.records[0].ttl:
+        if rrset is not None and r.code != RRSIG_CODE and r.ttl != rrset.records[0].ttl:
             yield hit(
                 r,
                 f"{r.rtype} at {text_of(r.owner, ctx.origin)} is repeated with TTL {r.ttl}; "
