@@ -121,7 +121,8 @@ def dmarc_missing(ctx: Context) -> Iterator[Hit]:
             real[0],
             f"{ctx.origin.to_text()} receives mail but publishes no DMARC record at _dmarc",
             hint=f'publish at _dmarc.{ctx.origin.to_text()} a TXT record like "v=DMARC1; p=none; '
-            f'rua=mailto:dmarc@{ctx.origin.to_text().rstrip(".")}" (p=none only reports)',
+            f'rua=mailto:dmarc@{ctx.origin.to_text().rstrip(".")}" (p=none only reports); a subdomain zone '
+            "inherits its parent domain's policy (RFC 7489 6.6.3): silence this code if that one exists",
         )
 
 
