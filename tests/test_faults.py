@@ -227,3 +227,23 @@ def test_responder_applies_zone_faults_and_keeps_answering_others() -> None:
     assert ok.rcode() == dns.rcode.NOERROR and ok.answer[0][0].address == "192.0.2.10"
     responder.faults.runtime.add(Fault.make("mx1.example.com.", "A", "refused"))
     assert ask("mx1.example.com.", "A").rcode() == dns.rcode.REFUSED
+
+
+def test_bad_faults_are_reported_by_the_loader_with_line_and_column(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from zonetool.loader import has_errors, load_paths
+
+    zone = tmp_path / "example.com.yaml"
+    zone.write_text(
+        "origin: example.com\n"
+        "nameservers: [ns1, ns2]\n"
+        "records:\n"
+        "  ns1: {A: 192.0.2.53}\n"
+        "  ns2: {A: 192.0.2.54}\n"
+        "faults:\n"
+        "  - {name: mx1, type: A, action: servfail}\n"
+        "  - {name: mx1, type: A, action: explode}\n"
+    )
+    loaded = load_paths([zone])
+    (bad,) = [f for f in loaded.findings if f.code.startswith("fault")]
+    assert (bad.where.file, bad.where.line, bad.where.column) == (str(zone), 8, 34)  # at "explode"
+    assert has_errors(loaded.findings)

@@ -58,6 +58,10 @@ def load_mapping(data: Mapping[str, object] | object, file: str | None = None) -
     zone, findings = compile_zone(data, file)
     if zone is not None:
         findings.extend(judge(zone))
+        if zone.faults_spec:  # the sender harness's `faults:` (issue 4), checked here so they get line:column
+            from zonetool.faults import FaultSet
+
+            findings.extend(FaultSet.from_spec(zone.faults_spec, zone.origin, file)[1])
     return zone, findings
 
 

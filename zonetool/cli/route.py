@@ -101,14 +101,8 @@ def _zone_resolver(paths: list[Path]) -> Any:
         for finding in errors:
             typer.echo(finding.format(), err=True)
         fail(f"{len(errors)} error(s) in the zone files; fix them first (zonetool validate)", 1)
-    faults = FaultSet()
-    for z in loaded.zones:
-        spec = getattr(z, "faults_spec", None)
-        if spec:
-            declared, findings = FaultSet.from_spec(spec, z.origin, z.file)
-            for finding in findings:
-                typer.echo(finding.format(), err=True)
-            faults = FaultSet.merge(faults, declared)
+    # The loader has reported bad `faults:` items already (with line:column); the good ones apply.
+    faults = FaultSet.merge(*(FaultSet.from_spec(z.faults_spec, z.origin, z.file)[0] for z in loaded.zones))
     if not loaded.zones:
         fail(f"no zones found in {', '.join(map(str, paths))}")
     return ZoneResolver(loaded.zones, faults)
