@@ -7,6 +7,7 @@ Comparison is ASCII case-insensitive (RFC 4343); the spelling is kept for output
 
 from __future__ import annotations
 
+import re
 from functools import total_ordering
 
 MAX_LABEL = 63  # RFC 1035 2.3.4
@@ -134,7 +135,12 @@ class Name:
 ROOT = Name(())
 
 
+_PLAIN_LABEL = re.compile(b"[" + re.escape(bytes(c for c in range(0x21, 0x7F) if c not in _SPECIAL)) + b"]*\\Z")
+
+
 def escape_label(label: bytes) -> str:
+    if _PLAIN_LABEL.match(label):  # the common case, without a loop over every octet
+        return label.decode("ascii")
     out = []
     for c in label:
         if c in _SPECIAL:

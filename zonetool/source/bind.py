@@ -560,7 +560,8 @@ def write_zone(zone: Zone, *, digest: str | None = None) -> str:
         codes = sorted(node, key=lambda c: (c != 6, c != 2, c))
         for code in codes:
             rrset = node[code]
-            for record in sorted(rrset.records, key=rrset_order(code)):
+            records = rrset.records if len(rrset.records) == 1 else sorted(rrset.records, key=rrset_order(code))
+            for record in records:
                 owner = owner_text if first else ""
                 first = False
                 ttl = "" if record.ttl == default_ttl else str(record.ttl)

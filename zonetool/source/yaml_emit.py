@@ -221,7 +221,7 @@ def _mapping_item(record: Record, origin: Name) -> Any:
 
 
 def _order(records: list[Record]) -> list[Record]:
-    return sorted(records, key=rrset_order(records[0].code))
+    return sorted(records, key=rrset_order(records[0].code)) if len(records) > 1 else records
 
 
 def _rrset_value(records: list[Record], origin: Name, default_ttl: int) -> Any:
