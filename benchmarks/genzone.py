@@ -18,7 +18,7 @@ def host_records(i: int) -> list[tuple[str, str, str]]:
     h = f"h{i}"
     recs = [(h, "A", f"10.{(i >> 16) & 255}.{(i >> 8) & 255}.{i & 255}")]
     if i % 2 == 0:
-        recs.append((h, "AAAA", f"2001:db8::{i:x}"))
+        recs.append((h, "AAAA", f"2001:db8::{i >> 16:x}:{i & 0xFFFF:x}"))
     if i % 3 == 0:
         recs.append((f"mail{i}", "MX", f"10 {h}"))
         recs.append((f"mail{i}", "MX", f"20 h{i + 1}"))
