@@ -129,10 +129,11 @@ def _guess_origin(file: Path, text: str) -> str | None:
 
 
 def _differences(zone: Zone, again: Zone | None) -> list[str]:
-    def rows(z: Zone | None) -> set[tuple[str, int, int, bytes]]:
+    def rows(z: Zone | None) -> set[tuple[str, int, int, str]]:
+        # presentation text with absolute names: exact octets and the letter case of every name
         if z is None:
             return set()
-        return {(r.owner.to_text(), r.ttl, r.code, r.rdata.to_wire()) for r in z.records()}
+        return {(r.owner.to_text(), r.ttl, r.code, r.rdata.to_text(None)) for r in z.records()}
 
     a, b = rows(zone), rows(again)
     if zone.soa is None:  # the YAML side gets the format's default SOA; that is not a loss
