@@ -9,13 +9,17 @@ changes. Needs root (network namespaces); skipped with the reason where they are
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import pwd
 import re
 import select
 import shutil
 import subprocess
 import sys
+import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -93,6 +97,39 @@ records:
 faults:
   - {name: "@", type: MX, action: timeout}
 """,
+    "deliver.test": """
+origin: deliver.test
+nameservers: [ns1, ns2]
+mail:
+  exchangers:
+    - {host: mx1, priority: 10, addresses: [127.0.1.10]}
+    - {host: backup, priority: 20, addresses: [127.0.1.11]}
+records:
+  ns1: {A: 127.0.0.53}
+  ns2: {A: 127.0.0.54}
+""",
+    "tempfail.test": """
+origin: tempfail.test
+nameservers: [ns1, ns2]
+mail:
+  exchangers:
+    - {host: mx1, priority: 10, addresses: [127.0.1.20]}
+    - {host: backup, priority: 20, addresses: [127.0.1.21]}
+records:
+  ns1: {A: 127.0.0.53}
+  ns2: {A: 127.0.0.54}
+""",
+    "reject.test": """
+origin: reject.test
+nameservers: [ns1, ns2]
+mail:
+  exchangers:
+    - {host: mx1, priority: 10, addresses: [127.0.1.30]}
+    - {host: backup, priority: 20, addresses: [127.0.1.31]}
+records:
+  ns1: {A: 127.0.0.53}
+  ns2: {A: 127.0.0.54}
+""",
     "srv.test": """
 origin: srv.test
 nameservers: [ns1, ns2]
@@ -121,6 +158,7 @@ class Lab:
     conf: Path
     conf_srv: Path
     server: subprocess.Popen[str]
+    output: list[str]  # the server's stdout (query log and SMTP sink events), read by a thread
 
     def run(self, *argv: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
@@ -130,13 +168,48 @@ class Lab:
     def exim(self, address: str, srv: bool = False) -> subprocess.CompletedProcess[str]:
         return self.run(require_tool("exim"), "-C", str(self.conf_srv if srv else self.conf), "-bt", address)
 
+    def deliver(self, address: str) -> tuple[subprocess.CompletedProcess[str], list[str]]:
+        """exim delivers a message in the foreground (-odf); returns its result and the sink events it caused."""
+        before = len(self.sink_events())
+        message = f"From: sender@sender.test\nTo: {address}\nSubject: zonetool sink test\n\nhello\n"
+        done = subprocess.run(
+            ["ip", "netns", "exec", self.netns, require_tool("exim"), "-C", str(self.conf), "-odf",
+             "-f", "sender@sender.test", address],
+            input=message, capture_output=True, text=True, timeout=120, check=False,
+        )  # fmt: skip
+        # click.echo flushes each event before the sink answers, so they are in the pipe by now
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and (not self.sink_events()[before:] or self._more_expected()):
+            time.sleep(0.05)
+        return done, self.sink_events()[before:]
+
+    def _more_expected(self) -> bool:
+        last = self.sink_events()[-1] if self.sink_events() else ""
+        return " connect " in last or (" rcpt " in last and "250" in last)
+
+    def sink_events(self) -> list[str]:
+        return [line.strip() for line in list(self.output) if line.startswith("smtp ")]
+
     def route(self, address: str, *extra: str) -> dict:  # type: ignore[type-arg]
         done = self.run(zonetool_binary(), "route", address, "--server", "127.0.0.1:53", "--format", "json", *extra)
         assert done.returncode == 0, done.stderr
         return json.loads(done.stdout)
 
 
-def exim_config(tmp: Path, check_srv: bool) -> Path:
+def exim_state() -> Path:
+    """A directory exim's own user can read and write: the configs, its log and its spool (a deferred or
+    bounced message stays here, never in the system's queue). pytest's tmp dirs are private to root."""
+    state = Path(tempfile.mkdtemp(prefix="zonetool-exim-"))
+    state.chmod(0o755)
+    for sub in ("log", "spool"):
+        (state / sub).mkdir()
+        with contextlib.suppress(KeyError):
+            user = pwd.getpwnam("Debian-exim")
+            os.chown(state / sub, user.pw_uid, user.pw_gid)
+    return state
+
+
+def exim_config(state: Path, check_srv: bool) -> Path:
     """Debian's generated configuration, switched to the "internet" type, in the test's own copy.
 
     Debian's `ignore_target_hosts` drops exchanges with loopback addresses, which is all we have
@@ -145,10 +218,13 @@ def exim_config(tmp: Path, check_srv: bool) -> Path:
     text = EXIM_CONFIG.read_text()
     text = text.replace("DC_eximconfig_configtype=local", "DC_eximconfig_configtype=internet")
     text = re.sub(r"(?m)^DCconfig_\w+=1$", "DCconfig_internet=1", text)
-    head = f"ROUTER_DNSLOOKUP_IGNORE_TARGET_HOSTS = <; 255.255.255.255\nlog_file_path = {tmp}/%slog\n"
+    head = (
+        "ROUTER_DNSLOOKUP_IGNORE_TARGET_HOSTS = <; 255.255.255.255\n"
+        f"log_file_path = {state}/log/%slog\nSPOOLDIR = {state}/spool\n"
+    )
     if check_srv:
         text = re.sub(r"(?m)^  driver = dnslookup$", "  driver = dnslookup\n  check_srv = smtp", text)
-    path = tmp / ("exim-srv.conf" if check_srv else "exim.conf")
+    path = state / ("exim-srv.conf" if check_srv else "exim.conf")  # exim's delivery process re-reads it
     path.write_text(head + text)
     return path
 
@@ -167,6 +243,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
         pytest.skip(f"network namespaces are not permitted here: {made.stderr.strip()}")
     etc = Path("/etc/netns") / netns
     server: subprocess.Popen[str] | None = None
+    state: Path | None = None
     try:
         subprocess.run(["ip", "netns", "exec", netns, "ip", "link", "set", "lo", "up"], check=True)
         etc.mkdir(parents=True, exist_ok=True)
@@ -177,13 +254,16 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
         for origin, text in ZONES.items():
             (zones / f"{origin}.yaml").write_text(text.lstrip())
         server = subprocess.Popen(
-            ["ip", "netns", "exec", netns, zonetool_binary(), "serve", str(zones), "--port", "53", "--quiet"],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+            ["ip", "netns", "exec", netns, zonetool_binary(), "serve", str(zones), "--port", "53",
+             "--smtp", "--smtp-behaviour", "mx1.deliver.test=refuse", "--smtp-behaviour", "mx1.tempfail.test=tempfail",
+             "--smtp-behaviour", "mx1.reject.test=reject"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
         _wait_serving(server)
-        yield Lab(netns, exim_config(tmp, False), exim_config(tmp, True), server)
+        output: list[str] = []
+        threading.Thread(target=lambda: output.extend(iter(server.stdout.readline, "")), daemon=True).start()  # type: ignore[union-attr]
+        state = exim_state()
+        yield Lab(netns, exim_config(state, False), exim_config(state, True), server, output)
     finally:
         if server is not None:
             server.terminate()
@@ -194,6 +274,8 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
                 server.wait()
         subprocess.run(["ip", "netns", "del", netns], check=False)
         shutil.rmtree(etc, ignore_errors=True)
+        if state is not None:
+            shutil.rmtree(state, ignore_errors=True)
 
 
 def _wait_serving(server: subprocess.Popen[str]) -> None:
@@ -312,3 +394,27 @@ def test_srv_routing_with_check_srv(lab: Lab) -> None:
     ours, _, our_ports = route_groups(plan)
     assert exim == ours == [{"mx1.srv.test", "mx2.srv.test"}, {"mx3.srv.test"}]
     assert exim_ports == our_ports == {"mx1.srv.test": 2525, "mx2.srv.test": 2526, "mx3.srv.test": 2527}
+
+
+# ---------------------------------------------------------------------------
+# exim really delivering, to `zonetool serve --smtp` sinks in the namespace (port 25 there)
+# ---------------------------------------------------------------------------
+def test_exim_delivers_to_the_backup_when_the_primary_refuses(lab: Lab) -> None:
+    done, events = lab.deliver("user@deliver.test")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert [e.split()[2:4] for e in events if " connect " in e] == [
+        ["connect", "mx1.deliver.test."],
+        ["connect", "backup.deliver.test."],
+    ]  # the primary tried once, then the backup
+    assert any(" message  backup.deliver.test." in e and "<user@deliver.test>" in e for e in events), events
+    assert lab.route("user@deliver.test")["groups"][0]["targets"][0]["host"] == "mx1.deliver.test."
+
+
+def test_exim_moves_on_after_451_and_stops_at_550(lab: Lab) -> None:
+    _, events = lab.deliver("user@tempfail.test")
+    assert [e.split()[3] for e in events if " connect " in e] == ["mx1.tempfail.test.", "backup.tempfail.test."]
+    assert any(" message  backup.tempfail.test." in e for e in events), events
+    _, events = lab.deliver("user@reject.test")
+    hosts = [e.split()[3] for e in events if " connect " in e]
+    assert hosts == ["mx1.reject.test."], events  # 550 is final: the backup is never asked
+    assert not any(" message " in e for e in events)
