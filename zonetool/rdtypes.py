@@ -12,6 +12,7 @@ import base64
 import binascii
 import calendar
 import ipaddress
+import struct
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -44,6 +45,7 @@ EXTRA_TYPES: dict[int, tuple[str, tuple[str, ...]]] = {
     17: ("RP", ("name", "name")),
     18: ("AFSDB", ("u16", "name")),
     21: ("RT", ("u16", "name")),
+    29: ("LOC", ("loc",)),
     24: ("SIG", ("type", "alg", "u8", "u32", "time", "time", "u16", "name", "b64")),
     25: ("KEY", ("u16", "u8", "alg", "b64")),
     35: ("NAPTR", ("u16", "u16", "str", "str", "str", "name")),
@@ -76,14 +78,14 @@ EXTRA_TYPES: dict[int, tuple[str, tuple[str, ...]]] = {
     32768: ("TA", ("u16", "alg", "u8", "hex")),
     32769: ("DLV", ("u16", "alg", "u8", "hex")),
 }
-_REST_KINDS = frozenset({"strs", "hex", "b64", "bitmap"})
+_REST_KINDS = frozenset({"strs", "hex", "b64", "bitmap", "loc"})
 SVCB_CODES = {64: "SVCB", 65: "HTTPS"}  # RFC 9460 2.1
 
 _MNEMONIC_TO_CODE: dict[str, int] = {cls.rtype: cls.code for cls in RDATA_TYPES.values()}
 _MNEMONIC_TO_CODE.update({name: code for code, (name, _) in EXTRA_TYPES.items()})
 _MNEMONIC_TO_CODE.update({name: code for code, name in SVCB_CODES.items()})
 _CODE_TO_MNEMONIC: dict[int, str] = {code: name for name, code in _MNEMONIC_TO_CODE.items()}
-_OTHER_TYPES: dict[str, int] = {"LOC": 29, "WKS": 11, "APL": 42, "IPSECKEY": 45, "HIP": 55, "A6": 38, "NULL": 10,
+_OTHER_TYPES: dict[str, int] = {"WKS": 11, "APL": 42, "IPSECKEY": 45, "HIP": 55, "A6": 38, "NULL": 10,
                                 "X25": 19, "ISDN": 20, "NSAP": 22, "PX": 26, "GPOS": 27, "NXT": 30, "ATMA": 34,
                                 "SINK": 40, "NINFO": 56, "RKEY": 57, "TALINK": 58, "AMTRELAY": 260, "AVC": 258,
                                 "DOA": 259, "RESINFO": 261, "WALLET": 262, "UINFO": 100, "UID": 101, "GID": 102,
@@ -251,6 +253,8 @@ def extra_from_text(code: int, tokens: list[str], origin: Name | None, name_of: 
                     raise RdataError(f"{mnemonic} data is not base64") from None
             case "bitmap":
                 out += _bitmap_from_types(rest)
+            case "loc":
+                out += _loc_from_text(rest)
             case "salt":
                 salt = b"" if token == "-" else _unhex(token, "NSEC3 salt")
                 out.append(len(salt))
@@ -300,6 +304,100 @@ def read_name(data: bytes, i: int) -> tuple[Name, int]:
             raise RdataError("malformed name (compression is not allowed here)")
         labels.append(data[i + 1 : i + 1 + n])
         i += 1 + n
+
+
+# ---------------------------------------------------------------------------
+# LOC (RFC 1876): degrees/minutes/seconds, metres, and sizes as mantissa-exponent centimetres
+# ---------------------------------------------------------------------------
+_LOC_DEFAULTS = (100, 1_000_000, 1_000)  # size 1m, horizontal 10000m, vertical 10m (RFC 1876 3)
+
+
+def _centimetres(token: str, what: str, signed: bool = False) -> int:
+    text = token[:-1] if token[-1:] in "mM" else token
+    negative = signed and text.startswith("-")
+    if negative:
+        text = text[1:]
+    whole, _, frac = text.partition(".")
+    if not whole.isdigit() or (frac and (not frac.isdigit() or len(frac) > 2)):
+        raise RdataError(f"LOC {what} {token!r} is not metres with at most two decimals")
+    cm = int(whole) * 100 + int(frac.ljust(2, "0") or 0)
+    return -cm if negative else cm
+
+
+def _precision(cm: int, what: str) -> int:
+    if cm > 9 * 10**9:
+        raise RdataError(f"LOC {what} is above 90000000m")
+    exponent = 0
+    while cm >= 10 ** (exponent + 1):
+        exponent += 1
+    return (cm // 10**exponent) << 4 | exponent  # named truncates to one significant digit
+
+
+def _angle(tokens: list[str], i: int, hemispheres: str, limit: int) -> tuple[int, int]:
+    """Degrees [minutes [seconds]] hemisphere -> (thousandths of an arc-second from the equator/meridian, next)."""
+    parts: list[str] = []
+    while i < len(tokens) and tokens[i].upper() not in hemispheres and len(parts) < 3:
+        parts.append(tokens[i])
+        i += 1
+    if i >= len(tokens) or tokens[i].upper() not in hemispheres or not parts:
+        raise RdataError(f"LOC needs degrees [minutes [seconds]] then one of {'/'.join(hemispheres)}")
+    degrees = uint(parts[0], 8, "LOC degrees")
+    minutes = uint(parts[1], 8, "LOC minutes") if len(parts) > 1 else 0
+    whole, _, frac = parts[2].partition(".") if len(parts) > 2 else ("0", "", "")
+    if not whole.isdigit() or (frac and (not frac.isdigit() or len(frac) > 3)):
+        raise RdataError(f"LOC seconds {parts[2]!r} must be a number with at most three decimals")
+    millis = int(whole) * 1000 + int(frac.ljust(3, "0") or 0)
+    if degrees > limit or minutes > 59 or millis >= 60_000:
+        raise RdataError("LOC angle out of range")
+    value = ((degrees * 60 + minutes) * 60) * 1000 + millis
+    if value > limit * 3_600_000:
+        raise RdataError("LOC angle out of range")
+    sign = -1 if tokens[i].upper() in "SW" else 1
+    return sign * value, i + 1
+
+
+def _loc_from_text(tokens: list[str]) -> bytes:
+    latitude, i = _angle(tokens, 0, "NS", 90)
+    longitude, i = _angle(tokens, i, "EW", 180)
+    if i >= len(tokens):
+        raise RdataError("LOC needs an altitude")
+    altitude = _centimetres(tokens[i], "altitude", signed=True) + 10_000_000
+    if not 0 <= altitude <= 0xFFFFFFFF:
+        raise RdataError("LOC altitude out of range (-100000m .. 42849672.95m)")
+    sizes = list(_LOC_DEFAULTS)
+    extra = tokens[i + 1 :]
+    if len(extra) > 3:
+        raise RdataError(f"LOC has extra data: {' '.join(extra[3:])!r}")
+    for k, token in enumerate(extra):
+        sizes[k] = _centimetres(token, ("size", "horizontal precision", "vertical precision")[k])
+    out = bytes([0, *(_precision(cm, "size") for cm in sizes)])
+    return out + struct.pack("!III", (1 << 31) + latitude, (1 << 31) + longitude, altitude)
+
+
+def _loc_metres(cm: int) -> str:
+    sign = "-" if cm < 0 else ""
+    cm = abs(cm)
+    return f"{sign}{cm // 100}.{cm % 100:02d}m"
+
+
+def _loc_to_text(data: bytes) -> str:
+    if len(data) != 16 or data[0] != 0:
+        raise RdataError("LOC wire data is not version 0 with 16 octets")
+    sizes = []
+    for octet in data[1:4]:
+        mantissa, exponent = octet >> 4, octet & 0x0F
+        if mantissa > 9 or exponent > 9:
+            raise RdataError("LOC precision out of range")
+        sizes.append(_loc_metres(mantissa * 10**exponent))
+    latitude, longitude, altitude = struct.unpack("!III", data[4:])
+    parts = []
+    for value, hemispheres in ((latitude - (1 << 31), "NS"), (longitude - (1 << 31), "EW")):
+        hemisphere = hemispheres[0] if value >= 0 else hemispheres[1]
+        value = abs(value)
+        degrees, rest = divmod(value, 3_600_000)
+        minutes, millis = divmod(rest, 60_000)
+        parts.append(f"{degrees} {minutes} {millis // 1000}.{millis % 1000:03d} {hemisphere}")
+    return " ".join([*parts, _loc_metres(altitude - 10_000_000), *sizes])
 
 
 def extra_to_text(code: int, data: bytes, origin: Name | None) -> str:
@@ -354,6 +452,8 @@ def extra_to_text(code: int, data: bytes, origin: Name | None) -> str:
                 out.append(base64.b64encode(take(n - i)).decode("ascii"))
             case "bitmap":
                 out.extend(_bitmap_to_types(take(n - i)))
+            case "loc":
+                out.append(_loc_to_text(take(n - i)))
             case "salt":
                 salt = take(take(1)[0])
                 out.append(salt.hex().upper() if salt else "-")
