@@ -383,17 +383,21 @@ class ZoneFaults:
     def declared(self) -> FaultSet:
         zones = self._zones()
         if zones is not self._seen:
-            with self._lock:
-                if zones is not self._seen:
-                    faults: list[Fault] = []
-                    for zone in zones:
-                        spec = getattr(zone, "faults_spec", None)
-                        if spec:
-                            # Bad items were reported when the zone was loaded; the good ones apply.
-                            faults.extend(FaultSet.from_spec(spec, zone.origin, getattr(zone, "file", None))[0])
-                    self._declared = FaultSet(faults)
-                    self._seen = zones
+            self._rebuild(zones)
         return self._declared
+
+    def _rebuild(self, zones: Sequence[Any]) -> None:
+        with self._lock:
+            if zones is self._seen:
+                return
+            faults: list[Fault] = []
+            for zone in zones:
+                spec = getattr(zone, "faults_spec", None)
+                if spec:
+                    # Bad items were reported when the zone was loaded; the good ones apply.
+                    faults.extend(FaultSet.from_spec(spec, zone.origin, getattr(zone, "file", None))[0])
+            self._declared = FaultSet(faults)
+            self._seen = zones
 
     def match(self, qname: Name, qtype: int) -> Fault | None:
         runtime = self.runtime.match(qname, qtype)
@@ -403,7 +407,13 @@ class ZoneFaults:
         return declared if declared.specificity(qname) > runtime.specificity(qname) else runtime
 
     def __bool__(self) -> bool:
-        return bool(self.runtime) or bool(self.declared)
+        # On every query of a server's cached path: kept to a tuple check and one identity check.
+        if self.runtime._faults:
+            return True
+        zones = self._zones()
+        if zones is not self._seen:
+            self._rebuild(zones)
+        return bool(self._declared._faults)
 
     def __iter__(self) -> Iterator[Fault]:
         yield from self.declared
