@@ -227,3 +227,27 @@ def test_serve_smtp_bad_options_are_clear(tmp_path) -> None:  # type: ignore[no-
             capture_output=True, text=True, timeout=30, check=False,
         )  # fmt: skip
         assert done.returncode == 2 and message in done.stderr and "Traceback" not in done.stderr
+
+
+def test_stop_gives_back_threads_and_ports_even_with_a_hanging_client() -> None:
+    import threading
+    import time
+
+    port = free_port(["127.0.0.10"])
+    s = MailSinks(ports={25: port})
+    s.add("mx1.example.com", "127.0.0.10", behaviour="hang")
+    s.start()
+    client = socket.create_connection(("127.0.0.10", port), timeout=5)  # held open, never greeted
+    try:
+        deadline = time.monotonic() + 5
+        while not s.attempts and time.monotonic() < deadline:  # the loop accepts it in its own thread
+            time.sleep(0.01)
+        s.stop()
+        assert not any(t.name == "zonetool-smtp-sinks" for t in threading.enumerate())
+        with socket.socket() as again:
+            again.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            again.bind(("127.0.0.10", port))  # the listening socket is gone
+        assert client.recv(1) == b""  # the hanging connection was closed, not leaked
+    finally:
+        client.close()
+    assert [e.behaviour for e in s.attempts] == ["hang"]
