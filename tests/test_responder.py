@@ -554,8 +554,8 @@ host  60   A    192.0.2.71
 
 
 @contextlib.contextmanager
-def running_nsd(zones: list[Zone], d: Path) -> Iterator[int]:
-    """NSD 4 serving `zones` (minimal-responses, refuse-any off) on a free loopback port."""
+def running_nsd(zones: list[Zone], d: Path, minimal: bool = True) -> Iterator[int]:
+    """NSD 4 serving `zones` (minimal-responses unless told, refuse-any off) on a free loopback port."""
     nsd = require_tool("nsd")
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
         s.bind(("127.0.0.1", 0))
@@ -572,7 +572,7 @@ def running_nsd(zones: list[Zone], d: Path) -> Iterator[int]:
         '  username: ""',
         f"  logfile: {d}/nsd.log",
         "  server-count: 1",
-        "  minimal-responses: yes",
+        f"  minimal-responses: {'yes' if minimal else 'no'}",
         "  refuse-any: no",
         "  rrl-ratelimit: 0",  # response rate limiting would truncate or drop our burst of questions
         "remote-control:",
@@ -791,3 +791,38 @@ def test_random_zones_match_nsd(tmp_path: Path) -> None:
                     assert _sections(mine) == _sections(theirs), (name, qtype)
                     compared += 1
     assert compared > 1000
+
+
+def test_additional_section_matches_nsd(tmp_path: Path) -> None:
+    """NSD without minimal-responses adds addresses for MX, SRV and NS targets (never occluded ones) and
+    also the apex NS with their addresses; apart from that extra NS, the additional sections agree."""
+    rng = random.Random(1034)
+    zones = [random_zone(rng, f"rand{i}.test.") for i in range(2)] + [make_zone("example.com.", EXAMPLE_COM)]
+    ours = Responder(zones)
+    checked = 0
+    with running_nsd(zones, tmp_path, minimal=False) as port:
+        for zone in zones:
+            apex_ns = {str(r.rdata.target).lower() for r in zone.rrset(zone.origin, 2).records}
+            for owner in sorted(zone.nodes):
+                for qtype in ("MX", "SRV", "NS"):
+                    query = dns.message.make_query(owner.to_text(), qtype)
+                    theirs = dns.query.tcp(query, "127.0.0.1", port=port, timeout=5)
+                    mine = dns.message.from_wire(ours.respond(query.to_wire(), CLIENT, "tcp").messages[0])
+                    if not theirs.answer or not theirs.flags & dns.flags.AA:
+                        continue
+                    targets = {
+                        str(getattr(x, "exchange", None) or getattr(x, "target", "")).lower()
+                        for r in mine.answer
+                        for x in r
+                    }
+                    extra = apex_ns - targets  # NSD's apex NS in authority brings these along
+                    want = sorted(
+                        (r.name.to_text().lower(), r.rdtype, x.to_text())
+                        for r in theirs.additional
+                        for x in r
+                        if r.name.to_text().lower() not in extra
+                    )
+                    got = sorted((r.name.to_text().lower(), r.rdtype, x.to_text()) for r in mine.additional for x in r)
+                    assert got == want, (owner.to_text(), qtype)
+                    checked += 1
+    assert checked > 30
