@@ -557,9 +557,35 @@ host  60   A    192.0.2.71
 def running_nsd(zones: list[Zone], d: Path, minimal: bool = True) -> Iterator[int]:
     """NSD 4 serving `zones` (minimal-responses unless told, refuse-any off) on a free loopback port."""
     nsd = require_tool("nsd")
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    for _attempt in range(5):  # another process may take the port between our check and NSD's bind
+        port = free_port()
+        proc = _start_nsd(nsd, zones, d, port, minimal)
+        if proc is not None:
+            break
+    else:
+        raise RuntimeError(f"NSD did not start: {(d / 'nsd.log').read_text(errors='replace')}")
+    try:
+        yield port
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def free_port() -> int:
+    """A loopback port free for both UDP and TCP right now."""
+    while True:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
+            u.bind(("127.0.0.1", 0))
+            port = u.getsockname()[1]
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as t:
+                try:
+                    t.bind(("127.0.0.1", port))
+                except OSError:
+                    continue
+                return port
+
+
+def _start_nsd(nsd: str, zones: list[Zone], d: Path, port: int, minimal: bool) -> subprocess.Popen | None:
     conf = [
         "server:",
         "  ip-address: 127.0.0.1",
@@ -585,22 +611,21 @@ def running_nsd(zones: list[Zone], d: Path, minimal: bool = True) -> Iterator[in
         conf += ["zone:", f"  name: {z.origin.to_text()}", f"  zonefile: {name}"]
     (d / "nsd.conf").write_text("\n".join(conf) + "\n")
     proc = subprocess.Popen([nsd, "-d", "-c", str(d / "nsd.conf")], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + 15
-        probe = dns.message.make_query(zones[0].origin.to_text(), "SOA")
-        while True:
-            try:
-                if dns.query.udp(probe, "127.0.0.1", port=port, timeout=0.5).answer:
-                    break
-            except Exception:
-                pass
-            if time.monotonic() > deadline or proc.poll() is not None:
-                raise RuntimeError(f"NSD did not start: {(d / 'nsd.log').read_text(errors='replace')}")
-            time.sleep(0.05)
-        yield port
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+    deadline = time.monotonic() + 15
+    probe = dns.message.make_query(zones[0].origin.to_text(), "SOA")
+    while True:
+        try:
+            if dns.query.udp(probe, "127.0.0.1", port=port, timeout=0.5).answer:
+                return proc
+        except Exception:
+            pass
+        if proc.poll() is not None:
+            return None
+        if time.monotonic() > deadline:
+            proc.terminate()
+            proc.wait(timeout=10)
+            return None
+        time.sleep(0.05)
 
 
 @pytest.fixture(scope="module")
