@@ -304,3 +304,11 @@ def test_first_choice_report_and_matches_shares() -> None:
     assert not matches_shares(uniform)
     stray = first_choice_report(p, ["mx1.example.com."] * 3 + ["backup.example.com."])
     assert not matches_shares(stray)  # a first choice outside the best group is always wrong
+
+
+def test_plan_sample_is_sample_plans() -> None:
+    p = plan(MAIL)
+    a = p.sample(300, random.Random(5))
+    b = sample_plans(p, 300, random.Random(5))
+    assert a.first == b.first and sum(a.first.values()) == 300
+    assert a.expected == {"mx1.example.com.": 0.5, "mx2.example.com.": 0.5}

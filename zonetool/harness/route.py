@@ -217,6 +217,10 @@ class Plan:
         order = self.draw(rng) if rng is not None else self.targets
         return [t for t in order if t.usable]
 
+    def sample(self, n: int, rng: random.Random) -> SampleReport:
+        """`sample_plans(self, n, rng)`: N drawn orders, first choices beside the promised shares."""
+        return sample_plans(self, n, rng)
+
     def to_json(self) -> dict[str, Any]:
         return {
             "domain": self.domain.to_text(),
@@ -520,11 +524,12 @@ def _resolve_target(target: Target, resolver: Resolver, plan: Plan, role: str) -
     if temporary:
         target.status = "temporary"
         label, res = temporary[0]
+        why = " (an authoritative server refuses names outside its zones)" if res.error == "refused" else ""
         plan.notes.append(
             Note(
                 "address-temporary",
-                f"{role} {host}: {label} lookup {res.failure}. A sender skips it for now and tries the other "
-                "exchanges; if none is reachable it defers the message (temporary), it never bounces on this",
+                f"{role} {host}: {label} lookup {res.failure}{why}. A sender skips it for now and tries the "
+                "other exchanges; if none is reachable it defers the message (temporary), it never bounces on this",
                 host,
             )
         )
