@@ -84,7 +84,7 @@ def test_each_fault_as_a_resolver_sees_it(server, action: str, kind: str, error:
     if event:
         assert event in res.events
     # the query log names the fault that fired
-    assert [e.fault for e in server.queries.entries if e.matches("example.com", "MX")][0] == action
+    assert next(e.fault for e in server.queries.entries if e.matches("example.com", "MX")) == action
 
 
 def test_delay_fault_is_noticed_and_answer_used(server) -> None:  # type: ignore[no-untyped-def]
