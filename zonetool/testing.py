@@ -9,8 +9,10 @@ The server runs in this process (one UDP thread, one event-loop thread) on a fre
 exactly as `zonetool serve` does, and gives every thread and socket back on `stop()`. Zones and
 records can change while it runs; each change is one atomic swap, like a reload.
 
-Extending (faults, SMTP sinks): subclass and override `_make_responder`, or set `faults` (anything
-with `match(qname, qtype)`, e.g. `zonetool.faults.FaultSet`) before `start()`.
+Faults (the sender harness): a zone's `faults:` list applies, and `dns_server.fault(name, qtype,
+action, delay_ms=...)` / `clear_faults()` add and drop faults at runtime. The `smtp_sinks` fixture
+(`zonetool.harness.fixtures`) runs SMTP sinks for the served exchangers. To match faults your own
+way, pass `faults` (anything with `match(qname, qtype)`) to the constructor.
 """
 
 from __future__ import annotations
