@@ -18,7 +18,7 @@ from typing import Any
 
 from zonetool.durations import parse_duration
 from zonetool.findings import Finding, Where, error
-from zonetool.names import Name, NameError_, to_ascii
+from zonetool.names import MAX_LABEL, MAX_NAME, Name, NameError_, to_ascii
 from zonetool.records import (
     AAAA,
     CAA,
@@ -85,6 +85,11 @@ class Compiler:
         self.origin: Name = Name(())
         self.ttl = DEFAULT_TTL
         self._names: dict[str, Name] = {}  # text -> Name: targets repeat across a big zone
+        self._origin_wire = 1
+
+    def set_origin(self, origin: Name) -> None:
+        self.origin = origin
+        self._origin_wire = origin.wire_length()
 
     # -- reporting -----------------------------------------------------------
     def where(self, path: Path) -> Where:
@@ -172,11 +177,12 @@ class Compiler:
         """Name.from_text with a fast path for plain ASCII names (most of a big zone)."""
         if text.isascii() and "\\" not in text and text not in ("@", ".", ""):
             absolute = text[-1] == "."
-            labels = tuple((text[:-1] if absolute else text).encode("ascii").split(b"."))
-            name = Name(labels if absolute else labels + self.origin.labels)
-            name.check()
-            return name
-        return Name.from_text(to_ascii(text), self.origin)
+            raw = (text[:-1] if absolute else text).encode("ascii")
+            labels = tuple(raw.split(b"."))
+            wire = len(raw) + (2 if absolute else 1 + self._origin_wire)  # RFC 1035 2.3.4 limits, cheaply
+            if wire <= MAX_NAME and b"" not in labels and max(map(len, labels)) <= MAX_LABEL:
+                return Name(labels if absolute else labels + self.origin.labels)
+        return Name.from_text(to_ascii(text), self.origin)  # slow path, and the precise error
 
     def host(self, value: object, path: Path, what: str) -> Name | None:
         """A target host name: never an IP address (RFC 1035 3.3.9, RFC 2782, RFC 2181 10.3)."""
@@ -251,7 +257,7 @@ def compile_zone(data: object, file: str | None = None, today: date | None = Non
     origin = _origin(c, spec["origin"])
     if origin is None:
         return None, c.findings
-    c.origin = origin
+    c.set_origin(origin)
     c.ttl = c.ttl_of(spec, (), DEFAULT_TTL)
 
     nameservers = _nameservers(c, spec.get("nameservers"))

@@ -134,6 +134,10 @@ class Rdata:
         return bytes(buf.data)
 
 
+_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+_CANONICAL_V4 = re.compile(rf"{_OCTET}(?:\.{_OCTET}){{3}}\Z")  # what str(IPv4Address(x)) gives
+
+
 @dataclass(frozen=True, slots=True)
 class A(Rdata):
     address: str
@@ -141,6 +145,8 @@ class A(Rdata):
     code: ClassVar[int] = 1
 
     def __post_init__(self) -> None:
+        if _CANONICAL_V4.match(self.address):  # already canonical: skip ipaddress (big zones)
+            return
         try:
             canonical = str(ipaddress.IPv4Address(self.address))
         except ValueError:

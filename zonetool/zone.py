@@ -85,9 +85,10 @@ class Zone:
         report the repeats.
         """
         node = self.nodes.setdefault(record.owner, {})
-        rrset = node.get(record.code)
+        code = record.rdata.type_code
+        rrset = node.get(code)
         if rrset is None:
-            node[record.code] = RRset(record.owner, record.code, [record])
+            node[code] = RRset(record.owner, code, [record])
         elif record.rdata in rrset.rdata_set():
             self.duplicates.append(record)
         else:
