@@ -413,3 +413,22 @@ def test_big_rrset_keeps_duplicates_apart() -> None:
     assert zone.remove(big, A.code, A("10.0.0.7")) == 1
     zone.extend([zone.duplicates[0]])  # after a removal the set is rebuilt: the record is new again
     assert len(zone.rrset(big, A.code).records) == 3000  # type: ignore[union-attr]
+
+
+@settings(max_examples=300, deadline=None)
+@given(address=st.ip_addresses(v=4).map(str) | st.from_regex(r"\A[0-9]{1,4}(\.[0-9]{1,4}){2,4}\n?\Z"))
+def test_a_record_fast_path_agrees_with_ipaddress(address: str) -> None:
+    """records.A skips ipaddress for canonical dotted quads; the result must be what ipaddress gives."""
+    import ipaddress
+
+    from zonetool.records import RdataError
+
+    try:
+        expected: str | None = str(ipaddress.IPv4Address(address))
+    except ValueError:
+        expected = None
+    try:
+        got: str | None = A(address).address
+    except RdataError:
+        got = None
+    assert got == expected
