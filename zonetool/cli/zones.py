@@ -82,8 +82,9 @@ def validate(
 ) -> None:
     """Check zones and report every finding at once, each as file:line:column.
 
-    Exit 0 when clean, 1 when there are errors (or warnings with --strict), 2 for usage
-    problems: a missing file, a folder without zones, a file that is not a YAML zone.
+    Exit 0 when clean, 1 for errors (or warnings with --strict), 2 for usage problems.
+
+    Usage problems: a missing file, a folder without zones, a file that is not a YAML zone.
     """
     import json
 
@@ -127,9 +128,9 @@ def _rows(zone: Zone) -> list[tuple[str, int, str, str, object]]:
 def compile_(paths: PathsArg, format: FormatOpt = Format.text) -> None:
     """Print the records the zones compile to (presentation format, or JSON with each record's source).
 
-    Same input, same output: owners in canonical order, the SOA first, then types by number,
-    records of one set in the order they are written. Zones with errors print their findings
-    and nothing else (exit 1).
+    Same input, same output: names in canonical order, SOA first, then types by number.
+
+    Zones with errors print their findings and nothing else (exit 1).
     """
     import json
 
