@@ -123,7 +123,55 @@ def txt_string(data: bytes, rnd: int) -> str:
 
 @st.composite
 def rdata(draw: st.DrawFn, origin: str) -> tuple[str, str]:
-    kind = draw(st.sampled_from(["A", "AAAA", "MX", "SRV", "TXT", "CAA", "PTR", "TLSA", "SSHFP", "HINFO", "TYPE"]))
+    kinds = ["A", "AAAA", "MX", "SRV", "TXT", "CAA", "PTR", "TLSA", "SSHFP", "HINFO", "TYPE", "NAPTR", "HTTPS",
+             "LOC", "URI", "SPF", "EUI48"]  # fmt: skip
+    kind = draw(st.sampled_from(kinds))
+    if kind == "NAPTR":
+        flags = draw(st.sampled_from(['"S"', '"a"', '""', '"U"']))
+        regexp = draw(st.sampled_from(['""', '"!^.*$!sip:info@example.com!"', '"/(.*)/\\\\1/i"']))
+        return "NAPTR", f'{draw(st.integers(0, 65535))} {draw(st.integers(0, 65535))} {flags} "E2U+sip" {regexp} .'
+    if kind == "HTTPS":
+        params = draw(
+            st.lists(
+                st.sampled_from(
+                    [
+                        "alpn=h2,h3",
+                        "port=8443",
+                        "ipv4hint=192.0.2.7",
+                        "no-default-alpn",
+                        'alpn="h3"',
+                        "ipv6hint=2001:db8::5",
+                    ]
+                ),
+                unique_by=lambda p: p.split("=")[0],
+            )
+        )
+        return (
+            "HTTPS",
+            f"{draw(st.integers(1, 3))} {draw(st.sampled_from(['.', 'svc', 'svc.example.net.']))} "
+            + " ".join(
+                p for p in params if not (p == "no-default-alpn" and not any(q.startswith("alpn") for q in params))
+            ),
+        )
+    if kind == "LOC":
+        seconds = f"{draw(st.integers(0, 59))}.{draw(st.integers(0, 999)):03d}"
+        lat = f"{draw(st.integers(0, 89))} {draw(st.integers(0, 59))} {seconds}"
+        lon = f"{draw(st.integers(0, 179))} {draw(st.integers(0, 59))}"
+        alt = f"{draw(st.integers(-99999, 100000))}.{draw(st.integers(0, 99)):02d}m"
+        sizes = " ".join(
+            f"{draw(st.integers(0, 9))}{'0' * draw(st.integers(0, 6))}m" for _ in range(draw(st.integers(0, 3)))
+        )
+        return "LOC", f"{lat} {draw(st.sampled_from('NS'))} {lon} {draw(st.sampled_from('EW'))} {alt} {sizes}".strip()
+    if kind == "URI":
+        return (
+            "URI",
+            f"{draw(st.integers(0, 65535))} {draw(st.integers(0, 65535))} "
+            + txt_string(draw(st.binary(min_size=1, max_size=30)), 2),
+        )
+    if kind == "SPF":
+        return "SPF", txt_string(draw(st.binary(max_size=60)), 0)
+    if kind == "EUI48":
+        return "EUI48", "-".join(f"{b:02x}" for b in draw(st.binary(min_size=6, max_size=6)))
     if kind == "A":
         return "A", ".".join(str(draw(st.integers(0, 255))) for _ in range(4))
     if kind == "AAAA":
@@ -196,9 +244,15 @@ def zones(draw: st.DrawFn) -> str:
             data = f"( {data} ; a comment inside\n  )"
         spelled = owner if draw(st.booleans()) or owner == "@" else f"{owner}.{origin}" if owner != "*" else owner
         lines.append(f"{spelled}\t{head} {rtype}\t{data}".replace("\t ", "\t"))
+    for i in range(draw(st.integers(0, 2))):  # CNAMEs: alone at their own names (RFC 2181 10.1)
+        lines.append(f"alias{i} {draw(TTL)} CNAME {draw(st.sampled_from(['@', 'ns1', 'Target.example.net.']))}")
     # a delegation with glue
     if draw(st.booleans()):
         lines += ["sub NS ns.sub", "  NS ns.example.net.", "ns.sub A 192.0.2.53"]
+        for _ in range(draw(st.integers(0, 2))):  # DS lives at the delegation, on the parent's side
+            digest = draw(st.binary(min_size=32, max_size=32)).hex()
+            alg = draw(st.sampled_from(["8", "13", "ECDSAP256SHA256"]))
+            lines.append(f"sub DS {draw(st.integers(0, 65535))} {alg} 2 {digest}")
     return "\n".join(lines) + "\n"
 
 
