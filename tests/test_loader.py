@@ -173,3 +173,13 @@ def test_record_positions(tmp_path: Path) -> None:
     positions = record_positions(zone)
     mx = next(r for r in zone.records() if r.rtype == "MX")
     assert positions[mx.where.path] == (5, 14)
+
+
+def test_bind_file_origin_from_its_origin_line_and_non_utf8(tmp_path: Path) -> None:
+    text = "$ORIGIN other.example.\n$TTL 1h\n@ IN SOA ns1 hostmaster 1 2h 30m 2w 1h\n  IN NS ns1\n  IN NS ns2\n"
+    p = write(tmp_path, "db.zone", text + "ns1 IN A 192.0.2.1\nns2 IN A 192.0.2.2\n")
+    zone, findings = load_file(p)
+    assert zone is not None and zone.origin.to_text() == "other.example."
+    p.write_bytes(text.encode() + b"x IN TXT \xe9\n")
+    zone, findings = load_file(p)
+    assert zone is None and [(f.code, f.where.line) for f in findings] == [("not-text", 6)]

@@ -157,11 +157,15 @@ def _load_bind(data: bytes, p: Path, file: str) -> tuple[Zone | None, list[Findi
         raise LoadError(f"{file}: BIND zone files are not supported by this build")
     from zonetool.source import bind
 
-    origin = p.name[: -len(BIND_SUFFIX)]
     try:
         text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        text = data.decode("latin-1")  # master files are octets; escapes keep them intact
+    except UnicodeDecodeError as exc:  # other octets belong in \DDD escapes, as `zonetool import` says too
+        line = data[: exc.start].count(b"\n") + 1
+        return None, [error("not-text", f"not UTF-8 text (byte 0x{data[exc.start]:02x})", Where(file, line),
+                            hint="write octets above 127 as \\DDD escapes")]
+    # the origin: the file's own $ORIGIN, else its name (example.com.zone -> example.com.)
+    found = bind.origin_from_text(text)
+    origin = found.to_text() if found is not None else p.name[: -len(BIND_SUFFIX)]
     try:
         with _no_gc():
             zone, warnings = bind.read_zone_with_warnings(text, origin, file, base_dir=p.parent)
