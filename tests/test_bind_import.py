@@ -6,6 +6,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from zonetool.cli import app
@@ -245,3 +247,27 @@ def test_import_errors_exit_without_traceback(tmp_path: Path) -> None:
     unnamed = tmp_path / "zonefile"
     unnamed.write_text("www 60 A 192.0.2.1\n")
     assert runner.invoke(app, ["import", str(unnamed)]).exit_code == 2
+
+
+FRAGMENTS = [
+    "$ORIGIN", "$TTL", "$INCLUDE", "$GENERATE", "1-3", "x$", "@", "*", "www", "a.b.", "\\", "\\0", "\\999", '"',
+    '"x y"', "(", ")", ";c", "IN", "CH", "300", "1h", "A", "AAAA", "MX", "TXT", "SRV", "SOA", "TLSA", "HTTPS", "LOC",
+    "NSEC", "RRSIG", "TYPE99", "\\#", "2", "abcd", "192.0.2.1", "::1", "10", "N", "E", "alpn=h2", "-", "=", "é",
+]  # fmt: skip
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.booleans(), st.lists(st.sampled_from(FRAGMENTS), max_size=9)),
+        max_size=6,
+    )
+)
+def test_any_text_reads_or_fails_with_a_place(lines: list[tuple[bool, list[str]]]) -> None:
+    """Garbage in: a Zone or a BindSyntaxError with file:line:column, never another exception."""
+    text = HEAD + "\n".join((" " if indent else "") + " ".join(words) for indent, words in lines) + "\n"
+    try:
+        read_zone(text, ORIGIN, "f.zone", base_dir=BIND)
+    except BindSyntaxError as exc:
+        assert exc.where.file is not None and exc.where.line is not None and exc.where.line >= 1
+        assert str(exc).startswith(f"{exc.where}: ")

@@ -222,9 +222,8 @@ class _Reader:
                 owner = self.record(entry, file, origin, owner)
             except BindSyntaxError:
                 raise
-            except (RdataError, NameError_) as exc:
-                index = getattr(exc, "token_index", 0)
-                raise BindSyntaxError(str(exc), _token_where(entry, index, file)) from None
+            except (ValueError, IndexError) as exc:  # a safety net: record() places its own errors
+                raise BindSyntaxError(f"cannot read this record: {exc}", _token_where(entry, 0, file)) from None
 
     def directive(
         self, entry: _Entry, file: str | None, origin: Name | None, owner: Name | None, depth: int
