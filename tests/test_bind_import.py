@@ -271,3 +271,22 @@ def test_any_text_reads_or_fails_with_a_place(lines: list[tuple[bool, list[str]]
     except BindSyntaxError as exc:
         assert exc.where.file is not None and exc.where.line is not None and exc.where.line >= 1
         assert str(exc).startswith(f"{exc.where}: ")
+
+
+def test_import_groups_mx_and_smtp_srv_into_mail(tmp_path: Path) -> None:
+    exported = tmp_path / "mailco.example.zone"
+    assert runner.invoke(app, ["export", str(BIND / "mailco.yaml"), "-o", str(exported)]).exit_code == 0
+    result = runner.invoke(app, ["import", str(exported)])
+    assert result.exit_code == 0, result.output
+    text = result.stdout
+    assert "mail:\n  exchangers:\n    - {host: mx1, priority: 10, weight: 3}\n" in text
+    assert "  srv: true\n" in text and "_smtp._tcp" not in text and "MX:" not in text
+    # a hand-written SRV set that does not match the MX set stays under records
+    partial = runner.invoke(app, ["import", str(BIND / "example.com.zone")])
+    assert partial.exit_code == 0, partial.output
+    assert "_smtp._tcp:" in partial.stdout and "srv: true" not in partial.stdout
+    assert "- {host: backup.example.net., priority: 50}" in partial.stdout
+    null = tmp_path / "null.zone"
+    null.write_text(HEAD.replace("example.com", "x") + "@ MX 0 .\nns1 A 192.0.2.1\n")
+    result = runner.invoke(app, ["import", str(null), "--origin", "example.com"])
+    assert result.exit_code == 0 and "mail:\n  'null': true\n" in result.stdout

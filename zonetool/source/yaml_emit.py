@@ -45,8 +45,10 @@ class FlowMap(dict):  # type: ignore[type-arg]
     """A mapping written {k: v} on one line."""
 
 
-def scalar(value: str | int, flow: bool = False) -> str:
+def scalar(value: str | int | bool, flow: bool = False) -> str:
     """A YAML scalar that every reader loads back as exactly `value` (a string stays a string)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
     if isinstance(value, int):
         return str(value)
     if not value.isprintable():
@@ -271,6 +273,10 @@ def zone_spec(zone: Zone) -> dict[str, Any]:
             doc["nameservers"] = Flow(texts)
             ns_in_block = True
 
+    mail, consumed = _mail_block(zone, default_ttl)
+    if mail:
+        doc["mail"] = mail
+
     records: dict[str, Any] = {}
     for name in zone.names():
         node = zone.nodes[name]
@@ -278,7 +284,7 @@ def zone_spec(zone: Zone) -> dict[str, Any]:
         for code in sorted(node, key=lambda c: (c != 2, c)):
             if code == 6 and name == origin:
                 continue
-            if code == 2 and name == origin and ns_in_block:
+            if (code == 2 and name == origin and ns_in_block) or (name, code) in consumed:
                 continue
             rrset = node[code]
             owner[_type_key(rrset.records[0].rdata)] = _rrset_value(rrset.records, origin, default_ttl)
@@ -287,6 +293,65 @@ def zone_spec(zone: Zone) -> dict[str, Any]:
     if records:
         doc["records"] = records
     return doc
+
+
+def _mail_block(zone: Zone, default_ttl: int) -> tuple[dict[str, Any], set[tuple[Name, int]]]:
+    """The apex MX set (and a matching `_smtp._tcp` SRV set) as the format's `mail:` block.
+
+    Only when the compiler gives back exactly these records: one TTL, host names spelled
+    the same in MX and SRV, one SRV per MX with priority = preference. Otherwise the
+    records stay under `records:`.
+    """
+    origin = zone.origin
+    mx_set = zone.rrset(origin, 15)
+    if mx_set is None or len({r.ttl for r in mx_set.records}) != 1:
+        return {}, set()
+    ttl = mx_set.records[0].ttl
+    mxs = [r.rdata for r in _order(mx_set.records) if isinstance(r.rdata, MX)]
+    smtp_owner = Name((b"_smtp", b"_tcp", *origin.labels))
+    smtp_set = zone.rrset(smtp_owner, 33)
+    srvs = [r.rdata for r in smtp_set.records if isinstance(r.rdata, SRV)] if smtp_set else []
+    srv_ok = smtp_set is not None and {r.ttl for r in smtp_set.records} == {ttl}
+    block: dict[str, Any] = {}
+    consumed = {(origin, 15)}
+    if len(mxs) == 1 and mxs[0].exchange.is_root():
+        if mxs[0].preference != 0:
+            return {}, set()
+        block["null"] = True
+        if srv_ok and srvs == [SRV(0, 0, 0, Name(()))]:
+            block["srv"] = True
+            consumed.add((smtp_owner, 33))
+    else:
+        texts = [_rel(mx.exchange, origin) for mx in mxs]
+        if any(mx.exchange.is_root() or _looks_like_address(t) for mx, t in zip(mxs, texts, strict=True)):
+            return {}, set()
+        remaining = list(srvs)
+        matched: list[SRV] = []
+        for mx in mxs:
+            hit = next(
+                (v for v in remaining if v.priority == mx.preference and v.target.labels == mx.exchange.labels), None
+            )
+            if hit is None:
+                break
+            remaining.remove(hit)
+            matched.append(hit)
+        use_srv = srv_ok and not remaining and len(matched) == len(mxs)
+        exchangers = []
+        for i, (mx, text) in enumerate(zip(mxs, texts, strict=True)):
+            item: dict[str, Any] = {"host": text, "priority": mx.preference}
+            if use_srv:
+                if matched[i].weight:
+                    item["weight"] = matched[i].weight
+                if matched[i].port != 25:
+                    item["port"] = matched[i].port
+            exchangers.append(FlowMap(item))
+        block["exchangers"] = exchangers
+        if use_srv:
+            block["srv"] = True
+            consumed.add((smtp_owner, 33))
+    if ttl != default_ttl:
+        block = {"ttl": format_duration(ttl), **block}
+    return block, consumed
 
 
 def _looks_like_address(text: str) -> bool:
