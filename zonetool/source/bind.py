@@ -73,6 +73,8 @@ _LEX = re.compile(
     re.S,
 )
 _NEEDS_LEXER = re.compile(r'[;()"\\]')
+# The same tokens as _LEX without positions; a lone quote or backslash sends the line to _LEX for its error.
+_TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"|;.*|(?:[^\s;()"\\]|\\.)(?:[^\s;()\\]|\\.)*|["\\]', re.S)
 _CLASSES = frozenset({"IN", "CLASS1"})
 _OTHER_CLASSES = frozenset({"CH", "CS", "HS", "NONE", "ANY"})
 _TTL_PART = re.compile(r"(\d+)([smhdwSMHDW])")
@@ -116,6 +118,7 @@ def _entries(text: str, file: str | None) -> Iterator[_Entry]:
     """Logical lines of a master file: parentheses joined, comments dropped."""
     lines = text.split("\n")
     needs_lexer = _NEEDS_LEXER.search
+    find_tokens = _TOKENS.findall
     i, count = 0, len(lines)
     while i < count:
         raw = lines[i]
@@ -127,6 +130,16 @@ def _entries(text: str, file: str | None) -> Iterator[_Entry]:
             tokens = raw.split()
             yield _Entry(tokens, None, None, i, blank, raw)
             continue
+        if "(" not in raw and ")" not in raw:  # quotes, escapes or a comment on one line: C-speed findall
+            tokens = find_tokens(raw)
+            for k, token in enumerate(tokens):
+                if token[0] == ";":
+                    del tokens[k:]
+                    break
+            if not any(t == '"' or t == "\\" for t in tokens):
+                if tokens:
+                    yield _Entry(tokens, None, None, i, blank, raw)
+                continue
         start = i
         pairs, depth = _lex_line(raw, i, file, 0)
         if depth == 0:
