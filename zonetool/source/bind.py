@@ -216,7 +216,10 @@ class _Reader:
                         raise NameError_(f"relative name {text!r} needs an $ORIGIN")
                     labels += origin.labels
                 name = Name(labels)
-                name.check()
+                # RFC 1035 2.3.4 limits; an ASCII text of at most 63 characters cannot break them alone
+                wire = len(text) + 1 + (0 if absolute or origin is None else origin.wire_length())
+                if len(text) > 63 or wire > 255 or not text.isascii():
+                    name.check()
             else:
                 name = Name.from_text(text, origin)
             if len(self._names) < 200_000:
