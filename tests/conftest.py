@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -38,3 +39,14 @@ def named_compilezone() -> str:
 @pytest.fixture(scope="session")
 def dig() -> str:
     return require_tool("dig")
+
+
+def zonetool_exe() -> str:
+    """The `zonetool` script of the interpreter running the tests (not whatever is first on PATH)."""
+    beside = Path(sys.executable).with_name("zonetool")
+    if beside.exists():
+        return str(beside)
+    found = shutil.which("zonetool")
+    if found is None:
+        pytest.fail("the zonetool command is not installed (pip install -e .)")
+    return found

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from conftest import ZONES
+from conftest import ZONES, zonetool_exe
 from typer.testing import CliRunner
 
 from zonetool.cli import app
@@ -174,7 +172,7 @@ def test_compile_refuses_zones_with_errors(bad: Path) -> None:
 
 
 def _installed_zonetool() -> list[str]:
-    exe = shutil.which("zonetool", path=os.path.dirname(sys.executable)) or shutil.which("zonetool")
+    exe = zonetool_exe()
     return [exe] if exe else [sys.executable, "-m", "zonetool.cli"]
 
 

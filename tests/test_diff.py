@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import require_tool
+from conftest import require_tool, zonetool_exe
 from typer.testing import CliRunner
 
 from zonetool.cli import app
@@ -221,7 +220,7 @@ def _wait_for_axfr(fetch, port, origin, proc, tmp_path):  # type: ignore[no-unty
 
 
 def test_one_real_subprocess(tmp_path: Path) -> None:
-    exe = shutil.which("zonetool") or str(Path(__file__).resolve().parent.parent.parent / "venv" / "bin" / "zonetool")
+    exe = zonetool_exe()
     old = write(tmp_path, "old.yaml", BASE)
     new = write(tmp_path, "new.yaml", BASE + "  www: {A: 192.0.2.80}\n")
     done = subprocess.run([exe, "diff", str(old), str(new)], capture_output=True, text=True, timeout=60)

@@ -8,6 +8,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from conftest import zonetool_exe
 from typer.testing import CliRunner
 
 from zonetool.cli import app
@@ -166,7 +167,7 @@ def test_missing_file_and_bad_yaml(tmp_path: Path) -> None:
 
 
 def test_real_subprocess_edit(zone: Path) -> None:
-    exe = shutil.which("zonetool") or str(ROOT.parent / "venv" / "bin" / "zonetool")
+    exe = zonetool_exe()
     done = subprocess.run(
         [exe, "record", "add", str(zone), "www2", "CNAME", "www"], capture_output=True, text=True, timeout=60
     )

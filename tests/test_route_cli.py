@@ -5,14 +5,13 @@ from __future__ import annotations
 import json
 import re
 import select
-import shutil
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from conftest import zonetool_exe
 from typer.testing import CliRunner
 
 from zonetool.cli import app
@@ -150,7 +149,7 @@ def test_zone_with_errors_exits_1_with_the_place(tmp_path: Path) -> None:
 # --server: a real `zonetool serve` process
 # ---------------------------------------------------------------------------
 def zonetool_binary() -> str:
-    return shutil.which("zonetool") or str(Path(sys.executable).with_name("zonetool"))
+    return zonetool_exe()
 
 
 @pytest.fixture(scope="module")

@@ -6,6 +6,7 @@ import smtplib
 import socket
 
 import pytest
+from conftest import zonetool_exe
 
 from zonetool.harness.sinks import MailSinks, SinkError, exchangers, free_port
 from zonetool.names import Name
@@ -175,11 +176,7 @@ records:
 
 
 def _zonetool() -> str:
-    import shutil
-    import sys
-    from pathlib import Path
-
-    return shutil.which("zonetool") or str(Path(sys.executable).with_name("zonetool"))
+    return zonetool_exe()
 
 
 def test_serve_smtp_runs_sinks_with_behaviours(tmp_path) -> None:  # type: ignore[no-untyped-def]
