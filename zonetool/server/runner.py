@@ -98,7 +98,8 @@ class Server:
             with contextlib.suppress(RuntimeError):  # loop already closed at shutdown: drop the late reply
                 loop.call_soon_threadsafe(loop.call_later, delay, fn)
 
-        self._udp = UDPServer(self._udp_sock, self._respond, self.querylog, schedule)
+        cached = getattr(self.responder, "cached_answer", None)
+        self._udp = UDPServer(self._udp_sock, self.responder.respond, self.querylog, schedule, cached)
         self._udp.start()
         return self
 
@@ -133,9 +134,6 @@ class Server:
         return f"{host}:{self.port}"
 
     # -- the event loop thread ----------------------------------------------------------------
-    def _respond(self, data: bytes, client: tuple[str, int], transport: str) -> Any:
-        return self.responder.respond(data, client, transport)
-
     def _run_loop(self, ready: concurrent.futures.Future[None]) -> None:
         loop = asyncio.new_event_loop()
         self._loop = loop
@@ -156,7 +154,7 @@ class Server:
         assert self._tcp_sock is not None
         self._stop = asyncio.Event()
         self._reload_lock = asyncio.Lock()
-        self._tcp = TCPServer(self._tcp_sock, self._respond, self.querylog, self.tcp_idle)
+        self._tcp = TCPServer(self._tcp_sock, self.responder.respond, self.querylog, self.tcp_idle)
         await self._tcp.start()
         if self.watch:
             self._spawn(self._watch())

@@ -31,9 +31,12 @@ class UDPServer:
         respond: Callable[[bytes, tuple[str, int], str], Any],
         querylog: Callable[[Any, int], None] | None,
         schedule: Scheduler,
+        cached: Callable[[bytes, str], bytes | None] | None = None,
     ) -> None:
         self.sock = sock
         self.respond = respond
+        # Responder.cached_answer: bytes for a cache hit, no Reply object; only when nothing is logged.
+        self.cached = cached if querylog is None else None
         self.querylog = querylog
         self.schedule = schedule
         self._stopping = False
@@ -53,7 +56,7 @@ class UDPServer:
 
     def _run(self) -> None:
         recvfrom, sendto = self.sock.recvfrom, self.sock.sendto
-        respond, querylog, clock = self.respond, self.querylog, time.perf_counter_ns
+        respond, querylog, clock, cached = self.respond, self.querylog, time.perf_counter_ns, self.cached
         while True:
             try:
                 data, addr = recvfrom(MAX_DATAGRAM)
@@ -63,6 +66,14 @@ class UDPServer:
                 continue  # e.g. ICMP port unreachable reported on a later recv
             if self._stopping or addr is None:
                 return
+            if cached is not None:
+                out = cached(data, "udp")
+                if out is not None:
+                    try:
+                        sendto(out, addr)
+                    except OSError as exc:
+                        log.debug("sendto %s failed: %s", addr, exc)
+                    continue
             start = clock()
             try:
                 reply = respond(data, addr[:2], "udp")
