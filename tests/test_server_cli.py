@@ -377,5 +377,12 @@ def test_workers_share_the_port_and_stop_together(tmp_path: Path, serve: list[Se
         assert len(reply.answer[0]) == 2
     lines = p.out_lines(60)
     assert len(lines) == 60
+    # the parent watches the file; the workers follow its reload, so every process serves version 2
+    write_zone(tmp_path / "example.com.yaml", 2)
+    p.wait_err(r"^zonetool: reloaded \(file change\)")
+    followed = {p.wait_err(r"\[worker (\d)\] reloaded \(SIGHUP\)").group(1) for _ in range(2)}
+    assert followed == {"1", "2"}
+    for _ in range(30):
+        assert ask(p.port, "version.example.com", "TXT").answer[0][0].strings == (b"v2",)
     assert p.stop() == 0
     assert wait_for(lambda: not any(Path(f"/proc/{k}").exists() for k in kids), 10)

@@ -154,7 +154,7 @@ def serve(
             notify=targets if worker == 0 else (),
             tcp_idle=tcp_idle,
             events=sink,
-            watch=watch,
+            watch=watch and worker == 0,  # workers reload when the parent tells them (supervisor)
             reuseport=workers > 1,
         )
 

@@ -64,6 +64,7 @@ class Server:
         self.reuseport = reuseport
         self.port = 0
         self.reloads = 0  # successful reloads, for tests and status lines
+        self.after_reload: Callable[[], None] | None = None  # e.g. tell worker processes to follow
         self._udp_sock: socket.socket | None = None
         self._tcp_sock: socket.socket | None = None
         self._udp: UDPServer | None = None
@@ -221,6 +222,8 @@ class Server:
                 if z.origin in outcome.changed
             )
             self.events(f"reloaded ({reason}): {serials or 'no zone changed'}")
+            if self.after_reload is not None:
+                self.after_reload()
             if outcome.changed and self.notify_targets:
                 self._spawn(self._notify(outcome.changed))
             return True

@@ -3,8 +3,8 @@
 Ctrl-C (SIGINT) and SIGTERM stop cleanly; SIGHUP reloads the zone files. With `workers > 1`
 the process forks before any thread exists; every process binds its own sockets with
 SO_REUSEPORT, so the kernel spreads queries over them as NSD's server-count does (issue 6).
-Each worker watches the files and reloads on its own; SIGHUP and SIGTERM to the parent are
-passed on to the workers.
+Only the parent watches the files; after each reload it has accepted it sends SIGHUP to the
+workers, which then reload the same files. SIGTERM to the parent stops the workers too.
 """
 
 from __future__ import annotations
@@ -43,10 +43,7 @@ def _serve_until_signalled(
             while received:
                 signum = received.pop(0)
                 if signum == signal.SIGHUP:
-                    server.request_reload("SIGHUP")
-                    for pid in children:
-                        with contextlib.suppress(ProcessLookupError):
-                            os.kill(pid, signal.SIGHUP)
+                    server.request_reload("SIGHUP")  # the workers follow once it succeeded (see run)
                 else:
                     return
             ticks += 1
@@ -86,6 +83,15 @@ def run(make_server: MakeServer, workers: int = 1, on_start: Callable[[Server], 
             finally:
                 os._exit(code)
         children.append(pid)
+    if children:
+        # Only the parent watches the files; when it has taken a new version the workers reload too,
+        # so they never serve a version the parent refused.
+        def follow() -> None:
+            for pid in children:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGHUP)
+
+        parent.after_reload = follow
     try:
         _serve_until_signalled(parent, children, on_start)
     finally:
