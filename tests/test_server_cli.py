@@ -23,6 +23,7 @@ from pathlib import Path
 import dns.message
 import dns.query
 import dns.rcode
+import dns.rdata
 import pytest
 
 from zonetool.atomic import write_atomic
@@ -171,6 +172,39 @@ def test_serve_with_no_arguments_serves_the_bundled_zones(dig: str, serve: list[
     assert "example.com." in p.err_lines[-1]
     answer = dig_short(dig, p.port, "MX", "example.com")
     assert re.search(r"^\d+ \S+\.example\.com\.$", answer, re.M), answer
+
+
+def test_default_zones_come_from_the_current_directory_first(tmp_path: Path, serve: list[Serve]) -> None:
+    (tmp_path / "zones").mkdir()
+    write_zone(tmp_path / "zones" / "example.com.yaml", 42)
+    p = start(serve, "--quiet", cwd=tmp_path)
+    assert ask(p.port, "version.example.com", "TXT").answer[0][0].strings == (b"v42",)
+    elsewhere = tmp_path / "empty"
+    elsewhere.mkdir()
+    q = start(serve, "--quiet", cwd=elsewhere)  # none here: the repository's bundled zones/
+    bundled = {r.exchange.to_text() for r in ask(q.port, "example.com", "MX").answer[0]}
+    assert bundled == {r.exchange.to_text() for r in _bundled_mx()}
+    assert ask(q.port, "version.example.com", "TXT").rcode() == dns.rcode.NXDOMAIN
+
+
+def _bundled_mx() -> list:  # type: ignore[type-arg]
+    from zonetool.loader import load_paths
+
+    (zone,) = [z for z in load_paths([ROOT / "zones"]).zones if z.origin.to_text() == "example.com."]
+    rrset = zone.rrset(zone.origin, 15)
+    assert rrset is not None
+    return [dns.rdata.from_text("IN", "MX", r.rdata.to_text()) for r in rrset.records]
+
+
+def test_ipv6_address(dig: str, tmp_path: Path, serve: list[Serve]) -> None:
+    write_zone(tmp_path / "example.com.yaml", 1)
+    p = start(serve, str(tmp_path), "--address", "::1")
+    assert "[::1]:" in p.err_lines[-1]
+    for extra in ([], ["+tcp"]):
+        out = subprocess.run([dig, "@::1", "-p", str(p.port), "+time=3", "+tries=1", "+short", *extra,
+                              "MX", "example.com"], capture_output=True, text=True, timeout=30).stdout
+        assert sorted(out.split("\n")[:2]) == ["10 mx-1-a.example.com.", "20 mx-1-b.example.com."]
+    assert re.fullmatch(r"\[::1\]:\d+ udp example\.com\. MX NOERROR answers=2 \d+us", p.out_lines(1)[0])
 
 
 def test_bad_zone_prints_findings_and_exits_1(tmp_path: Path) -> None:
