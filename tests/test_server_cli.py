@@ -420,3 +420,23 @@ def test_workers_share_the_port_and_stop_together(tmp_path: Path, serve: list[Se
         assert ask(p.port, "version.example.com", "TXT").answer[0][0].strings == (b"v2",)
     assert p.stop() == 0
     assert wait_for(lambda: not any(Path(f"/proc/{k}").exists() for k in kids), 10)
+
+
+def test_a_closed_log_reader_does_not_stop_the_answers(tmp_path: Path) -> None:
+    """`zonetool serve | head -1`: once the pipe is gone the log stops, the server does not."""
+    write_zone(tmp_path / "example.com.yaml", 1)
+    proc = subprocess.Popen([*ZONETOOL, "serve", str(tmp_path), "--port", "0"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stderr is not None and proc.stdout is not None
+        port = int(re.search(r":(\d+) \(UDP", proc.stderr.readline()).group(1))  # type: ignore[union-attr]
+        ask(port, "example.com", "MX")
+        assert "example.com. MX NOERROR" in proc.stdout.readline()
+        proc.stdout.close()  # the reader goes away
+        for _ in range(5):
+            assert len(ask(port, "example.com", "MX").answer[0]) == 2
+            assert len(ask(port, "example.com", "MX", tcp=True).answer[0]) == 2
+    finally:
+        proc.terminate()
+        proc.wait(15)
+    assert proc.returncode == 0

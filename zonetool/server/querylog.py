@@ -142,11 +142,15 @@ class QueryLog:
                 self._entries.append(entry)
         for listener in self.listeners:
             listener(entry)
-        if self.stream is not None:
+        stream = self.stream
+        if stream is not None:
             line = json.dumps(entry.to_json(), separators=(",", ":")) if self.fmt == "json" else entry.to_text()
             with self._lock:
-                self.stream.write(line + "\n")
-                self.stream.flush()
+                try:
+                    stream.write(line + "\n")
+                    stream.flush()
+                except (OSError, ValueError):  # the reader went away (`| head`): keep serving, stop logging
+                    self.stream = None
 
     # -- reading (tests) ----------------------------------------------------------------
     @property
