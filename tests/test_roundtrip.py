@@ -243,6 +243,10 @@ def zones(draw: st.DrawFn) -> str:
         if style == 5:
             data = f"( {data} ; a comment inside\n  )"
         spelled = owner if draw(st.booleans()) or owner == "@" else f"{owner}.{origin}" if owner != "*" else owner
+        if draw(st.booleans()):  # RFC 4343: any spelling; named keeps the first one it sees for each name
+            spelled = (
+                "".join(c.upper() if draw(st.booleans()) else c for c in spelled) if "\\" not in spelled else spelled
+            )
         lines.append(f"{spelled}\t{head} {rtype}\t{data}".replace("\t ", "\t"))
     for i in range(draw(st.integers(0, 2))):  # CNAMEs: alone at their own names (RFC 2181 10.1)
         lines.append(f"alias{i} {draw(TTL)} CNAME {draw(st.sampled_from(['@', 'ns1', 'Target.example.net.']))}")

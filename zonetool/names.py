@@ -91,11 +91,16 @@ class Name:
         return n <= len(self.key) and (n == 0 or self.key[-n:] == other.key)
 
     def relativize(self, origin: Name) -> str:
-        """Text relative to `origin` ('@' for the origin itself), absolute if outside."""
-        if self.key == origin.key:
+        """Text relative to `origin` ('@' for the origin itself), absolute if outside.
+
+        Only a suffix spelled exactly like the origin is dropped, so the text reads back
+        with the same letter case (RFC 4343 keeps spellings; named prints them).
+        """
+        n = len(origin.labels)
+        if self.labels == origin.labels:
             return "@"
-        if origin.labels and self.is_subdomain_of(origin):
-            return _join(self.labels[: len(self.labels) - len(origin.labels)])
+        if n and len(self.labels) > n and self.labels[-n:] == origin.labels:
+            return _join(self.labels[:-n])
         return self.to_text()
 
     def to_text(self) -> str:

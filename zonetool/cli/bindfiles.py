@@ -133,7 +133,10 @@ def _differences(zone: Zone, again: Zone | None) -> list[str]:
         # presentation text with absolute names: exact octets and the letter case of every name
         if z is None:
             return set()
-        return {(r.owner.to_text(), r.ttl, r.code, r.rdata.to_text(None)) for r in z.records()}
+        # the RRset's spelling is what named keeps and prints for every record of the set
+        return {
+            (rrset.owner.to_text(), r.ttl, r.code, r.rdata.to_text(None)) for rrset in z.rrsets() for r in rrset.records
+        }
 
     a, b = rows(zone), rows(again)
     if zone.soa is None:  # the YAML side gets the format's default SOA; that is not a loss

@@ -568,22 +568,24 @@ def write_zone(zone: Zone, *, digest: str | None = None) -> str:
     default_ttl = common_ttl(zone)
     rows: list[tuple[str, str, str, str]] = []
     soa_rows: list[str] = []
+    last: str | None = None
     for name in zone.names():
         node = zone.nodes[name]
-        owner_text = name.relativize(origin) if name.is_subdomain_of(origin) else name.to_text()
-        first = True
         codes = sorted(node, key=lambda c: (c != 6, c != 2, c))
         for code in codes:
             rrset = node[code]
+            # Each RRset keeps the spelling its first record had, as named does (RFC 4343).
+            owner_text = rrset.owner.relativize(origin)
             records = rrset.records if len(rrset.records) == 1 else sorted(rrset.records, key=rrset_order(code))
             for record in records:
-                owner = owner_text if first else ""
-                first = False
                 ttl = "" if record.ttl == default_ttl else str(record.ttl)
                 if code == 6 and isinstance(record.rdata, SOA) and name == origin:
-                    soa_rows = _soa_lines(record, origin, default_ttl)
+                    soa_rows = _soa_lines(record, owner_text, origin, default_ttl)
                     rows.append(("\0soa", ttl, "SOA", ""))
+                    last = owner_text
                     continue
+                owner = "" if owner_text == last else owner_text
+                last = owner_text
                 mnemonic, text = rdata_text(record.rdata, origin)
                 rows.append((owner, ttl, mnemonic, text))
     owner_w = min(max((len(r[0]) for r in rows if r[0] != "\0soa"), default=1), _OWNER_WIDTH_CAP)
@@ -608,11 +610,11 @@ def write_zone(zone: Zone, *, digest: str | None = None) -> str:
     return "\n".join(out) + "\n"
 
 
-def _soa_lines(record: Record, origin: Name, default_ttl: int) -> list[str]:
+def _soa_lines(record: Record, owner: str, origin: Name, default_ttl: int) -> list[str]:
     soa = record.rdata
     assert isinstance(soa, SOA)
     ttl = "" if record.ttl == default_ttl else f" {record.ttl}"
-    head = f"@{ttl} IN SOA {soa.mname.relativize(origin)} {soa.rname.relativize(origin)} ("
+    head = f"{owner}{ttl} IN SOA {soa.mname.relativize(origin)} {soa.rname.relativize(origin)} ("
     width = max(len(str(v)) for v in (soa.serial, soa.refresh, soa.retry, soa.expire, soa.minimum))
     fields = [
         (soa.serial, "serial"),

@@ -267,7 +267,11 @@ def zone_spec(zone: Zone) -> dict[str, Any]:
 
     apex_ns = zone.rrset(origin, 2)
     ns_in_block = False
-    if apex_ns is not None and all(r.ttl == default_ttl for r in apex_ns.records):
+    if (
+        apex_ns is not None
+        and apex_ns.owner.labels == origin.labels
+        and all(r.ttl == default_ttl for r in apex_ns.records)
+    ):
         texts = [_rel(r.rdata.target, origin) for r in _order(apex_ns.records) if isinstance(r.rdata, NS)]
         if all(not _looks_like_address(t) for t in texts):
             doc["nameservers"] = Flow(texts)
@@ -280,16 +284,15 @@ def zone_spec(zone: Zone) -> dict[str, Any]:
     records: dict[str, Any] = {}
     for name in zone.names():
         node = zone.nodes[name]
-        owner: dict[str, Any] = {}
         for code in sorted(node, key=lambda c: (c != 2, c)):
             if code == 6 and name == origin:
                 continue
             if (code == 2 and name == origin and ns_in_block) or (name, code) in consumed:
                 continue
             rrset = node[code]
+            # one key per spelling: each RRset keeps its owner's letter case (RFC 4343), as named does
+            owner = records.setdefault(_rel(rrset.owner, origin), {})
             owner[_type_key(rrset.records[0].rdata)] = _rrset_value(rrset.records, origin, default_ttl)
-        if owner:
-            records[_rel(name, origin)] = owner
     if records:
         doc["records"] = records
     return doc
@@ -304,14 +307,18 @@ def _mail_block(zone: Zone, default_ttl: int) -> tuple[dict[str, Any], set[tuple
     """
     origin = zone.origin
     mx_set = zone.rrset(origin, 15)
-    if mx_set is None or len({r.ttl for r in mx_set.records}) != 1:
+    if mx_set is None or len({r.ttl for r in mx_set.records}) != 1 or mx_set.owner.labels != origin.labels:
         return {}, set()
     ttl = mx_set.records[0].ttl
     mxs = [r.rdata for r in _order(mx_set.records) if isinstance(r.rdata, MX)]
     smtp_owner = Name((b"_smtp", b"_tcp", *origin.labels))
     smtp_set = zone.rrset(smtp_owner, 33)
     srvs = [r.rdata for r in smtp_set.records if isinstance(r.rdata, SRV)] if smtp_set else []
-    srv_ok = smtp_set is not None and {r.ttl for r in smtp_set.records} == {ttl}
+    srv_ok = (
+        smtp_set is not None
+        and smtp_set.owner.labels == smtp_owner.labels
+        and {r.ttl for r in smtp_set.records} == {ttl}
+    )
     block: dict[str, Any] = {}
     consumed = {(origin, 15)}
     if len(mxs) == 1 and mxs[0].exchange.is_root():
