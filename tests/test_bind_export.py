@@ -198,3 +198,12 @@ def test_exported_files_load_back_through_the_loader(tmp_path: Path) -> None:
     original, _ = load_file(BIND / "mailco.yaml")
     assert original is not None
     assert content_digest(zone) == content_digest(original)
+
+
+def test_auto_serial_never_goes_below_an_existing_file(tmp_path: Path) -> None:
+    src = tmp_path / "mailco.yaml"
+    src.write_text((BIND / "mailco.yaml").read_text())
+    out = tmp_path / "mailco.zone"
+    out.write_text("$TTL 300\n@ SOA ns1 hostmaster 4000000000 1 2 3 4\n  NS ns1\nns1 A 192.0.2.1\n")
+    assert runner.invoke(app, ["export", str(src), "-o", str(out)]).exit_code == 0
+    assert read_zone(out.read_text(), None).soa.serial == 4000000001  # type: ignore[union-attr]

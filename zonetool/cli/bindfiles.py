@@ -27,7 +27,11 @@ def _zone_file_name(zone: Zone) -> str:
 
 
 def _previous(path: Path, zone: Zone) -> tuple[int | None, str | None]:
-    """(serial, content digest) of an earlier export at `path`, if it is one."""
+    """(serial, content digest) of the file at `path`: an earlier export, or any zone file.
+
+    A file without our digest still lends its serial, so the new one is never lower
+    than what secondaries already have (RFC 1982).
+    """
     from zonetool.source.bind import DIGEST_PREFIX, read_zone
 
     try:
@@ -35,14 +39,13 @@ def _previous(path: Path, zone: Zone) -> tuple[int | None, str | None]:
     except (OSError, UnicodeDecodeError):
         return None, None
     first = text.split("\n", 1)[0]
-    if not first.startswith(DIGEST_PREFIX):
-        return None, None
+    digest = first[len(DIGEST_PREFIX) :].strip() if first.startswith(DIGEST_PREFIX) else None
     try:
         old = read_zone(text, zone.origin, str(path), base_dir=path.parent)
     except ValueError:
         return None, None
     soa = old.soa
-    return (soa.serial if soa else None), first[len(DIGEST_PREFIX) :].strip()
+    return (soa.serial if soa else None), digest
 
 
 def render(zone: Zone, previous: Path | None) -> str:
