@@ -44,10 +44,13 @@ EXTRA_TYPES: dict[int, tuple[str, tuple[str, ...]]] = {
     14: ("MINFO", ("name", "name")),
     17: ("RP", ("name", "name")),
     18: ("AFSDB", ("u16", "name")),
+    19: ("X25", ("str",)),
     21: ("RT", ("u16", "name")),
     29: ("LOC", ("loc",)),
     24: ("SIG", ("type", "alg", "u8", "u32", "time", "time", "u16", "name", "b64")),
     25: ("KEY", ("u16", "u8", "alg", "b64")),
+    26: ("PX", ("u16", "name", "name")),
+    27: ("GPOS", ("str", "str", "str")),
     35: ("NAPTR", ("u16", "u16", "str", "str", "str", "name")),
     36: ("KX", ("u16", "name")),
     37: ("CERT", ("cert", "u16", "alg", "b64")),
@@ -62,6 +65,9 @@ EXTRA_TYPES: dict[int, tuple[str, tuple[str, ...]]] = {
     51: ("NSEC3PARAM", ("u8", "u8", "u16", "salt")),
     52: ("TLSA", ("u8", "u8", "u8", "hex")),
     53: ("SMIMEA", ("u8", "u8", "u8", "hex")),
+    56: ("NINFO", ("strs",)),
+    57: ("RKEY", ("u16", "u8", "alg", "b64")),
+    58: ("TALINK", ("name", "name")),
     59: ("CDS", ("u16", "alg", "u8", "hex")),
     60: ("CDNSKEY", ("u16", "u8", "alg", "b64")),
     61: ("OPENPGPKEY", ("b64",)),
@@ -75,6 +81,9 @@ EXTRA_TYPES: dict[int, tuple[str, tuple[str, ...]]] = {
     108: ("EUI48", ("eui48",)),
     109: ("EUI64", ("eui64",)),
     256: ("URI", ("u16", "u16", "qstr")),
+    258: ("AVC", ("strs",)),
+    261: ("RESINFO", ("strs",)),
+    262: ("WALLET", ("strs",)),
     32768: ("TA", ("u16", "alg", "u8", "hex")),
     32769: ("DLV", ("u16", "alg", "u8", "hex")),
 }
@@ -86,10 +95,8 @@ _MNEMONIC_TO_CODE.update({name: code for code, (name, _) in EXTRA_TYPES.items()}
 _MNEMONIC_TO_CODE.update({name: code for code, name in SVCB_CODES.items()})
 _CODE_TO_MNEMONIC: dict[int, str] = {code: name for name, code in _MNEMONIC_TO_CODE.items()}
 _OTHER_TYPES: dict[str, int] = {"WKS": 11, "APL": 42, "IPSECKEY": 45, "HIP": 55, "A6": 38, "NULL": 10,
-                                "X25": 19, "ISDN": 20, "NSAP": 22, "PX": 26, "GPOS": 27, "NXT": 30, "ATMA": 34,
-                                "SINK": 40, "NINFO": 56, "RKEY": 57, "TALINK": 58, "AMTRELAY": 260, "AVC": 258,
-                                "DOA": 259, "RESINFO": 261, "WALLET": 262, "UINFO": 100, "UID": 101, "GID": 102,
-                                "UNSPEC": 103}  # fmt: skip
+                                "ISDN": 20, "NSAP": 22, "NXT": 30, "ATMA": 34, "SINK": 40, "AMTRELAY": 260,
+                                "DOA": 259, "UINFO": 100, "UID": 101, "GID": 102, "UNSPEC": 103}  # fmt: skip
 
 
 def type_mnemonic(code: int) -> str:
