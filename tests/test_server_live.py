@@ -275,3 +275,15 @@ def test_ipv6_loopback(dig: str) -> None:
         tcp = run_dig(dig, server.port, "+tcp", "MX", "example.com", server="::1")
         assert answer_lines(tcp) == answer_lines(out)
         assert all(e.client[0] == "::1" for e in server.queries)
+
+
+def test_axfr_of_a_big_zone_is_a_stream_of_messages(dns_server: DNSTestServer) -> None:
+    records = {f"host{i}": {"TXT": f"record {i} " + "y" * 150} for i in range(1500)}
+    dns_server.load({**EXAMPLE, "records": {**EXAMPLE["records"], **records}})  # type: ignore[dict-item]
+    messages = list(dns.query.xfr("127.0.0.1", "example.com", port=dns_server.port, timeout=10, lifetime=60,
+                                   relativize=False))
+    assert len(messages) > 3  # ~250 KB: several messages, each under 64 KiB (RFC 5936 2.2)
+    rrsets = [rrset for m in messages for rrset in m.answer]
+    assert rrsets[0].rdtype == dns.rdatatype.SOA and rrsets[-1].rdtype == dns.rdatatype.SOA
+    names = {rrset.name.to_text() for rrset in rrsets if rrset.rdtype == dns.rdatatype.TXT}
+    assert {f"host{i}.example.com." for i in range(1500)} <= names
