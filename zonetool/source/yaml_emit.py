@@ -143,7 +143,8 @@ def _emit_nested(items: list[Any], indent: int, out: list[str], lead: str) -> No
 
 
 def _rel(name: Name, origin: Name) -> str:
-    return name.relativize(origin)
+    # The compiler strips names it reads, so an escaped space is written as \032 (same octet).
+    return name.relativize(origin).replace("\\ ", "\\032")
 
 
 def _contact(rname: Name, origin: Name) -> str:
