@@ -300,13 +300,22 @@ def wait_for(predicate: object, timeout: float = 10) -> bool:
     return False
 
 
+def _txt(reply: dns.message.Message) -> bytes:
+    return b"".join(reply.answer[0][0].strings)
+
+
 def test_edited_file_is_reloaded_and_auto_serial_rises(tmp_path: Path, serve: list[Serve]) -> None:
     zone = tmp_path / "example.com.yaml"
     write_zone(zone, 1)
     p = start(serve, str(zone), "--quiet")
     before = serial(p.port)
-    write_zone(zone, 2)
-    assert wait_for(lambda: ask(p.port, "version.example.com", "TXT").answer[0][0].strings == (b"v2",))
+    with socket.create_connection(("127.0.0.1", p.port), timeout=5) as conn:  # open across the reload
+        q = dns.message.make_query("version.example.com", "TXT")
+        assert dns.query.send_tcp(conn, q) and _txt(dns.query.receive_tcp(conn)[0]) == b"v1"
+        write_zone(zone, 2)
+        assert wait_for(lambda: _txt(ask(p.port, "version.example.com", "TXT")) == b"v2")
+        dns.query.send_tcp(conn, q)
+        assert _txt(dns.query.receive_tcp(conn)[0]) == b"v2"  # same connection, new version
     after = serial(p.port)
     assert after > before
     p.wait_err(r"reloaded \(file change\): example\.com\. serial \d+")
