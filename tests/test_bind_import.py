@@ -153,7 +153,7 @@ def test_out_of_zone_data_is_dropped_with_a_warning() -> None:
         (HEAD + "www TLSA 3 1 1 xyz\n", "t.zone:4:10", "not hexadecimal"),
         (HEAD + "www SSHFP 1 1\n", "t.zone:4:11", "needs hexadecimal"),
         (HEAD + "www LOC 52 22 N\n", "t.zone:4:9", "LOC needs degrees"),
-        (HEAD + "www APL 1:192.168.32.0/21\n", "t.zone:4:9", "RFC 3597"),
+        (HEAD + "www WKS 192.0.2.1 6 smtp\n", "t.zone:4:9", "RFC 3597"),
         (HEAD + "a..b A 192.0.2.1\n", "t.zone:4:1", "empty label"),
         (HEAD + "x" * 64 + " A 192.0.2.1\n", "t.zone:4:1", "at most 63"),
         ("  A 192.0.2.1\n", "t.zone:1:3", "no owner name yet"),

@@ -55,8 +55,10 @@ EXTRA_TYPES: dict[int, tuple[str, tuple[str, ...]]] = {
     36: ("KX", ("u16", "name")),
     37: ("CERT", ("cert", "u16", "alg", "b64")),
     39: ("DNAME", ("name",)),
+    42: ("APL", ("apl",)),
     43: ("DS", ("u16", "alg", "u8", "hex")),
     44: ("SSHFP", ("u8", "u8", "hex")),
+    45: ("IPSECKEY", ("ipseckey",)),
     46: ("RRSIG", ("type", "alg", "u8", "u32", "time", "time", "u16", "name", "b64")),
     47: ("NSEC", ("name", "bitmap")),
     48: ("DNSKEY", ("u16", "u8", "alg", "b64")),
@@ -87,14 +89,14 @@ EXTRA_TYPES: dict[int, tuple[str, tuple[str, ...]]] = {
     32768: ("TA", ("u16", "alg", "u8", "hex")),
     32769: ("DLV", ("u16", "alg", "u8", "hex")),
 }
-_REST_KINDS = frozenset({"strs", "hex", "b64", "bitmap", "loc"})
+_REST_KINDS = frozenset({"strs", "hex", "b64", "bitmap", "loc", "apl", "ipseckey"})
 SVCB_CODES = {64: "SVCB", 65: "HTTPS"}  # RFC 9460 2.1
 
 _MNEMONIC_TO_CODE: dict[str, int] = {cls.rtype: cls.code for cls in RDATA_TYPES.values()}
 _MNEMONIC_TO_CODE.update({name: code for code, (name, _) in EXTRA_TYPES.items()})
 _MNEMONIC_TO_CODE.update({name: code for code, name in SVCB_CODES.items()})
 _CODE_TO_MNEMONIC: dict[int, str] = {code: name for name, code in _MNEMONIC_TO_CODE.items()}
-_OTHER_TYPES: dict[str, int] = {"WKS": 11, "APL": 42, "IPSECKEY": 45, "HIP": 55, "A6": 38, "NULL": 10,
+_OTHER_TYPES: dict[str, int] = {"WKS": 11, "HIP": 55, "A6": 38, "NULL": 10,
                                 "ISDN": 20, "NSAP": 22, "NXT": 30, "ATMA": 34, "SINK": 40, "AMTRELAY": 260,
                                 "DOA": 259, "UINFO": 100, "UID": 101, "GID": 102, "UNSPEC": 103}  # fmt: skip
 
@@ -262,6 +264,10 @@ def extra_from_text(code: int, tokens: list[str], origin: Name | None, name_of: 
                 out += _bitmap_from_types(rest)
             case "loc":
                 out += _loc_from_text(rest)
+            case "apl":
+                out += _apl_from_text(rest)
+            case "ipseckey":
+                out += _ipseckey_from_text(rest, name_of)
             case "salt":
                 salt = b"" if token == "-" else _unhex(token, "NSEC3 salt")
                 out.append(len(salt))
@@ -407,6 +413,94 @@ def _loc_to_text(data: bytes) -> str:
     return " ".join([*parts, _loc_metres(altitude - 10_000_000), *sizes])
 
 
+# ---------------------------------------------------------------------------
+# APL (RFC 3123 4) and IPSECKEY (RFC 4025 3)
+# ---------------------------------------------------------------------------
+def _apl_from_text(tokens: list[str]) -> bytes:
+    out = bytearray()
+    for token in tokens:
+        negate = token.startswith("!")
+        family, _, rest = token.lstrip("!").partition(":")
+        address, slash, prefix = rest.partition("/")
+        if family not in ("1", "2") or not slash:
+            raise RdataError(f"APL item {token!r} is not [!]1:IPv4/prefix or [!]2:IPv6/prefix")
+        raw = _ip(ipaddress.IPv4Address if family == "1" else ipaddress.IPv6Address, address)
+        bits = uint(prefix, 8, "APL prefix")
+        if bits > len(raw) * 8:
+            raise RdataError(f"APL prefix /{bits} is longer than the address")
+        raw = raw.rstrip(b"\x00")  # RFC 3123 4.1: trailing zero octets are not sent
+        out += int(family).to_bytes(2, "big") + bytes((bits, (0x80 if negate else 0) | len(raw))) + raw
+    return bytes(out)
+
+
+def _apl_to_text(data: bytes) -> str:
+    items, i = [], 0
+    while i < len(data):
+        if i + 4 > len(data):
+            raise RdataError("APL item is truncated")
+        family = int.from_bytes(data[i : i + 2], "big")
+        bits, flags = data[i + 2], data[i + 3]
+        length = flags & 0x7F
+        size = {1: 4, 2: 16}.get(family)
+        if size is None or length > size or bits > size * 8 or i + 4 + length > len(data):
+            raise RdataError("APL item is malformed")
+        raw = data[i + 4 : i + 4 + length].ljust(size, b"\x00")
+        address = ipaddress.IPv4Address(raw) if family == 1 else ipaddress.IPv6Address(raw)
+        items.append(f"{'!' if flags & 0x80 else ''}{family}:{address}/{bits}")
+        i += 4 + length
+    return " ".join(items)
+
+
+def _ipseckey_from_text(tokens: list[str], name_of: Callable[[str], Name]) -> bytes:
+    if len(tokens) < 4:
+        raise RdataError("IPSECKEY takes precedence, gateway type, algorithm, gateway [, public key]")
+    precedence = uint(tokens[0], 8, "IPSECKEY precedence")
+    kind = uint(tokens[1], 8, "IPSECKEY gateway type")
+    algorithm = uint(tokens[2], 8, "IPSECKEY algorithm")
+    gateway = tokens[3]
+    if kind == 0:
+        if gateway != ".":
+            raise RdataError("IPSECKEY gateway type 0 needs '.' as gateway")
+        raw = b""
+    elif kind == 1:
+        raw = _ip(ipaddress.IPv4Address, gateway)
+    elif kind == 2:
+        raw = _ip(ipaddress.IPv6Address, gateway)
+    elif kind == 3:
+        raw = name_wire(name_of(gateway))
+    else:
+        raise RdataError(f"IPSECKEY gateway type {kind} is not 0..3")
+    key = b""
+    if tokens[4:]:
+        try:
+            key = base64.b64decode("".join(tokens[4:]), validate=True)
+        except (binascii.Error, ValueError):
+            raise RdataError("IPSECKEY public key is not base64") from None
+    return bytes((precedence, kind, algorithm)) + raw + key
+
+
+def _ipseckey_to_text(data: bytes, origin: Name | None) -> str:
+    if len(data) < 3:
+        raise RdataError("IPSECKEY wire data is truncated")
+    precedence, kind, algorithm = data[0], data[1], data[2]
+    rest = data[3:]
+    if kind == 0:
+        gateway = "."
+    elif kind == 1 and len(rest) >= 4:
+        gateway, rest = str(ipaddress.IPv4Address(rest[:4])), rest[4:]
+    elif kind == 2 and len(rest) >= 16:
+        gateway, rest = str(ipaddress.IPv6Address(rest[:16])), rest[16:]
+    elif kind == 3:
+        name, end = read_name(rest, 0)
+        gateway, rest = (name.relativize(origin) if origin else name.to_text()), rest[end:]
+    else:
+        raise RdataError("IPSECKEY gateway is malformed")
+    parts = [str(precedence), str(kind), str(algorithm), gateway]
+    if rest:
+        parts.append(base64.b64encode(rest).decode("ascii"))
+    return " ".join(parts)
+
+
 def extra_to_text(code: int, data: bytes, origin: Name | None) -> str:
     """Wire octets of an EXTRA_TYPES type as BIND's native text; RdataError if malformed."""
     if code in SVCB_CODES:
@@ -461,6 +555,10 @@ def extra_to_text(code: int, data: bytes, origin: Name | None) -> str:
                 out.extend(_bitmap_to_types(take(n - i)))
             case "loc":
                 out.append(_loc_to_text(take(n - i)))
+            case "apl":
+                out.append(_apl_to_text(take(n - i)))
+            case "ipseckey":
+                out.append(_ipseckey_to_text(take(n - i), origin))
             case "salt":
                 salt = take(take(1)[0])
                 out.append(salt.hex().upper() if salt else "-")
