@@ -131,6 +131,10 @@ def serve(
         fail(f"not serving: {errors} error(s) in the zone files", EXIT_FINDINGS)
     if not outcome.zones:
         fail(f"no zones found in {', '.join(map(str, paths))}")
+    warnings = sum(1 for f in outcome.findings if f.silenced is None and f.severity.value == "warning")
+    if warnings:
+        typer.echo(f"zonetool: {warnings} warning(s) in the zone files (serving anyway; "
+                   f"`zonetool validate` lists them)", err=True)
 
     def events(message: str) -> None:
         typer.echo(f"zonetool: {message}", err=True)
