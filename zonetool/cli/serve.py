@@ -133,8 +133,8 @@ def serve(
         fail(f"no zones found in {', '.join(map(str, paths))}")
     warnings = sum(1 for f in outcome.findings if f.silenced is None and f.severity.value == "warning")
     if warnings:
-        typer.echo(f"zonetool: {warnings} warning(s) in the zone files (serving anyway; "
-                   f"`zonetool validate` lists them)", err=True)
+        # Worded without "serving": scripts wait for the "serving ... on HOST:PORT" line.
+        typer.echo(f"zonetool: the zone files have {warnings} warning(s); `zonetool validate` lists them", err=True)
 
     def events(message: str) -> None:
         typer.echo(f"zonetool: {message}", err=True)
