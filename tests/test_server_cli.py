@@ -456,3 +456,18 @@ def test_a_closed_log_reader_does_not_stop_the_answers(tmp_path: Path) -> None:
         proc.terminate()
         proc.wait(15)
     assert proc.returncode == 0
+
+
+def test_a_deleted_file_keeps_the_last_version_until_it_comes_back(tmp_path: Path, serve: list[Serve]) -> None:
+    zone = tmp_path / "example.com.yaml"
+    write_zone(zone, 1)
+    p = start(serve, str(zone), "--quiet")
+    zone.unlink()
+    p.wait_err(r"reload \(file change\) failed: .*no such file.*still serving the previous version")
+    time.sleep(1.0)  # five more looks at the files: the same failure is not retried or reported again
+    write_zone(zone, 3)
+    p.wait_err(r"reloaded \(file change\): example\.com\. serial")
+    assert not any("failed" in line for line in p.err_lines[-1:])
+    failures = [line for line in p.err_lines if "failed" in line]
+    assert len(failures) == 1, failures
+    assert _txt(ask(p.port, "version.example.com", "TXT")) == b"v3"

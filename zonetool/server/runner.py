@@ -204,7 +204,10 @@ class Server:
             try:
                 outcome: Outcome = await loop.run_in_executor(None, self.source.load)
             except Exception as exc:  # an unreadable file or a loader bug: keep serving what we have
-                log.exception("reload failed")
+                from zonetool.loader import LoadError
+
+                if not isinstance(exc, LoadError):  # a vanished file is news, not a bug: no traceback
+                    log.exception("reload failed")
                 self.events(f"reload ({reason}) failed: {exc}; still serving the previous version")
                 return False
             if outcome.zones is None:

@@ -80,13 +80,13 @@ class ZoneSource:
         from zonetool.loader import has_errors, load_paths
 
         # Taken before reading: a write during the load shows up as a change and is read again.
-        before = self.signature()
+        # Recorded even if the load fails (a file vanished), so the watcher waits for the next change.
+        self.loaded_signature = self.signature()
         loaded: Any = load_paths(self.paths)
         files = [Path(f) for f in getattr(loaded, "files", []) or []]
         if set(files) != set(self.files):  # first load, or a file appeared: look again with the full list
             self.files = files
-            before = self.signature()
-        self.loaded_signature = before
+            self.loaded_signature = self.signature()
         findings = list(loaded.findings)
         if has_errors(findings):
             return Outcome(None, findings, files=self.files)
