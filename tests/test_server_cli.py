@@ -235,6 +235,9 @@ def test_usage_errors_exit_2(tmp_path: Path) -> None:
         ([str(tmp_path / "missing.yaml")], "no such file"),
         ([str(tmp_path), "--allow-transfer", "not-an-ip"], "is not an IP address or CIDR"),
         ([str(tmp_path), "--address", "localhost"], "is not an IP address"),
+        ([str(tmp_path), "--notify", "127.0.0.1:99999"], "the port must be a number 1..65535"),
+        ([str(tmp_path), "--notify", "ns1.example.net:53"], "is not an IP address"),
+        ([str(tmp_path), "--log-format", "xml"], "--log-format must be text or json"),
     ):
         write_zone(tmp_path / "example.com.yaml", 1)
         out = subprocess.run([*ZONETOOL, "serve", *args, "--port", "0"], capture_output=True, text=True, timeout=30)
