@@ -11,10 +11,10 @@ import dns.rdataclass
 import dns.rdatatype
 import pytest
 
+from zonetool import wire
 from zonetool.lookup import Answer
 from zonetool.names import Name
 from zonetool.records import parse_rdata
-from zonetool.server import wire
 from zonetool.zone import Record, RRset
 
 ORIGIN = Name.from_text("example.com.")

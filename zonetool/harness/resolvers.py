@@ -17,6 +17,7 @@ from zonetool.faults import FaultSet
 from zonetool.harness.route import OUTSIDE, RCODE_ERRORS, REFERRAL, TIMEOUT, Result
 from zonetool.names import Name
 from zonetool.records import Rdata
+from zonetool.wire import Message, WireError, make_query, parse_message
 from zonetool.zone import Zone
 
 CNAME_CODE = 5
@@ -141,45 +142,38 @@ class WireResolver:
     # -- one question -----------------------------------------------------------
     def _query(self, name: Name, qtype: int, events: list[str]) -> tuple[Result, bool]:
         """One exchange; the flag says the server followed the aliases to their end (SOA given)."""
-        import dnslib
-
         self.asked.append((name, qtype))
         qid = secrets.randbelow(65536)
-        q = dnslib.DNSRecord(
-            dnslib.DNSHeader(id=qid, rd=0), q=dnslib.DNSQuestion(dnslib.DNSLabel(list(name.labels)), qtype)
-        )
-        if self.edns:
-            q.add_ar(dnslib.EDNS0(udp_len=1232))
-        packet = q.pack()
+        packet = make_query(name, qtype, qid, edns_size=1232 if self.edns else None)
         started = time.monotonic()
         try:
             data = self._udp(packet, qid, name, qtype, events)
             if data is not None:
-                reply = dnslib.DNSRecord.parse(data)
-                if reply.header.tc:
+                reply: Message | None = parse_message(data)
+                if reply is not None and reply.tc:
                     events.append("truncated")  # RFC 1035 4.2.1: ask again over TCP
                     data = self._tcp(packet)
-                    reply = dnslib.DNSRecord.parse(data) if data is not None else None
+                    reply = parse_message(data) if data is not None else None
             else:
                 reply = None
         except OSError as exc:
             return Result(None, (), (), f"network: {exc.strerror or exc}"), False
-        except Exception as exc:  # dnslib raises several kinds for a reply it cannot read
+        except WireError as exc:
             return Result(None, (), (), f"unreadable reply: {exc}"), False
         if reply is None:
             return Result(None, (), (), TIMEOUT), False
         elapsed = int((time.monotonic() - started) * 1000)
         if elapsed >= 500:
             events.append(f"delay:{elapsed}")
-        rcode = reply.header.rcode
+        rcode = reply.rcode
         if rcode not in (0, 3):
             return Result(rcode, (), (), RCODE_ERRORS.get(rcode, f"rcode {rcode}")), False
-        if not reply.header.aa and not reply.rr and any(rr.rtype == 2 for rr in reply.auth):
+        if not reply.aa and not reply.answer and any(r.code == 2 for r in reply.authority):
             return Result(0, (), (), REFERRAL), False
-        rrsets = [(_name(rr.rname), rr.rtype, [_rdata(rr)]) for rr in reply.rr]
+        rrsets = [(r.owner, r.code, [r.rdata]) for r in reply.answer]
         records, aliases, _final = _walk(name, qtype, rrsets)
         # A SOA in authority after aliases: the server followed them and found nothing at the end.
-        ended = any(rr.rtype == 6 for rr in reply.auth)
+        ended = any(r.code == 6 for r in reply.authority)
         return Result(rcode, tuple(records), tuple(aliases), None), ended
 
     def _family(self) -> int:
@@ -244,20 +238,6 @@ def _same_question(data: bytes, name: Name, qtype: int) -> bool:
         return Name(tuple(labels)) == name and struct.unpack("!H", data[pos : pos + 2])[0] == qtype
     except (IndexError, struct.error):
         return False
-
-
-def _name(label: object) -> Name:
-    return Name(tuple(bytes(x) for x in label.label))  # type: ignore[attr-defined]
-
-
-def _rdata(rr: object) -> Rdata:
-    import dnslib
-
-    from zonetool.records import from_wire
-
-    buf = dnslib.DNSBuffer()
-    rr.rdata.pack(buf)  # type: ignore[attr-defined]
-    return from_wire(rr.rtype, bytes(buf.data))  # type: ignore[attr-defined]
 
 
 def parse_server(text: str) -> tuple[str, int]:

@@ -17,6 +17,7 @@ from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from zonetool import wire
 from zonetool.lookup import (
     NOERROR,
     NOTAUTH,
@@ -32,7 +33,6 @@ from zonetool.lookup import (
 )
 from zonetool.names import Name
 from zonetool.records import type_name
-from zonetool.server import wire
 from zonetool.zone import Zone
 
 FORMERR = 1

@@ -6,17 +6,18 @@ Only loopback or an address the user names is contacted; one connection, one tra
 
 from __future__ import annotations
 
+import secrets
 import socket
 import struct
-
-import dnslib
+from dataclasses import replace
 
 from zonetool.findings import Where
 from zonetool.names import Name
-from zonetool.records import RdataError, from_wire
-from zonetool.zone import SOA_CODE, Record, Zone
+from zonetool.wire import WireError, make_query, parse_message
+from zonetool.zone import SOA_CODE, Zone
 
 AXFR = 252
+RCODE_NAMES = {1: "FORMERR", 2: "SERVFAIL", 3: "NXDOMAIN", 4: "NOTIMP", 5: "REFUSED", 9: "NOTAUTH"}
 
 
 class AxfrError(Exception):
@@ -33,24 +34,10 @@ def _recv_exact(sock: socket.socket, n: int) -> bytes:
     return data
 
 
-def _name(label: dnslib.DNSLabel) -> Name:
-    return Name(tuple(bytes(part) for part in label.label))
-
-
-def _record(rr: dnslib.RR, where: Where) -> Record:
-    buf = dnslib.DNSBuffer()
-    rr.rdata.pack(buf)
-    try:
-        rdata = from_wire(rr.rtype, bytes(buf.data))
-    except RdataError as exc:
-        raise AxfrError(f"{_name(rr.rname)} type {rr.rtype}: {exc}") from None
-    return Record(_name(rr.rname), rr.ttl, rdata, where)
-
-
 def fetch_zone(host: str, port: int, origin: Name, timeout: float = 5.0) -> Zone:
     """Transfer `origin` from host:port; the zone ends with the second SOA (RFC 5936 2.2)."""
-    query = dnslib.DNSRecord.question(origin.to_text(), "AXFR")
-    wire = query.pack()
+    qid = secrets.randbelow(65536)
+    wire = make_query(origin, AXFR, qid, edns_size=None)
     where = Where(f"axfr://{host}:{port}")
     zone = Zone(origin, file=where.file)
     soas = 0
@@ -60,24 +47,24 @@ def fetch_zone(host: str, port: int, origin: Name, timeout: float = 5.0) -> Zone
             while soas < 2:
                 (length,) = struct.unpack("!H", _recv_exact(sock, 2))
                 try:
-                    reply = dnslib.DNSRecord.parse(_recv_exact(sock, length))
-                except dnslib.DNSError as exc:
+                    reply = parse_message(_recv_exact(sock, length))
+                except WireError as exc:
                     raise AxfrError(f"malformed reply: {exc}") from None
-                if reply.header.id != query.header.id:
+                if reply.id != qid:
                     raise AxfrError("reply with a different message ID")  # RFC 5936 2.2.1
-                if reply.header.rcode != 0:
-                    rcode = dnslib.RCODE.get(reply.header.rcode)
+                if reply.rcode != 0:
+                    rcode = RCODE_NAMES.get(reply.rcode, str(reply.rcode))
                     raise AxfrError(f"the server refused the transfer of {origin} ({rcode})")
-                if not reply.rr:
+                if not reply.answer:
                     raise AxfrError("empty reply in the middle of the transfer")
-                for rr in reply.rr:
-                    if rr.rtype == SOA_CODE and _name(rr.rname) == origin:
+                for record in reply.answer:
+                    if record.code == SOA_CODE and record.owner == origin:
                         soas += 1
                         if soas == 2:
                             break
                     elif soas == 0:
                         raise AxfrError("the transfer does not start with the zone's SOA")
-                    zone.add(_record(rr, where))
+                    zone.add(replace(record, where=where))
     except TimeoutError:
         raise AxfrError(f"no complete answer within {timeout:g}s") from None
     except OSError as exc:

@@ -1,4 +1,4 @@
-"""DNS messages as bytes: the one place that reads queries and packs answers.
+"""DNS messages as bytes: the one codec for the server, the AXFR client and the wire resolver.
 
 We parse the query ourselves (12-octet header, raw qname labels, qtype/qclass, the OPT RR)
 instead of through dnslib, for two reasons:
@@ -508,3 +508,10 @@ def parse_message(data: bytes) -> Message:
         pos = end
     rcode = (flags & 0xF) | ((edns.ext_rcode << 4) if edns else 0)
     return Message(ident, flags, rcode, question, sections[0], sections[1], sections[2], edns)
+
+
+def make_query(name: Name, qtype: int, qid: int, *, edns_size: int | None = 1232, rd: bool = False) -> bytes:
+    """A query for clients (AXFR, the wire resolver): raw label octets, optional OPT (RFC 6891)."""
+    qname = b"".join(bytes((len(label),)) + label for label in name.labels) + b"\x00"
+    header = HEADER.pack(qid, RD if rd else 0, 1, 0, 0, 1 if edns_size else 0)
+    return header + qname + struct.pack("!HH", qtype, 1) + (opt_record(edns_size) if edns_size else b"")
