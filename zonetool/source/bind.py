@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from zonetool.durations import MAX_TTL
+from zonetool.durations import MAX_TTL, parse_duration
 from zonetool.findings import Finding, Where, warning
 from zonetool.names import Name, NameError_
 from zonetool.rdtypes import (
@@ -77,8 +77,6 @@ _NEEDS_LEXER = re.compile(r'[;()"\\]')
 _TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"|;.*|(?:[^\s;()"\\]|\\.)(?:[^\s;()\\]|\\.)*|["\\]', re.S)
 _CLASSES = frozenset({"IN", "CLASS1"})
 _OTHER_CLASSES = frozenset({"CH", "CS", "HS", "NONE", "ANY"})
-_TTL_PART = re.compile(r"(\d+)([smhdwSMHDW])")
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
 
 @dataclass(slots=True)
@@ -174,18 +172,11 @@ def _token_where(entry: _Entry, index: int, file: str | None) -> Where:
 
 
 def _parse_ttl(token: str) -> int:
-    """A TTL as BIND writes it: seconds or units (1h30m, 2W), RFC 2308 / BIND ttl syntax."""
-    if token.isdigit():
-        return int(token)
-    pos, total = 0, 0
-    for m in _TTL_PART.finditer(token):
-        if m.start() != pos:
-            break
-        total += int(m.group(1)) * _UNITS[m.group(2).lower()]
-        pos = m.end()
-    if pos != len(token) or not token:
-        raise RdataError(f"{token!r} is not a TTL (seconds, or units s m h d w such as 1h30m)")
-    return total
+    """A TTL as BIND writes it: seconds or units (1h30m, 2W); the one duration grammar is durations.py's."""
+    try:
+        return parse_duration(token)
+    except ValueError:
+        raise RdataError(f"{token!r} is not a TTL (seconds, or units s m h d w such as 1h30m)") from None
 
 
 class _Reader:
