@@ -768,7 +768,8 @@ def rrset_order(code: int) -> Callable[[Record], object]:
 
 def common_ttl(zone: Zone) -> int:
     """The most common TTL (the lowest on a tie): the zone's default in both output formats."""
-    counts = Counter(r.ttl for r in zone.records())
+    # nodes walked unsorted (the choice depends only on the counts): zone.records() sorts every name
+    counts = Counter(r.ttl for node in zone.nodes.values() for rrset in node.values() for r in rrset.records)
     if not counts:
         return 3600
     return min(counts, key=lambda ttl: (-counts[ttl], ttl))

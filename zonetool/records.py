@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import socket
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -165,6 +166,22 @@ class A(Rdata):
         return dnslib.A(self.address)
 
 
+def _fast_v6(text: str) -> str | None:
+    """The RFC 5952 text of a plain IPv6 address via the C inet_pton/inet_ntop, or None.
+
+    Why: ipaddress.IPv6Address costs ~10 us, a third of compiling a 100k-record zone's AAAA
+    records; this is ~13x faster and gives the same text (fuzz-compared). Forms where the two
+    may differ (embedded IPv4 in or out, scope ids) and all errors go to ipaddress.
+    """
+    if "." in text or "%" in text:
+        return None
+    try:
+        out = socket.inet_ntop(socket.AF_INET6, socket.inet_pton(socket.AF_INET6, text))
+    except (OSError, ValueError):
+        return None
+    return None if "." in out else out
+
+
 @dataclass(frozen=True, slots=True)
 class AAAA(Rdata):
     address: str
@@ -172,10 +189,12 @@ class AAAA(Rdata):
     code: ClassVar[int] = 28
 
     def __post_init__(self) -> None:
-        try:
-            canonical = str(ipaddress.IPv6Address(self.address))
-        except ValueError:
-            raise RdataError(f"{self.address!r} is not an IPv6 address") from None
+        canonical = _fast_v6(self.address)
+        if canonical is None:
+            try:
+                canonical = str(ipaddress.IPv6Address(self.address))
+            except ValueError:
+                raise RdataError(f"{self.address!r} is not an IPv6 address") from None
         object.__setattr__(self, "address", canonical)
 
     @classmethod
