@@ -419,6 +419,36 @@ def random_case(text: str, rng: random.Random) -> str:
     return "".join(c.upper() if rng.random() < 0.5 else c.lower() for c in text)
 
 
+def test_udp_answerer_follows_swaps_faults_and_its_cap(zone: Zone) -> None:
+    """The UDP loop's exact-octets table lives with the zones: no stale answer after a swap."""
+    from zonetool.faults import Fault, ZoneFaults
+
+    r = Responder([zone], cache_size=3)
+    r.faults = ZoneFaults(lambda: r.zones)
+    udp_answer = r.udp_answerer()
+    data = q("mx2.example.com").to_wire()
+    assert udp_answer(data) is None  # nothing cached yet
+    r.respond(data, CLIENT, "udp")
+    old = udp_answer(data)
+    assert old is not None and udp_answer(data) == old  # the second comes from the exact table
+    assert dns.message.from_wire(old).answer[0][0].address == "192.0.2.11"
+    r.swap([make_zone("example.com.", EXAMPLE_COM.replace("192.0.2.11", "192.0.2.111"))])
+    assert udp_answer(data) is None  # the old answer went with the old zone
+    new = r.respond(data, CLIENT, "udp").messages[0]
+    assert udp_answer(data) == new and dns.message.from_wire(new).answer[0][0].address == "192.0.2.111"
+    # a fault added at runtime steps in front of the table at once
+    r.faults.runtime.add(Fault.make("mx2.example.com.", action="servfail"))
+    assert udp_answer(data) is None
+    r.faults.runtime.clear()
+    assert udp_answer(data) == new
+    # bounded: the table never holds more than cache_size questions (new letter cases included)
+    for i in range(20):
+        variant = q(random_case("mx2.example.com", random.Random(i))).to_wire()
+        r.respond(variant, CLIENT, "udp")
+        udp_answer(variant)
+        assert len(r._snap.exact) <= 3
+
+
 def test_fast_path_matches_reference_everywhere() -> None:
     zones = [make_zone("fast.test.", EXAMPLE_COM), big_txt_zone(count=8), *bundled_zones()]
     assert len(zones) >= 5, "the bundled zones/ should be part of this comparison"
@@ -435,8 +465,9 @@ def test_fast_path_matches_reference_everywhere() -> None:
     qtypes = ["A", "AAAA", "MX", "SRV", "TXT", "NS", "SOA", "CNAME", "CAA", "ANY", "DS", "PTR", "TYPE65534"]
     fast = Responder(zones, cache_size=1_000_000)
     reference = Responder(zones, cache_size=0)
+    udp_answer = fast.udp_answerer()  # the serve UDP thread's loop
     sizes: list[int | None] = [None, 512, 700, 1232, 4096]
-    checked = bare_hits = 0
+    checked = bare_hits = udp_hits = 0
     for name in sorted(names):
         wire_name = dns.name.from_text(name)
         for qtype in qtypes:
@@ -459,8 +490,14 @@ def test_fast_path_matches_reference_everywhere() -> None:
                         if bare is not None:
                             assert [bare] == want.messages
                             bare_hits += 1
+                        if transport == "udp":
+                            for _ in range(2):  # the first may fill the exact-octets table, the second reads it
+                                quick = udp_answer(data)
+                                if quick is not None:
+                                    assert [quick] == want.messages
+                                    udp_hits += 1
                         checked += 1
-    assert checked > 1000 and fast.cached() > 100 and bare_hits > checked // 2
+    assert checked > 1000 and fast.cached() > 100 and bare_hits > checked // 2 and udp_hits > checked // 2
 
 
 # -- faults ------------------------------------------------------------------------------
@@ -735,6 +772,7 @@ def test_fast_path_agrees_with_reference_on_mangled_packets(zone: Zone) -> None:
     ]
     for data in seeds:  # warm the cache with every well-formed question
         fast.respond(data, CLIENT, "udp")
+    udp_answer = fast.udp_answerer()
     rng = random.Random(2024)
     for i in range(20000):
         data = bytearray(rng.choice(seeds))
@@ -755,11 +793,13 @@ def test_fast_path_agrees_with_reference_on_mangled_packets(zone: Zone) -> None:
                 data[rng.choice([2, 3, 5, 7, 9, 11])] ^= 1 << rng.randrange(8)
         packet = bytes(data)
         bare = fast.cached_answer(packet, "udp")
+        quick = udp_answer(packet)
         got = fast.respond(packet, CLIENT, "udp")
         want = reference.respond(packet, CLIENT, "udp")
         assert got.messages == want.messages, packet.hex()
         assert got.info == want.info, packet.hex()
         assert bare is None or [bare] == want.messages, packet.hex()
+        assert quick is None or [quick] == want.messages, packet.hex()
 
 
 def random_zone(rng: random.Random, origin: str = "rand.test.") -> Zone:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -118,6 +118,8 @@ class _Snapshot:
     cache: OrderedDict[tuple[bytes, bytes, int], tuple[bytes, bytes, tuple[str, str, str, int]]] = field(
         default_factory=OrderedDict
     )
+    # UDP only: the query's octets after the ID -> the answer's octets after the ID (see udp_answerer)
+    exact: dict[bytes, bytes] = field(default_factory=dict)
 
 
 class Responder:
@@ -179,6 +181,53 @@ class Responder:
             if hit is not None:
                 return hit[0]
         return None
+
+    def udp_answerer(self) -> Callable[[bytes], bytes | None]:
+        """`cached_answer(data, "udp")` as one closure for the UDP thread's loop (same bytes or None).
+
+        Why: at ~150k queries/s every microsecond is ~15% of the budget. Measured per cache hit on
+        the benchmark mix: `cached_answer` 3.4-3.7 us, this 1.0-1.3 us. Two things make it cheap:
+        - an exact-octets table in front of the probe: the answer is a pure function of the query's
+          octets after the ID (the snapshot fixes zones and limits), so a repeated question costs
+          one slice, one dict look-up and one concatenation. It lives in the snapshot, so a swap
+          drops it with the zones, and it is emptied when it reaches --cache-size entries, so
+          questions in ever new letter cases (0x20 resolvers) cannot grow it without bound;
+        - the faults check: ZoneFaults' declared set changes only with the zones (i.e. with the
+          snapshot), so it is asked once per snapshot; the runtime set is its tuple, read per query.
+          Any other fault matcher is asked on every query, as `cached_answer` does.
+        """
+        probe = self._probe
+        seen: list[object] = [None, None, True]  # snapshot, faults object, "declared faults are empty"
+
+        def answer(data: bytes) -> bytes | None:
+            snap = self._snap
+            faults = self.faults
+            if faults is not None:
+                runtime = getattr(faults, "runtime", None)
+                if runtime is None or not hasattr(faults, "declared"):
+                    if faults:
+                        return None
+                else:
+                    if snap is not seen[0] or faults is not seen[1]:
+                        seen[0], seen[1], seen[2] = snap, faults, not faults.declared
+                    if runtime._faults or not seen[2]:  # the FaultSet's tuple, swapped whole on change
+                        return None
+            if self.cache_size <= 0:
+                return None
+            tail = data[2:]
+            hit = snap.exact.get(tail)
+            if hit is not None:
+                return data[:2] + hit
+            found = probe(snap, data, "udp")
+            if found is None:
+                return None
+            exact = snap.exact
+            if len(exact) >= self.cache_size:
+                exact.clear()
+            exact[tail] = found[0][2:]
+            return found[0]
+
+        return answer
 
     def _probe(self, snap: _Snapshot, data: bytes, transport: str) -> tuple[bytes, tuple[str, str, str, int]] | None:
         """The cache look-up for the common query shapes, without parsing; None = take the full path.

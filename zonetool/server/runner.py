@@ -99,7 +99,8 @@ class Server:
             with contextlib.suppress(RuntimeError):  # loop already closed at shutdown: drop the late reply
                 loop.call_soon_threadsafe(loop.call_later, delay, fn)
 
-        cached = getattr(self.responder, "cached_answer", None)
+        make = getattr(self.responder, "udp_answerer", None)
+        cached = make() if make is not None else None
         self._udp = UDPServer(self._udp_sock, self.responder.respond, self.querylog, schedule, cached)
         self._udp.start()
         return self

@@ -31,11 +31,11 @@ class UDPServer:
         respond: Callable[[bytes, tuple[str, int], str], Any],
         querylog: Callable[[Any, int], None] | None,
         schedule: Scheduler,
-        cached: Callable[[bytes, str], bytes | None] | None = None,
+        cached: Callable[[bytes], bytes | None] | None = None,
     ) -> None:
         self.sock = sock
         self.respond = respond
-        # Responder.cached_answer: bytes for a cache hit, no Reply object; only when nothing is logged.
+        # Responder.udp_answerer(): bytes for a cache hit, no Reply object; only when nothing is logged.
         self.cached = cached if querylog is None else None
         self.querylog = querylog
         self.schedule = schedule
@@ -67,7 +67,7 @@ class UDPServer:
             if self._stopping or addr is None:
                 return
             if cached is not None:
-                out = cached(data, "udp")
+                out = cached(data)
                 if out is not None:
                     try:
                         sendto(out, addr)
