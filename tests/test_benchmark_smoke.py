@@ -1,0 +1,52 @@
+"""The benchmark's smoke mode runs end to end, so `python benchmarks/run.py` cannot rot.
+
+It starts NSD, `zonetool serve` and dnslib's DNSServer under dnsperf, and times validate,
+export and import against dnspython on a small generated zone. Only that every figure is
+there and sane is checked: speed goals belong to the full benchmark, never to a test.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+from conftest import require_tool
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_benchmark_smoke_mode_runs_end_to_end(tmp_path: Path) -> None:
+    require_tool("dnsperf")
+    require_tool("nsd")
+    figures_file = tmp_path / "figures.json"
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "run.py"), "--smoke", "--json", str(figures_file)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    out = proc.stdout
+    assert "qps/NSD" in out and "vs dnspython" in out and "goals (issue 6):" in out
+    figures = json.loads(figures_file.read_text())
+
+    rows = {(r["server"], r["mode"]): r for r in figures["server"]}
+    assert set(rows) == {("nsd", "udp"), ("nsd", "tcp"), ("zonetool", "udp"), ("zonetool", "tcp"),
+                         ("dnslib DNSServer", "udp")}
+    for row in rows.values():  # every server really answered dnsperf
+        assert row["qps"] > 0 and not math.isnan(row["qps"]), row
+        assert row["cpu_us"] > 0, row
+
+    (zones,) = figures["zones"]
+    assert zones["records"] == 2000
+    for step in ("validate", "export", "import", "dnspython"):
+        seconds, peak_mib, code = zones[step]
+        assert seconds > 0 and peak_mib > 0 and code == 0, (step, zones[step])
+
+    assert set(figures["startup_s"]) == {"validate zones/example.com.yaml", "import (20 records)"}
+    ((records, rss_mib),) = figures["serve_rss_mib"]
+    assert records == 2000 and rss_mib > 0
