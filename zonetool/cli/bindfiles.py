@@ -70,9 +70,11 @@ def export(
     ] = None,
 ) -> None:
     """Write BIND master files (RFC 1035) for zones that validate; nothing is written if any zone has errors."""
+    from zonetool import loader
     from zonetool.atomic import write_atomic
     from zonetool.loader import NOT_YAML, LoadError, load_paths
 
+    loader.FREEZE_AFTER_LOAD = True  # a one-shot command: see loader._no_gc
     try:
         loaded = load_paths(paths)
     except LoadError as exc:
@@ -178,9 +180,12 @@ def import_(
     output: Annotated[Path | None, typer.Option("--output", "-o", help="YAML file to write (default: stdout).")] = None,
 ) -> None:
     """Turn a BIND zone file into a YAML zone that compiles back to exactly the same records."""
+    from zonetool import loader
     from zonetool.atomic import write_atomic
     from zonetool.compile import compile_zone
     from zonetool.loader import _no_gc
+
+    loader.FREEZE_AFTER_LOAD = True  # a one-shot command: see loader._no_gc
     from zonetool.source import yaml as yaml_source
     from zonetool.source.bind import BindSyntaxError, read_zone_with_warnings
     from zonetool.source.yaml_emit import zone_to_yaml

@@ -31,7 +31,10 @@ FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="text for peop
 
 
 def _load(paths: list[Path]) -> Loaded:
+    from zonetool import loader
     from zonetool.loader import LoadError, load_paths
+
+    loader.FREEZE_AFTER_LOAD = True  # a one-shot command: see loader._no_gc
 
     try:
         return load_paths(paths)
