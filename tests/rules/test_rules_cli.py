@@ -33,7 +33,7 @@ def test_rule_error_exits_1_with_place_and_hint(tmp_path: Path) -> None:
     run = _validate(str(path))
     assert run.returncode == 1
     assert f"{path}:5:14: error mx-target-cname: MX exchange mail is a CNAME" in run.stdout + run.stderr
-    assert "hint: point the MX at the canonical host name ns1" in run.stdout + run.stderr
+    assert "hint: name the canonical host name ns1 instead" in run.stdout + run.stderr
 
 
 def test_json_and_silencing(tmp_path: Path) -> None:

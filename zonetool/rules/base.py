@@ -195,3 +195,26 @@ class Context:
 def text_of(name: Name, origin: Name) -> str:
     """A name as the user most likely wrote it: relative to the origin."""
     return name.relativize(origin)
+
+
+def targets_that_are_cnames(ctx: Context, pairs: Iterable[tuple[Record, Name]], what: str) -> Iterator[Hit]:
+    """Shared body of mx/ns/srv-target-cname: a target that is an alias (RFC 2181 10.3)."""
+    for r, target in pairs:
+        canonical = ctx.cname_target(target)
+        if canonical is not None:
+            yield hit(
+                r,
+                f"{what} {text_of(target, ctx.origin)} is a CNAME",
+                hint=f"name the canonical host name {text_of(canonical, ctx.origin)} instead",
+            )
+
+
+def targets_without_address(ctx: Context, pairs: Iterable[tuple[Record, Name]], what: str) -> Iterator[Hit]:
+    """Shared body of mx/ns/srv-target-no-address: an in-zone target with no A or AAAA record."""
+    for r, target in pairs:
+        if ctx.needs_address(target):
+            yield hit(
+                r,
+                f"{what} {text_of(target, ctx.origin)} is in this zone but has no A or AAAA record",
+                hint=f"add addresses: [...] to it in the YAML, or an A/AAAA record for {text_of(target, ctx.origin)}",
+            )

@@ -7,7 +7,16 @@ from collections.abc import Iterator
 from zonetool.findings import Severity
 from zonetool.names import Name
 from zonetool.records import MX
-from zonetool.rules.base import MX_CODE, Context, Hit, hit, rule, text_of
+from zonetool.rules.base import (
+    MX_CODE,
+    Context,
+    Hit,
+    hit,
+    rule,
+    targets_that_are_cnames,
+    targets_without_address,
+    text_of,
+)
 from zonetool.zone import Record
 
 ERROR, WARNING = Severity.ERROR, Severity.WARNING
@@ -45,31 +54,20 @@ def null_mx_preference(ctx: Context) -> Iterator[Hit]:
 # RFC 2181 10.3 / RFC 5321 5.1: an MX exchange must not be an alias (CNAME).
 @rule("mx-target-cname", ERROR, "mx", "an MX exchange is not a CNAME", "RFC 2181 10.3")
 def mx_target_cname(ctx: Context) -> Iterator[Hit]:
-    for r in ctx.records(MX_CODE):
-        rd = r.rdata
-        target = ctx.cname_target(rd.exchange) if isinstance(rd, MX) and not rd.is_null() else None
-        if target is not None:
-            yield hit(
-                r,
-                f"MX exchange {text_of(rd.exchange, ctx.origin)} is a CNAME",
-                hint=f"point the MX at the canonical host name {text_of(target, ctx.origin)} instead",
-            )
+    yield from targets_that_are_cnames(ctx, _exchanges(ctx), "MX exchange")
 
 
 # RFC 5321 5.1: an exchange must resolve to addresses; in-zone ones are ours to publish.
 @rule("mx-target-no-address", ERROR, "mx", "an in-zone MX exchange has A or AAAA records", "RFC 5321 5.1")
 def mx_target_no_address(ctx: Context) -> Iterator[Hit]:
+    yield from targets_without_address(ctx, _exchanges(ctx), "MX exchange")
+
+
+def _exchanges(ctx: Context) -> Iterator[tuple[Record, Name]]:
+    """(record, exchange) of every MX but a null MX."""
     for r in ctx.records(MX_CODE):
-        rd = r.rdata
-        if not isinstance(rd, MX) or rd.is_null():
-            continue
-        ex = rd.exchange
-        if ctx.needs_address(ex):
-            yield hit(
-                r,
-                f"MX exchange {text_of(ex, ctx.origin)} is in this zone but has no A or AAAA record",
-                hint=f"add addresses: [...] to the exchanger, or an A/AAAA record for {text_of(ex, ctx.origin)}",
-            )
+        if isinstance(r.rdata, MX) and not r.rdata.is_null():
+            yield r, r.rdata.exchange
 
 
 # RFC 5321 5.1: each exchange is tried once; listing it twice at different preferences is a mistake.

@@ -7,7 +7,18 @@ from collections.abc import Iterator
 from zonetool.findings import Severity
 from zonetool.names import Name
 from zonetool.records import NS, type_name
-from zonetool.rules.base import A_CODE, AAAA_CODE, NS_CODE, Context, Hit, hit, rule, text_of
+from zonetool.rules.base import (
+    A_CODE,
+    AAAA_CODE,
+    NS_CODE,
+    Context,
+    Hit,
+    hit,
+    rule,
+    targets_that_are_cnames,
+    targets_without_address,
+    text_of,
+)
 from zonetool.zone import Record
 
 ERROR, WARNING = Severity.ERROR, Severity.WARNING
@@ -44,26 +55,13 @@ def ns_apex_count(ctx: Context) -> Iterator[Hit]:
 # RFC 2181 10.3: an NS target must not be an alias.
 @rule("ns-target-cname", ERROR, "ns", "an NS target is not a CNAME", "RFC 2181 10.3")
 def ns_target_cname(ctx: Context) -> Iterator[Hit]:
-    for r, target in _ns_records(ctx):
-        canonical = ctx.cname_target(target)
-        if canonical is not None:
-            yield hit(
-                r,
-                f"NS target {text_of(target, ctx.origin)} is a CNAME",
-                hint=f"name the server's real host name {text_of(canonical, ctx.origin)} instead",
-            )
+    yield from targets_that_are_cnames(ctx, _ns_records(ctx), "NS target")
 
 
 # RFC 1034 4.2.1 / RFC 1912 2.3: an in-zone name server needs addresses here, or nobody can reach it.
 @rule("ns-target-no-address", ERROR, "ns", "an in-zone NS target has A or AAAA records", "RFC 1034 4.2.1")
 def ns_target_no_address(ctx: Context) -> Iterator[Hit]:
-    for r, target in _ns_records(ctx):
-        if ctx.needs_address(target):
-            yield hit(
-                r,
-                f"name server {text_of(target, ctx.origin)} is in this zone but has no A or AAAA record",
-                hint=f"add an A/AAAA record for {text_of(target, ctx.origin)}",
-            )
+    yield from targets_without_address(ctx, _ns_records(ctx), "name server")
 
 
 # RFC 1034 4.2.1 (glue): a name server at or below a delegation point needs its addresses in the parent.

@@ -7,7 +7,17 @@ from collections.abc import Iterator
 from zonetool.findings import Severity
 from zonetool.names import Name
 from zonetool.records import MX, SRV
-from zonetool.rules.base import MX_CODE, SRV_CODE, Context, Hit, hit, rule, text_of
+from zonetool.rules.base import (
+    MX_CODE,
+    SRV_CODE,
+    Context,
+    Hit,
+    hit,
+    rule,
+    targets_that_are_cnames,
+    targets_without_address,
+    text_of,
+)
 from zonetool.zone import Record
 
 ERROR, WARNING = Severity.ERROR, Severity.WARNING
@@ -116,27 +126,14 @@ def srv_dot_not_alone(ctx: Context) -> Iterator[Hit]:
 # RFC 2782 (Target): the target must not be an alias; RFC 2181 10.3 likewise.
 @rule("srv-target-cname", ERROR, "srv", "an SRV target is not a CNAME", "RFC 2782")
 def srv_target_cname(ctx: Context) -> Iterator[Hit]:
-    for r, rd in _srv_records(ctx):
-        target = ctx.cname_target(rd.target)
-        if target is not None:
-            yield hit(
-                r,
-                f"SRV target {text_of(rd.target, ctx.origin)} is a CNAME",
-                hint=f"point at the canonical host name {text_of(target, ctx.origin)} instead",
-            )
+    yield from targets_that_are_cnames(ctx, ((r, rd.target) for r, rd in _srv_records(ctx)), "SRV target")
 
 
 # RFC 2782 (Target): the target must have address records; in-zone ones are ours to publish.
 @rule("srv-target-no-address", ERROR, "srv", "an in-zone SRV target has A or AAAA records", "RFC 2782")
 def srv_target_no_address(ctx: Context) -> Iterator[Hit]:
-    for r, rd in _srv_records(ctx):
-        t = rd.target
-        if not t.is_root() and ctx.needs_address(t):
-            yield hit(
-                r,
-                f"SRV target {text_of(t, ctx.origin)} is in this zone but has no A or AAAA record",
-                hint=f"add addresses: [...] to the target, or an A/AAAA record for {text_of(t, ctx.origin)}",
-            )
+    pairs = ((r, rd.target) for r, rd in _srv_records(ctx) if not rd.target.is_root())
+    yield from targets_without_address(ctx, pairs, "SRV target")
 
 
 # RFC 2782 (Weight): weight 0 entries get a very small chance when others at that priority have weight.
