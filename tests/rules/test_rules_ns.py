@@ -36,6 +36,8 @@ def test_ns_target_no_address(findings: Callable) -> None:
     report = findings(SOA + "@ NS ns1\n@ NS ns2\nns1 A 192.0.2.1", base=False)
     assert report.codes() == ["ns-target-no-address"]
     assert report.lines("ns-target-no-address") == [3]
+    # `nameservers:` takes no `addresses:`, so the hint must not offer it
+    assert [f.hint for f in report] == ["add an A/AAAA record for ns2"]
 
 
 def test_glue_missing(findings: Callable) -> None:

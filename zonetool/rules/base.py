@@ -209,12 +209,18 @@ def targets_that_are_cnames(ctx: Context, pairs: Iterable[tuple[Record, Name]], 
             )
 
 
-def targets_without_address(ctx: Context, pairs: Iterable[tuple[Record, Name]], what: str) -> Iterator[Hit]:
-    """Shared body of mx/ns/srv-target-no-address: an in-zone target with no A or AAAA record."""
+def targets_without_address(
+    ctx: Context, pairs: Iterable[tuple[Record, Name]], what: str, *, yaml_addresses: bool = True
+) -> Iterator[Hit]:
+    """Shared body of mx/ns/srv-target-no-address: an in-zone target with no A or AAAA record.
+
+    `yaml_addresses` says whether the YAML block that names such targets takes `addresses:`
+    (exchangers and SRV targets do, `nameservers:` does not), so the hint only offers what exists.
+    """
     for r, target in pairs:
         if ctx.needs_address(target):
-            yield hit(
-                r,
-                f"{what} {text_of(target, ctx.origin)} is in this zone but has no A or AAAA record",
-                hint=f"add addresses: [...] to it in the YAML, or an A/AAAA record for {text_of(target, ctx.origin)}",
-            )
+            name = text_of(target, ctx.origin)
+            hint = f"add an A/AAAA record for {name}"
+            if yaml_addresses:
+                hint = f"add addresses: [...] to it in the YAML, or an A/AAAA record for {name}"
+            yield hit(r, f"{what} {name} is in this zone but has no A or AAAA record", hint=hint)

@@ -61,7 +61,7 @@ def ns_target_cname(ctx: Context) -> Iterator[Hit]:
 # RFC 1034 4.2.1 / RFC 1912 2.3: an in-zone name server needs addresses here, or nobody can reach it.
 @rule("ns-target-no-address", ERROR, "ns", "an in-zone NS target has A or AAAA records", "RFC 1034 4.2.1")
 def ns_target_no_address(ctx: Context) -> Iterator[Hit]:
-    yield from targets_without_address(ctx, _ns_records(ctx), "name server")
+    yield from targets_without_address(ctx, _ns_records(ctx), "name server", yaml_addresses=False)
 
 
 # RFC 1034 4.2.1 (glue): a name server at or below a delegation point needs its addresses in the parent.
