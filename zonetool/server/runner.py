@@ -99,9 +99,9 @@ class Server:
             with contextlib.suppress(RuntimeError):  # loop already closed at shutdown: drop the late reply
                 loop.call_soon_threadsafe(loop.call_later, delay, fn)
 
-        make = getattr(self.responder, "udp_answerer", None)
-        cached = make() if make is not None else None
-        self._udp = UDPServer(self._udp_sock, self.responder.respond, self.querylog, schedule, cached)
+        make = getattr(self.responder, "udp_fast_paths", None)
+        table, cached = make() if make is not None else (None, None)
+        self._udp = UDPServer(self._udp_sock, self.responder.respond, self.querylog, schedule, cached, table)
         self._udp.start()
         return self
 
