@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from zonetool.cli.bindfiles import _differences
+import pytest
+
+from zonetool.cli.import_check import differences as _differences
 from zonetool.source.bind import read_zone
 
 BASE = """$ORIGIN check.example.
@@ -40,3 +42,95 @@ def test_every_kind_of_difference_is_seen() -> None:
         assert all(line.startswith(("lost: ", "added: ")) for line in lines), what
     lost = _differences(zone(BASE), zone(cases["missing record"]))
     assert lost == ["lost: check.example. 3600 type 15"]
+
+
+# ---------------------------------------------------------------------------
+# the two-core path: head + two runs of records, the second written and checked in a child
+# ---------------------------------------------------------------------------
+def big_zone(count: int = 300):  # type: ignore[no-untyped-def]
+    lines = [BASE, "_smtp._tcp SRV 10 0 25 mx1"]
+    for i in range(count):
+        lines.append(f"h{i} A 192.0.2.{i % 250}\nh{i} TXT \"host {i}\"")
+        if i % 7 == 0:
+            lines.append(f"s{i} CNAME h{i}\n_x{i}._tcp.h{i} SRV 1 2 {i} h{i}")
+    return zone("\n".join(lines) + "\n")
+
+
+@pytest.fixture
+def two_cores(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Every zone takes the forked path; the list records each child's pid."""
+    from zonetool.cli import import_check
+
+    monkeypatch.setattr(import_check, "PARALLEL_FROM", 0)
+    forks: list[int] = []
+    real_fork = import_check._fork
+
+    def fork(work):  # type: ignore[no-untyped-def]
+        child = real_fork(work)
+        if child is not None:
+            forks.append(child[0])
+        return child
+
+    monkeypatch.setattr(import_check, "_fork", fork)
+    return forks
+
+
+def test_the_split_text_is_the_whole_text_and_checks_clean(two_cores: list[int]) -> None:
+    from zonetool.cli.import_check import checked_yaml
+    from zonetool.source.yaml_emit import zone_to_yaml
+
+    z = big_zone()
+    text, lost, messages = checked_yaml(z, "<import>")
+    assert two_cores, "the check should have forked"
+    assert text == zone_to_yaml(z) and "mail:" in text and lost == [] and messages == []
+
+
+def test_a_record_lost_in_the_childs_half_is_caught(two_cores: list[int], monkeypatch: pytest.MonkeyPatch) -> None:
+    from zonetool.cli.import_check import checked_yaml
+    from zonetool.source import yaml_emit
+
+    real = yaml_emit.yaml_records
+
+    def lossy(zone, names, layout):  # type: ignore[no-untyped-def]
+        text = real(zone, names, layout)
+        return text.replace("    TXT: host 299\n", "")  # h299 sorts into the second half
+
+    monkeypatch.setattr(yaml_emit, "yaml_records", lossy)
+    _, lost, _ = checked_yaml(big_zone(), "<import>")
+    assert two_cores and lost == ["lost: h299.check.example. 3600 type 16"]
+
+
+def test_a_record_the_head_adds_is_caught(two_cores: list[int], monkeypatch: pytest.MonkeyPatch) -> None:
+    from zonetool.cli.import_check import checked_yaml
+    from zonetool.source import yaml_emit
+
+    real = yaml_emit.yaml_head
+
+    def adding(zone):  # type: ignore[no-untyped-def]
+        head, layout = real(zone)
+        return head.replace("nameservers: [ns1]", "nameservers: [ns1, ns9]"), layout
+
+    monkeypatch.setattr(yaml_emit, "yaml_head", adding)
+    _, lost, _ = checked_yaml(big_zone(), "<import>")
+    assert "added: check.example. 3600 type 2" in lost
+
+
+def test_a_failed_child_is_done_over_here(two_cores: list[int], monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    from zonetool.cli import import_check
+
+    parent = os.getpid()
+    real_run = import_check._run
+
+    def dying(*args):  # type: ignore[no-untyped-def]
+        if os.getpid() != parent:
+            os._exit(3)
+        return real_run(*args)
+
+    monkeypatch.setattr(import_check, "_run", dying)
+    z = big_zone()
+    text, lost, _ = import_check.checked_yaml(z, "<import>")
+    from zonetool.source.yaml_emit import zone_to_yaml
+
+    assert two_cores and lost == [] and text == zone_to_yaml(z)

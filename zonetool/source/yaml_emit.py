@@ -14,6 +14,7 @@ else), checked against ruamel.yaml's and the project's loader by the tests.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Any
 
 from zonetool.durations import format_duration
@@ -29,9 +30,12 @@ _KEYWORDS = re.compile(
     r"|[0-9]{4}-[0-9][0-9]?-[0-9][0-9]?.*)$",
     re.I,
 )
-# What may stand unquoted: no indicator first, no ': ' or ' #', and in flow context no , [ ] { } :
-_PLAIN_BLOCK = re.compile(r"^[^\s\-?:,\[\]{}#&*!|>'\"%@`\\](?:(?!: | #)[^\t\n])*(?<![\s:])$")
-_PLAIN_FLOW = re.compile(r"^[^\s\-?:,\[\]{}#&*!|>'\"%@`\\][^\t\n,\[\]{}:#]*(?<!\s)$")
+# What may stand unquoted (for printable text, where the only white space is " "): no indicator
+# first, no space last; in block context no ': ' or ' #' and no ':' last, in flow context none of
+# , [ ] { } : #. Written as string tests, not one regex: ~4x faster, and import emits 250k scalars.
+_INDICATORS = frozenset(" -?:,[]{}#&*!|>'\"%@`\\")
+_KEYWORD_START = frozenset("ynotfeYNOTFE~=<-+._0123456789")  # every first character _KEYWORDS can match
+_FLOW_STOP = re.compile(r"[,\[\]{}:#]")
 _EMAIL_LOCAL = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+$")
 _TYPE_KEY = re.compile(r"^(?:[A-Z][A-Z0-9]*|TYPE[0-9]+)$")
 _FLOW_WIDTH = 90
@@ -53,8 +57,17 @@ def scalar(value: str | int | bool, flow: bool = False) -> str:
         return str(value)
     if not value.isprintable():
         return _double(value)
-    pattern = _PLAIN_FLOW if flow else _PLAIN_BLOCK
-    if pattern.match(value) and not _KEYWORDS.match(value):
+    if (
+        value
+        and value[0] not in _INDICATORS
+        and value[-1] != " "
+        and (value[0] not in _KEYWORD_START or not _KEYWORDS.match(value))
+        and (
+            _FLOW_STOP.search(value) is None
+            if flow
+            else value[-1] != ":" and ": " not in value and " #" not in value
+        )
+    ):
         return value
     return "'" + value.replace("'", "''") + "'"
 
@@ -108,8 +121,13 @@ def _emit(value: Any, indent: int, out: list[str], prefix: str) -> None:
     if isinstance(value, dict) and value:
         if prefix:
             out.append(prefix)
+        inner = indent + (2 if prefix else 0)
+        lead = " " * inner
         for k, v in value.items():
-            _emit(v, indent + (2 if prefix else 0), out, f"{' ' * (indent + (2 if prefix else 0))}{scalar(k)}:")
+            if v.__class__ is str:  # most of a zone: `A: 192.0.2.1` under an owner, no recursion
+                out.append(f"{lead}{scalar(k)}: {scalar(v)}")
+            else:
+                _emit(v, inner, out, f"{lead}{scalar(k)}:")
         return
     if isinstance(value, list) and value:
         if prefix:
@@ -245,6 +263,25 @@ def _rrset_value(records: list[Record], origin: Name, default_ttl: int) -> Any:
 
 def zone_spec(zone: Zone) -> dict[str, Any]:
     """The YAML document for `zone` as plain data (Flow / FlowMap mark one-line collections)."""
+    doc, layout = _head_spec(zone)
+    records = _records_of(zone, list(zone.names()), layout)
+    if records:
+        doc["records"] = records
+    return doc
+
+
+@dataclass(frozen=True)
+class Layout:
+    """What the head took from the zone, which the records part must leave out."""
+
+    origin: Name
+    default_ttl: int
+    ns_in_block: bool
+    consumed: frozenset[tuple[Name, int]]
+
+
+def _head_spec(zone: Zone) -> tuple[dict[str, Any], Layout]:
+    """The document without `records:`."""
     origin = zone.origin
     default_ttl = common_ttl(zone)
     doc: dict[str, Any] = {"origin": origin.to_text().rstrip(".") or ".", "ttl": format_duration(default_ttl)}
@@ -282,8 +319,14 @@ def zone_spec(zone: Zone) -> dict[str, Any]:
     if mail:
         doc["mail"] = mail
 
+    return doc, Layout(origin, default_ttl, ns_in_block, frozenset(consumed))
+
+
+def _records_of(zone: Zone, names: list[Name], layout: Layout) -> dict[str, Any]:
+    """The `records:` entries of the nodes `names`, in that order."""
+    origin, default_ttl, ns_in_block, consumed = layout.origin, layout.default_ttl, layout.ns_in_block, layout.consumed
     records: dict[str, Any] = {}
-    for name in zone.names():
+    for name in names:
         node = zone.nodes[name]
         for code in sorted(node, key=lambda c: (c != 2, c)):
             if code == 6 and name == origin:
@@ -294,9 +337,7 @@ def zone_spec(zone: Zone) -> dict[str, Any]:
             # one key per spelling: each RRset keeps its owner's letter case (RFC 4343), as named does
             owner = records.setdefault(_rel(rrset.owner, origin), {})
             owner[_type_key(rrset.records[0].rdata)] = _rrset_value(rrset.records, origin, default_ttl)
-    if records:
-        doc["records"] = records
-    return doc
+    return records
 
 
 def _mail_block(zone: Zone, default_ttl: int) -> tuple[dict[str, Any], set[tuple[Name, int]]]:
@@ -374,6 +415,28 @@ def _looks_like_address(text: str) -> bool:
 
 def zone_to_yaml(zone: Zone) -> str:
     """YAML text of `zone`, deterministic: same zone, same bytes."""
+    head, layout = yaml_head(zone)
+    return head + with_records_key(yaml_records(zone, list(zone.names()), layout))
+
+
+def yaml_head(zone: Zone) -> tuple[str, Layout]:
+    """The text of `zone_to_yaml` before `records:` (a zone of its own), and what it holds."""
+    doc, layout = _head_spec(zone)
     out: list[str] = []
-    _emit(zone_spec(zone), 0, out, "")
-    return "\n".join(out) + "\n"
+    _emit(doc, 0, out, "")
+    return "\n".join(out) + "\n", layout
+
+
+def yaml_records(zone: Zone, names: list[Name], layout: Layout) -> str:
+    """The `records:` entries (without the key) for the nodes `names`: for consecutive runs of
+    `zone.names()`, the texts concatenate to those of the whole zone."""
+    records = _records_of(zone, names, layout)
+    if not records:
+        return ""
+    lines: list[str] = []
+    _emit(records, 0, lines, "records:")
+    return "\n".join(lines[1:]) + "\n"
+
+
+def with_records_key(entries: str) -> str:
+    return "records:\n" + entries if entries else ""
