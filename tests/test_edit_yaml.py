@@ -329,3 +329,17 @@ def test_any_adds_then_removes_in_reverse_give_back_the_file(adds: list[tuple[st
     for owner, n in reversed(adds):
         text = edit(text, lambda d, o=owner, n=n: ye.record_remove(d, o, "A", f"192.0.2.{n}"))
     assert unserial(text) == unserial(TEXT)
+
+
+def test_a_crlf_file_keeps_crlf_through_edits_and_fmt() -> None:
+    """ruamel writes new lines with LF; a CRLF file must come back all CRLF, and byte-exact after the inverse."""
+    text = COMMENTED.read_text().replace("\n", "\r\n")
+    once = edit(text, lambda d: ye.mx_add(d, "edit-mx", 77))
+    assert "edit-mx" in once and once.count("\r\n") == once.count("\n")
+    again = edit(once, lambda d: ye.mx_remove(d, "edit-mx"))
+    assert unserial(again) == unserial(text)
+    formatted = ye.format_text(text)
+    assert formatted.count("\r\n") == formatted.count("\n") > 10
+    assert ye.format_text(formatted) == formatted
+    lf = COMMENTED.read_text()
+    assert "\r" not in edit(lf, lambda d: ye.mx_add(d, "edit-mx", 77))  # an LF file stays LF

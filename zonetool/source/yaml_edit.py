@@ -154,7 +154,11 @@ class Document:
     """A zone file loaded for round-trip editing."""
 
     def __init__(self, text: str) -> None:
-        self.original = text
+        self.as_read = text
+        self.crlf = _is_crlf(text)
+        # All the work is on LF text (ruamel writes LF); `dump` gives a CRLF file back in CRLF.
+        self.original = text.replace("\r\n", "\n") if self.crlf else text
+        text = self.original
         self.indent = detect_indent(text)
         self._yaml = make_yaml(self.indent)
         data = self._yaml.load(text)
@@ -179,7 +183,7 @@ class Document:
             self._baseline = self._dump(self._yaml.load(self.original))
         baseline = self._baseline
         if new == baseline:
-            return self.original
+            return self.as_read
         base_lines = baseline.splitlines(keepends=True)
         orig_lines = self.original.splitlines(keepends=True)
         if orig_lines and not orig_lines[-1].endswith("\n"):
@@ -212,7 +216,8 @@ class Document:
                 kept.append(source[i2 - 1])
             out.extend(kept)
             out.extend(_keep_comment_gaps(source[i1:i2], inserted))
-        return "".join(out)
+        out_text = "".join(out)
+        return out_text.replace("\n", "\r\n") if self.crlf else out_text
 
 
 # ---------------------------------------------------------------------------
@@ -1020,6 +1025,12 @@ def _hosts_items(block: Any) -> list[Any]:
     return []
 
 
+def _is_crlf(text: str) -> bool:
+    """Does the file end its lines with CRLF (mostly)? Edits and fmt keep its endings."""
+    crlf = text.count("\r\n")
+    return bool(crlf) and crlf * 2 >= text.count("\n")
+
+
 def format_text(text: str) -> str:
     """The canonical layout of a zone file (idempotent; every comment kept).
 
@@ -1065,7 +1076,7 @@ def format_text(text: str) -> str:
     lost = comments_of(text) - comments_of(result)
     if lost:  # never trade a comment for layout
         raise EditError(f"formatting would drop the comment {next(iter(lost))!r}; leaving the file as it is")
-    return result
+    return result.replace("\n", "\r\n") if doc.crlf else result
 
 
 def comments_of(text: str) -> Counter[str]:
