@@ -6,7 +6,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import ZONES
+from conftest import ZONES, zonetool_exe
 
 from zonetool.findings import Severity, Where, error, warning
 from zonetool.loader import (
@@ -183,3 +183,18 @@ def test_bind_file_origin_from_its_origin_line_and_non_utf8(tmp_path: Path) -> N
     p.write_bytes(text.encode() + b"x IN TXT \xe9\n")
     zone, findings = load_file(p)
     assert zone is None and [(f.code, f.where.line) for f in findings] == [("not-text", 6)]
+
+
+def test_a_missing_soa_is_reported_once(tmp_path: Path) -> None:
+    """No echo findings: the compiler's missing-key explains the missing SOA in YAML; in a BIND file
+    the soa-missing rule does, not also the reader's import warning."""
+    _zone, findings = load_text("origin: x.test\n", "x.yaml")
+    assert sorted(f.code for f in findings) == ["missing-key", "ns-apex-missing"]
+    bind = tmp_path / "x.test.zone"
+    bind.write_text("$ORIGIN x.test.\n$TTL 300\n@ NS ns1\nns1 A 192.0.2.1\nns2 A 192.0.2.2\n@ NS ns2\n")
+    _zone, findings = load_file(bind)
+    assert [f.code for f in findings] == ["soa-missing"]
+    result = subprocess.run(
+        [zonetool_exe(), "import", str(bind)], capture_output=True, text=True, check=True
+    )  # import still says the YAML gets the format's default SOA
+    assert "no-soa" in result.stderr and "nameservers: [ns1, ns2]" in result.stdout

@@ -57,7 +57,10 @@ def load_mapping(data: Mapping[str, object] | object, file: str | None = None) -
 
     zone, findings = compile_zone(data, file)
     if zone is not None:
-        findings.extend(judge(zone))
+        judged = judge(zone)
+        if any(f.code == "missing-key" and f.where.path[:1] == ("soa",) for f in findings):
+            judged = [f for f in judged if f.code != "soa-missing"]  # the compiler already said why there is none
+        findings.extend(judged)
         if zone.faults_spec:  # the sender harness's `faults:` (issue 4), checked here so they get line:column
             from zonetool.faults import FaultSet
 
@@ -182,7 +185,8 @@ def _load_bind(data: bytes, p: Path, file: str) -> tuple[Zone | None, list[Findi
             zone, warnings = bind.read_zone_with_warnings(text, origin, file, base_dir=p.parent)
     except bind.BindSyntaxError as exc:
         return None, [error("bind-syntax", exc.message, exc.where)]
-    return zone, [*warnings, *judge(zone)]
+    # The reader's `no-soa` warning is for import; here the soa-missing rule reports it (as an error).
+    return zone, [*(w for w in warnings if w.code != "no-soa"), *judge(zone)]
 
 
 # ---------------------------------------------------------------------------
