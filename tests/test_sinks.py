@@ -248,3 +248,69 @@ def test_stop_gives_back_threads_and_ports_even_with_a_hanging_client() -> None:
     finally:
         client.close()
     assert [e.behaviour for e in s.attempts] == ["hang"]
+
+
+def test_sinks_follow_a_reload(sinks: MailSinks) -> None:
+    """New exchangers get sinks, gone ones lose theirs; the sinks that stay keep behaviour and events."""
+
+    def zone(*hosts: tuple[str, str]) -> Zone:
+        origin = Name.from_text("example.com.")
+        z = Zone(origin)
+        for i, (host, address) in enumerate(hosts):
+            z.add(Record(origin, 300, parse_rdata("MX", f"{10 * (i + 1)} {host}", origin)))
+            z.add(Record(Name.from_text(host, origin), 300, parse_rdata("A", address, origin)))
+        return z
+
+    port = sinks.port_for(25)
+    sinks.behave("mx2.example.com", "reject")
+    send(MX1, port)
+    mx3 = "127.0.0.13"
+    opened, closed = sinks.follow_zones([zone(("mx2", MX2), ("mx3", mx3))])
+    assert [ep.name for ep in opened] == ["mx3.example.com."] and [ep.name for ep in closed] == ["mx1.example.com."]
+    send(mx3, port)  # the new sink answers at once
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection((MX1, port), timeout=5).close()  # the old one is gone
+    with pytest.raises(smtplib.SMTPRecipientsRefused):
+        send(MX2, port)  # mx2 stayed, and stayed rejecting
+    assert sinks.delivered_to() == ["mx1.example.com.", "mx3.example.com."]  # events from before are kept
+
+
+def test_serve_smtp_sinks_follow_the_zone_file(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import contextlib
+    import queue
+    import subprocess
+    import threading
+    import time
+
+    path = tmp_path / "sinks.example.yaml"
+    path.write_text(SERVE_ZONE)
+    port = free_port(["127.0.0.10", "127.0.0.12", "127.0.0.14"])
+    proc = subprocess.Popen(
+        [_zonetool(), "serve", str(tmp_path), "--port", "0", "--smtp", "--smtp-port", f"25={port}", "--quiet"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(line) for line in proc.stderr], daemon=True).start()  # type: ignore[union-attr]
+    seen: list[str] = []
+
+    def wait_for(text: str) -> str:
+        deadline = time.monotonic() + 30
+        while not any(text in line for line in seen) and time.monotonic() < deadline:
+            with contextlib.suppress(queue.Empty):
+                seen.append(lines.get(timeout=0.5))
+        assert any(text in line for line in seen), "".join(seen)
+        return "".join(seen)
+
+    try:
+        wait_for("serving")
+        path.write_text(SERVE_ZONE.replace("backup, priority: 20, addresses: [127.0.0.12]",
+                                           "mx2, priority: 20, addresses: [127.0.0.14]"))  # fmt: skip
+        text = wait_for("closed")
+        assert f"smtp sink for mx2.sinks.example. on [127.0.0.14]:{port} (accept)" in text, text
+        assert f"smtp sink for backup.sinks.example. on [127.0.0.12]:{port} closed" in text, text
+        send("127.0.0.14", port)
+        with pytest.raises(ConnectionRefusedError):
+            socket.create_connection(("127.0.0.12", port), timeout=5).close()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)

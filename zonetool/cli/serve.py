@@ -163,6 +163,8 @@ def serve(
         )
 
     def announce(server: Server) -> None:
+        if sinks is not None:  # the sinks follow the zones from reload to reload
+            server.after_reload.append(lambda: follow_sinks(server))
         names = ", ".join(z.origin.to_text() for z in zones)
         extra = f", {workers} workers" if workers > 1 else ""
         events(f"serving {len(zones)} zone(s) ({names}) on {server.where()} (UDP and TCP{extra})")
@@ -180,7 +182,19 @@ def serve(
         for ep in sinks.endpoints:
             events(f"smtp sink for {ep.name} on [{ep.address}]:{ep.port} ({ep.behaviour})")
         for note in sinks.skipped:
-            events(f"smtp: no sink for {note}")
+            events(f"smtp: {note}")
+
+    def follow_sinks(server: Server) -> None:
+        assert sinks is not None
+        known = set(sinks.skipped)
+        opened, closed = sinks.follow_zones(server.responder.zones)
+        for note in sinks.skipped:
+            if note not in known:
+                events(f"smtp: {note}")
+        for ep in opened:
+            events(f"smtp sink for {ep.name} on [{ep.address}]:{ep.port} ({ep.behaviour})")
+        for ep in closed:
+            events(f"smtp sink for {ep.name} on [{ep.address}]:{ep.port} closed (no exchanger uses it now)")
     try:
         run(make_server, workers, on_start=announce)
     except BindError as exc:

@@ -183,6 +183,7 @@ class MailSinks:
         self.default = default
         self.endpoints: list[Endpoint] = []
         self.skipped: list[str] = []
+        self.host_behaviours: dict[str, str] = {}  # host -> behaviour, also for sinks `follow_zones` opens
         self._events: list[SinkEvent] = []
         self._lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -204,7 +205,11 @@ class MailSinks:
         ep = Endpoint([text], address, real_port, behaviour)
         self.endpoints.append(ep)
         if self._loop is not None:
-            self._call(self._open(ep))
+            try:
+                self._call(self._open(ep))
+            except BaseException:
+                self.endpoints.remove(ep)  # no phantom sink
+                raise
         return ep
 
     def add_zones(self, zones: Iterable[Zone], behaviours: Mapping[str, str] | None = None) -> list[Endpoint]:
@@ -215,6 +220,37 @@ class MailSinks:
         for host, behaviour in (behaviours or {}).items():
             self.behave(host, behaviour)
         return added
+
+    def follow_zones(self, zones: Iterable[Zone]) -> tuple[list[Endpoint], list[Endpoint]]:
+        """Bring the sinks in line with a new version of the zones: (opened, closed).
+
+        A sink for each exchanger the zones now name; sinks no exchanger needs any more are
+        closed. A sink that stays keeps its behaviour; a new one gets the `host_behaviours` given
+        for its host, else the default. The recorded events are kept.
+        """
+        before = {id(ep) for ep in self.endpoints}
+        found, self.skipped = exchangers(zones)
+        wanted: dict[int, set[str]] = {}
+        for host, address, port in found:
+            try:
+                ep = self.add(host, address, port)
+            except SinkError as exc:  # e.g. the port is taken: say so, keep the others
+                self.skipped.append(str(exc))
+                continue
+            wanted.setdefault(id(ep), set()).add(host.lower())
+        closed = [ep for ep in self.endpoints if id(ep) not in wanted]
+        for ep in closed:
+            self.endpoints.remove(ep)
+            if self._loop is not None:
+                self._call(self._close(ep))
+        opened = [ep for ep in self.endpoints if id(ep) not in before]
+        for ep in self.endpoints:
+            ep.hosts = [h for h in ep.hosts if h.lower() in wanted[id(ep)]]
+        for host, behaviour in self.host_behaviours.items():
+            for ep in opened:
+                if host.lower().rstrip(".") in (h.lower().rstrip(".") for h in ep.hosts):
+                    self.behave(ep.hosts[0], behaviour)
+        return opened, closed
 
     def behave(self, host: str | Name, behaviour: str) -> None:
         """Change how the sink(s) of `host` behave from the next connection on."""
@@ -522,6 +558,7 @@ def start_for_zones(
         ports=parse_port_map(port_map), on_event=(lambda e: echo("smtp " + e.format().strip())) if echo else None
     )
     wanted = parse_behaviours(behaviours)
+    sinks.host_behaviours = dict(wanted)
     sinks.add_zones(zones)
     for host, behaviour in wanted.items():
         try:

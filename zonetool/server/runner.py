@@ -64,7 +64,7 @@ class Server:
         self.reuseport = reuseport
         self.port = 0
         self.reloads = 0  # successful reloads, for tests and status lines
-        self.after_reload: Callable[[], None] | None = None  # e.g. tell worker processes to follow
+        self.after_reload: list[Callable[[], None]] = []  # e.g. tell worker processes or SMTP sinks to follow
         self._udp_sock: socket.socket | None = None
         self._tcp_sock: socket.socket | None = None
         self._udp: UDPServer | None = None
@@ -226,8 +226,11 @@ class Server:
                 if z.origin in outcome.changed
             )
             self.events(f"reloaded ({reason}): {serials or 'no zone changed'}")
-            if self.after_reload is not None:
-                self.after_reload()
+            for follow in self.after_reload:
+                try:
+                    follow()
+                except Exception:  # a follower's failure must not stop the server or the others
+                    log.exception("after-reload step failed")
             if outcome.changed and self.notify_targets:
                 self._spawn(self._notify(outcome.changed))
             return True

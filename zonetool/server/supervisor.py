@@ -96,7 +96,7 @@ def run(make_server: MakeServer, workers: int = 1, on_start: Callable[[Server], 
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, signal.SIGHUP)
 
-        parent.after_reload = follow
+        parent.after_reload.append(follow)
     try:
         _serve_until_signalled(parent, children, on_start)
     finally:
