@@ -70,9 +70,9 @@ def load_mapping(data: Mapping[str, object] | object, file: str | None = None) -
 
 def judge(zone: Zone) -> list[Finding]:
     """The rules' findings for a built zone, with the zone's own `silence:` applied."""
-    from zonetool.rules import RULES, apply_silence, run_rules
+    from zonetool.rules import RULES, apply_silence
 
-    findings = run_rules(zone)
+    findings = _run_rules(zone)
     silence = zone.silence
     if not silence:
         return findings
@@ -87,8 +87,30 @@ def judge(zone: Zone) -> list[Finding]:
     return findings
 
 
-# One-shot commands (validate, compile, export, import) set this: see _no_gc.
-FREEZE_AFTER_LOAD = False
+# One-shot commands (validate, compile, export, import) set this: the zone is built once and
+# kept to the end, and no other thread runs. Then loading freezes what it built (see _no_gc) and
+# the rules of a big zone run on two processes (see _run_rules). `serve` leaves it off.
+ONE_SHOT = False
+PARALLEL_RULES_FROM = 20_000  # records; below this a fork costs more than it saves
+
+
+def _run_rules(zone: Zone) -> list[Finding]:
+    """`run_rules(zone)`, the same findings in the same order; for a big zone in a one-shot
+    command, every other rule runs in a forked child (1.3 s of rules at 100k records -> ~0.8 s)."""
+    from zonetool import forked
+    from zonetool.rules import RULES, run_rules
+
+    if not ONE_SHOT or len(zone) < PARALLEL_RULES_FROM:
+        return run_rules(zone)
+    codes = list(RULES)
+    theirs = codes[1::2]
+    child = forked.start(lambda: run_rules(zone, only=theirs))
+    mine = run_rules(zone, only=codes[0::2])
+    other = child.result() if child is not None else None
+    if other is None:  # no child, or it did not finish: run its rules here
+        other = run_rules(zone, only=theirs)
+    order = {code: i for i, code in enumerate(codes)}
+    return sorted(mine + other, key=lambda f: order[f.code])  # stable: each rule's own order is kept
 
 
 @contextlib.contextmanager
@@ -104,7 +126,7 @@ def _no_gc() -> Iterator[None]:
     try:
         yield
     finally:
-        if FREEZE_AFTER_LOAD:
+        if ONE_SHOT:
             # Why: everything built while paused sits in the youngest generation, so the next
             # collections would walk it all (gen0, then gen1, then a full pass: ~0.4-0.6 s for
             # 100k records, measured). A one-shot command keeps the zone to the end anyway, so

@@ -175,3 +175,59 @@ def test_silenced_finding_stays_visible_with_reason(tmp_path: Path) -> None:
     assert len(spf) == 1 and spf[0].silenced == "lab zone without SPF"
     assert not loader.has_errors(findings, strict=True)
     assert "silenced because: lab zone without SPF" in spf[0].format()
+
+
+@pytest.fixture
+def two_processes(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Rules on two processes whatever the zone's size (one-shot mode); the list gets each child's pid."""
+    from zonetool import forked
+
+    real_start = forked.start
+    forks: list[int] = []
+
+    def start(work):  # type: ignore[no-untyped-def]
+        child = real_start(work)
+        if child is not None:
+            forks.append(child.pid)
+        return child
+
+    monkeypatch.setattr(forked, "start", start)
+    monkeypatch.setattr(loader, "PARALLEL_RULES_FROM", 0)
+    return forks
+
+
+def _zones_with_findings() -> list:  # type: ignore[type-arg]
+    zones = [loader.load_text(HEAD + body, "x.yaml")[0] for body in FAILING.values()]
+    return [z for z in zones if z is not None]
+
+
+def test_rules_on_two_processes_give_the_same_findings_in_the_same_order(
+    two_processes: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from zonetool.rules import run_rules
+
+    zones = _zones_with_findings()
+    serial = [run_rules(z) for z in zones]
+    monkeypatch.setattr(loader, "ONE_SHOT", True)
+    parallel = [loader._run_rules(z) for z in zones]
+    assert parallel == serial and sum(map(len, serial)) >= len(FAILING)
+    assert len(two_processes) == len(zones)
+
+
+def test_a_failed_rules_child_is_done_over_here(two_processes: list[int], monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    from zonetool import rules
+
+    zones = _zones_with_findings()
+    serial = [rules.run_rules(z) for z in zones]
+    parent, real = os.getpid(), rules.run_rules
+
+    def dying(*args, **kw):  # type: ignore[no-untyped-def]
+        if os.getpid() != parent:
+            os._exit(3)
+        return real(*args, **kw)
+
+    monkeypatch.setattr(rules, "run_rules", dying)
+    monkeypatch.setattr(loader, "ONE_SHOT", True)
+    assert [loader._run_rules(z) for z in zones] == serial and two_processes

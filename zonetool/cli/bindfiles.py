@@ -74,7 +74,7 @@ def export(
     from zonetool.atomic import write_atomic
     from zonetool.loader import NOT_YAML, LoadError, load_paths
 
-    loader.FREEZE_AFTER_LOAD = True  # a one-shot command: see loader._no_gc
+    loader.ONE_SHOT = True  # see loader.ONE_SHOT
     try:
         loaded = load_paths(paths)
     except LoadError as exc:
@@ -148,7 +148,7 @@ def import_(
     from zonetool.cli import import_check
     from zonetool.loader import _no_gc
 
-    loader.FREEZE_AFTER_LOAD = True  # a one-shot command: see loader._no_gc
+    loader.ONE_SHOT = True  # see loader.ONE_SHOT
     from zonetool.source.bind import BindSyntaxError, read_zone_with_warnings
 
     try:

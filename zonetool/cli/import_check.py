@@ -13,14 +13,11 @@ of a 5-6 s import. Where fork is missing or the child fails, the work is done he
 
 from __future__ import annotations
 
-import contextlib
-import os
-import pickle
-import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import fields as dc_fields
 from typing import TYPE_CHECKING
 
+from zonetool import forked
 from zonetool.names import Name
 
 if TYPE_CHECKING:
@@ -101,7 +98,7 @@ def checked_yaml(zone: Zone, label: str) -> Result:
 
     head, layout = yaml_head(zone)
     names = list(zone.names())
-    if len(zone) < PARALLEL_FROM or not hasattr(os, "fork"):
+    if len(zone) < PARALLEL_FROM:
         text = head + with_records_key(yaml_records(zone, names, layout))
         again, messages = _compile(text, label)
         lost = differences(zone, again) if again is not None else ["the YAML does not compile"]
@@ -113,9 +110,9 @@ def checked_yaml(zone: Zone, label: str) -> Result:
     owners = [n for n in {Name(row[0]) for row in head_rows} if n in zone.nodes]
     lost = describe(rows(zone, owners), rows(zone, owners) | head_rows)  # the head adds nothing
     half = len(names) // 2
-    child = _fork(lambda: _run(zone, head, head_rows, layout, names[half:], label))
+    child = forked.start(lambda: _run(zone, head, head_rows, layout, names[half:], label))
     first = _run(zone, head, head_rows, layout, names[:half], label)
-    second = _collect(*child) if child is not None else None
+    second = child.result() if child is not None else None
     if second is None:  # no child, or it did not finish: do its part here
         second = _run(zone, head, head_rows, layout, names[half:], label)
     return (
@@ -123,43 +120,3 @@ def checked_yaml(zone: Zone, label: str) -> Result:
         lost + first[1] + second[1],
         messages + first[2] + second[2],
     )
-
-
-def _fork(work: Callable[[], Result]) -> tuple[int, int] | None:
-    """Run `work()` in a forked child; (pid, read end of the pipe its pickled result comes on)."""
-    try:
-        read_end, write_end = os.pipe()
-    except OSError:
-        return None
-    for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(Exception):
-            stream.flush()
-    try:
-        pid = os.fork()
-    except OSError:
-        os.close(read_end)
-        os.close(write_end)
-        return None
-    if pid:
-        os.close(write_end)
-        return pid, read_end
-    status = 1  # the child: send the result and leave without the parent's exit handlers
-    try:
-        os.close(read_end)
-        data = pickle.dumps(work())
-        with os.fdopen(write_end, "wb") as pipe:
-            pipe.write(data)
-        status = 0
-    finally:
-        os._exit(status)
-
-
-def _collect(pid: int, read_end: int) -> Result | None:
-    """The child's result, or None if it did not finish."""
-    with os.fdopen(read_end, "rb") as pipe:
-        data = pipe.read()
-    _, status = os.waitpid(pid, 0)
-    if os.waitstatus_to_exitcode(status) != 0 or not data:
-        return None
-    result: Result = pickle.loads(data)
-    return result

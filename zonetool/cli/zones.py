@@ -34,7 +34,7 @@ def _load(paths: list[Path]) -> Loaded:
     from zonetool import loader
     from zonetool.loader import LoadError, load_paths
 
-    loader.FREEZE_AFTER_LOAD = True  # a one-shot command: see loader._no_gc
+    loader.ONE_SHOT = True  # see loader.ONE_SHOT
 
     try:
         return load_paths(paths)
