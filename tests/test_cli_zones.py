@@ -188,3 +188,21 @@ def test_installed_command_never_prints_a_traceback(tmp_path: Path, content: byt
         assert run.returncode in (1, 2), (args, run.stdout, run.stderr)
         assert "Traceback" not in run.stdout + run.stderr
         assert str(p) in run.stdout + run.stderr
+
+
+def test_the_installed_command_finds_every_command_and_group() -> None:
+    """The entry point registers only the command it is asked for (start-up); help and typos still see all."""
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([zonetool_exe(), *args], capture_output=True, text=True, timeout=60)
+
+    listing = run("--help")
+    assert listing.returncode == 0
+    for name in ("validate", "compile", "export", "import", "serve", "route", "rules", "mx", "srv", "record", "fmt",
+                 "diff", "schema"):  # fmt: skip
+        assert re.search(rf"│ {name}\s", listing.stdout), name
+    assert run("validate", "--help").returncode == 0 and "Usage: zonetool validate" in run("validate", "--help").stdout
+    assert "Usage: zonetool mx add" in run("mx", "add", "--help").stdout
+    typo = run("validat", "zones")
+    assert typo.returncode == 2 and "Did you mean 'validate'?" in typo.stderr
+    assert run("rules").returncode == 0 and "mx-target-cname" in run("rules").stdout
