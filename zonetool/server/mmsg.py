@@ -14,7 +14,6 @@ server keeps its portable one-datagram loop.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import socket
 import struct
 import sys
@@ -22,7 +21,6 @@ from dataclasses import dataclass
 from typing import Any
 
 MSG_WAITFORONE = 0x10000  # linux/socket.h: block for the first datagram only
-MSG_TRUNC = 0x20
 SLOT = 65535  # a UDP payload's largest size: a query is never cut short, as with recvfrom(65535)
 
 
@@ -50,7 +48,6 @@ _NAME = 128  # sizeof(struct sockaddr_storage)
 _WORD = ctypes.sizeof(ctypes.c_size_t)
 _M = ctypes.sizeof(_MMsgHdr)
 _LEN_AT = _MMsgHdr.msg_len.offset
-_FLAGS_AT = _MMsgHdr.msg_hdr.offset + _MsgHdr.msg_flags.offset
 _NAME_AT = _MMsgHdr.msg_hdr.offset + _MsgHdr.msg_name.offset
 
 
@@ -62,22 +59,21 @@ def _address(buffer: bytearray) -> int:
 class Batch:
     """Buffers for `size` datagrams in and out, and the two calls over them.
 
-    `recv()` returns how many arrived; datagram i is `rbuf[i*SLOT : i*SLOT + lens[i*lstride]]`
-    (lens[] indexes msg_len in 32-bit units) and came from name slot i. Reply j goes into
-    `sbuf[j*SLOT:]` with its length at `slens[2*j + 1]`; `send(count)` sends replies 0..count-1,
-    reply j to name slot `index[j]` (set with `aim(j, i)` when j != i).
+    `recv()` returns how many arrived; datagram i is `rbuf[i*SLOT : i*SLOT + n]` with
+    n = `lens[i*lstride + len_at]` (the mmsghdr array seen as uint32) and came from name slot i.
+    Reply j goes into `sbuf[j*SLOT:]` with its length at `slens[2*j + 1]`; `send(count)` sends
+    replies 0..count-1, reply j to name slot j unless `aim(j, i)` points it at slot i.
     """
 
     size: int
     family: int
     rbuf: memoryview
     sbuf: memoryview
-    lens: memoryview  # recv mmsghdr array as uint32: msg_len and msg_flags
+    lens: memoryview  # the recv mmsghdr array as uint32, for msg_len
     slens: memoryview  # send iovec array as size_t: (base, len) pairs
     names: bytearray
     lstride: int
     len_at: int
-    flags_at: int
     _recv: object
     _send: object
     _fd: int
@@ -115,7 +111,7 @@ def _libc() -> ctypes.CDLL | None:
     if not sys.platform.startswith("linux"):
         return None
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
+        libc = ctypes.CDLL(None, use_errno=True)  # the process's own symbols, libc's among them
         recv, send = libc.recvmmsg, libc.sendmmsg
     except (OSError, AttributeError):
         return None
@@ -155,7 +151,6 @@ def open_batch(sock: socket.socket, size: int = 64) -> Batch | None:
         names=names,
         lstride=_M // 4,
         len_at=_LEN_AT // 4,
-        flags_at=_FLAGS_AT // 4,
         _recv=libc.recvmmsg,
         _send=libc.sendmmsg,
         _fd=sock.fileno(),
