@@ -50,3 +50,36 @@ def zonetool_exe() -> str:
     if found is None:
         pytest.fail("the zonetool command is not installed (pip install -e .)")
     return found
+
+
+def names_to_ask(zones: list, nxdomains: int = 3) -> set[str]:  # type: ignore[type-arg]
+    """Question names that reach every answer rule of `zones`: each owner, a random name below it
+    (or beside it, for a wildcard), each empty non-terminal, and names that do not exist."""
+    from zonetool.names import Name
+
+    names: set[str] = set()
+    for z in zones:
+        for owner in z.nodes:
+            names.add(owner.to_text())
+            names.add(Name(owner.labels[1:] if owner.is_wildcard() else (b"r4nd", *owner.labels)).to_text())
+        names.update(str(n) for n in z.ents)
+        names.update(f"nx{i}.{z.origin}" for i in range(nxdomains))
+    return names
+
+
+@pytest.fixture
+def forks(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The pid of every child `zonetool.forked.start` makes during the test (so a test can say it forked)."""
+    from zonetool import forked
+
+    real_start = forked.start
+    pids: list[int] = []
+
+    def start(work):  # type: ignore[no-untyped-def]
+        child = real_start(work)
+        if child is not None:
+            pids.append(child.pid)
+        return child
+
+    monkeypatch.setattr(forked, "start", start)
+    return pids

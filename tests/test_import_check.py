@@ -57,22 +57,11 @@ def big_zone(count: int = 300):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def two_cores(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+def two_cores(monkeypatch: pytest.MonkeyPatch, forks: list[int]) -> list[int]:
     """Every zone takes the forked path; the list records each child's pid."""
-    from zonetool import forked
     from zonetool.cli import import_check
 
     monkeypatch.setattr(import_check, "PARALLEL_FROM", 0)
-    forks: list[int] = []
-    real_start = forked.start
-
-    def start(work):  # type: ignore[no-untyped-def]
-        child = real_start(work)
-        if child is not None:
-            forks.append(child.pid)
-        return child
-
-    monkeypatch.setattr(forked, "start", start)
     return forks
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import dns.message
 import pytest
+from conftest import names_to_ask
 
 from zonetool.faults import Fault, ZoneFaults
 from zonetool.loader import load_file
@@ -186,16 +187,8 @@ def test_the_batched_loop_matches_the_reference_for_every_name_and_type(zones: l
     """Issue 6's equivalence, through real sockets and the batched loop's own table look-up: every
     owner, ENT, random, wildcard and NXDOMAIN name of zones/ x 11 types x 5 UDP sizes (and
     none), random letter case, asked twice (the second answer comes from the exact-octets table)."""
-    from zonetool.names import Name
-
     rng = random.Random(11)
-    names: set[str] = set()
-    for z in zones:
-        for owner in z.nodes:
-            names.add(owner.to_text())
-            names.add(Name(owner.labels[1:] if owner.is_wildcard() else (b"r4nd", *owner.labels)).to_text())
-        names.update(str(n) for n in z.ents)
-        names.update(f"nx{i}.{z.origin}" for i in range(3))
+    names = names_to_ask(zones)
     names.update({"example.invalid.", "."})
     queries = []
     for name in sorted(names):

@@ -178,20 +178,8 @@ def test_silenced_finding_stays_visible_with_reason(tmp_path: Path) -> None:
 
 
 @pytest.fixture
-def two_processes(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+def two_processes(monkeypatch: pytest.MonkeyPatch, forks: list[int]) -> list[int]:
     """Rules on two processes whatever the zone's size (one-shot mode); the list gets each child's pid."""
-    from zonetool import forked
-
-    real_start = forked.start
-    forks: list[int] = []
-
-    def start(work):  # type: ignore[no-untyped-def]
-        child = real_start(work)
-        if child is not None:
-            forks.append(child.pid)
-        return child
-
-    monkeypatch.setattr(forked, "start", start)
     monkeypatch.setattr(loader, "PARALLEL_RULES_FROM", 0)
     return forks
 
