@@ -206,3 +206,22 @@ def test_the_installed_command_finds_every_command_and_group() -> None:
     typo = run("validat", "zones")
     assert typo.returncode == 2 and "Did you mean 'validate'?" in typo.stderr
     assert run("rules").returncode == 0 and "mx-target-cname" in run("rules").stdout
+
+
+def test_one_shot_mode_ends_with_the_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """validate/export/import switch the loader to one-shot mode (frozen zone, forked rules) only
+    while they load: a command run in-process leaves the loader as it found it."""
+    from zonetool import loader
+
+    seen: list[bool] = []
+    real = loader.load_paths
+
+    def spy(paths):  # type: ignore[no-untyped-def]
+        seen.append(loader.ONE_SHOT)
+        return real(paths)
+
+    monkeypatch.setattr(loader, "load_paths", spy)
+    assert invoke("validate", str(ZONES))[0] == 0
+    assert invoke("export", str(ZONES / "example.com.yaml"), "-o", str(tmp_path / "x.zone"))[0] == 0
+    assert invoke("import", str(tmp_path / "x.zone"), "--origin", "example.com", "-o", str(tmp_path / "x.yaml"))[0] == 0
+    assert seen == [True, True] and loader.ONE_SHOT is False

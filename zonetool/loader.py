@@ -94,6 +94,18 @@ ONE_SHOT = False
 PARALLEL_RULES_FROM = 20_000  # records; below this a fork costs more than it saves
 
 
+@contextlib.contextmanager
+def one_shot() -> Iterator[None]:
+    """ONE_SHOT for the loading inside the block, as the one-shot commands use it (restored after,
+    so a command run in-process by a test leaves nothing behind)."""
+    global ONE_SHOT
+    was, ONE_SHOT = ONE_SHOT, True
+    try:
+        yield
+    finally:
+        ONE_SHOT = was
+
+
 def _run_rules(zone: Zone) -> list[Finding]:
     """`run_rules(zone)`, the same findings in the same order; for a big zone in a one-shot
     command, every other rule runs in a forked child (1.3 s of rules at 100k records -> ~0.8 s)."""

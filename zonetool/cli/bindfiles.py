@@ -70,13 +70,12 @@ def export(
     ] = None,
 ) -> None:
     """Write BIND master files (RFC 1035) for zones that validate; nothing is written if any zone has errors."""
-    from zonetool import loader
     from zonetool.atomic import write_atomic
-    from zonetool.loader import NOT_YAML, LoadError, load_paths
+    from zonetool.loader import NOT_YAML, LoadError, load_paths, one_shot
 
-    loader.ONE_SHOT = True  # see loader.ONE_SHOT
     try:
-        loaded = load_paths(paths)
+        with one_shot():
+            loaded = load_paths(paths)
     except LoadError as exc:
         fail(str(exc), EXIT_USAGE)
     if loaded.has_errors():
@@ -143,12 +142,9 @@ def import_(
     output: Annotated[Path | None, typer.Option("--output", "-o", help="YAML file to write (default: stdout).")] = None,
 ) -> None:
     """Turn a BIND zone file into a YAML zone that compiles back to exactly the same records."""
-    from zonetool import loader
     from zonetool.atomic import write_atomic
     from zonetool.cli import import_check
-    from zonetool.loader import _no_gc
-
-    loader.ONE_SHOT = True  # see loader.ONE_SHOT
+    from zonetool.loader import _no_gc, one_shot
     from zonetool.source.bind import BindSyntaxError, read_zone_with_warnings
 
     try:
@@ -167,7 +163,7 @@ def import_(
             fail(f"{file}: no $ORIGIN in the file; give --origin NAME", EXIT_USAGE)
     # Why: read, emit and the compile-back check build ~1M small acyclic objects; without the
     # cyclic collector's passes over them a 100k-record import takes about a third less time.
-    with _no_gc():
+    with one_shot(), _no_gc():
         try:
             zone, warnings = read_zone_with_warnings(text, origin, str(file), base_dir=file.parent)
         except BindSyntaxError as exc:

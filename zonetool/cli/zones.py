@@ -31,13 +31,11 @@ FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="text for peop
 
 
 def _load(paths: list[Path]) -> Loaded:
-    from zonetool import loader
-    from zonetool.loader import LoadError, load_paths
-
-    loader.ONE_SHOT = True  # see loader.ONE_SHOT
+    from zonetool.loader import LoadError, load_paths, one_shot
 
     try:
-        return load_paths(paths)
+        with one_shot():
+            return load_paths(paths)
     except LoadError as exc:
         fail(str(exc), EXIT_USAGE)
 
