@@ -112,6 +112,25 @@ def test_most_common_ttl_becomes_default() -> None:
     assert "$TTL 60" in write_zone(zone).splitlines()
 
 
+@pytest.fixture(params=["in-process", "early-child"])
+def render_mode(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, forks: list[int]):  # type: ignore[no-untyped-def]
+    """Each export test twice: rendered after the rules, and (as for big zones) in a child forked
+    while the rules run; either way no child is left behind."""
+    from zonetool.cli import bindfiles
+
+    if request.param == "early-child":
+        monkeypatch.setattr(bindfiles, "PARALLEL_RENDER_FROM", 0)
+    yield request.param
+    if request.param == "early-child":
+        assert forks, "the export should have forked its render"
+    import os
+
+    for pid in forks:
+        with pytest.raises(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)  # reaped already
+
+
+@pytest.mark.usefixtures("render_mode")
 def test_cli_export_twice_same_bytes_and_auto_serial(tmp_path: Path) -> None:
     src = tmp_path / "auto.yaml"
     src.write_text((BIND / "mailco.yaml").read_text())
@@ -136,6 +155,7 @@ def test_cli_export_twice_same_bytes_and_auto_serial(tmp_path: Path) -> None:
     assert read_zone(out.read_text(), None).soa.serial == changed  # type: ignore[union-attr]
 
 
+@pytest.mark.usefixtures("render_mode")
 def test_fixed_serial_is_kept(tmp_path: Path) -> None:
     result = runner.invoke(app, ["export", str(BIND / "sendonly.yaml")])
     assert result.exit_code == 0
@@ -143,6 +163,7 @@ def test_fixed_serial_is_kept(tmp_path: Path) -> None:
     assert not result.stdout.startswith(DIGEST_PREFIX)
 
 
+@pytest.mark.usefixtures("render_mode")
 def test_several_zones_go_to_a_folder(tmp_path: Path) -> None:
     out = tmp_path / "out"
     result = runner.invoke(app, ["export", str(BIND / "mailco.yaml"), str(BIND / "sendonly.yaml"), "-o", str(out)])
@@ -164,6 +185,7 @@ records:
 """
 
 
+@pytest.mark.usefixtures("render_mode")
 def test_invalid_zone_is_never_exported(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text(BAD)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import pickle
+import signal
 import sys
 from collections.abc import Callable
 from typing import Generic, TypeVar
@@ -23,6 +24,14 @@ class Child(Generic[T]):
 
     def __init__(self, pid: int, read_end: int) -> None:
         self.pid, self.read_end = pid, read_end
+
+    def cancel(self) -> None:
+        """Stop the child and reap it: its value is not wanted any more."""
+        os.close(self.read_end)
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(self.pid, signal.SIGKILL)
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(self.pid, 0)
 
     def result(self) -> T | None:
         """The child's value, or None if it did not finish (waits for it)."""

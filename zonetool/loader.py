@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import difflib
 import gc
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -57,6 +57,8 @@ def load_mapping(data: Mapping[str, object] | object, file: str | None = None) -
 
     zone, findings = compile_zone(data, file)
     if zone is not None:
+        if _COMPILED is not None and not has_errors(findings):
+            _COMPILED(zone)
         judged = judge(zone)
         if any(f.code == "missing-key" and f.where.path[:1] == ("soa",) for f in findings):
             judged = [f for f in judged if f.code != "soa-missing"]  # the compiler already said why there is none
@@ -94,16 +96,22 @@ ONE_SHOT = False
 PARALLEL_RULES_FROM = 20_000  # records; below this a fork costs more than it saves
 
 
+_COMPILED: Callable[[Zone], None] | None = None
+
+
 @contextlib.contextmanager
-def one_shot() -> Iterator[None]:
+def one_shot(compiled: Callable[[Zone], None] | None = None) -> Iterator[None]:
     """ONE_SHOT for the loading inside the block, as the one-shot commands use it (restored after,
-    so a command run in-process by a test leaves nothing behind)."""
-    global ONE_SHOT
-    was, ONE_SHOT = ONE_SHOT, True
+    so a command run in-process by a test leaves nothing behind). `compiled(zone)` is called for
+    each zone built without errors, before its rules run: export starts writing the BIND text of
+    a big zone then, on the core the rules leave."""
+    global ONE_SHOT, _COMPILED
+    was = ONE_SHOT, _COMPILED
+    ONE_SHOT, _COMPILED = True, compiled
     try:
         yield
     finally:
-        ONE_SHOT = was
+        ONE_SHOT, _COMPILED = was
 
 
 def _run_rules(zone: Zone) -> list[Finding]:
@@ -220,6 +228,8 @@ def _load_bind(data: bytes, p: Path, file: str) -> tuple[Zone | None, list[Findi
     except bind.BindSyntaxError as exc:
         return None, [error("bind-syntax", exc.message, exc.where)]
     # The reader's `no-soa` warning is for import; here the soa-missing rule reports it (as an error).
+    if _COMPILED is not None:
+        _COMPILED(zone)
     return zone, [*(w for w in warnings if w.code != "no-soa"), *judge(zone)]
 
 

@@ -10,6 +10,7 @@ import typer
 from zonetool.cli.app import EXIT_FINDINGS, EXIT_USAGE, app, fail
 
 if TYPE_CHECKING:
+    from zonetool import forked
     from zonetool.findings import Finding
     from zonetool.zone import Zone
 
@@ -61,6 +62,49 @@ def render(zone: Zone, previous: Path | None) -> str:
     return write_zone(zone, digest=digest)
 
 
+PARALLEL_RENDER_FROM = 20_000  # records; below this a fork costs more than it saves
+
+
+def _target(output: Path | None, zone: Zone) -> Path | None:
+    """Where `export` will write `zone`, as far as one zone can tell (checked again with all of them)."""
+    if output is None:
+        return None
+    if output.is_dir() or str(output).endswith(("/", "\\")):
+        return output / _zone_file_name(zone)
+    return output
+
+
+def _targets(zones: list[Zone], output: Path | None) -> tuple[list[Path | None], Path | None]:
+    """The file for each zone (None: stdout), and the folder to create, or a usage error."""
+    if output is None:
+        if len(zones) > 1:
+            fail(f"{len(zones)} zones: give -o FOLDER to write one ORIGIN.zone file per zone", EXIT_USAGE)
+        return [None], None
+    if len(zones) > 1 or output.is_dir() or str(output).endswith(("/", "\\")):
+        if output.exists() and not output.is_dir():
+            fail(f"{output}: is a file; several zones need a folder", EXIT_USAGE)
+        names = [_zone_file_name(z) for z in zones]
+        if len(set(names)) != len(names):
+            fail("two zones would be written to the same file name", EXIT_USAGE)
+        return [output / name for name in names], output
+    if not output.parent.is_dir():
+        fail(f"{output.parent}: no such folder", EXIT_USAGE)
+    return [output], None
+
+
+def _rendered(zone: Zone, target: Path | None, early: tuple[Path | None, forked.Child[str]] | None) -> str:
+    """The text a child wrote while the rules ran, if it wrote it for this target; else written here."""
+    if early is not None:
+        early_target, child = early
+        if early_target == target:
+            text = child.result()
+            if text is not None:
+                return text
+        else:
+            child.cancel()
+    return render(zone, target)
+
+
 @app.command("export")
 def export(
     paths: Annotated[list[Path], typer.Argument(help="YAML zone files or folders of them.")],
@@ -70,44 +114,39 @@ def export(
     ] = None,
 ) -> None:
     """Write BIND master files (RFC 1035) for zones that validate; nothing is written if any zone has errors."""
+    from zonetool import forked
     from zonetool.atomic import write_atomic
     from zonetool.loader import NOT_YAML, LoadError, load_paths, one_shot
 
+    early: dict[int, tuple[Path | None, forked.Child[str]]] = {}  # id(zone) -> (its target, the child writing it)
+
+    def start_render(zone: Zone) -> None:
+        """A big zone's BIND text is written in a child while its rules run here."""
+        if len(zone) >= PARALLEL_RENDER_FROM:
+            target = _target(output, zone)
+            child = forked.start(lambda: render(zone, target))
+            if child is not None:
+                early[id(zone)] = (target, child)
+
     try:
-        with one_shot():
+        with one_shot(compiled=start_render):
             loaded = load_paths(paths)
+        if loaded.has_errors():
+            _print_findings(loaded.findings)
+            code = EXIT_USAGE if any(f.code in NOT_YAML for f in loaded.findings) else EXIT_FINDINGS
+            fail(f"not exported: {len(loaded.files)} file(s) have errors; nothing was written", code)
+        _print_findings(loaded.findings)  # warnings (and silenced findings) are shown, not fatal
+        zones = loaded.zones
+        if not zones:
+            fail("no zones to export", EXIT_USAGE)
+        targets, folder = _targets(zones, output)
+        # Render everything before writing anything: a failure leaves every old file as it was.
+        texts = [_rendered(z, target, early.pop(id(z), None)) for z, target in zip(zones, targets, strict=True)]
     except LoadError as exc:
         fail(str(exc), EXIT_USAGE)
-    if loaded.has_errors():
-        _print_findings(loaded.findings)
-        code = EXIT_USAGE if any(f.code in NOT_YAML for f in loaded.findings) else EXIT_FINDINGS
-        fail(f"not exported: {len(loaded.files)} file(s) have errors; nothing was written", code)
-    _print_findings(loaded.findings)  # warnings (and silenced findings) are shown, not fatal
-    zones = loaded.zones
-    if not zones:
-        fail("no zones to export", EXIT_USAGE)
-
-    targets: list[Path | None]
-    folder: Path | None = None
-    if output is None:
-        if len(zones) > 1:
-            fail(f"{len(zones)} zones: give -o FOLDER to write one ORIGIN.zone file per zone", EXIT_USAGE)
-        targets = [None]
-    elif len(zones) > 1 or output.is_dir() or str(output).endswith(("/", "\\")):
-        if output.exists() and not output.is_dir():
-            fail(f"{output}: is a file; several zones need a folder", EXIT_USAGE)
-        names = [_zone_file_name(z) for z in zones]
-        if len(set(names)) != len(names):
-            fail("two zones would be written to the same file name", EXIT_USAGE)
-        targets = [output / name for name in names]
-        folder = output
-    else:
-        if not output.parent.is_dir():
-            fail(f"{output.parent}: no such folder", EXIT_USAGE)
-        targets = [output]
-
-    # Render everything before writing anything: a failure leaves every old file as it was.
-    texts = [render(zone, target) for zone, target in zip(zones, targets, strict=True)]
+    finally:
+        for _, child in early.values():  # not wanted (errors, another target): stop and reap them
+            child.cancel()
     if folder is not None:
         folder.mkdir(parents=True, exist_ok=True)
     for zone, target, text in zip(zones, targets, texts, strict=True):
