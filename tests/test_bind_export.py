@@ -116,10 +116,10 @@ def test_most_common_ttl_becomes_default() -> None:
 def render_mode(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, forks: list[int]):  # type: ignore[no-untyped-def]
     """Each export test twice: rendered after the rules, and (as for big zones) in a child forked
     while the rules run; either way no child is left behind."""
-    from zonetool.cli import bindfiles
+    from zonetool import forked
 
     if request.param == "early-child":
-        monkeypatch.setattr(bindfiles, "PARALLEL_RENDER_FROM", 0)
+        monkeypatch.setattr(forked, "MIN_RECORDS", 0)
     yield request.param
     if request.param == "early-child":
         assert forks, "the export should have forked its render"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from zonetool.cli.import_check import differences as _differences
+from zonetool.cli.import_check import describe, rows
 from zonetool.source.bind import read_zone
 
 BASE = """$ORIGIN check.example.
@@ -21,6 +21,10 @@ txt TXT "one" "two"
 
 def zone(text: str):  # type: ignore[no-untyped-def]
     return read_zone(text, "check.example.", "check.example.zone")
+
+
+def _differences(a, b) -> list[str]:  # type: ignore[no-untyped-def]
+    return describe(rows(a), rows(b))
 
 
 def test_same_records_same_zone() -> None:
@@ -59,9 +63,9 @@ def big_zone(count: int = 300):  # type: ignore[no-untyped-def]
 @pytest.fixture
 def two_cores(monkeypatch: pytest.MonkeyPatch, forks: list[int]) -> list[int]:
     """Every zone takes the forked path; the list records each child's pid."""
-    from zonetool.cli import import_check
+    from zonetool import forked
 
-    monkeypatch.setattr(import_check, "PARALLEL_FROM", 0)
+    monkeypatch.setattr(forked, "MIN_RECORDS", 0)
     return forks
 
 

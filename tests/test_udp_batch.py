@@ -171,14 +171,14 @@ def test_batch_reaims_reply_slots_and_puts_them_back() -> None:
         batch.sbuf[0:5] = b"for-b"
         batch.slens[1] = 5
         batch.aim(0, 1)  # query 0 was dropped: reply slot 0 goes to query 1's sender
-        assert batch.send(1) == 1
+        assert batch.send_from(0, 1) == 1
         b.settimeout(1)
         assert b.recv(100) == b"for-b"
         batch.aim(0, 0)
         a.sendto(b"again", sock.getsockname())
         assert batch.recv() == 1
         batch.sbuf[0:5] = b"for-a"
-        assert batch.send(1) == 1
+        assert batch.send_from(0, 1) == 1
         a.settimeout(1)
         assert a.recv(100) == b"for-a"
 

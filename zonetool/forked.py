@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import contextlib
 import os
-import pickle
 import signal
 import sys
 from collections.abc import Callable
 from typing import Generic, TypeVar
 
 T = TypeVar("T")
+
+# Records: a zone smaller than this is done in one process (a fork costs more than it saves).
+MIN_RECORDS = 20_000
 
 
 class Child(Generic[T]):
@@ -40,6 +42,8 @@ class Child(Generic[T]):
         _, status = os.waitpid(self.pid, 0)
         if os.waitstatus_to_exitcode(status) != 0 or not data:
             return None
+        import pickle  # here, not at the top: importing this module must cost a small job nothing
+
         value: T = pickle.loads(data)
         return value
 
@@ -66,6 +70,8 @@ def start(work: Callable[[], T]) -> Child[T] | None:
         return Child(pid, read_end)
     status = 1  # the child: send the value and leave without the parent's exit handlers
     try:
+        import pickle
+
         os.close(read_end)
         data = pickle.dumps(work())
         with os.fdopen(write_end, "wb") as pipe:

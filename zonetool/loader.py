@@ -93,7 +93,6 @@ def judge(zone: Zone) -> list[Finding]:
 # kept to the end, and no other thread runs. Then loading freezes what it built (see _no_gc) and
 # the rules of a big zone run on two processes (see _run_rules). `serve` leaves it off.
 ONE_SHOT = False
-PARALLEL_RULES_FROM = 20_000  # records; below this a fork costs more than it saves
 
 
 _COMPILED: Callable[[Zone], None] | None = None
@@ -120,7 +119,7 @@ def _run_rules(zone: Zone) -> list[Finding]:
     from zonetool import forked
     from zonetool.rules import RULES, run_rules
 
-    if not ONE_SHOT or len(zone) < PARALLEL_RULES_FROM:
+    if not ONE_SHOT or len(zone) < forked.MIN_RECORDS:
         return run_rules(zone)
     codes = list(RULES)
     theirs = codes[1::2]

@@ -180,7 +180,9 @@ def test_silenced_finding_stays_visible_with_reason(tmp_path: Path) -> None:
 @pytest.fixture
 def two_processes(monkeypatch: pytest.MonkeyPatch, forks: list[int]) -> list[int]:
     """Rules on two processes whatever the zone's size (one-shot mode); the list gets each child's pid."""
-    monkeypatch.setattr(loader, "PARALLEL_RULES_FROM", 0)
+    from zonetool import forked
+
+    monkeypatch.setattr(forked, "MIN_RECORDS", 0)
     return forks
 
 

@@ -62,16 +62,15 @@ def render(zone: Zone, previous: Path | None) -> str:
     return write_zone(zone, digest=digest)
 
 
-PARALLEL_RENDER_FROM = 20_000  # records; below this a fork costs more than it saves
+def _is_folder(output: Path) -> bool:
+    return output.is_dir() or str(output).endswith(("/", "\\"))
 
 
 def _target(output: Path | None, zone: Zone) -> Path | None:
     """Where `export` will write `zone`, as far as one zone can tell (checked again with all of them)."""
     if output is None:
         return None
-    if output.is_dir() or str(output).endswith(("/", "\\")):
-        return output / _zone_file_name(zone)
-    return output
+    return output / _zone_file_name(zone) if _is_folder(output) else output
 
 
 def _targets(zones: list[Zone], output: Path | None) -> tuple[list[Path | None], Path | None]:
@@ -80,7 +79,7 @@ def _targets(zones: list[Zone], output: Path | None) -> tuple[list[Path | None],
         if len(zones) > 1:
             fail(f"{len(zones)} zones: give -o FOLDER to write one ORIGIN.zone file per zone", EXIT_USAGE)
         return [None], None
-    if len(zones) > 1 or output.is_dir() or str(output).endswith(("/", "\\")):
+    if len(zones) > 1 or _is_folder(output):
         if output.exists() and not output.is_dir():
             fail(f"{output}: is a file; several zones need a folder", EXIT_USAGE)
         names = [_zone_file_name(z) for z in zones]
@@ -122,7 +121,7 @@ def export(
 
     def start_render(zone: Zone) -> None:
         """A big zone's BIND text is written in a child while its rules run here."""
-        if len(zone) >= PARALLEL_RENDER_FROM:
+        if len(zone) >= forked.MIN_RECORDS:
             target = _target(output, zone)
             child = forked.start(lambda: render(zone, target))
             if child is not None:

@@ -24,7 +24,6 @@ if TYPE_CHECKING:
     from zonetool.source.yaml_emit import Layout
     from zonetool.zone import Zone
 
-PARALLEL_FROM = 20_000  # records; below this a fork costs more than it saves
 Row = tuple[tuple[bytes, ...], int, int, tuple[object, ...]]
 Result = tuple[str, list[str], list[str]]  # (records text, differences, compiler messages)
 
@@ -61,11 +60,6 @@ def describe(want: set[Row], got: set[Row]) -> list[str]:
     return [f"{'lost' if lost else 'added'}: {owner} {ttl} type {code}" for owner, ttl, code, lost in diff]
 
 
-def differences(zone: Zone, again: Zone | None) -> list[str]:
-    """Records that differ between the two zones (see `rows`)."""
-    return describe(rows(zone), _without_default_soa(zone, rows(again)))
-
-
 def _without_default_soa(zone: Zone, got: set[Row]) -> set[Row]:
     if zone.soa is None:  # the YAML side gets the format's default SOA; that is not a loss
         return {row for row in got if row[2] != 6}
@@ -94,15 +88,13 @@ def _run(zone: Zone, head: str, head_rows: set[Row], layout: Layout, names: list
 
 def checked_yaml(zone: Zone, label: str) -> Result:
     """(the YAML text of `zone`, differences, compiler messages); no differences = keep the text."""
-    from zonetool.source.yaml_emit import with_records_key, yaml_head, yaml_records
+    from zonetool.source.yaml_emit import with_records_key, yaml_head
 
     head, layout = yaml_head(zone)
     names = list(zone.names())
-    if len(zone) < PARALLEL_FROM:
-        text = head + with_records_key(yaml_records(zone, names, layout))
-        again, messages = _compile(text, label)
-        lost = differences(zone, again) if again is not None else ["the YAML does not compile"]
-        return text, lost, messages
+    if len(zone) < forked.MIN_RECORDS:  # the whole text in one check
+        text, lost, messages = _run(zone, head, set(), layout, names, label)
+        return head + with_records_key(text), lost, messages
     head_zone, messages = _compile(head, label)
     if head_zone is None:
         return head, ["the YAML's head does not compile"], messages

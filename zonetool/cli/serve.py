@@ -10,7 +10,12 @@ import typer
 from zonetool.cli.app import EXIT_FINDINGS, EXIT_USAGE, app, fail
 
 if TYPE_CHECKING:
+    from zonetool.harness.sinks import Endpoint
     from zonetool.server.runner import Server
+
+
+def _sink_line(ep: Endpoint, state: str) -> str:
+    return f"smtp sink for {ep.name} on [{ep.address}]:{ep.port} {state}"
 
 
 def find_default_zones(cwd: Path | None = None) -> Path | None:
@@ -180,7 +185,7 @@ def serve(
         except (ValueError, SinkError) as exc:
             fail(str(exc))
         for ep in sinks.endpoints:
-            events(f"smtp sink for {ep.name} on [{ep.address}]:{ep.port} ({ep.behaviour})")
+            events(_sink_line(ep, f"({ep.behaviour})"))
         for note in sinks.skipped:
             events(f"smtp: {note}")
 
@@ -192,9 +197,9 @@ def serve(
             if note not in known:
                 events(f"smtp: {note}")
         for ep in opened:
-            events(f"smtp sink for {ep.name} on [{ep.address}]:{ep.port} ({ep.behaviour})")
+            events(_sink_line(ep, f"({ep.behaviour})"))
         for ep in closed:
-            events(f"smtp sink for {ep.name} on [{ep.address}]:{ep.port} closed (no exchanger uses it now)")
+            events(_sink_line(ep, "closed (no exchanger uses it now)"))
     try:
         run(make_server, workers, on_start=announce)
     except BindError as exc:

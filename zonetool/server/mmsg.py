@@ -61,8 +61,8 @@ class Batch:
 
     `recv()` returns how many arrived; datagram i is `rbuf[i*SLOT : i*SLOT + n]` with
     n = `lens[i*lstride + len_at]` (the mmsghdr array seen as uint32) and came from name slot i.
-    Reply j goes into `sbuf[j*SLOT:]` with its length at `slens[2*j + 1]`; `send(count)` sends
-    replies 0..count-1, reply j to name slot j unless `aim(j, i)` points it at slot i.
+    Reply j goes into `sbuf[j*SLOT:]` with its length at `slens[2*j + 1]`; `send_from(first, count)`
+    sends replies first..first+count-1, reply j to name slot j unless `aim(j, i)` points it at slot i.
     """
 
     size: int
@@ -86,9 +86,6 @@ class Batch:
     def recv(self) -> int:
         """Block for one datagram, take up to `size`; -1 with errno set on error (or shutdown)."""
         return self._recv(self._fd, self._rmsgs, self.size, MSG_WAITFORONE, None)  # type: ignore[operator]
-
-    def send(self, count: int) -> int:
-        return self._send(self._fd, self._smsgs, count, 0)  # type: ignore[operator]
 
     def send_from(self, first: int, count: int) -> int:
         return self._send(self._fd, self._smsgs + first * _M, count, 0)  # type: ignore[operator]

@@ -65,9 +65,25 @@ class UDPServer:
 
         return send
 
+    def _full_answer(self, data: bytes, addr: Any) -> list[bytes]:
+        """The responder's reply to one datagram, logged; the messages to send now (none when the
+        query is dropped or the reply waits on the scheduler, which sends it later)."""
+        start = time.perf_counter_ns()
+        try:
+            reply = self.respond(data, addr[:2], "udp")
+        except Exception:  # the responder must never take the server down
+            log.exception("responder failed on a %d-octet UDP query from %s", len(data), addr[0])
+            return []
+        # Logged before sending, so a test that got its answer always finds its question in the log.
+        if self.querylog is not None:
+            self.querylog(reply.info, (time.perf_counter_ns() - start) // 1000)
+        if reply.delay > 0:
+            self.schedule(reply.delay, self._send_later(reply.messages, addr))
+            return []
+        return reply.messages
+
     def _run(self) -> None:
-        recvfrom, sendto = self.sock.recvfrom, self.sock.sendto
-        respond, querylog, clock, cached = self.respond, self.querylog, time.perf_counter_ns, self.cached
+        recvfrom, sendto, cached = self.sock.recvfrom, self.sock.sendto, self.cached
         while True:
             try:
                 data, addr = recvfrom(MAX_DATAGRAM)
@@ -85,23 +101,11 @@ class UDPServer:
                     except OSError as exc:
                         log.debug("sendto %s failed: %s", addr, exc)
                     continue
-            start = clock()
-            try:
-                reply = respond(data, addr[:2], "udp")
-            except Exception:  # the responder must never take the server down
-                log.exception("responder failed on a %d-octet UDP query from %s", len(data), addr[0])
-                continue
-            # Logged before sending, so a test that got its answer always finds its question in the log.
-            if querylog is not None:
-                querylog(reply.info, (clock() - start) // 1000)
-            if reply.delay > 0:
-                self.schedule(reply.delay, self._send_later(reply.messages, addr))
-            else:
-                for message in reply.messages:
-                    try:
-                        sendto(message, addr)
-                    except OSError as exc:  # a full buffer or a vanished client: drop, as a server does
-                        log.debug("sendto %s failed: %s", addr, exc)
+            for message in self._full_answer(data, addr):
+                try:
+                    sendto(message, addr)
+                except OSError as exc:  # a full buffer or a vanished client: drop, as a server does
+                    log.debug("sendto %s failed: %s", addr, exc)
 
     def _run_batched(self) -> None:
         """`_run` over a `Batch`: every queued datagram in with one call, every immediate reply out
@@ -133,9 +137,12 @@ class UDPServer:
                     data = bytes(rbuf[at:end])
                     reply = cached(data) if cached is not None else None
                     if reply is None:
-                        reply = self._answer(batch, i, data)
-                        if reply is None:
+                        addr = batch.peer(i)
+                        messages = self._full_answer(data, addr)
+                        if len(messages) != 1:  # none (dropped, delayed) or several: not for the batch
+                            self._send_later(messages, addr)()
                             continue
+                        reply = messages[0]
                     out = count * SLOT
                     sbuf[out : out + len(reply)] = reply
                     slens[2 * count + 1] = len(reply)
@@ -144,25 +151,6 @@ class UDPServer:
                 count += 1
             if count:
                 self._flush(batch, count, count != n)
-
-    def _answer(self, batch: Batch, slot: int, data: bytes) -> bytes | None:
-        """The full path for one datagram: the reply to batch, or None when it is sent otherwise."""
-        addr = batch.peer(slot)
-        start = time.perf_counter_ns()
-        try:
-            reply = self.respond(data, addr[:2], "udp")
-        except Exception:  # the responder must never take the server down
-            log.exception("responder failed on a %d-octet UDP query from %s", len(data), addr[0])
-            return None
-        if self.querylog is not None:  # logged before sending, as in `_run`
-            self.querylog(reply.info, (time.perf_counter_ns() - start) // 1000)
-        if reply.delay > 0:
-            self.schedule(reply.delay, self._send_later(reply.messages, addr))
-            return None
-        if len(reply.messages) == 1:
-            return reply.messages[0]
-        self._send_later(reply.messages, addr)()  # none (dropped) or several
-        return None
 
     def _flush(self, batch: Batch, count: int, skewed: bool) -> None:
         sent = 0
