@@ -12,6 +12,19 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 ZONES = ROOT / "zones"
 DATA = Path(__file__).resolve().parent / "data"
+# A small valid mail zone: no finding at all (tests derive broken or silenced variants from it).
+MAIL_ZONE = """\
+origin: example.com
+nameservers: [ns1, ns2]
+mail:
+  exchangers:
+    - {host: mx1, priority: 10, addresses: [192.0.2.25]}
+records:
+  "@": {TXT: "v=spf1 mx -all"}
+  _dmarc: {TXT: "v=DMARC1; p=reject"}
+  ns1: {A: 192.0.2.53}
+  ns2: {A: 192.0.2.54}
+"""
 
 
 def require_tool(name: str) -> str:

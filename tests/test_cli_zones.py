@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import MAIL_ZONE as GOOD
 from conftest import ZONES, zonetool_exe
 from typer.testing import CliRunner
 
@@ -16,18 +17,6 @@ from zonetool.cli import app
 
 runner = CliRunner()
 
-GOOD = """\
-origin: example.com
-nameservers: [ns1, ns2]
-mail:
-  exchangers:
-    - {host: mx1, priority: 10, addresses: [192.0.2.25]}
-records:
-  "@": {TXT: "v=spf1 mx -all"}
-  _dmarc: {TXT: "v=DMARC1; p=reject"}
-  ns1: {A: 192.0.2.53}
-  ns2: {A: 192.0.2.54}
-"""
 # a bad address (line 5), an unknown and a missing key (line 6), one warning (MX but no DMARC)
 BAD = """\
 origin: example.com

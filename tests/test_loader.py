@@ -6,6 +6,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from conftest import MAIL_ZONE as VALID
 from conftest import ZONES, zonetool_exe
 
 from zonetool.findings import Severity, Where, error, warning
@@ -19,19 +20,6 @@ from zonetool.loader import (
     record_positions,
     zone_files,
 )
-
-VALID = """\
-origin: example.com
-nameservers: [ns1, ns2]
-mail:
-  exchangers:
-    - {host: mx1, priority: 10, addresses: [192.0.2.25]}
-records:
-  "@": {TXT: "v=spf1 mx -all"}
-  _dmarc: {TXT: "v=DMARC1; p=reject"}
-  ns1: {A: 192.0.2.53}
-  ns2: {A: 192.0.2.54}
-"""
 
 
 def write(tmp: Path, name: str, text: str) -> Path:
