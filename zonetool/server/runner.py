@@ -20,6 +20,7 @@ from typing import Any
 from zonetool.server.notify import Target, send_notify
 from zonetool.server.sockets import bind_pair
 from zonetool.server.tcp import IDLE_TIMEOUT, TCPServer
+from zonetool.server.trouble import Trouble
 from zonetool.server.udp import UDPServer
 from zonetool.server.zonesource import Outcome, ZoneSource
 
@@ -50,6 +51,7 @@ class Server:
         poll_interval: float = POLL_INTERVAL,
         watch: bool = True,
         reuseport: bool = False,
+        trouble: Trouble | None = None,
     ) -> None:
         self.responder = responder
         self.address = address
@@ -62,6 +64,8 @@ class Server:
         self.poll_interval = poll_interval
         self.watch = watch and source is not None
         self.reuseport = reuseport
+        # every kind of trouble (bad packets, accept errors, limits hit): one line per kind per interval
+        self.trouble = trouble if trouble is not None else Trouble(self.events)
         self.port = 0
         self.reloads = 0  # successful reloads, for tests and status lines
         self.after_reload: list[Callable[[], None]] = []  # e.g. tell worker processes or SMTP sinks to follow
@@ -160,6 +164,7 @@ class Server:
         await self._tcp.start()
         if self.watch:
             self._spawn(self._watch())
+        self._spawn(self._flush_trouble())
         ready.set_result(None)
         try:
             await self._stop.wait()
@@ -169,6 +174,13 @@ class Server:
             if self._tasks:
                 await asyncio.gather(*self._tasks, return_exceptions=True)
             await self._tcp.stop()
+            self.trouble.flush()
+
+    async def _flush_trouble(self) -> None:
+        """Say the trouble counted since the last line, once per interval (see trouble.py)."""
+        while True:
+            await asyncio.sleep(self.trouble.interval)
+            self.trouble.flush()
 
     def _spawn(self, coro: Any) -> asyncio.Task[Any]:
         task = asyncio.get_running_loop().create_task(coro)
