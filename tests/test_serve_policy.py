@@ -8,6 +8,7 @@ never reach a client.
 
 from __future__ import annotations
 
+import json
 import subprocess
 import threading
 import time
@@ -274,3 +275,22 @@ def test_delete_then_write_keeps_the_zone_and_a_lasting_delete_drops_it(tmp_path
     assert ask(p.port, "h1.example.com", "TXT").rcode() == dns.rcode.NOERROR
     p.wait_err(r"reloaded \(a vanished file's grace period is over\)", timeout=10)
     assert ask(p.port, "h1.example.com", "TXT").rcode() == dns.rcode.REFUSED
+
+
+def test_route_plans_over_the_zones_serve_serves(tmp_path: Path, procs: list[Serve]) -> None:
+    """`route --zone` judges zones as `serve` does, so --zone and --server give the same plan."""
+    from test_server_cli import ZONETOOL
+
+    files = write_scenarios(tmp_path)
+    p = start(procs, str(tmp_path), "--quiet")
+    plans = []
+    for where in (["--zone", str(files["mx-cname"])], ["--server", f"127.0.0.1:{p.port}"]):
+        out = subprocess.run([*ZONETOOL, "route", "user@mx-cname.test", *where, "--format", "json"],
+                             capture_output=True, text=True, timeout=60)
+        assert out.returncode == 0, out.stderr
+        plans.append(out.stdout)
+    assert plans[0] == plans[1]
+    assert "mx-cname" in json.loads(plans[0])["notes"][0]["code"]
+    refused = subprocess.run([*ZONETOOL, "route", "cname-multiple.test", "--zone", str(files["cname-multiple"])],
+                             capture_output=True, text=True, timeout=60)
+    assert refused.returncode == 1 and "cname-multiple" in refused.stderr
