@@ -56,6 +56,15 @@ def serve(
         float, typer.Option("--tcp-idle", help="Seconds before an idle TCP connection is closed.")
     ] = 10.0,
     watch: Annotated[bool, typer.Option("--watch/--no-watch", help="Reload when a zone file changes.")] = True,
+    strict: Annotated[
+        bool, typer.Option("--strict", help="Serve no zone with errors (default: serve what NSD serves).")
+    ] = False,
+    settle: Annotated[
+        float, typer.Option("--settle", help="Seconds a changed zone file must hold still before it is read.")
+    ] = 1.0,
+    grace: Annotated[
+        float, typer.Option("--grace", help="Seconds a vanished zone file's zone is still served.")
+    ] = 5.0,
     smtp: Annotated[
         bool, typer.Option("--smtp", help="Also run an SMTP sink for each in-zone exchanger on its loopback address.")
     ] = False,
@@ -82,7 +91,7 @@ def serve(
     from zonetool.server.runner import Server
     from zonetool.server.sockets import BindError, family_of
     from zonetool.server.supervisor import run
-    from zonetool.server.zonesource import ZoneSource
+    from zonetool.server.zonesource import ZoneSource, served_findings
 
     if log_format not in ("text", "json"):
         fail(f"--log-format must be text or json, not {log_format!r}")
@@ -92,6 +101,8 @@ def serve(
         fail("--workers must be at least 1")
     if cache_size < 0:
         fail("--cache-size must not be negative")
+    if settle < 0 or grace < 0:
+        fail("--settle and --grace must not be negative")
     if not 512 <= max_udp <= 65535:
         fail("--max-udp must be 512..65535 (RFC 6891 6.2.5)")
     try:
@@ -124,22 +135,30 @@ def serve(
 
     from zonetool.loader import LoadError
 
-    source = ZoneSource(paths)
+    source = ZoneSource(paths, strict=strict, grace=grace)
     try:
         outcome = source.load()
     except LoadError as exc:
         fail(str(exc))
-    if outcome.zones is None:
+    if outcome.zones is None:  # --strict: any error refuses the whole set
         for finding in outcome.findings:
             typer.echo(finding.format(), err=True)
         errors = sum(1 for f in outcome.findings if f.severity.value == "error")
-        fail(f"not serving: {errors} error(s) in the zone files", EXIT_FINDINGS)
+        fail(f"not serving: {errors} error(s) in the zone files (--strict)", EXIT_FINDINGS)
+    for finding in outcome.findings:
+        if finding.silenced is None:
+            typer.echo(finding.format(), err=True)
+    for file, blockers in outcome.refused.items():
+        codes = ", ".join(sorted({f.code for f in blockers}))
+        typer.echo(f"zonetool: not serving {file}: {len(blockers)} error(s) no name server would load ({codes})",
+                   err=True)
     if not outcome.zones:
-        fail(f"no zones found in {', '.join(map(str, paths))}")
-    warnings = sum(1 for f in outcome.findings if f.silenced is None and f.severity.value == "warning")
-    if warnings:
+        fail(f"not serving: no zone in {', '.join(map(str, paths))} can be served", EXIT_FINDINGS)
+    summary = served_findings(outcome)
+    if summary:
         # Worded without "serving": scripts wait for the "serving ... on HOST:PORT" line.
-        typer.echo(f"zonetool: the zone files have {warnings} warning(s); `zonetool validate` lists them", err=True)
+        typer.echo(f"zonetool: the zone files have {summary}, served as they are (listed above; "
+                   "--strict refuses errors)", err=True)
 
     def events(message: str) -> None:
         typer.echo(f"zonetool: {message}", err=True)
@@ -162,6 +181,7 @@ def serve(
             source=source,
             notify=targets if worker == 0 else (),
             tcp_idle=tcp_idle,
+            settle=settle,
             events=sink,
             watch=watch and worker == 0,  # workers reload when the parent tells them (supervisor)
             reuseport=workers > 1,

@@ -1,0 +1,53 @@
+"""Defects a new user met in the first hour (issue 11 A), each reproduced through the real command."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+from conftest import MAIL_ZONE, zonetool_exe
+
+BIND = """$ORIGIN acme.example.
+$TTL 3600
+@ SOA ns1 hostmaster 1 3600 900 604800 300
+@ NS ns1
+@ NS ns2
+@ MX 10 mx1
+ns1 A 192.0.2.1
+ns2 A 192.0.2.2
+mx1 A 192.0.2.10
+"""
+
+
+def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([zonetool_exe(), *args], capture_output=True, text=True, timeout=60, cwd=cwd)
+
+
+def test_import_refuses_to_replace_an_existing_file_without_force(tmp_path: Path) -> None:
+    (tmp_path / "other.zone").write_text(BIND)
+    keep = tmp_path / "keep.yaml"
+    keep.write_text("# hand-written, with comments\norigin: keep.example\n")
+    out = run("import", str(tmp_path / "other.zone"), "-o", str(keep))
+    assert out.returncode == 2
+    assert f"{keep}: exists" in out.stderr and "--force" in out.stderr and "Traceback" not in out.stderr
+    assert keep.read_text().startswith("# hand-written")
+    forced = run("import", str(tmp_path / "other.zone"), "-o", str(keep), "--force")
+    assert forced.returncode == 0, forced.stderr
+    assert keep.read_text().startswith("origin: acme.example")
+
+
+def test_export_to_a_folder_with_a_trailing_slash_creates_it(tmp_path: Path) -> None:
+    (tmp_path / "zone.yaml").write_text(MAIL_ZONE)
+    out = run("export", "zone.yaml", "-o", "out/", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert (tmp_path / "out").is_dir()
+    written = list((tmp_path / "out").iterdir())
+    assert [p.suffix for p in written] == [".zone"] and written[0].read_text().count(" SOA ") == 1
+
+
+def test_import_with_the_wrong_origin_exits_1(tmp_path: Path) -> None:
+    (tmp_path / "f.zone").write_text(BIND)  # its own $ORIGIN says acme.example.: every record is out of zone
+    out = run("import", str(tmp_path / "f.zone"), "--origin", "wrong.example", "-o", str(tmp_path / "f.yaml"))
+    assert out.returncode == 1, out.stderr
+    assert "no SOA and no NS at wrong.example." in out.stderr and "--origin" in out.stderr
+    assert not (tmp_path / "f.yaml").exists()
