@@ -44,6 +44,7 @@ from zonetool.records import (
     Generic,
     Rdata,
     RdataError,
+    check_length,
     from_wire,
     unescape,
 )
@@ -357,6 +358,7 @@ class _Reader:
         rd_tokens = tokens[i:]
         try:
             rdata = self.rdata(code, rd_tokens, origin)
+            check_length(rdata)
         except (RdataError, NameError_) as exc:
             mnemonic = type_mnemonic(code)
             raise BindSyntaxError(
