@@ -1035,7 +1035,7 @@ def _is_crlf(text: str) -> bool:
     return bool(crlf) and crlf * 2 >= text.count("\n")
 
 
-def format_text(text: str, file: str | None = None) -> str:
+def format_text(text: str, file: str | None = None, *, fast: bool = True) -> str:
     """The canonical layout of a zone file (idempotent; every comment kept).
 
     Layout: 2-space indentation with list dashes indented under their key; top-level,
@@ -1047,6 +1047,17 @@ def format_text(text: str, file: str | None = None) -> str:
     single quotes turned into double quotes. Record owners keep the order they were
     written in: people group them on purpose.
     """
+    if fast:  # a big machine-written records: block is laid out line by line (yaml_records)
+        from zonetool.source import yaml_records
+
+        parts = yaml_records.split(text)
+        if parts is not None:
+            try:
+                result = yaml_records.splice(format_text(parts[0], file, fast=False), parts[1])
+            except Exception:  # the rest has a problem: the whole file reports it at its real place
+                result = None
+            if result is not None:
+                return result
     doc = Document(text, file)
     data = doc.data
     _reorder(data, TOP_ORDER)
