@@ -51,3 +51,32 @@ def test_import_with_the_wrong_origin_exits_1(tmp_path: Path) -> None:
     assert out.returncode == 1, out.stderr
     assert "no SOA and no NS at wrong.example." in out.stderr and "--origin" in out.stderr
     assert not (tmp_path / "f.yaml").exists()
+
+
+def test_diff_reads_the_bind_files_own_origin_and_compares_versions_with_rule_errors(tmp_path: Path) -> None:
+    (tmp_path / "acme.zone").write_text(BIND)  # named acme.zone, says $ORIGIN acme.example.
+    (tmp_path / "acme.yaml").write_text(
+        "origin: acme.example\nsoa: {serial: 1, refresh: 1h, retry: 15m, expire: 1w, negative: 5m}\n"
+        "nameservers: [ns1, ns2]\nmail:\n  exchangers: [{host: mx1, priority: 10}, {host: mx2, priority: 20}]\n"
+        "records:\n  ns1: {A: 192.0.2.1}\n  ns2: {A: 192.0.2.2}\n  mx1: {A: 192.0.2.10}\n")  # mx2: no address
+    out = run("diff", str(tmp_path / "acme.zone"), str(tmp_path / "acme.yaml"))
+    assert out.returncode == 1, out.stderr  # they differ: exit 1, as diff(1)
+    assert "+ @" in out.stdout or "mx2" in out.stdout
+    assert "MX" in out.stdout and "mx2" in out.stdout and "Traceback" not in out.stderr
+
+
+def test_notify_answers_are_printed_by_name(tmp_path: Path) -> None:
+    """A secondary that does not take the NOTIFY: the rcode by name (it printed `rcode 9`)."""
+    from test_server_cli import Serve, write_zone
+
+    write_zone(tmp_path / "example.com.yaml", 1)
+    other = Serve(str(tmp_path), "--quiet").started()  # zonetool itself answers NOTIFY with NOTIMP
+    try:
+        primary = Serve(str(tmp_path), "--quiet", "--notify", f"127.0.0.1:{other.port}").started()
+        try:
+            line = primary.wait_err(r"NOTIFY example\.com\. to 127\.0\.0\.1:\d+: (.*)")
+            assert line.group(1) == "answered NOTIMP"
+        finally:
+            primary.stop()
+    finally:
+        other.stop()

@@ -44,6 +44,13 @@ def has_errors(findings: Iterable[Finding], strict: bool = False) -> bool:
     return any(f.silenced is None and (strict or f.severity is Severity.ERROR) for f in findings)
 
 
+def build_errors(findings: Iterable[Finding]) -> list[Finding]:
+    """The errors of the reader and compiler (not of the rules): a zone with one is not whole."""
+    from zonetool.rules import RULES
+
+    return [f for f in findings if f.severity is Severity.ERROR and f.silenced is None and f.code not in RULES]
+
+
 def serving_blockers(findings: Iterable[Finding], strict: bool = False) -> list[Finding]:
     """The findings that keep a zone from being served (issue 10: serve what NSD serves).
 

@@ -305,7 +305,7 @@ def fmt(
 # ---------------------------------------------------------------------------
 def _zone_from(source: str, origin: str | None, timeout: float) -> Zone:
     """A zone from a YAML file, a BIND file (*.zone or --origin) or HOST:PORT (AXFR)."""
-    from zonetool.loader import has_errors, load_file, sort_key
+    from zonetool.loader import build_errors, load_file, sort_key
     from zonetool.names import Name, NameError_
 
     path = Path(source)
@@ -313,16 +313,18 @@ def _zone_from(source: str, origin: str | None, timeout: float) -> Zone:
         fail(f"{source}: no such file")
     if path.suffix in (".yaml", ".yml"):
         zone, findings = load_file(path)
-        if zone is None or has_errors(findings):
-            for f in sorted(findings, key=sort_key):
-                if f.silenced is None and f.severity.value == "error":
-                    typer.echo(f.format(), err=True)
-            fail(f"{source}: has errors; fix them before comparing", EXIT_USAGE)
+        broken = build_errors(findings)  # rule errors are fine: the zone is whole, and may be served
+        if zone is None or broken:
+            for f in sorted(broken, key=sort_key):
+                typer.echo(f.format(), err=True)
+            fail(f"{source}: cannot be built into records; fix these errors before comparing", EXIT_USAGE)
         return zone
-    from zonetool.source.bind import read_zone
+    from zonetool.source.bind import origin_from_text, read_zone
 
     text = _read(path)
-    name = origin or (path.name[: -len(".zone")] if path.suffix == ".zone" else None)
+    found = origin_from_text(text) if origin is None else None  # the file's own $ORIGIN beats its name
+    name = origin or (found.to_text() if found is not None else None)
+    name = name or (path.name[: -len(".zone")] if path.suffix == ".zone" else None)
     if not name:
         fail(f"{source}: a BIND file needs --origin (or a name like ORIGIN.zone)")
     try:
@@ -342,7 +344,9 @@ def diff(
     server: Annotated[
         str | None, typer.Option("--server", help="HOST:PORT of a running server: compare OLD against its AXFR.")
     ] = None,
-    origin: Annotated[str | None, typer.Option("--origin", help="Origin of a BIND file not named ORIGIN.zone.")] = None,
+    origin: Annotated[
+        str | None, typer.Option("--origin", help="Origin of a BIND file (default: its $ORIGIN, else ORIGIN.zone).")
+    ] = None,
     timeout: Annotated[float, typer.Option("--timeout", help="Seconds to wait for the server.")] = 5.0,
 ) -> None:
     """Record-level changes from OLD to NEW (+ added, - removed, ~ TTL changed); exit 1 when they differ.

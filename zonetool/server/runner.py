@@ -17,6 +17,7 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from zonetool.lookup import RCODE_NAMES
 from zonetool.server.notify import Target, send_notify
 from zonetool.server.sockets import bind_pair
 from zonetool.server.tcp import IDLE_TIMEOUT, TCPServer
@@ -274,7 +275,8 @@ class Server:
                 if rcode is None:
                     self.events(f"NOTIFY {origin.to_text()} to {target}: no answer")
                 elif rcode != 0:
-                    self.events(f"NOTIFY {origin.to_text()} to {target}: rcode {rcode}")
+                    name = RCODE_NAMES.get(rcode, f"rcode {rcode}")
+                    self.events(f"NOTIFY {origin.to_text()} to {target}: answered {name}")
                 else:
                     self.events(f"NOTIFY {origin.to_text()} to {target}: acknowledged")
 
