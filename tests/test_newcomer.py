@@ -80,3 +80,18 @@ def test_notify_answers_are_printed_by_name(tmp_path: Path) -> None:
             primary.stop()
     finally:
         other.stop()
+
+
+def test_an_edit_says_which_findings_it_brings_in_and_strict_refuses_it(tmp_path: Path) -> None:
+    zone = tmp_path / "z.yaml"
+    zone.write_text(MAIL_ZONE)
+    out = run("record", "add", str(zone), "@", "TXT", "v=spf1 -all", "--strict")
+    assert out.returncode == 1 and "spf-multiple" in out.stderr and "--strict" in out.stderr
+    assert zone.read_text() == MAIL_ZONE
+    out = run("record", "add", str(zone), "@", "TXT", "v=spf1 -all")
+    assert out.returncode == 0
+    assert "warning spf-multiple" in out.stderr  # it printed only `record add @ TXT (serial ...)`
+    assert zone.read_text() != MAIL_ZONE
+    # an edit that brings nothing new in says nothing more than what it did
+    quiet = run("record", "add", str(zone), "www", "A", "192.0.2.80")
+    assert quiet.returncode == 0 and "warning" not in quiet.stderr

@@ -28,6 +28,7 @@ app.add_typer(record_app, name="record")
 
 ZoneArg = Annotated[Path, typer.Argument(help="The YAML zone file to edit.")]
 DryRun = Annotated[bool, typer.Option("--dry-run", "-n", help="Print the change as a unified diff; write nothing.")]
+Strict = Annotated[bool, typer.Option("--strict", help="Refuse an edit that brings in any new finding (warnings too).")]
 
 
 def _read(path: Path) -> str:
@@ -43,8 +44,8 @@ def _read(path: Path) -> str:
         fail(f"{path}: cannot read: {exc.strerror}")
 
 
-def run_edit(path: Path, what: str, edit: Callable[[Document], None], dry_run: bool) -> None:
-    """The one way every edit command changes a file."""
+def run_edit(path: Path, what: str, edit: Callable[[Document], None], dry_run: bool, strict: bool = False) -> None:
+    """The one way every edit command changes a file; it says which findings the edit brings in."""
     from zonetool.atomic import write_atomic
     from zonetool.loader import has_errors, load_text, sort_key
     from zonetool.source.yaml_edit import EditError, apply_edit, unified_diff
@@ -67,12 +68,37 @@ def run_edit(path: Path, what: str, edit: Callable[[Document], None], dry_run: b
             if f.silenced is None and f.severity.value == "error":
                 typer.echo(f.format(), err=True)
         fail(f"{path}: {what}: the zone would not be valid; the file was not changed", EXIT_FINDINGS)
+    new = introduced(load_text(text, str(path))[1], findings)
+    for f in new:  # e.g. a second SPF record: said now, not at the next validate (issue 11)
+        typer.echo(f.format(), err=True)
+    if strict and new:
+        fail(f"{path}: {what}: the edit brings in {len(new)} finding(s) (--strict); the file was not changed",
+             EXIT_FINDINGS)
     if dry_run:
         typer.echo(unified_diff(text, result.new_text, str(path)), nl=False)
         return
     write_atomic(path, result.new_text)
     serial = f" (serial {result.serial[0]} -> {result.serial[1]})" if result.serial else ""
     typer.echo(f"{path}: {what}{serial}")
+
+
+def introduced(before: list[Any], after: list[Any]) -> list[Any]:
+    """Findings of `after` that `before` lacks, by code and message (an edit moves lines, so not by place)."""
+    from collections import Counter
+
+    from zonetool.loader import sort_key
+
+    seen = Counter((f.code, f.message) for f in before if f.silenced is None)
+    out = []
+    for f in sorted(after, key=sort_key):
+        if f.silenced is not None:
+            continue
+        key = (f.code, f.message)
+        if seen[key]:
+            seen[key] -= 1
+        else:
+            out.append(f)
+    return out
 
 
 def _ttl(value: str | None) -> Any:
@@ -110,11 +136,12 @@ def mx_add(
     port: Port = None,
     address: Address = None,
     dry_run: DryRun = False,
+    strict: Strict = False,
 ) -> None:
     """Add a mail exchanger (--priority is required)."""
     from zonetool.source.yaml_edit import mx_add as edit
 
-    run_edit(zone, f"mx add {host}", lambda d: edit(d, host, priority, weight, port, address), dry_run)
+    run_edit(zone, f"mx add {host}", lambda d: edit(d, host, priority, weight, port, address), dry_run, strict)
 
 
 @mx_app.command("set")
@@ -126,11 +153,12 @@ def mx_set(
     port: Port = None,
     address: Address = None,
     dry_run: DryRun = False,
+    strict: Strict = False,
 ) -> None:
     """Change an exchanger's priority, weight, port or addresses."""
     from zonetool.source.yaml_edit import mx_set as edit
 
-    run_edit(zone, f"mx set {host}", lambda d: edit(d, host, priority, weight, port, address), dry_run)
+    run_edit(zone, f"mx set {host}", lambda d: edit(d, host, priority, weight, port, address), dry_run, strict)
 
 
 @mx_app.command("remove")
@@ -138,11 +166,12 @@ def mx_remove(
     zone: ZoneArg,
     host: Annotated[str, typer.Argument(help="Exchanger host as in the file (relative or absolute).")],
     dry_run: DryRun = False,
+    strict: Strict = False,
 ) -> None:
     """Remove a mail exchanger."""
     from zonetool.source.yaml_edit import mx_remove as edit
 
-    run_edit(zone, f"mx remove {host}", lambda d: edit(d, host), dry_run)
+    run_edit(zone, f"mx remove {host}", lambda d: edit(d, host), dry_run, strict)
 
 
 # ---------------------------------------------------------------------------
@@ -162,11 +191,12 @@ def srv_add(
     priority: Priority = None,
     weight: Weight = None,
     dry_run: DryRun = False,
+    strict: Strict = False,
 ) -> None:
     """Add an SRV target (--port is required); a new name goes to services: if the zone has one."""
     from zonetool.source.yaml_edit import srv_add as edit
 
-    run_edit(zone, f"srv add {name} {target}", lambda d: edit(d, name, target, port, priority, weight), dry_run)
+    run_edit(zone, f"srv add {name} {target}", lambda d: edit(d, name, target, port, priority, weight), dry_run, strict)
 
 
 @srv_app.command("set")
@@ -178,11 +208,12 @@ def srv_set(
     priority: Priority = None,
     weight: Weight = None,
     dry_run: DryRun = False,
+    strict: Strict = False,
 ) -> None:
     """Change an SRV target's port, priority or weight."""
     from zonetool.source.yaml_edit import srv_set as edit
 
-    run_edit(zone, f"srv set {name} {target}", lambda d: edit(d, name, target, port, priority, weight), dry_run)
+    run_edit(zone, f"srv set {name} {target}", lambda d: edit(d, name, target, port, priority, weight), dry_run, strict)
 
 
 @srv_app.command("remove")
@@ -192,11 +223,12 @@ def srv_remove(
     target: Target,
     port: Annotated[int | None, typer.Option("--port", help="Pick one when the target is listed twice.")] = None,
     dry_run: DryRun = False,
+    strict: Strict = False,
 ) -> None:
     """Remove an SRV target (the service entry goes with its last target)."""
     from zonetool.source.yaml_edit import srv_remove as edit
 
-    run_edit(zone, f"srv remove {name} {target}", lambda d: edit(d, name, target, port), dry_run)
+    run_edit(zone, f"srv remove {name} {target}", lambda d: edit(d, name, target, port), dry_run, strict)
 
 
 # ---------------------------------------------------------------------------
@@ -215,12 +247,13 @@ def record_add(
     value: Annotated[str, typer.Argument(help="The value as written in YAML, e.g. '10 mx1' or a TXT text.")],
     ttl: Ttl = None,
     dry_run: DryRun = False,
+    strict: Strict = False,
 ) -> None:
     """Add one record to OWNER's TYPE records."""
     from zonetool.source.yaml_edit import record_add as edit
 
     t = _ttl(ttl)
-    run_edit(zone, f"record add {owner} {rtype.upper()}", lambda d: edit(d, owner, rtype, value, t), dry_run)
+    run_edit(zone, f"record add {owner} {rtype.upper()}", lambda d: edit(d, owner, rtype, value, t), dry_run, strict)
 
 
 @record_app.command("set")
@@ -231,12 +264,13 @@ def record_set(
     value: Annotated[str, typer.Argument(help="The one value the RRset will hold.")],
     ttl: Ttl = None,
     dry_run: DryRun = False,
+    strict: Strict = False,
 ) -> None:
     """Replace all of OWNER's TYPE records by VALUE."""
     from zonetool.source.yaml_edit import record_set as edit
 
     t = _ttl(ttl)
-    run_edit(zone, f"record set {owner} {rtype.upper()}", lambda d: edit(d, owner, rtype, value, t), dry_run)
+    run_edit(zone, f"record set {owner} {rtype.upper()}", lambda d: edit(d, owner, rtype, value, t), dry_run, strict)
 
 
 @record_app.command("remove")
@@ -246,11 +280,12 @@ def record_remove(
     rtype: RType,
     value: Annotated[str | None, typer.Argument(help="The value to remove; omit it to remove them all.")] = None,
     dry_run: DryRun = False,
+    strict: Strict = False,
 ) -> None:
     """Remove one record (or, without VALUE, all of OWNER's TYPE records)."""
     from zonetool.source.yaml_edit import record_remove as edit
 
-    run_edit(zone, f"record remove {owner} {rtype.upper()}", lambda d: edit(d, owner, rtype, value), dry_run)
+    run_edit(zone, f"record remove {owner} {rtype.upper()}", lambda d: edit(d, owner, rtype, value), dry_run, strict)
 
 
 # ---------------------------------------------------------------------------
