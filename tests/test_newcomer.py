@@ -95,3 +95,29 @@ def test_an_edit_says_which_findings_it_brings_in_and_strict_refuses_it(tmp_path
     # an edit that brings nothing new in says nothing more than what it did
     quiet = run("record", "add", str(zone), "www", "A", "192.0.2.80")
     assert quiet.returncode == 0 and "warning" not in quiet.stderr
+
+
+SUBMISSION = MAIL_ZONE.replace("records:\n", "  submission: {port: 587, hosts: [mx1]}\n  srv: true\nrecords:\n")
+
+
+def test_srv_edits_change_the_mail_block_that_defines_the_name(tmp_path: Path) -> None:
+    zone = tmp_path / "z.yaml"
+    zone.write_text("# the mail setup\n" + SUBMISSION)
+    out = run("srv", "add", str(zone), "_submission._tcp", "mx1", "--port", "587")
+    assert out.returncode == 2 and "already a host of mail: submission" in out.stderr
+    assert run("record", "add", str(zone), "mail2", "A", "192.0.2.26").returncode == 0
+    out = run("srv", "add", str(zone), "_submission._tcp", "mail2", "--port", "587", "--weight", "5")
+    assert out.returncode == 0, out.stderr
+    text = zone.read_text()
+    assert "submission: {port: 587, hosts: [mx1, {host: mail2, weight: 5}]}" in text, text
+    assert "_submission._tcp" not in text  # not a second definition under records:
+    assert text.startswith("# the mail setup\n")
+    compiled = run("compile", str(zone)).stdout
+    assert sorted(line.split("SRV")[1].strip() for line in compiled.splitlines() if "_submission" in line) == [
+        "0 0 587 mx1.example.com.", "0 5 587 mail2.example.com."]
+    assert run("srv", "set", str(zone), "_submission._tcp", "mx1", "--priority", "1").returncode == 0
+    assert "hosts: [{host: mx1, priority: 1}, {host: mail2, weight: 5}]" in zone.read_text()
+    assert run("srv", "remove", str(zone), "_submission._tcp", "mail2").returncode == 0
+    assert "hosts: [{host: mx1, priority: 1}]" in zone.read_text()
+    smtp = run("srv", "add", str(zone), "_smtp._tcp", "mx9", "--port", "25")
+    assert smtp.returncode == 2 and "zonetool mx add" in smtp.stderr
