@@ -121,3 +121,16 @@ def test_srv_edits_change_the_mail_block_that_defines_the_name(tmp_path: Path) -
     assert "hosts: [{host: mx1, priority: 1}]" in zone.read_text()
     smtp = run("srv", "add", str(zone), "_smtp._tcp", "mx9", "--port", "25")
     assert smtp.returncode == 2 and "zonetool mx add" in smtp.stderr
+
+
+def test_imported_yaml_is_already_in_fmt_layout(tmp_path: Path) -> None:
+    """issue 11 A5: the YAML `import` wrote failed the tool's own `fmt --check` (quoting, nested lists)."""
+    from conftest import DATA
+
+    bind = sorted((DATA / "bind").glob("*.zone"))
+    assert len(bind) >= 4
+    for src in bind:
+        out = tmp_path / (src.stem + ".yaml")
+        assert run("import", str(src), "-o", str(out)).returncode == 0
+        check = run("fmt", "--check", str(out))
+        assert check.returncode == 0, (src.name, check.stdout, check.stderr)
