@@ -134,3 +134,14 @@ def test_imported_yaml_is_already_in_fmt_layout(tmp_path: Path) -> None:
         assert run("import", str(src), "-o", str(out)).returncode == 0
         check = run("fmt", "--check", str(out))
         assert check.returncode == 0, (src.name, check.stdout, check.stderr)
+
+
+def test_the_start_line_stays_short_with_many_zones() -> None:
+    from zonetool.cli.serve import origins_summary
+    from zonetool.names import Name
+    from zonetool.zone import Zone
+
+    zones = [Zone(Name.from_text(f"d{i}.example.")) for i in range(10_000)]
+    line = origins_summary(zones)
+    assert line == "d0.example., d1.example., d2.example., d3.example., d4.example. and 9,995 more"
+    assert origins_summary(zones[:2]) == "d0.example., d1.example."

@@ -398,7 +398,7 @@ def diff(
         wanted = _zone_from(old, origin, timeout)
         host, _, port = server.rpartition(":")
         if not host or not port.isdigit():
-            fail(f"--server {server}: expected HOST:PORT, e.g. 127.0.0.1:5353")
+            fail(f"--server {server}: expected HOST:PORT, e.g. 127.0.0.1:10053")
         try:
             live = fetch_zone(host.strip("[]"), int(port), wanted.origin, timeout=timeout)
         except AxfrError as exc:
