@@ -46,6 +46,13 @@ def has_errors(findings: Iterable[Finding], strict: bool = False) -> bool:
     return any(f.silenced is None and (strict or f.severity is Severity.ERROR) for f in findings)
 
 
+def build_errors(findings: Iterable[Finding]) -> list[Finding]:
+    """The errors of the reader and compiler (not of the rules): a zone with one is not whole."""
+    from zonetool.rules import RULES
+
+    return [f for f in findings if f.severity is Severity.ERROR and f.silenced is None and f.code not in RULES]
+
+
 def serving_blockers(findings: Iterable[Finding], strict: bool = False) -> list[Finding]:
     """The findings that keep a zone from being served (issue 10: serve what NSD serves).
 
@@ -305,13 +312,20 @@ def zone_files(paths: Iterable[str | Path], notes: list[Finding] | None = None) 
     return out
 
 
-def load_paths(paths: Iterable[str | Path]) -> Loaded:
-    """Every zone under `paths`; raises LoadError for usage problems, reports the rest as findings."""
+def load_paths(
+    paths: Iterable[str | Path], load: Callable[[Path], tuple[Zone | None, list[Finding]]] | None = None
+) -> Loaded:
+    """Every zone under `paths`; raises LoadError for usage problems, reports the rest as findings.
+
+    `load` reads one file (default `load_file`); a long-running server passes one that reuses
+    what it built for files that did not change, so a reload costs what changed, not the whole set.
+    """
     loaded = Loaded()
     origins: dict[object, str] = {}
     for p in zone_files(paths, loaded.findings):
         file = str(p)
-        zone, findings = load_file(p)
+        zone, findings = (load or load_file)(p)
+        findings = list(findings)  # the duplicate-origin finding below must not land in a cached list
         loaded.files.append(file)
         if zone is not None:
             first = origins.setdefault(zone.origin, file)

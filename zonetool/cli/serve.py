@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -14,18 +14,37 @@ if TYPE_CHECKING:
     from zonetool.server.runner import Server
 
 
+# Not 5353: that is mDNS, which avahi and mDNSResponder hold on most desktops (issue 11).
+DEFAULT_PORT = 10053
+SHOWN_ORIGINS = 5  # the start line names this many zones, then counts the rest
+
+
+def origins_summary(zones: list[Any]) -> str:
+    """'a., b., c. and 9,997 more': a start line stays short with 10,000 zones."""
+    names = [z.origin.to_text() for z in zones[:SHOWN_ORIGINS]]
+    rest = len(zones) - len(names)
+    return ", ".join(names) + (f" and {rest:,} more" if rest > 0 else "")
+
+
+def dig_hint(zones: list[Any], address: str, port: int) -> str:
+    """The command that asks the server something it knows: `dig @127.0.0.1 -p 10053 MX example.com`."""
+    zone = zones[0]
+    qtype = "MX" if zone.rrset(zone.origin, 15) is not None else "SOA"
+    port_part = "" if port == 53 else f" -p {port}"
+    return f"dig @{address}{port_part} {qtype} {zone.origin.to_text().rstrip('.') or '.'}"
+
+
 def _sink_line(ep: Endpoint, state: str) -> str:
     return f"smtp sink for {ep.name} on [{ep.address}]:{ep.port} {state}"
 
 
 def find_default_zones(cwd: Path | None = None) -> Path | None:
-    """The bundled zones/: next to where the user stands first, then next to the installed package."""
-    import zonetool
+    """The zones/ next to where the user stands first, then the bundled ones (wheel or checkout)."""
+    from zonetool.cli.examples import bundled_folder
 
-    here = (cwd or Path.cwd()) / "zones"
-    package_root = Path(zonetool.__file__).resolve().parent
-    for candidate in (here, package_root.parent / "zones", package_root / "zones"):
-        if candidate.is_dir() and any(p.suffix in (".yaml", ".yml") for p in candidate.iterdir()):
+    for candidate in ((cwd or Path.cwd()) / "zones", bundled_folder("zones")):
+        if candidate is not None and candidate.is_dir() and any(p.suffix in (".yaml", ".yml")
+                                                                for p in candidate.iterdir()):
             return candidate
     return None
 
@@ -36,7 +55,7 @@ def serve(
         list[Path] | None, typer.Argument(help="Zone files or directories (default: the bundled zones/).")
     ] = None,
     address: Annotated[str, typer.Option("--address", "-a", help="Address to listen on (IPv4 or IPv6).")] = "127.0.0.1",
-    port: Annotated[int, typer.Option("--port", "-p", help="UDP and TCP port; 0 picks a free one.")] = 5353,
+    port: Annotated[int, typer.Option("--port", "-p", help="UDP and TCP port; 0 picks a free one.")] = DEFAULT_PORT,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No query log.")] = False,
     log_format: Annotated[str, typer.Option("--log-format", help="Query log lines as text or json.")] = "text",
     allow_transfer: Annotated[
@@ -190,9 +209,9 @@ def serve(
     def announce(server: Server) -> None:
         if sinks is not None:  # the sinks follow the zones from reload to reload
             server.after_reload.append(lambda: follow_sinks(server))
-        names = ", ".join(z.origin.to_text() for z in zones)
         extra = f", {workers} workers" if workers > 1 else ""
-        events(f"serving {len(zones)} zone(s) ({names}) on {server.where()} (UDP and TCP{extra})")
+        events(f"serving {len(zones)} zone(s) ({origins_summary(zones)}) on {server.where()} (UDP and TCP{extra}); "
+               f"ask it: {dig_hint(zones, server.address, server.port)}")
         if targets:
             server.notify_all([z.origin for z in zones])
 

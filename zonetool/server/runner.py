@@ -17,6 +17,7 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from zonetool.lookup import RCODE_NAMES
 from zonetool.server.notify import Target, send_notify
 from zonetool.server.sockets import bind_pair
 from zonetool.server.tcp import IDLE_TIMEOUT, TCPServer
@@ -224,7 +225,8 @@ class Server:
         loop = asyncio.get_running_loop()
         async with self._reload_lock:
             try:
-                outcome: Outcome = await loop.run_in_executor(None, self.source.load)
+                full = reason != "file change"  # SIGHUP and explicit reloads read every file again
+                outcome: Outcome = await loop.run_in_executor(None, lambda: self.source.load(full))
             except Exception as exc:  # an unreadable file or a loader bug: keep serving what we have
                 from zonetool.loader import LoadError
 
@@ -274,7 +276,8 @@ class Server:
                 if rcode is None:
                     self.events(f"NOTIFY {origin.to_text()} to {target}: no answer")
                 elif rcode != 0:
-                    self.events(f"NOTIFY {origin.to_text()} to {target}: rcode {rcode}")
+                    name = RCODE_NAMES.get(rcode, f"rcode {rcode}")
+                    self.events(f"NOTIFY {origin.to_text()} to {target}: answered {name}")
                 else:
                     self.events(f"NOTIFY {origin.to_text()} to {target}: acknowledged")
 
