@@ -23,7 +23,8 @@ SIMPLE = {
             "  'plain': {CNAME: www}\n  _sip._tcp: {SRV: {values: ['0 5 5060 sip'], ttl: 300}}\n"
             "  e: {TXT: []}\n  f: {TXT: [ a ,  b ]}\n  mx1: {A : 192.0.2.10, ttl: 60}\n",
     "block": "records:\n  h0:\n    A: 10.0.0.0\n    TXT: v=spf1 ip4:10.0.0.0 -all\n    AAAA: '2001:db8::'\n"
-             "  mail0:\n    MX: [10 h0, 20 h1]\n  \"@\":\n    TXT: 'say \"hi\"'\n    ttl: 300\n  'x':\n    A: 192.0.2.1\n",
+             "  mail0:\n    MX: [10 h0, 20 h1]\n  \"@\":\n    TXT: 'say \"hi\"'\n    ttl: 300\n"
+             "  'x':\n    A: 192.0.2.1\n",
     "records last": "mail: {exchangers: [{host: mx1, priority: 10}]}\nrecords:\n  mx1: {A: 192.0.2.10}\n",
     "records first": "records:\n  mx1: {A: 192.0.2.10}\nsoa: {serial: 7, primary: ns1}\nsilence: {spf-missing: lab}\n",
     "blank lines after": "records:\n  mx1: {A: 192.0.2.10}\n\n\nsilence: {spf-missing: lab}\n",
@@ -41,6 +42,8 @@ OTHER = {
     "date": "records:\n  a: {TXT: 2024-01-01}\n",
     "sexagesimal": "records:\n  a:\n    TXT: 1:20\n",
     "int key": "records:\n  1: {A: 192.0.2.1}\n",
+    "date key": "records:\n  2024-01-01: {A: 192.0.2.1}\n",
+    "hex key": "records:\n  0x1f: {A: 192.0.2.1}\n",
     "unicode": "records:\n  a: {TXT: \"caf\u00e9\"}\n",
     "anchor": "records:\n  a: &x {A: 192.0.2.1}\n  b: *x\n",
     "duplicate": "records:\n  a: {A: 192.0.2.1}\n  a: {A: 192.0.2.2}\n",

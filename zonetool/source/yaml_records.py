@@ -38,8 +38,8 @@ def _key(text: str) -> str:
         inner = text[1:-1]
         plain = _PLAIN_SAFE.match(inner) and not _NOT_PLAIN.match(inner) and not inner.endswith(" ")
         return inner if plain else f'"{inner}"'  # format_text's _rekey(scalar(key))
-    if _NOT_PLAIN.match(text):
-        raise _NotSimple  # a number or boolean used as a key: ruamel's own business
+    if _NOT_PLAIN.match(text) or _TYPED.match(text):
+        raise _NotSimple  # a number, boolean or date used as a key: ruamel's own business
     return text
 
 
@@ -157,7 +157,9 @@ def split(text: str) -> tuple[str, list[str]] | None:
     owner_open = False  # a block-style owner waiting for its TYPE lines
     try:
         for line in lines:
-            if not line or len(line) > MAX_LINE or line != line.rstrip() or "#" in line or "\\" in line or not line.isprintable():
+            if not line or len(line) > MAX_LINE or line != line.rstrip() or not line.isprintable():
+                raise _NotSimple
+            if "#" in line or "\\" in line:  # comments and escapes: ruamel.yaml's business
                 raise _NotSimple
             if line.startswith("    "):
                 m = _TYPE_LINE.fullmatch(line)
