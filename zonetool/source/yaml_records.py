@@ -169,7 +169,8 @@ def split(text: str) -> tuple[str, list[str]] | None:
                 if key in types:
                     raise _NotSimple  # a duplicate: ruamel reports it
                 types.add(key)
-                out.append(f"    {key}: {_value(m.group(2))}")
+                new = f"    {key}: {_value(m.group(2))}"
+                out.append(line if new == line else new)  # an unchanged line is kept, not copied
                 owner_open = False
                 continue
             if owner_open:
@@ -184,11 +185,12 @@ def split(text: str) -> tuple[str, list[str]] | None:
             types = set()
             if m.group(2) is None:
                 owner_open = True
-                out.append(f"  {key}:")
+                out.append(line if line == f"  {key}:" else f"  {key}:")
             else:
                 if m.group(2)[0] != "{":
                     raise _NotSimple
-                out.append(f"  {key}: {_flow(m.group(2))}")
+                new = f"  {key}: {_flow(m.group(2))}"
+                out.append(line if new == line else new)
         if owner_open:
             raise _NotSimple
     except _NotSimple:
