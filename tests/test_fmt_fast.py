@@ -1,4 +1,4 @@
-"""`fmt`'s line-by-line layout of big records: blocks (yaml_records) gives the very bytes the
+"""`fmt`'s line-by-line layout of big records: blocks (yaml_fmt) gives the very bytes the
 ruamel.yaml path gives, and is taken for the shapes programs write (issue 16, item 12)."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, ZONES, zonetool_exe
 
-from zonetool.source import yaml_records
+from zonetool.source import yaml_fmt
 from zonetool.source.yaml_edit import format_text
 
 HEAD = "origin: example.com\nnameservers: [ns1, ns2]\nttl: 1h\n"
@@ -55,14 +55,14 @@ OTHER = {
 @pytest.mark.parametrize("name", sorted(SIMPLE))
 def test_fast_path_taken_and_identical(name: str) -> None:
     text = HEAD + SIMPLE[name]
-    assert yaml_records.split(text) is not None
+    assert yaml_fmt.split(text) is not None
     assert format_text(text) == format_text(text, fast=False)
 
 
 @pytest.mark.parametrize("name", sorted(OTHER))
 def test_other_shapes_go_through_ruamel(name: str) -> None:
     text = HEAD + OTHER[name]
-    assert yaml_records.split(text) is None
+    assert yaml_fmt.split(text) is None
     if name != "duplicate":  # ruamel refuses duplicate keys, as before
         assert format_text(text) == format_text(text, fast=False)
 
@@ -75,7 +75,7 @@ def test_bundled_and_generated_zones_identical(tmp_path: Path) -> None:
                               capture_output=True, text=True, check=True).stdout
     for text in [*texts, generated, imported]:
         assert format_text(text) == format_text(text, fast=False)
-    assert yaml_records.split(generated) is not None and yaml_records.split(imported) is not None
+    assert yaml_fmt.split(generated) is not None and yaml_fmt.split(imported) is not None
 
 
 def test_fmt_of_a_big_generated_zone_is_fast(tmp_path: Path) -> None:

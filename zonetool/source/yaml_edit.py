@@ -1126,13 +1126,13 @@ def format_text(text: str, file: str | None = None, *, fast: bool = True) -> str
     single quotes turned into double quotes. Record owners keep the order they were
     written in: people group them on purpose.
     """
-    if fast:  # a big machine-written records: block is laid out line by line (yaml_records)
-        from zonetool.source import yaml_records
+    if fast:  # a big machine-written records: block is laid out line by line (yaml_fmt)
+        from zonetool.source import yaml_fmt
 
-        parts = yaml_records.split(text)
+        parts = yaml_fmt.split(text)
         if parts is not None:
             try:
-                result = yaml_records.splice(format_text(parts[0], file, fast=False), parts[1])
+                result = yaml_fmt.splice(format_text(parts[0], file, fast=False), parts[1])
             except Exception:  # the rest has a problem: the whole file reports it at its real place
                 result = None
             if result is not None:
