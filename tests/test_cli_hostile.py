@@ -129,3 +129,12 @@ def test_fifo_in_folder_skipped_with_note(tmp_path: Path) -> None:
     assert f"{tmp_path / 'b.yaml'}: warning skipped-file: skipped: not a regular file" in proc.stdout
     assert f"{tmp_path / 'c.yaml'}: warning skipped-file: skipped: symbolic link loop" in proc.stdout
     assert "1 zone (" in proc.stdout
+
+
+def test_fmt_of_a_folder_notes_what_it_skips(tmp_path: Path) -> None:
+    (tmp_path / "a.yaml").write_text(MAIL_ZONE, encoding="utf-8")
+    os.mkfifo(tmp_path / "b.yaml")
+    proc = subprocess.run([zonetool_exe(), "fmt", "--check", str(tmp_path)], capture_output=True, text=True,
+                          timeout=60)
+    assert f"{tmp_path / 'b.yaml'}: warning skipped-file: skipped: not a regular file" in proc.stderr
+    assert "Traceback" not in proc.stderr

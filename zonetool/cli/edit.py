@@ -16,6 +16,7 @@ import typer
 from zonetool.cli.app import EXIT_FINDINGS, EXIT_USAGE, app, fail
 
 if TYPE_CHECKING:
+    from zonetool.findings import Finding
     from zonetool.source.yaml_edit import Document
     from zonetool.zone import Zone
 
@@ -319,10 +320,13 @@ def fmt(
     for raw in paths:
         if raw.suffix == BIND_SUFFIX and not raw.is_dir():
             fail(f"{raw}: is a BIND zone file; fmt formats YAML zones only (*.yaml, *.yml)")
+    notes: list[Finding] = []
     try:
-        files = [f for f in zone_files(paths) if f.suffix in YAML_SUFFIXES or f in paths]
+        files = [f for f in zone_files(paths, notes) if f.suffix in YAML_SUFFIXES or f in paths]
     except LoadError as exc:
         fail(str(exc))
+    for note in notes:  # FIFOs, devices, link loops found in a folder: skipped, said once each
+        typer.echo(note.format(), err=True)
     if not files:
         fail(f"{' '.join(map(str, paths))}: no YAML zone files (*.yaml, *.yml) to format")
     changed: list[Path] = []
