@@ -1,0 +1,204 @@
+"""What the real-MTA tests (test_exim.py, test_postfix.py) share: a network namespace of their own
+whose only DNS is one `zonetool serve --smtp` on 127.0.0.1:53, and the mail scenarios both MTAs meet.
+
+A namespace gives the MTA its own loopback and its own resolv.conf (`/etc/netns/NAME/resolv.conf`,
+bind-mounted by `ip netns exec`), so nothing on the host changes and the sinks can take port 25.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import select
+import shutil
+import subprocess
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from conftest import require_tool, zonetool_exe
+
+NS = """\
+nameservers: [ns1, ns2]
+records:
+  ns1: {A: 127.0.0.53}
+  ns2: {A: 127.0.0.54}
+"""
+
+
+def zone(origin: str, body: str = "", records: str = "") -> str:
+    """A scenario zone: `body` (mail:, faults:) plus the two name servers and `records` (indented)."""
+    return f"origin: {origin}\n{body.strip()}\n{NS}{records.rstrip()}\n".replace("\n\n", "\n")
+
+
+@contextlib.contextmanager
+def namespace(prefix: str) -> Iterator[str]:
+    """A fresh network namespace with loopback up and a resolv.conf naming 127.0.0.1 (1 s, 1 try)."""
+    require_tool("ip")
+    if os.geteuid() != 0:
+        pytest.skip("network namespaces need root (ip netns add); run as root, as CI does")
+    netns = f"{prefix}-{os.getpid()}"
+    made = subprocess.run(["ip", "netns", "add", netns], capture_output=True, text=True, check=False)
+    if made.returncode != 0:
+        pytest.skip(f"network namespaces are not permitted here: {made.stderr.strip()}")
+    etc = Path("/etc/netns") / netns
+    try:
+        subprocess.run(["ip", "netns", "exec", netns, "ip", "link", "set", "lo", "up"], check=True)
+        etc.mkdir(parents=True, exist_ok=True)
+        (etc / "resolv.conf").write_text("nameserver 127.0.0.1\noptions timeout:1 attempts:1\n")
+        yield netns
+    finally:
+        subprocess.run(["ip", "netns", "del", netns], check=False)
+        shutil.rmtree(etc, ignore_errors=True)
+
+
+def in_netns(netns: str, *argv: str) -> list[str]:
+    return ["ip", "netns", "exec", netns, *argv]
+
+
+@dataclass
+class Served:
+    """One `zonetool serve --smtp` in the namespace; its stdout (query log, sink events) read by a thread."""
+
+    server: subprocess.Popen[str]
+    output: list[str]
+    errors: list[str]  # its stderr (sinks opened, reloads, findings)
+
+    def sink_events(self) -> list[str]:
+        return [line.strip() for line in list(self.output) if line.startswith("smtp ")]
+
+    def queries(self) -> list[str]:
+        return [line.strip() for line in list(self.output) if line.startswith("127.0.0.1:")]
+
+
+def write_zones(folder: Path, zones: Mapping[str, str]) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for origin, text in zones.items():
+        (folder / f"{origin}.yaml").write_text(text.lstrip())
+    return folder
+
+
+@contextlib.contextmanager
+def serve(netns: str, zones: Path, behaviours: Mapping[str, str]) -> Iterator[Served]:
+    """Every zone in `zones` served together on 127.0.0.1:53, with a sink per in-zone exchanger."""
+    argv = [zonetool_exe(), "serve", str(zones), "--port", "53", "--smtp"]
+    for host, behaviour in behaviours.items():
+        argv += ["--smtp-behaviour", f"{host}={behaviour}"]
+    server = subprocess.Popen(in_netns(netns, *argv), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        _wait_serving(server)
+        output: list[str] = []
+        errors: list[str] = []
+        for stream, into in ((server.stdout, output), (server.stderr, errors)):  # never a full pipe
+            threading.Thread(target=lambda s=stream, i=into: i.extend(iter(s.readline, "")), daemon=True).start()
+        yield Served(server, output, errors)
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+
+
+def _wait_serving(server: subprocess.Popen[str]) -> None:
+    """Read the server's stderr until it says where it listens (or dies, with its output)."""
+    assert server.stderr is not None
+    seen = []
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([server.stderr], [], [], 0.5)
+        if ready:
+            line = server.stderr.readline()
+            seen.append(line)
+            if "serving" in line:
+                return
+            if not line and server.poll() is not None:
+                break
+    pytest.fail("zonetool serve did not start in the namespace:\n" + "".join(seen))
+
+
+# ---------------------------------------------------------------------------
+# The mail scenarios both MTAs meet: one zone each, every one served by one `zonetool serve`,
+# the deliberately broken ones (MX -> CNAME, exchangers without addresses) as they are.
+# Exchangers live on 127.0.N.x, one N per scenario, so a sink's events name their scenario.
+# ---------------------------------------------------------------------------
+TMP_SILENCE = "\nsilence: {mx-target-no-address: tmp, mx-target-cname: tmp}"
+
+
+def _mx(*hosts: str) -> str:
+    return "mail:\n  exchangers:\n" + "".join(f"    - {h}\n" for h in hosts)
+
+
+def _ex(host: str, priority: int, *addresses: str) -> str:
+    return f"{{host: {host}, priority: {priority}" + (f", addresses: [{', '.join(addresses)}]}}" if addresses else "}")
+
+
+def _with_backup(origin: str, net: int) -> str:
+    """mx1 at preference 10 (its sink misbehaves), backup at 20 (accepts)."""
+    return zone(origin, _mx(_ex("mx1", 10, f"127.0.{net}.10"), _ex("backup", 20, f"127.0.{net}.11")))
+
+
+def _big_mx(count: int) -> str:
+    """`count` MX records with long names, the best preference written last. The answer (about 770
+    octets for 14) is over 512, so a sender without EDNS gets TC and no records over UDP, and only
+    TCP gives the list; it is under 1232, so a sender with EDNS would get it whole over UDP."""
+    hosts = [_ex(f"exchanger-with-a-rather-long-name-{i:02d}", 20 + i, f"127.0.24.{20 + i}") for i in range(count - 1)]
+    return _mx(*hosts, _ex("best", 10, "127.0.24.10"))
+
+
+def _failing(origin: str, net: int, action: str) -> str:
+    """The MX query fails (a `faults:` action); the domain has an A a wrong sender would fall back to."""
+    body = _mx(_ex("mx1", 10, f"127.0.{net}.10")) + f"faults:\n  - {{name: '@', type: MX, action: {action}}}"
+    return zone(origin, body, f'  "@": {{A: 127.0.{net}.11}}')
+
+
+GHOST = '  ghost: {TXT: "an exchanger without addresses"}'
+SCENARIO_ZONES: dict[str, str] = {
+    "refuse.test": _with_backup("refuse.test", 10),
+    "tempfail.test": _with_backup("tempfail.test", 11),
+    "reject.test": _with_backup("reject.test", 12),
+    "greeting.test": _with_backup("greeting.test", 13),
+    "groups.test": zone("groups.test", _mx(
+        _ex("mx1", 10, "127.0.14.10"), _ex("mx2", 20, "127.0.14.11"), _ex("mx3", 30, "127.0.14.12"))),
+    "equal.test": zone("equal.test", _mx(
+        _ex("a", 10, "127.0.15.10"), _ex("b", 10, "127.0.15.11"), _ex("c", 10, "127.0.15.12"),
+        _ex("backup", 20, "127.0.15.13"))),
+    "multihomed.test": zone("multihomed.test", _mx(
+        _ex("mx1", 10, "127.0.16.10", "127.0.16.11"), _ex("backup", 20, "127.0.16.12"))),
+    "implicit.test": zone("implicit.test", records='  "@": {A: 127.0.17.10}'),
+    "nullmx.test": zone("nullmx.test", "mail: {null: true}", '  "@": {A: 127.0.18.10}'),
+    "cname.test": zone("cname.test", _mx(_ex("alias", 10)), "  alias: {CNAME: real}\n  real: {A: 127.0.19.10}"
+                       + TMP_SILENCE),
+    "skip.test": zone("skip.test", _mx(_ex("ghost", 10), _ex("nowhere", 20), _ex("backup", 30, "127.0.20.10")),
+                      GHOST + TMP_SILENCE),
+    "noaddress.test": zone("noaddress.test", _mx(_ex("ghost", 10), _ex("nowhere", 20)),
+                           GHOST + '\n  "@": {A: 127.0.21.10}' + TMP_SILENCE),
+    "servfail.test": _failing("servfail.test", 22, "servfail"),
+    "refused.test": _failing("refused.test", 23, "refused"),
+    "silent.test": _failing("silent.test", 25, "timeout"),
+    "big.test": zone("big.test", _big_mx(14)),
+    "referral.test": zone("referral.test", records="  sub: {NS: [ns1.sub]}\n  ns1.sub: {A: 127.0.26.53}"),
+    "wild.test": zone("wild.test", records='  "*": {MX: "10 mx"}\n  mx: {A: 127.0.27.10}'),
+    "sessions.test": zone("sessions.test", _mx(
+        _ex("mx1", 10, "127.0.28.10"), _ex("mx2", 20, "127.0.28.11"), _ex("backup", 30, "127.0.28.12"))),
+}  # fmt: skip
+
+# how the sinks misbehave (the others accept)
+SCENARIO_BEHAVIOURS: dict[str, str] = {
+    "mx1.refuse.test": "refuse",
+    "mx1.tempfail.test": "tempfail",
+    "mx1.reject.test": "reject",
+    "mx1.greeting.test": "tempfail-greeting",
+    "mx1.groups.test": "tempfail",
+    "mx2.groups.test": "refuse",
+    "a.equal.test": "refuse",
+    "b.equal.test": "refuse",
+    "c.equal.test": "refuse",
+    "mx1.multihomed.test": "refuse",
+    "mx1.sessions.test": "tempfail",
+    "mx2.sessions.test": "tempfail",
+}

@@ -1,0 +1,401 @@
+"""A second real MTA as the sender: Postfix 3.7 (Debian bookworm's package, unpacked, not installed)
+delivers one message per scenario of `mta.SCENARIO_ZONES` through `zonetool serve --smtp` in a
+network namespace of the test's own, where the only DNS is zonetool on 127.0.0.1:53.
+
+Every scenario zone is served by one `zonetool serve`, the broken ones as they are; all messages
+are queued at once, then each one's fate is read from Postfix's maillog (status=sent with relay=,
+status=bounced, status=deferred; "connect to ... refused" and "host ... said" lines) and from the
+sinks' events. The scenarios and what Postfix must do:
+
+  refuse.test      primary accepts and resets the connection -> sent to the backup
+  tempfail.test    451 at RCPT from the primary -> sent to the backup
+  reject.test      550 at RCPT -> bounced; the backup never asked
+  greeting.test    421 greeting -> sent to the backup
+  groups.test      preferences 10 (451), 20 (reset), 30 (accepts) -> tried in that order, sent to mx3
+  equal.test       a, b, c at preference 10 all reset, backup at 20 -> a, b, c each tried before the
+                   backup, in more than one order over 8 messages (random, RFC 5321 5.1)
+  multihomed.test  the primary has two addresses, both reset -> both tried, then the backup
+  sessions.test    preferences 10 and 20 answer 451, the backup at 30 accepts -> deferred after two
+                   sessions: Postfix's smtp_mx_session_limit (2) ends the attempt before the backup
+  implicit.test    no MX, an A at the domain -> sent to the domain's own address
+  nullmx.test      null MX (RFC 7505) -> bounced at once; the domain's A never connected
+  cname.test       MX -> CNAME -> A -> the alias followed, sent there
+  skip.test        exchangers with NODATA and NXDOMAIN addresses -> skipped, sent to the backup
+  noaddress.test   no exchanger has an address -> bounced, no fallback to the domain's A
+  servfail.test, refused.test, silent.test   the MX query fails (SERVFAIL / REFUSED / no answer)
+                   -> deferred, no sink touched, the domain's A never connected
+  big.test         a 14-record MX answer (about 770 octets; over 512, so a sender without EDNS gets
+                   TC) -> retried over TCP, the best preference (written last) chosen
+  sub.referral.test  the domain is delegated away: a referral (NOERROR, no answer, AA clear) ->
+                   nothing connected; Postfix takes it as "no MX", then "no A", and bounces (5.4.4)
+  any.wild.test    a wildcard MX -> sent to the wildcard's exchanger
+
+Postfix runs with its own config_directory (main.cf and master.cf written here, every deviation from
+Debian's defaults commented with its reason), queue and maillog in a temporary folder. Needs root
+and the unpacked package (`scripts/unpack-postfix.sh`, which `.ci/run` runs); skipped with the
+reason locally when either is missing, a failure in CI.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from mta import SCENARIO_BEHAVIOURS, SCENARIO_ZONES, Served, in_netns, namespace, serve, write_zones
+
+POSTFIX = Path(os.environ.get("ZONETOOL_POSTFIX", "/opt/zonetool-postfix"))
+SENDER = "sender@sender.test"
+EQUAL_MESSAGES = 8
+RECIPIENTS = [f"user@{d}" for d in SCENARIO_ZONES if d not in ("equal.test", "referral.test", "wild.test")] + [
+    *(f"user{i}@equal.test" for i in range(EQUAL_MESSAGES)),
+    "user@sub.referral.test",
+    "user@any.wild.test",
+]
+FATE_WAIT = 120  # seconds for every message's first attempt to end (the no-answer one takes a few)
+
+
+def main_cf(conf: Path, state: Path) -> str:
+    """Debian's main.cf (usr/share/postfix/main.cf.debian), then each deviation with its reason."""
+    lib = POSTFIX / "usr/lib/postfix"
+    return f"""\
+# Debian's main.cf.debian
+smtpd_banner = $myhostname ESMTP $mail_name (Debian/GNU)
+biff = no
+append_dot_mydomain = no
+readme_directory = no
+compatibility_level = 3.6
+
+# --- deviations, each with its reason ---
+# The package is unpacked into {POSTFIX}, not installed: its programs and libraries are found there.
+daemon_directory = {lib}/sbin
+command_directory = {POSTFIX}/usr/sbin
+shlib_directory = {lib}
+meta_directory = {POSTFIX}/etc/postfix
+sendmail_path = {POSTFIX}/usr/sbin/sendmail
+newaliases_path = {POSTFIX}/usr/bin/newaliases
+mailq_path = {POSTFIX}/usr/bin/mailq
+# ... and the daemons' RUNPATH (/usr/lib/postfix) misses them: master passes LD_LIBRARY_PATH on.
+import_environment = MAIL_CONFIG MAIL_DEBUG MAIL_LOGTAG TZ LANG=C POSTLOG_SERVICE POSTLOG_HOSTNAME LD_LIBRARY_PATH={lib}
+# The test's own queue and state, never the system's.
+queue_directory = {state}/queue
+data_directory = {state}/data
+# Logged to a file the test reads (Debian logs to syslog), through postlogd (master.cf).
+maillog_file = {state}/maillog
+maillog_file_prefixes = {state}
+# Postfix counts every address of its interfaces as "myself" and cuts the MX list at the first
+# exchanger that is myself; the sinks are on 127.0.0.10 and up in the namespace, so listen on one address.
+inet_interfaces = 127.0.0.1
+inet_protocols = ipv4
+# The machine's host name is whatever it is; the sender's name is fixed (and not a scenario domain).
+myhostname = postfix.sender.test
+mydestination =
+# Nothing is delivered locally, and the host's /etc/aliases.db (Debian: hash:/etc/aliases, nis:...) is
+# not this instance's: no alias lookups (else smtpd warns on every recipient).
+alias_maps =
+alias_database =
+# Written out although they are Postfix's defaults: MX lookups by DNS (not /etc/hosts), no TLS (the
+# sinks offer none), DNS lookups on.
+smtp_host_lookup = dns
+disable_dns_lookups = no
+smtp_tls_security_level = none
+"""
+
+
+def master_cf() -> str:
+    """Debian's master.cf with chroot off (the unpacked tree is not in a chroot jail) and without the
+    pipe(8) services for programs that are not installed (maildrop, uucp, ...)."""
+    text = (POSTFIX / "usr/share/postfix/master.cf.dist").read_text()
+    out = []
+    skip = False
+    for line in text.splitlines():
+        if line.startswith("#") or not line.strip():
+            continue
+        if line[0].isspace():
+            if not skip:
+                out.append(line)
+            continue
+        fields = line.split()
+        skip = fields[7] == "pipe" if len(fields) > 7 else False
+        if skip:
+            continue
+        fields[4] = "n"  # chroot
+        out.append("  ".join(fields[:8]) + (" " + " ".join(fields[8:]) if fields[8:] else ""))
+    return "\n".join(out) + "\n"
+
+
+@dataclass
+class Postfix:
+    netns: str
+    conf: Path
+    state: Path
+    served: Served
+    env: dict[str, str] = field(default_factory=dict)
+
+    def cmd(self, program: str, *argv: str, netns: bool = True, **kw) -> subprocess.CompletedProcess[str]:  # type: ignore[no-untyped-def]
+        args = [str(POSTFIX / "usr/sbin" / program), *argv]
+        return subprocess.run(
+            in_netns(self.netns, *args) if netns else args,
+            capture_output=True, text=True, timeout=60, check=False, env={**os.environ, **self.env}, **kw,
+        )  # fmt: skip
+
+    def submit(self, recipients: list[str]) -> None:
+        """One message per recipient, over SMTP to Postfix's smtpd on 127.0.0.1:25 in the namespace
+        (its sendmail cannot be used: it runs postdrop with a cleaned environment, which loses the
+        libraries' LD_LIBRARY_PATH)."""
+        script = (
+            "import smtplib, sys\n"
+            "with smtplib.SMTP('127.0.0.1', 25, timeout=30) as s:\n"
+            "    for rcpt in sys.argv[2:]:\n"
+            "        head = f'From: {sys.argv[1]}\\nTo: {rcpt}\\nSubject: zonetool scenario\\n\\n'\n"
+            "        s.sendmail(sys.argv[1], [rcpt], head + 'hello\\n')\n"
+        )
+        done = subprocess.run(
+            in_netns(self.netns, sys.executable, "-c", script, SENDER, *recipients),
+            capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr + self.maillog()
+
+    def maillog(self) -> str:
+        path = self.state / "maillog"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+
+@pytest.fixture(scope="module")
+def postfix() -> Iterator[Postfix]:
+    if not (POSTFIX / "usr/sbin/postfix").exists():
+        reason = f"Postfix is not unpacked in {POSTFIX} (run scripts/unpack-postfix.sh as root)"
+        if os.environ.get("ZONETOOL_REQUIRE_TOOLS"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+    with contextlib.ExitStack() as stack:
+        netns = stack.enter_context(namespace("zt-postfix"))
+        # postfix's daemons run as the postfix user: the state must be reachable (pytest's tmp is root's)
+        state = Path(tempfile.mkdtemp(prefix="zonetool-postfix-"))
+        stack.callback(shutil.rmtree, state, ignore_errors=True)
+        state.chmod(0o755)
+        conf = state / "conf"
+        conf.mkdir()
+        (state / "queue").mkdir()  # Postfix creates what is inside (post-install create-missing)
+        (conf / "main.cf").write_text(main_cf(conf, state))
+        (conf / "master.cf").write_text(master_cf())
+        zones = write_zones(state / "zones", SCENARIO_ZONES)
+        served = stack.enter_context(serve(netns, zones, SCENARIO_BEHAVIOURS))
+        pf = Postfix(netns, conf, state, served, {"LD_LIBRARY_PATH": str(POSTFIX / "usr/lib/postfix")})
+        started = pf.cmd("postfix", "-c", str(conf), "start")
+        assert started.returncode == 0, started.stdout + started.stderr + pf.maillog()
+        stack.callback(pf.cmd, "postfix", "-c", str(conf), "stop")
+        yield pf
+
+
+ATTEMPT = re.compile(r"(?:connect to|lost connection with|host) ([^\s\[]+)\[([^\]]+)\]")
+LINE = re.compile(r"postfix/smtp\[(\d+)\]: (?:([0-9A-F]{6,}): )?(.*)$")
+STATUS = re.compile(r"to=<([^>]+)>, relay=([^,]+), .*dsn=([\d.]+), status=(\w+) \((.*)\)$")
+
+
+@dataclass
+class Fate:
+    """The first delivery attempt of one message, as the maillog tells it."""
+
+    status: str  # sent | bounced | deferred
+    relay: str  # HOST[ADDR]:PORT or none
+    dsn: str
+    text: str
+    tried: list[tuple[str, str]]  # (host, address) in the order Postfix tried them
+
+
+def fates(maillog: str) -> dict[str, Fate]:
+    """Recipient -> the first attempt's fate. An smtp process handles one delivery at a time, so the
+    lines it logs ("connect to X[a]: refused", "lost connection with X[a]", "host X[a] said") up to
+    its status line are that delivery's tries."""
+    tries: dict[str, list[tuple[str, str]]] = {}
+    out: dict[str, Fate] = {}
+    for line in maillog.splitlines():
+        m = LINE.search(line)
+        if not m:
+            continue
+        pid, text = m.group(1), m.group(3)
+        status = STATUS.match(text)
+        if status is None:
+            tried = ATTEMPT.match(text)
+            if tried:
+                tries.setdefault(pid, []).append((tried.group(1), tried.group(2)))
+            continue
+        rcpt, relay, dsn, state, why = status.groups()
+        tried_list = tries.pop(pid, [])
+        relayed = ATTEMPT.match("host " + relay)
+        if relayed and (not tried_list or tried_list[-1] != (relayed.group(1), relayed.group(2))):
+            tried_list.append((relayed.group(1), relayed.group(2)))
+        out.setdefault(rcpt, Fate(state, relay, dsn, why, tried_list))
+    return out
+
+
+@pytest.fixture(scope="module")
+def outcome(postfix: Postfix) -> dict[str, Fate]:
+    """Every scenario's message queued at once; returns when each one's first attempt is over."""
+    postfix.submit(RECIPIENTS)
+    deadline = time.monotonic() + FATE_WAIT
+    while time.monotonic() < deadline:
+        found = fates(postfix.maillog())
+        if all(r in found for r in RECIPIENTS):
+            return found
+        time.sleep(0.2)
+    missing = [r for r in RECIPIENTS if r not in fates(postfix.maillog())]
+    pytest.fail(f"no fate after {FATE_WAIT} s for {missing}:\n{postfix.maillog()[-5000:]}")
+
+
+def sink_events(postfix: Postfix, domain: str) -> list[tuple[str, str, str]]:
+    """(kind, host, address) of every sink event for an exchanger in `domain`, in order."""
+    out = []
+    for line in postfix.served.sink_events():
+        _, _, kind, host, where, *_ = line.split()
+        if host.rstrip(".") == domain or host.rstrip(".").endswith("." + domain):
+            out.append((kind, host.rstrip("."), where[1:].split("]")[0]))
+    return out
+
+
+def queries(postfix: Postfix, name: str) -> list[str]:
+    """`transport TYPE RCODE answers=N [fault=...]` of each query the server logged for `name`."""
+    out = []
+    for line in postfix.served.queries():
+        _, transport, qname, qtype, rcode, answers, *rest = line.split()
+        if qname.rstrip(".") == name:
+            out.append(" ".join([transport, qtype, rcode, answers, *(r for r in rest if r.startswith("fault="))]))
+    return out
+
+
+def test_primary_refuses_then_the_backup(postfix: Postfix, outcome: dict[str, Fate]) -> None:
+    fate = outcome["user@refuse.test"]
+    assert (fate.status, fate.relay) == ("sent", "backup.refuse.test[127.0.10.11]:25"), fate
+    assert fate.tried == [("mx1.refuse.test", "127.0.10.10"), ("backup.refuse.test", "127.0.10.11")]
+    events = sink_events(postfix, "refuse.test")
+    assert events[0] == ("connect", "mx1.refuse.test", "127.0.10.10")
+    assert ("message", "backup.refuse.test", "127.0.10.11") in events
+
+
+def test_451_at_rcpt_then_the_backup(postfix: Postfix, outcome: dict[str, Fate]) -> None:
+    fate = outcome["user@tempfail.test"]
+    assert (fate.status, fate.relay) == ("sent", "backup.tempfail.test[127.0.11.11]:25"), fate
+    assert fate.tried == [("mx1.tempfail.test", "127.0.11.10"), ("backup.tempfail.test", "127.0.11.11")]
+    assert ("rcpt", "mx1.tempfail.test", "127.0.11.10") in sink_events(postfix, "tempfail.test")
+
+
+def test_550_bounces_without_the_backup(postfix: Postfix, outcome: dict[str, Fate]) -> None:
+    fate = outcome["user@reject.test"]
+    assert (fate.status, fate.dsn) == ("bounced", "5.1.1"), fate
+    assert fate.tried == [("mx1.reject.test", "127.0.12.10")]
+    assert [e for e in sink_events(postfix, "reject.test") if e[1] == "backup.reject.test"] == []
+
+
+def test_421_greeting_then_the_backup(postfix: Postfix, outcome: dict[str, Fate]) -> None:
+    fate = outcome["user@greeting.test"]
+    assert (fate.status, fate.relay) == ("sent", "backup.greeting.test[127.0.13.11]:25"), fate
+    assert fate.tried == [("mx1.greeting.test", "127.0.13.10"), ("backup.greeting.test", "127.0.13.11")]
+    assert "421" in postfix.maillog()  # "refused to talk to me: 421 ..."
+
+
+def test_three_preference_groups_in_order(postfix: Postfix, outcome: dict[str, Fate]) -> None:
+    fate = outcome["user@groups.test"]
+    assert (fate.status, fate.relay) == ("sent", "mx3.groups.test[127.0.14.12]:25"), fate
+    assert [h for h, _ in fate.tried] == ["mx1.groups.test", "mx2.groups.test", "mx3.groups.test"]
+    connects = [h for kind, h, _ in sink_events(postfix, "groups.test") if kind == "connect"]
+    assert connects == ["mx1.groups.test", "mx2.groups.test", "mx3.groups.test"]
+
+
+def test_equal_preferences_tried_as_a_set_in_random_order(outcome: dict[str, Fate]) -> None:
+    orders = set()
+    for i in range(EQUAL_MESSAGES):
+        fate = outcome[f"user{i}@equal.test"]
+        assert (fate.status, fate.relay) == ("sent", "backup.equal.test[127.0.15.13]:25"), fate
+        hosts = [h for h, _ in fate.tried]
+        assert sorted(hosts[:3]) == ["a.equal.test", "b.equal.test", "c.equal.test"], fate.tried
+        assert hosts[3:] == ["backup.equal.test"], fate.tried  # the backup only after the whole group
+        orders.add(tuple(hosts[:3]))
+    assert len(orders) > 1, f"the same order for all {EQUAL_MESSAGES} messages: {orders}"
+
+
+def test_multihomed_exchanger_every_address_tried(postfix: Postfix, outcome: dict[str, Fate]) -> None:
+    fate = outcome["user@multihomed.test"]
+    assert (fate.status, fate.relay) == ("sent", "backup.multihomed.test[127.0.16.12]:25"), fate
+    assert sorted(fate.tried[:2]) == [("mx1.multihomed.test", "127.0.16.10"), ("mx1.multihomed.test", "127.0.16.11")]
+    connected = {a for kind, h, a in sink_events(postfix, "multihomed.test") if h == "mx1.multihomed.test"}
+    assert connected == {"127.0.16.10", "127.0.16.11"}
+
+
+def test_session_limit_ends_the_attempt_before_the_backup(postfix: Postfix, outcome: dict[str, Fate]) -> None:
+    fate = outcome["user@sessions.test"]
+    assert (fate.status, fate.dsn) == ("deferred", "4.3.0"), fate
+    assert [h for h, _ in fate.tried] == ["mx1.sessions.test", "mx2.sessions.test"]
+    assert [e for e in sink_events(postfix, "sessions.test") if e[1] == "backup.sessions.test"] == []
+
+
+def test_implicit_mx(outcome: dict[str, Fate]) -> None:
+    fate = outcome["user@implicit.test"]
+    assert (fate.status, fate.relay) == ("sent", "implicit.test[127.0.17.10]:25"), fate
+
+
+def test_null_mx_bounces_at_once(postfix: Postfix, outcome: dict[str, Fate]) -> None:
+    fate = outcome["user@nullmx.test"]
+    assert (fate.status, fate.relay) == ("bounced", "none") and "nullMX" in fate.text, fate
+    assert fate.tried == [] and sink_events(postfix, "nullmx.test") == []  # the domain's A never tried
+
+
+def test_mx_to_cname_is_followed(postfix: Postfix, outcome: dict[str, Fate]) -> None:
+    fate = outcome["user@cname.test"]
+    assert (fate.status, fate.relay) == ("sent", "alias.cname.test[127.0.19.10]:25"), fate
+    assert ("message", "alias.cname.test", "127.0.19.10") in sink_events(postfix, "cname.test")
+
+
+def test_exchangers_with_nodata_and_nxdomain_are_skipped(postfix: Postfix, outcome: dict[str, Fate]) -> None:
+    fate = outcome["user@skip.test"]
+    assert (fate.status, fate.relay) == ("sent", "backup.skip.test[127.0.20.10]:25"), fate
+    assert fate.tried == [("backup.skip.test", "127.0.20.10")]
+    assert "udp A NOERROR answers=0" in queries(postfix, "ghost.skip.test")
+    assert "udp A NXDOMAIN answers=0" in queries(postfix, "nowhere.skip.test")
+
+
+def test_no_exchanger_with_an_address_bounces(postfix: Postfix, outcome: dict[str, Fate]) -> None:
+    fate = outcome["user@noaddress.test"]
+    assert (fate.status, fate.dsn) == ("bounced", "5.4.4"), fate
+    assert sink_events(postfix, "noaddress.test") == []  # no fallback to the domain's own A
+
+
+@pytest.mark.parametrize(("domain", "fault"), [("servfail", "SERVFAIL"), ("refused", "REFUSED"), ("silent", None)])
+def test_dns_failure_defers(postfix: Postfix, outcome: dict[str, Fate], domain: str, fault: str | None) -> None:
+    fate = outcome[f"user@{domain}.test"]
+    assert (fate.status, fate.dsn, fate.relay) == ("deferred", "4.4.3", "none"), fate
+    assert "try again" in fate.text
+    assert sink_events(postfix, f"{domain}.test") == []  # neither the exchanger nor the domain's A
+    asked = queries(postfix, f"{domain}.test")
+    assert asked and all(q.startswith("udp MX") for q in asked), asked  # never A: no implicit MX
+    if fault:
+        assert f"udp MX {fault} answers=0 fault={fault.lower()}" in asked
+
+
+def test_mx_answer_over_512_octets_retried_over_tcp(postfix: Postfix, outcome: dict[str, Fate]) -> None:
+    asked = queries(postfix, "big.test")
+    assert asked[:2] == ["udp MX NOERROR answers=0", "tcp MX NOERROR answers=14"], asked  # TC, then TCP
+    fate = outcome["user@big.test"]
+    assert (fate.status, fate.relay) == ("sent", "best.big.test[127.0.24.10]:25"), fate  # written last
+
+
+def test_referral_is_not_delivered(postfix: Postfix, outcome: dict[str, Fate]) -> None:
+    fate = outcome["user@sub.referral.test"]
+    assert queries(postfix, "sub.referral.test")[0] == "udp MX NOERROR answers=0"  # the referral
+    assert (fate.status, fate.dsn) == ("bounced", "5.4.4"), fate  # taken as "no MX", then "no A"
+    assert fate.tried == [] and sink_events(postfix, "referral.test") == []
+
+
+def test_wildcard_mx(postfix: Postfix, outcome: dict[str, Fate]) -> None:
+    fate = outcome["user@any.wild.test"]
+    assert (fate.status, fate.relay) == ("sent", "mx.wild.test[127.0.27.10]:25"), fate
+    assert ("message", "mx.wild.test", "127.0.27.10") in sink_events(postfix, "wild.test")
