@@ -158,47 +158,47 @@ def _failing(origin: str, net: int, action: str) -> str:
 
 GHOST = '  ghost: {TXT: "an exchanger without addresses"}'
 SCENARIO_ZONES: dict[str, str] = {
-    "refuse.test": _with_backup("refuse.test", 10),
-    "tempfail.test": _with_backup("tempfail.test", 11),
-    "reject.test": _with_backup("reject.test", 12),
-    "greeting.test": _with_backup("greeting.test", 13),
-    "groups.test": zone("groups.test", _mx(
+    "refuse.mta.test": _with_backup("refuse.mta.test", 10),
+    "tempfail.mta.test": _with_backup("tempfail.mta.test", 11),
+    "reject.mta.test": _with_backup("reject.mta.test", 12),
+    "greeting.mta.test": _with_backup("greeting.mta.test", 13),
+    "groups.mta.test": zone("groups.mta.test", _mx(
         _ex("mx1", 10, "127.0.14.10"), _ex("mx2", 20, "127.0.14.11"), _ex("mx3", 30, "127.0.14.12"))),
-    "equal.test": zone("equal.test", _mx(
+    "equal.mta.test": zone("equal.mta.test", _mx(
         _ex("a", 10, "127.0.15.10"), _ex("b", 10, "127.0.15.11"), _ex("c", 10, "127.0.15.12"),
         _ex("backup", 20, "127.0.15.13"))),
-    "multihomed.test": zone("multihomed.test", _mx(
+    "multihomed.mta.test": zone("multihomed.mta.test", _mx(
         _ex("mx1", 10, "127.0.16.10", "127.0.16.11"), _ex("backup", 20, "127.0.16.12"))),
-    "implicit.test": zone("implicit.test", records='  "@": {A: 127.0.17.10}'),
-    "nullmx.test": zone("nullmx.test", "mail: {null: true}", '  "@": {A: 127.0.18.10}'),
-    "cname.test": zone("cname.test", _mx(_ex("alias", 10)), "  alias: {CNAME: real}\n  real: {A: 127.0.19.10}"
+    "implicit.mta.test": zone("implicit.mta.test", records='  "@": {A: 127.0.17.10}'),
+    "nullmx.mta.test": zone("nullmx.mta.test", "mail: {null: true}", '  "@": {A: 127.0.18.10}'),
+    "cname.mta.test": zone("cname.mta.test", _mx(_ex("alias", 10)), "  alias: {CNAME: real}\n  real: {A: 127.0.19.10}"
                        + TMP_SILENCE),
-    "skip.test": zone("skip.test", _mx(_ex("ghost", 10), _ex("nowhere", 20), _ex("backup", 30, "127.0.20.10")),
+    "skip.mta.test": zone("skip.mta.test", _mx(_ex("ghost", 10), _ex("nowhere", 20), _ex("backup", 30, "127.0.20.10")),
                       GHOST + TMP_SILENCE),
-    "noaddress.test": zone("noaddress.test", _mx(_ex("ghost", 10), _ex("nowhere", 20)),
+    "noaddress.mta.test": zone("noaddress.mta.test", _mx(_ex("ghost", 10), _ex("nowhere", 20)),
                            GHOST + '\n  "@": {A: 127.0.21.10}' + TMP_SILENCE),
-    "servfail.test": _failing("servfail.test", 22, "servfail"),
-    "refused.test": _failing("refused.test", 23, "refused"),
-    "silent.test": _failing("silent.test", 25, "timeout"),
-    "big.test": zone("big.test", _big_mx(14)),
-    "referral.test": zone("referral.test", records="  sub: {NS: [ns1.sub]}\n  ns1.sub: {A: 127.0.26.53}"),
-    "wild.test": zone("wild.test", records='  "*": {MX: "10 mx"}\n  mx: {A: 127.0.27.10}'),
-    "sessions.test": zone("sessions.test", _mx(
+    "servfail.mta.test": _failing("servfail.mta.test", 22, "servfail"),
+    "refused.mta.test": _failing("refused.mta.test", 23, "refused"),
+    "silent.mta.test": _failing("silent.mta.test", 25, "timeout"),
+    "big.mta.test": zone("big.mta.test", _big_mx(14)),
+    "referral.mta.test": zone("referral.mta.test", records="  sub: {NS: [ns1.sub]}\n  ns1.sub: {A: 127.0.26.53}"),
+    "wild.mta.test": zone("wild.mta.test", records='  "*": {MX: "10 mx"}\n  mx: {A: 127.0.27.10}'),
+    "sessions.mta.test": zone("sessions.mta.test", _mx(
         _ex("mx1", 10, "127.0.28.10"), _ex("mx2", 20, "127.0.28.11"), _ex("backup", 30, "127.0.28.12"))),
 }  # fmt: skip
 
 # how the sinks misbehave (the others accept)
 SCENARIO_BEHAVIOURS: dict[str, str] = {
-    "mx1.refuse.test": "refuse",
-    "mx1.tempfail.test": "tempfail",
-    "mx1.reject.test": "reject",
-    "mx1.greeting.test": "tempfail-greeting",
-    "mx1.groups.test": "tempfail",
-    "mx2.groups.test": "refuse",
-    "a.equal.test": "refuse",
-    "b.equal.test": "refuse",
-    "c.equal.test": "refuse",
-    "mx1.multihomed.test": "refuse",
-    "mx1.sessions.test": "tempfail",
-    "mx2.sessions.test": "tempfail",
+    "mx1.refuse.mta.test": "refuse",
+    "mx1.tempfail.mta.test": "tempfail",
+    "mx1.reject.mta.test": "reject",
+    "mx1.greeting.mta.test": "tempfail-greeting",
+    "mx1.groups.mta.test": "tempfail",
+    "mx2.groups.mta.test": "refuse",
+    "a.equal.mta.test": "refuse",
+    "b.equal.mta.test": "refuse",
+    "c.equal.mta.test": "refuse",
+    "mx1.multihomed.mta.test": "refuse",
+    "mx1.sessions.mta.test": "tempfail",
+    "mx2.sessions.mta.test": "tempfail",
 }
