@@ -142,12 +142,13 @@ def _with_backup(origin: str, net: int) -> str:
     return zone(origin, _mx(_ex("mx1", 10, f"127.0.{net}.10"), _ex("backup", 20, f"127.0.{net}.11")))
 
 
-def _big_mx(count: int) -> str:
-    """`count` MX records with long names, the best preference written last. The answer (about 770
-    octets for 14) is over 512, so a sender without EDNS gets TC and no records over UDP, and only
-    TCP gives the list; it is under 1232, so a sender with EDNS would get it whole over UDP."""
-    hosts = [_ex(f"exchanger-with-a-rather-long-name-{i:02d}", 20 + i, f"127.0.24.{20 + i}") for i in range(count - 1)]
-    return _mx(*hosts, _ex("best", 10, "127.0.24.10"))
+def _big_mx(count: int, net: int) -> str:
+    """`count` MX records with long names, the best preference written last. 14 take about 650
+    octets (870 with their addresses): over 512, so a sender without EDNS gets TC and no records over
+    UDP and only TCP gives the list, but under 1232, so a sender with EDNS gets it whole over UDP.
+    30 take about 1350: over what zonetool sends over UDP even with EDNS (1232): TCP for everyone."""
+    hosts = [_ex(f"exchanger-with-a-long-name-{i:02d}", 20 + i, f"127.0.{net}.{20 + i}") for i in range(count - 1)]
+    return _mx(*hosts, _ex("best", 10, f"127.0.{net}.10"))
 
 
 def _failing(origin: str, net: int, action: str) -> str:
@@ -180,7 +181,8 @@ SCENARIO_ZONES: dict[str, str] = {
     "servfail.mta.test": _failing("servfail.mta.test", 22, "servfail"),
     "refused.mta.test": _failing("refused.mta.test", 23, "refused"),
     "silent.mta.test": _failing("silent.mta.test", 25, "timeout"),
-    "big.mta.test": zone("big.mta.test", _big_mx(14)),
+    "big.mta.test": zone("big.mta.test", _big_mx(14, 24)),
+    "huge.mta.test": zone("huge.mta.test", _big_mx(30, 29)),
     "referral.mta.test": zone("referral.mta.test", records="  sub: {NS: [ns1.sub]}\n  ns1.sub: {A: 127.0.26.53}"),
     "wild.mta.test": zone("wild.mta.test", records='  "*": {MX: "10 mx"}\n  mx: {A: 127.0.27.10}'),
     "sessions.mta.test": zone("sessions.mta.test", _mx(

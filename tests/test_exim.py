@@ -175,6 +175,26 @@ class Lab:
             time.sleep(0.05)
         return done, self.sink_events()[before:]
 
+    def deliver_quietly(self, address: str) -> tuple[str, list[str]]:
+        """exim delivers in the foreground; returns its mainlog verdict for `address` (`=>` delivered,
+        `**` bounced, `==` deferred, with the reason) and the sink events of the attempt."""
+        before = len(self.sink_events())
+        exim = require_tool("exim")
+        message = f"From: sender@sender.test\nTo: {address}\nSubject: zonetool scenario\n\nhello\n"
+        subprocess.run(
+            in_netns(self.netns, exim, "-C", str(self.conf), "-odf", "-f", "sender@sender.test", address),
+            input=message, capture_output=True, text=True, timeout=120, check=False,
+        )  # fmt: skip
+        verdict_line = re.compile(rf" (=>|\*\*|==) {re.escape(address)}[: ]")
+        verdicts = [line for line in self.mainlog().splitlines() if verdict_line.search(line)]
+        assert verdicts, f"exim logged no verdict for {address}:\n{self.mainlog()[-3000:]}"
+        verdict = verdicts[-1].split(None, 3)[3]
+        deadline = time.monotonic() + 10  # the events are in the pipe already; the reader thread may lag
+        while time.monotonic() < deadline and verdict.startswith("=>") and " message " not in self.sink_events()[-1]:
+            time.sleep(0.05)
+        time.sleep(0.1)
+        return verdict, self.sink_events()[before:]
+
     def _more_expected(self) -> bool:
         last = self.sink_events()[-1] if self.sink_events() else ""
         return " connect " in last or (" rcpt " in last and "250" in last)
@@ -367,3 +387,88 @@ def test_exim_moves_on_after_451_and_stops_at_550(lab: Lab) -> None:
     hosts = [e.split()[3] for e in events if " connect " in e]
     assert hosts == ["mx1.reject.test."], events  # 550 is final: the backup is never asked
     assert not any(" message " in e for e in events)
+
+
+
+# ---------------------------------------------------------------------------
+# exim meets the scenarios Postfix meets (mta.SCENARIO_ZONES, see test_postfix.py's docstring)
+# ---------------------------------------------------------------------------
+def connects(events: list[str]) -> list[str]:
+    """`host [address]` of each connection a sink saw, in order."""
+    return [f"{e.split()[3].rstrip('.')} {e.split()[4].split(':')[0]}" for e in events if " connect " in e]
+
+
+# scenario -> (verdict prefix with the host that took the message, or the reason; connections in order)
+EXIM_SCENARIOS = {
+    "refuse": ("=> user@refuse.mta.test R=dnslookup T=remote_smtp H=backup.refuse.mta.test [127.0.10.11]",
+               ["mx1.refuse.mta.test [127.0.10.10]", "backup.refuse.mta.test [127.0.10.11]"]),
+    "tempfail": ("=> user@tempfail.mta.test R=dnslookup T=remote_smtp H=backup.tempfail.mta.test [127.0.11.11]",
+                 ["mx1.tempfail.mta.test [127.0.11.10]", "backup.tempfail.mta.test [127.0.11.11]"]),
+    "reject": ("** user@reject.mta.test R=dnslookup T=remote_smtp H=mx1.reject.mta.test [127.0.12.10]: SMTP error",
+               ["mx1.reject.mta.test [127.0.12.10]"]),  # 550 is final: the backup never asked
+    "greeting": ("=> user@greeting.mta.test R=dnslookup T=remote_smtp H=backup.greeting.mta.test [127.0.13.11]",
+                 ["mx1.greeting.mta.test [127.0.13.10]", "backup.greeting.mta.test [127.0.13.11]"]),
+    "groups": ("=> user@groups.mta.test R=dnslookup T=remote_smtp H=mx3.groups.mta.test [127.0.14.12]",
+               ["mx1.groups.mta.test [127.0.14.10]", "mx2.groups.mta.test [127.0.14.11]",
+                "mx3.groups.mta.test [127.0.14.12]"]),
+    "sessions": ("=> user@sessions.mta.test R=dnslookup T=remote_smtp H=backup.sessions.mta.test [127.0.28.12]",
+                 ["mx1.sessions.mta.test [127.0.28.10]", "mx2.sessions.mta.test [127.0.28.11]",
+                  "backup.sessions.mta.test [127.0.28.12]"]),  # no session limit: on to the backup
+    "implicit": ("=> user@implicit.mta.test R=dnslookup T=remote_smtp H=implicit.mta.test [127.0.17.10]",
+                 ["implicit.mta.test [127.0.17.10]"]),
+    "nullmx": ("** user@nullmx.mta.test: an MX or SRV record indicated no SMTP service", []),
+    "cname": ("=> user@cname.mta.test R=dnslookup T=remote_smtp H=real.cname.mta.test [127.0.19.10]",
+              ["alias.cname.mta.test [127.0.19.10]"]),  # exim names the canonical host
+    "skip": ("=> user@skip.mta.test R=dnslookup T=remote_smtp H=backup.skip.mta.test [127.0.20.10]",
+             ["backup.skip.mta.test [127.0.20.10]"]),
+    "noaddress": ("** user@noaddress.mta.test: all relevant MX records point to non-existent hosts", []),
+    "servfail": ("== user@servfail.mta.test R=dnslookup defer (-1): host lookup did not complete", []),
+    "refused": ("== user@refused.mta.test R=dnslookup defer (-1): host lookup did not complete", []),
+    "silent": ("== user@silent.mta.test R=dnslookup defer (-1): host lookup did not complete", []),
+    "big": ("=> user@big.mta.test R=dnslookup T=remote_smtp H=best.big.mta.test [127.0.24.10]",
+            ["best.big.mta.test [127.0.24.10]"]),
+    "huge": ("=> user@huge.mta.test R=dnslookup T=remote_smtp H=best.huge.mta.test [127.0.29.10]",
+             ["best.huge.mta.test [127.0.29.10]"]),
+    "sub.referral": ("** user@sub.referral.mta.test: Unrouteable address", []),
+    "any.wild": ("=> user@any.wild.mta.test R=dnslookup T=remote_smtp H=mx.wild.mta.test [127.0.27.10]",
+                 ["mx.wild.mta.test [127.0.27.10]"]),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("scenario", list(EXIM_SCENARIOS))
+def test_exim_meets_the_scenarios(lab: Lab, scenario: str) -> None:
+    verdict, events = lab.deliver_quietly(f"user@{scenario}.mta.test")
+    want, tried = EXIM_SCENARIOS[scenario]
+    assert verdict.startswith(want), verdict
+    assert connects(events) == tried, events
+
+
+@pytest.mark.parametrize(("domain", "transports"), [("big", ["udp"]), ("huge", ["udp", "tcp"])])
+def test_exim_large_mx_answers(lab: Lab, domain: str, transports: list[str]) -> None:
+    """Debian's exim asks with EDNS (its configuration sets dns_dnssec_ok = 1): the 650-octet answer
+    comes whole over UDP; the 1350-octet one is truncated at zonetool's 1232 and fetched over TCP."""
+    verdict, _ = lab.deliver_quietly(f"user@{domain}.mta.test")
+    assert f"H=best.{domain}.mta.test " in verdict, verdict
+    asked = [q.split()[1:6] for q in lab.served.queries() if f" {domain}.mta.test. MX " in q]
+    answers = {"big": 14, "huge": 30}[domain]
+    want = [[t, f"{domain}.mta.test.", "MX", "NOERROR", f"answers={answers if t == transports[-1] else 0}"]
+            for t in transports]  # fmt: skip
+    assert asked[-len(transports):] == want, asked
+
+
+def test_exim_equal_preferences_all_tried_before_the_backup(lab: Lab) -> None:
+    """One message: a, b, c (all reset the connection) each once, then the backup. (exim then remembers
+    them as down in its retry database, so later messages go straight to the backup; the shuffle
+    itself is shown by test_exim_shuffles_the_equal_preference_group_route_says_so.)"""
+    verdict, events = lab.deliver_quietly("user@equal.mta.test")
+    assert verdict.startswith("=> user@equal.mta.test R=dnslookup T=remote_smtp H=backup.equal.mta.test"), verdict
+    hosts = [c.split()[0] for c in connects(events)]
+    assert sorted(hosts[:3]) == ["a.equal.mta.test", "b.equal.mta.test", "c.equal.mta.test"], hosts
+    assert hosts[3:] == ["backup.equal.mta.test"]
+
+
+def test_exim_multihomed_every_address_tried(lab: Lab) -> None:
+    verdict, events = lab.deliver_quietly("user@multihomed.mta.test")
+    assert "H=backup.multihomed.mta.test [127.0.16.12]" in verdict, verdict
+    mx1 = "mx1.multihomed.mta.test"
+    assert sorted(connects(events)[:2]) == [f"{mx1} [127.0.16.10]", f"{mx1} [127.0.16.11]"], events
