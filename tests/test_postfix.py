@@ -40,7 +40,9 @@ reason locally when either is missing, a failure in CI.
 from __future__ import annotations
 
 import contextlib
+import grp
 import os
+import pwd
 import re
 import shutil
 import subprocess
@@ -52,6 +54,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from conftest import missing
 from mta import SCENARIO_BEHAVIOURS, SCENARIO_ZONES, Served, in_netns, namespace, serve, write_zones
 
 POSTFIX = Path(os.environ.get("ZONETOOL_POSTFIX", "/opt/zonetool-postfix"))
@@ -179,10 +182,12 @@ class Postfix:
 @pytest.fixture(scope="module")
 def postfix() -> Iterator[Postfix]:
     if not (POSTFIX / "usr/sbin/postfix").exists():
-        reason = f"Postfix is not unpacked in {POSTFIX} (run scripts/unpack-postfix.sh as root)"
-        if os.environ.get("ZONETOOL_REQUIRE_TOOLS"):
-            pytest.fail(reason)
-        pytest.skip(reason)
+        missing(f"Postfix is not unpacked in {POSTFIX} (run scripts/unpack-postfix.sh as root)")
+    for account, lookup in (("user postfix", pwd.getpwnam), ("group postdrop", grp.getgrnam)):
+        try:
+            lookup(account.split()[1])
+        except KeyError:
+            missing(f"the {account} does not exist (scripts/unpack-postfix.sh creates it)")
     with contextlib.ExitStack() as stack:
         netns = stack.enter_context(namespace("zt-postfix"))
         # postfix's daemons run as the postfix user: the state must be reachable (pytest's tmp is root's)
