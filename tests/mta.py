@@ -11,6 +11,7 @@ import contextlib
 import os
 import select
 import shutil
+import signal
 import subprocess
 import threading
 import time
@@ -51,8 +52,33 @@ def namespace(prefix: str) -> Iterator[str]:
         (etc / "resolv.conf").write_text("nameserver 127.0.0.1\noptions timeout:1 attempts:1\n")
         yield netns
     finally:
+        _end_processes_in(netns)
         subprocess.run(["ip", "netns", "del", netns], check=False)
         shutil.rmtree(etc, ignore_errors=True)
+
+
+def _end_processes_in(netns: str) -> None:
+    """Whatever still runs in our namespace (a daemon a failed test left behind) was started by this
+    test: end it by its pid, TERM first, KILL after 5 s, so no process outlives the namespace."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        listed = subprocess.run(["ip", "netns", "pids", netns], capture_output=True, text=True, check=False)
+        pids = [int(p) for p in listed.stdout.split()]
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, sig)
+        deadline = time.monotonic() + 5
+        while pids and time.monotonic() < deadline and any(_alive(p) for p in pids):
+            time.sleep(0.1)
+        if not any(_alive(p) for p in pids):
+            return
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return Path(f"/proc/{pid}/stat").exists() and ") Z " not in Path(f"/proc/{pid}/stat").read_text()
 
 
 def in_netns(netns: str, *argv: str) -> list[str]:

@@ -69,7 +69,7 @@ RECIPIENTS = [f"user@{d}" for d in ONE_EACH] + [
 FATE_WAIT = 120  # seconds for every message's first attempt to end (the no-answer one takes a few)
 
 
-def main_cf(conf: Path, state: Path) -> str:
+def main_cf(state: Path) -> str:
     """Debian's main.cf (usr/share/postfix/main.cf.debian), then each deviation with its reason."""
     lib = POSTFIX / "usr/lib/postfix"
     return f"""\
@@ -90,7 +90,8 @@ sendmail_path = {POSTFIX}/usr/sbin/sendmail
 newaliases_path = {POSTFIX}/usr/bin/newaliases
 mailq_path = {POSTFIX}/usr/bin/mailq
 # ... and the daemons' RUNPATH (/usr/lib/postfix) misses them: master passes LD_LIBRARY_PATH on.
-import_environment = MAIL_CONFIG MAIL_DEBUG MAIL_LOGTAG TZ LANG=C POSTLOG_SERVICE POSTLOG_HOSTNAME LD_LIBRARY_PATH={lib}
+import_environment = MAIL_CONFIG MAIL_DEBUG MAIL_LOGTAG TZ XAUTHORITY DISPLAY LANG=C POSTLOG_SERVICE POSTLOG_HOSTNAME
+    LD_LIBRARY_PATH={lib}
 # The test's own queue and state, never the system's.
 queue_directory = {state}/queue
 data_directory = {state}/data
@@ -150,11 +151,11 @@ class Postfix:
     served: Served
     env: dict[str, str] = field(default_factory=dict)
 
-    def cmd(self, program: str, *argv: str, netns: bool = True, **kw) -> subprocess.CompletedProcess[str]:  # type: ignore[no-untyped-def]
-        args = [str(POSTFIX / "usr/sbin" / program), *argv]
+    def postfix(self, command: str) -> subprocess.CompletedProcess[str]:
+        """`postfix -c CONF start|stop` in the namespace."""
         return subprocess.run(
-            in_netns(self.netns, *args) if netns else args,
-            capture_output=True, text=True, timeout=60, check=False, env={**os.environ, **self.env}, **kw,
+            in_netns(self.netns, str(POSTFIX / "usr/sbin/postfix"), "-c", str(self.conf), command),
+            capture_output=True, text=True, timeout=60, check=False, env={**os.environ, **self.env},
         )  # fmt: skip
 
     def submit(self, recipients: list[str]) -> None:
@@ -197,14 +198,14 @@ def postfix() -> Iterator[Postfix]:
         conf = state / "conf"
         conf.mkdir()
         (state / "queue").mkdir()  # Postfix creates what is inside (post-install create-missing)
-        (conf / "main.cf").write_text(main_cf(conf, state))
+        (conf / "main.cf").write_text(main_cf(state))
         (conf / "master.cf").write_text(master_cf())
         zones = write_zones(state / "zones", SCENARIO_ZONES)
         served = stack.enter_context(serve(netns, zones, SCENARIO_BEHAVIOURS))
         pf = Postfix(netns, conf, state, served, {"LD_LIBRARY_PATH": str(POSTFIX / "usr/lib/postfix")})
-        started = pf.cmd("postfix", "-c", str(conf), "start")
+        started = pf.postfix("start")
         assert started.returncode == 0, started.stdout + started.stderr + pf.maillog()
-        stack.callback(pf.cmd, "postfix", "-c", str(conf), "stop")
+        stack.callback(pf.postfix, "stop")
         yield pf
 
 
