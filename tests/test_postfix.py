@@ -55,7 +55,7 @@ from pathlib import Path
 
 import pytest
 from conftest import missing
-from mta import SCENARIO_BEHAVIOURS, SCENARIO_ZONES, Served, in_netns, namespace, serve, write_zones
+from mta import SCENARIO_BEHAVIOURS, SCENARIO_ZONES, Served, errors_served, in_netns, namespace, serve, write_zones
 
 POSTFIX = Path(os.environ.get("ZONETOOL_POSTFIX", "/opt/zonetool-postfix"))
 SENDER = "sender@sender.test"
@@ -283,6 +283,15 @@ def queries(postfix: Postfix, name: str) -> list[str]:
         if qname.rstrip(".") == name:
             out.append(" ".join([transport, qtype, rcode, answers, *(r for r in rest if r.startswith("fault="))]))
     return out
+
+
+def test_the_broken_zones_are_served_as_they_are(postfix: Postfix) -> None:
+    """One `zonetool serve` for every scenario: the deliberately broken zones are reported, and served."""
+    assert errors_served(postfix.served) == {
+        ("cname.mta.test.yaml", "mx-target-cname"),
+        ("skip.mta.test.yaml", "mx-target-no-address"),
+        ("noaddress.mta.test.yaml", "mx-target-no-address"),
+    }
 
 
 def test_primary_refuses_then_the_backup(postfix: Postfix, outcome: dict[str, Fate]) -> None:
