@@ -98,13 +98,12 @@ data_directory = {state}/data
 # Logged to a file the test reads (Debian logs to syslog), through postlogd (master.cf).
 maillog_file = {state}/maillog
 maillog_file_prefixes = {state}
-# Postfix counts every address of its interfaces as "myself" and cuts the MX list at the first
-# exchanger that is myself; the sinks are on 127.0.0.10 and up in the namespace, so listen on one address.
+# One address no exchanger has: with the default (all), smtpd would bind 0.0.0.0:25, which the sinks
+# on 127.0.0.10 and up hold already; and Postfix counts the addresses it listens on as "myself" and
+# cuts the MX list at an exchanger that is myself.
 inet_interfaces = 127.0.0.1
-inet_protocols = ipv4
-# The machine's host name is whatever it is; the sender's name is fixed (and not a scenario domain).
+# The machine's host name is whatever it is (maybe not a domain name); the sender's is fixed.
 myhostname = postfix.sender.test
-mydestination =
 # Nothing is delivered locally, and the host's /etc/aliases.db (Debian: hash:/etc/aliases, nis:...) is
 # not this instance's: no alias lookups (else smtpd warns on every recipient).
 alias_maps =
