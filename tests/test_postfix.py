@@ -410,6 +410,9 @@ def test_mx_answer_over_512_octets_retried_over_tcp(
     limit: TC over UDP, then the whole answer over TCP, and the best preference, written last, wins."""
     asked = queries(postfix, f"{domain}.mta.test")
     assert asked[:2] == ["udp MX NOERROR answers=0", f"tcp MX NOERROR answers={count}"], asked
+    looked_up = {q.split()[2].rstrip(".") for q in postfix.served.queries() if q.split()[3] == "A"}
+    exchangers = {f"exchanger-with-a-long-name-{i:02d}.{domain}.mta.test" for i in range(count - 1)}
+    assert exchangers | {f"best.{domain}.mta.test"} <= looked_up  # every MX of the TCP answer seen
     fate = outcome[f"user@{domain}.mta.test"]
     net = {"big": 24, "huge": 29}[domain]
     assert (fate.status, fate.relay) == ("sent", f"best.{domain}.mta.test[127.0.{net}.10]:25"), fate
