@@ -25,7 +25,9 @@ fi
 if [ ! -x "$dest/usr/sbin/postfix" ]; then
   mkdir -p "$cache"
   chmod 777 "$cache"  # apt's download user (_apt) writes here
-  (cd "$cache" && ls postfix_*.deb >/dev/null 2>&1 || apt-get download -qq postfix)
+  # a fresh machine may have no package lists yet: update once and try again
+  (cd "$cache" && ls postfix_*.deb >/dev/null 2>&1 || apt-get download -qq postfix 2>/dev/null ||
+    { apt-get update -qq && apt-get download -qq postfix; })
   rm -rf "$dest.new"
   dpkg -x "$(ls -t "$cache"/postfix_*.deb | head -1)" "$dest.new"
   rm -rf "$dest"
@@ -41,7 +43,7 @@ getent group postdrop >/dev/null || groupadd --system postdrop
 getent passwd postfix >/dev/null || useradd --system --user-group --no-create-home \
   --home-dir /nonexistent --shell /usr/sbin/nologin postfix
 # postdrop and postqueue stay as unpacked, not set-gid postdrop as Debian's postinst makes them: a
-# set-gid program ignores LD_LIBRARY_PATH, and the tests submit as root anyway (`postfix check` warns).
+# set-gid program ignores LD_LIBRARY_PATH, and the tests submit over SMTP anyway (`postfix check` warns).
 chgrp root "$dest/usr/sbin/postdrop" "$dest/usr/sbin/postqueue"
 chmod 0755 "$dest/usr/sbin/postdrop" "$dest/usr/sbin/postqueue"
 LD_LIBRARY_PATH="$dest/usr/lib/postfix" "$dest/usr/sbin/postconf" -c "$dest/usr/share/postfix" -d mail_version 2>/dev/null || true
