@@ -2,9 +2,13 @@
 addresses with `exim -bt` against `zonetool serve` inside a network namespace of the test's
 own, and must agree with `zonetool route`: same hosts, same order groups, same verdicts.
 
-The namespace gives exim a resolv.conf of its own (`/etc/netns/NAME/resolv.conf`, bind-mounted
-by `ip netns exec`) naming the zonetool server on 127.0.0.1:53 there, so nothing on the host
-changes. Needs root (network namespaces); skipped with the reason where they are not allowed.
+exim then delivers (`exim -odf`) to the sinks, for this module's zones and for every scenario of
+`mta.SCENARIO_ZONES` that Postfix meets in test_postfix.py: all of them served by ONE
+`zonetool serve --smtp`, the broken zones (MX -> CNAME, exchangers without addresses) as they are.
+
+The namespace (tests/mta.py) gives exim a resolv.conf of its own (`/etc/netns/NAME/resolv.conf`,
+bind-mounted by `ip netns exec`) naming the zonetool server on 127.0.0.1:53 there, so nothing on the
+host changes. Needs root (network namespaces); skipped with the reason where they are not allowed.
 """
 
 from __future__ import annotations
