@@ -92,6 +92,7 @@ def _flow_node(tokens: list[str], i: int) -> tuple[str, int]:
     if token == "[" or token == "{":
         close = "]" if token == "[" else "}"
         items: list[str] = []
+        keys: set[str] = set()
         i += 1
         if i < len(tokens) and tokens[i] == close:
             return token + close, i + 1
@@ -100,6 +101,9 @@ def _flow_node(tokens: list[str], i: int) -> tuple[str, int]:
                 if i >= len(tokens) or tokens[i] in "[]{},":
                     raise _NotSimple
                 key = _key(tokens[i].rstrip())
+                if key in keys:
+                    raise _NotSimple  # a duplicate: ruamel reports it
+                keys.add(key)
                 if i + 1 >= len(tokens) or not tokens[i + 1].startswith(":"):
                     raise _NotSimple
                 value, i = _flow_node(tokens, i + 2)
