@@ -448,3 +448,25 @@ def test_a_record_no_message_can_carry_ends_the_transfer_with_servfail(octets: i
             assert rcodes[-1] == dns.rcode.SERVFAIL  # RFC 5936 2.2: the error ends the transfer
             assert tcp_ask(s, "ns1.huge.test").answer  # and the connection goes on
         assert server.trouble.count("transfer-failed") == 1
+
+
+def test_a_client_that_half_closes_gets_its_whole_transfer_and_answers_then_eof() -> None:
+    """The transfer is sent lazily, so a client's EOF must not cut it short (RFC 7766 6.2.4)."""
+    with DNSTestServer() as server:
+        server.load({"origin": "half.test", "soa": {"serial": 1}, "nameservers": ["ns1"],
+                     "records": {"ns1": {"A": "192.0.2.53"}, **{f"h{i}": {"A": "192.0.2.1"} for i in range(3000)}}})
+        with connect(server.port) as s:
+            s.settimeout(10)
+            last = dns.message.make_query("ns1.half.test", "A")
+            s.sendall(frame(dns.message.make_query("half.test", "AXFR")) + frame(last))
+            s.shutdown(socket.SHUT_WR)
+            records, ids = 0, []
+            while True:
+                head = s.recv(2, socket.MSG_WAITALL)
+                if not head:
+                    break  # the server closed after the last reply
+                body = recv_exact(s, struct.unpack("!H", head)[0])
+                m = dns.message.from_wire(body, xfr=body[:2] != last.id.to_bytes(2, "big"))
+                ids.append(m.id)
+                records += sum(len(r) for r in m.answer) if m.id != last.id else 0
+            assert records == 3000 + 1 + 1 + 2 and ids[-1] == last.id and len(ids) > 3

@@ -257,6 +257,7 @@ class _Connection(asyncio.Protocol):
         self.write_paused = False
         self.paused_at = 0.0
         self.reading = True
+        self.eof = False  # the client has sent all it will send (a half-close)
         self.closing = False
 
     # -- asyncio callbacks -----------------------------------------------------------
@@ -278,6 +279,12 @@ class _Connection(asyncio.Protocol):
         self.last_activity = now
         self.buffer += data
         self._process()
+
+    def eof_received(self) -> bool:
+        """A half-close: answer what came (a transfer included), then close (RFC 7766 6.2.4)."""
+        self.eof = True
+        self._finish_if_done()
+        return True  # keep the transport open for the replies still to go
 
     def pause_writing(self) -> None:
         # back-pressure: no new queries until the client reads what is queued for it
@@ -323,8 +330,18 @@ class _Connection(asyncio.Protocol):
         if cut and buffer:
             self.frame_started = self.loop.time()  # the rest is the start of the next message
         self._update_reading()
+        self._finish_if_done()
         if buffer and self.reading:
             self._arm(self.frame_started + self.limits.read_timeout)
+
+    def _finish_if_done(self) -> None:
+        """After the client's EOF: close once every reply it can still get has been handed over."""
+        if not self.eof or self.closing or self._busy() or self.late:
+            return
+        buffer = self.buffer
+        if len(buffer) >= 2 and len(buffer) >= 2 + ((buffer[0] << 8) | buffer[1]):
+            return  # whole queries still wait (for the client to read): answered when it does
+        self.close()  # what is left is part of a message that can never be finished
 
     def _update_reading(self) -> None:
         """Read only while replies flow: a client that does not read cannot make us queue more."""
@@ -367,6 +384,7 @@ class _Connection(asyncio.Protocol):
             def send_late() -> None:
                 self.late.discard(handle)  # type: ignore[arg-type]
                 self._deliver(messages, reply.close)
+                self._finish_if_done()
 
             handle = self.loop.call_later(reply.delay, send_late)
             self.late.add(handle)
