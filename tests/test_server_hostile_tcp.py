@@ -451,7 +451,7 @@ def test_a_record_no_message_can_carry_ends_the_transfer_with_servfail(octets: i
 
 
 def test_a_client_that_half_closes_gets_its_whole_transfer_and_answers_then_eof() -> None:
-    """The transfer is sent lazily, so a client's EOF must not cut it short (RFC 7766 6.2.4)."""
+    """A lazy transfer and the query behind it: all of it, in order, then EOF (RFC 7766 6.2.4)."""
     with DNSTestServer() as server:
         server.load({"origin": "half.test", "soa": {"serial": 1}, "nameservers": ["ns1"],
                      "records": {"ns1": {"A": "192.0.2.53"}, **{f"h{i}": {"A": "192.0.2.1"} for i in range(3000)}}})
@@ -470,3 +470,18 @@ def test_a_client_that_half_closes_gets_its_whole_transfer_and_answers_then_eof(
                 ids.append(m.id)
                 records += sum(len(r) for r in m.answer) if m.id != last.id else 0
             assert records == 3000 + 1 + 1 + 2 and ids[-1] == last.id and len(ids) > 3
+
+
+def test_a_half_closed_client_still_gets_its_delayed_answer() -> None:
+    slow = Fault.make("ns1.late.test.", "A", "delay", delay_ms=800)
+    with DNSTestServer(faults=FaultSet([slow])) as server:
+        server.load({"origin": "late.test", "soa": {"serial": 1}, "nameservers": ["ns1"],
+                     "records": {"ns1": {"A": "192.0.2.53"}}})
+        with connect(server.port) as s:
+            s.settimeout(10)
+            s.sendall(frame(dns.message.make_query("ns1.late.test", "A")))
+            time.sleep(0.2)
+            s.shutdown(socket.SHUT_WR)  # EOF while the answer waits on its timer
+            (length,) = struct.unpack("!H", recv_exact(s, 2))
+            assert dns.message.from_wire(recv_exact(s, length)).answer
+            assert s.recv(1) == b""  # and then the server closes
