@@ -485,3 +485,19 @@ def test_a_half_closed_client_still_gets_its_delayed_answer() -> None:
             (length,) = struct.unpack("!H", recv_exact(s, 2))
             assert dns.message.from_wire(recv_exact(s, length)).answer
             assert s.recv(1) == b""  # and then the server closes
+
+
+def test_refused_transfers_are_counted_as_one_kind_of_trouble() -> None:
+    lines: list[str] = []
+    with DNSTestServer(allow_transfer=()) as server:
+        server.trouble.emit = lines.append
+        server.load({"origin": "closed.test", "soa": {"serial": 1}, "nameservers": ["ns1"],
+                     "records": {"ns1": {"A": "192.0.2.53"}}})
+        with connect(server.port) as s:
+            for _ in range(50):
+                s.sendall(frame(dns.message.make_query("closed.test", "AXFR")))
+                (length,) = struct.unpack("!H", recv_exact(s, 2))
+                assert dns.message.from_wire(recv_exact(s, length)).rcode() == dns.rcode.REFUSED
+        assert server.trouble.count("transfer-refused") == 50
+    assert len([line for line in lines if line.startswith("transfer-refused")]) <= 2, lines  # not 50 lines
+    assert "AXFR closed.test. for 127.0.0.1" in lines[0]
