@@ -310,6 +310,27 @@ def test_out_of_descriptors_the_server_keeps_answering_without_spinning(zones: P
     assert any(wanted in line for line in err), err
 
 
+def test_serve_raises_its_soft_descriptor_limit_to_the_hard_one(zones: Path) -> None:
+    """A soft limit of 64 would allow ~20 connections; the hard limit (2048) is what serve uses."""
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < 2048:
+        pytest.fail(f"this test needs a hard RLIMIT_NOFILE of 2048 or more, not {hard}")
+    p = Serve(str(zones / "big.test.yaml"), "-q",
+              preexec=lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (64, 2048)))
+    held: list[socket.socket] = []
+    try:
+        p.started()
+        assert resource.prlimit(p.proc.pid, resource.RLIMIT_NOFILE) == (2048, 2048)
+        held = [connect(p.port) for _ in range(100)]
+        for s in held[:3]:  # the oldest are still there: nothing had to make room
+            assert tcp_ask(s, "ns1.big.test").answer
+    finally:
+        for s in held:
+            s.close()
+        p.stop()
+    assert not any("at most" in line for line in p.err_lines), p.err_lines
+
+
 # -- 3. slow clients ----------------------------------------------------------------------------------
 def test_a_message_sent_one_octet_a_second_is_cut_off_at_the_read_deadline() -> None:
     """Issue 16 item 3: each octet reset the idle timer, so a trickle was never closed.
