@@ -10,6 +10,8 @@ import resource
 import socket
 import statistics
 import struct
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -522,3 +524,15 @@ def test_refused_transfers_are_counted_as_one_kind_of_trouble() -> None:
         assert server.trouble.count("transfer-refused") == 50
     assert len([line for line in lines if line.startswith("transfer-refused")]) <= 2, lines  # not 50 lines
     assert "AXFR closed.test. for 127.0.0.1" in lines[0]
+
+
+@pytest.mark.parametrize(("flag", "value", "message"), [
+    ("--tcp-max-queued", "1000", "--tcp-max-queued must be at least 65536"),
+    ("--tcp-max-per-client", "0", "--tcp-max-per-client must be more than 0"),
+    ("--tcp-read-timeout", "-1", "--tcp-read-timeout must be more than 0"),
+])
+def test_bad_limit_flags_are_usage_errors(zones: Path, flag: str, value: str, message: str) -> None:
+    out = subprocess.run([sys.executable, "-c", "from zonetool.cli import main; main()", "serve",
+                          str(zones / "big.test.yaml"), "--port", "0", flag, value],
+                         capture_output=True, text=True, timeout=60, check=False)
+    assert out.returncode == 2 and message in out.stderr and "Traceback" not in out.stderr, out.stderr
