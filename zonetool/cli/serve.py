@@ -39,13 +39,12 @@ def _sink_line(ep: Endpoint, state: str) -> str:
 
 
 def find_default_zones(cwd: Path | None = None) -> Path | None:
-    """The bundled zones/: next to where the user stands first, then next to the installed package."""
-    import zonetool
+    """The zones/ next to where the user stands first, then the bundled ones (wheel or checkout)."""
+    from zonetool.cli.examples import bundled_folder
 
-    here = (cwd or Path.cwd()) / "zones"
-    package_root = Path(zonetool.__file__).resolve().parent
-    for candidate in (here, package_root.parent / "zones", package_root / "zones"):
-        if candidate.is_dir() and any(p.suffix in (".yaml", ".yml") for p in candidate.iterdir()):
+    for candidate in ((cwd or Path.cwd()) / "zones", bundled_folder("zones")):
+        if candidate is not None and candidate.is_dir() and any(p.suffix in (".yaml", ".yml")
+                                                                for p in candidate.iterdir()):
             return candidate
     return None
 
@@ -95,8 +94,10 @@ def serve(
         bool, typer.Option("--strict", help="Serve no zone with errors (default: serve what NSD serves).")
     ] = False,
     settle: Annotated[
-        float, typer.Option("--settle", help="Seconds a changed zone file must hold still before it is read.")
-    ] = 1.0,
+        float | None,
+        typer.Option("--settle", help="Seconds of quiet before a changed file is read (0.2 after close; 1 polling)."),
+    ] = None,
+    poll: Annotated[bool, typer.Option("--poll", help="Poll the zone files instead of using inotify.")] = False,
     grace: Annotated[
         float, typer.Option("--grace", help="Seconds a vanished zone file's zone is still served.")
     ] = 5.0,
@@ -137,7 +138,7 @@ def serve(
         fail("--workers must be at least 1")
     if cache_size < 0:
         fail("--cache-size must not be negative")
-    if settle < 0 or grace < 0:
+    if (settle is not None and settle < 0) or grace < 0:
         fail("--settle and --grace must not be negative")
     if not 512 <= max_udp <= 65535:
         fail("--max-udp must be 512..65535 (RFC 6891 6.2.5)")
@@ -230,6 +231,7 @@ def serve(
             tcp_idle=tcp_idle,
             tcp_limits=tcp_limits,
             settle=settle,
+            inotify=not poll,
             events=sink,
             watch=watch and worker == 0,  # workers reload when the parent tells them (supervisor)
             reuseport=workers > 1,
