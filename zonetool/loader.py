@@ -293,10 +293,13 @@ def zone_files(paths: Iterable[str | Path], notes: list[Finding] | None = None) 
         p = Path(raw)
         if p.is_dir():
             found: list[Path] = []
-            for f in sorted(p.iterdir()):
-                if f.name.startswith(".") or f.suffix not in (*YAML_SUFFIXES, BIND_SUFFIX):
-                    continue
-                if f.is_file():
+            # os.scandir: the entry knows its type without a stat, which counts at 10,000 zone files
+            with os.scandir(p) as scan:
+                entries = sorted((e for e in scan if not e.name.startswith(".")
+                                  and e.name.endswith((*YAML_SUFFIXES, BIND_SUFFIX))), key=lambda e: e.name)
+            for entry in entries:
+                f = p / entry.name
+                if entry.is_file():
                     found.append(f)
                 elif notes is not None:
                     why = _missing(f) if not f.exists() else "not a regular file (a FIFO, socket or device)"
