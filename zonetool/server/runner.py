@@ -66,6 +66,9 @@ class Server:
         self.reuseport = reuseport
         # every kind of trouble (bad packets, accept errors, limits hit): one line per kind per interval
         self.trouble = trouble if trouble is not None else Trouble(self.events)
+        for part in (responder, querylog):  # bad packets and dropped log lines are trouble too
+            if getattr(part, "trouble", False) is None:
+                part.trouble = self.trouble  # type: ignore[union-attr]
         self.port = 0
         self.reloads = 0  # successful reloads, for tests and status lines
         self.after_reload: list[Callable[[], None]] = []  # e.g. tell worker processes or SMTP sinks to follow
@@ -120,6 +123,9 @@ class Server:
                 loop.call_soon_threadsafe(self._stop.set)
             thread.join(10)
         self._thread = None
+        drain = getattr(self.querylog, "drain", None)
+        if drain is not None:  # every answered question's line is out before stop returns
+            drain()
         for sock in (self._udp_sock, self._tcp_sock):
             if sock is not None:
                 sock.close()
