@@ -18,6 +18,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from zonetool.server.notify import Target, send_notify
+from zonetool.server.rrl import RateLimiter, ResponseRateLimit
 from zonetool.server.sockets import bind_pair
 from zonetool.server.tcp import IDLE_TIMEOUT, TCPServer
 from zonetool.server.trouble import Trouble
@@ -52,6 +53,7 @@ class Server:
         watch: bool = True,
         reuseport: bool = False,
         trouble: Trouble | None = None,
+        rrl: RateLimiter | None = None,
     ) -> None:
         self.responder = responder
         self.address = address
@@ -64,6 +66,7 @@ class Server:
         self.poll_interval = poll_interval
         self.watch = watch and source is not None
         self.reuseport = reuseport
+        self.rrl = rrl  # response-rate limiting of UDP answers (rrl.py); None: off
         # every kind of trouble (bad packets, accept errors, limits hit): one line per kind per interval
         self.trouble = trouble if trouble is not None else Trouble(self.events)
         for part in (responder, querylog):  # bad packets and dropped log lines are trouble too
@@ -108,7 +111,12 @@ class Server:
 
         make = getattr(self.responder, "udp_fast_paths", None)
         table, cached = make() if make is not None else (None, None)
-        self._udp = UDPServer(self._udp_sock, self.responder.respond, self.querylog, schedule, cached, table)
+        limit = None
+        if self.rrl is not None:
+            responder = self.responder
+            limit = ResponseRateLimit(self.rrl, lambda: responder.zoneset, self.trouble.report)
+        self._udp = UDPServer(self._udp_sock, self.responder.respond, self.querylog, schedule, cached, table,
+                              limit=limit)
         self._udp.start()
         return self
 
