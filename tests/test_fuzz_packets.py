@@ -131,7 +131,8 @@ def bad_opt(rng: random.Random) -> bytes:
     if kind == 2:  # owner not the root
         return _header(qid, 0, 1, 0, 0, 1) + question + b"\x01a\x00\x00\x29\x04\xd0\x00\x00\x00\x00\x00\x00"
     if kind == 3:  # an option running past RDLEN
-        return _header(qid, 0, 1, 0, 0, 1) + question + b"\x00\x00\x29\x04\xd0\x00\x00\x00\x00\x00\x06\x00\x0a\x00\x08ab"
+        option = b"\x00\x0a\x00\x08ab"  # a cookie said to be 8 octets, with 2
+        return _header(qid, 0, 1, 0, 0, 1) + question + b"\x00\x00\x29\x04\xd0\x00\x00\x00\x00\x00\x06" + option
     if kind == 4:  # EDNS version 1..255 (BADVERS), DO set, an extended rcode
         ttl = rng.getrandbits(8) << 24 | rng.randrange(1, 256) << 16 | 0x8000
         return _header(qid, 0, 1, 0, 0, 1) + question + b"\x00\x00\x29\x04\xd0" + struct.pack("!IH", ttl, 0)
