@@ -1,14 +1,17 @@
 """Where the served zones come from: files loaded and validated, watched for changes, serials kept rising.
 
-A reload builds the whole new zone set away from the serving path and hands it over only if it
-is valid, so a half-edited file never reaches a client: the server keeps the last good version
-and reports the findings instead.
+A reload builds the whole new zone set away from the serving path and hands it over in one
+swap. A file is read only once it has held still (the runner's settle time) and is looked at
+again after reading, so a half-written file never reaches a client; a file whose new version
+cannot be served keeps its last good version, and a file that vanishes is served for a grace
+period, so an editor's delete-then-write never drops its zone.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
 import os
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,12 +26,26 @@ Signature = tuple[tuple[str, int, int, int], ...]
 
 @dataclass(slots=True)
 class Outcome:
-    """The result of one load: `zones` is None when the files had errors (nothing was swapped)."""
+    """The result of one load: `zones` is None when nothing may be swapped in (see ZoneSource.load)."""
 
     zones: list[Zone] | None
     findings: list[Finding]
     changed: list[Name] = field(default_factory=list)  # origins whose content or serial moved
     files: list[Path] = field(default_factory=list)
+    # files whose new version is not served, each with its reasons (the previous version, if any, stays)
+    refused: dict[str, list[Finding]] = field(default_factory=dict)
+    kept: list[str] = field(default_factory=list)  # files served from their previous version
+    unstable: bool = False  # a file changed while it was read: nothing swapped, read again when it settles
+
+
+def served_findings(outcome: Outcome) -> str:
+    """'2 error(s) and 1 warning(s)' / '1 warning(s)': the rule findings of the zones served anyway."""
+    live = [f for f in outcome.findings if f.silenced is None and (f.where.file or "") not in outcome.refused]
+    errors = sum(1 for f in live if f.severity.value == "error")
+    warnings = sum(1 for f in live if f.severity.value == "warning")
+    if not errors and not warnings:
+        return ""
+    return f"{errors} error(s) and {warnings} warning(s)" if errors else f"{warnings} warning(s)"
 
 
 class SerialBook:
@@ -66,33 +83,97 @@ class SerialBook:
         self._seen.clear()
 
 
-class ZoneSource:
-    """Zone files (or directories of them) given on the command line, loaded through `zonetool.loader`."""
+GRACE = 5.0  # seconds a vanished file's zone is still served (an editor's delete-then-write)
 
-    def __init__(self, paths: Sequence[str | os.PathLike[str]]) -> None:
+
+class ZoneSource:
+    """Zone files (or directories of them) given on the command line, loaded through `zonetool.loader`.
+
+    Zones are judged file by file, as NSD loads zones: a file whose new version cannot be served
+    (zonetool.loader.serving_blockers) keeps its previous version, and the other files go ahead.
+    With `strict`, any error keeps the whole previous set, as before issue 10.
+    """
+
+    def __init__(
+        self, paths: Sequence[str | os.PathLike[str]], *, strict: bool = False, grace: float = GRACE
+    ) -> None:
         self.paths = [Path(p) for p in paths]
+        self.strict = strict
+        self.grace = grace
         self.serials = SerialBook()
         self.files: list[Path] = []
         self.loaded_signature: Signature | None = None  # what the files looked like when last read
+        self.served: dict[str, Zone] = {}  # file -> the version of its zone being served
+        self.vanished: dict[str, float] = {}  # file -> when it was first missed (monotonic)
 
     def load(self) -> Outcome:
-        """Load and validate every path; on errors return the findings and no zones."""
-        from zonetool.loader import has_errors, load_paths
+        """Load and judge every path; what can be served is in `zones` (see the class docstring)."""
+        from zonetool.loader import has_errors, load_paths, serving_blockers
 
         # Taken before reading: a write during the load shows up as a change and is read again.
         # Recorded even if the load fails (a file vanished), so the watcher waits for the next change.
-        self.loaded_signature = self.signature()
-        loaded: Any = load_paths(self.paths)
+        before = self.loaded_signature = self.signature()
+        loaded: Any = load_paths(self._readable() if self.served else self.paths)
         files = [Path(f) for f in getattr(loaded, "files", []) or []]
         if set(files) != set(self.files):  # first load, or a file appeared: look again with the full list
             self.files = files
-            self.loaded_signature = self.signature()
+            before = self.loaded_signature = self.signature()
         findings = list(loaded.findings)
-        if has_errors(findings):
+        if self.signature() != before:  # read once more: a writer was still at work
+            return Outcome(None, findings, files=self.files, unstable=True)
+        if self.strict and (has_errors(findings) or serving_blockers(findings)):
             return Outcome(None, findings, files=self.files)
-        zones = list(loaded.zones)
+        refused: dict[str, list[Finding]] = {}
+        for f in serving_blockers(findings):
+            refused.setdefault(f.where.file or "", []).append(f)
+        zones = [z for z in loaded.zones if (z.file or "") not in refused]
+        kept = [file for file in refused if file in self.served]
+        kept += self._vanished_but_kept({str(f) for f in files})
+        origins = {z.origin for z in zones}
+        for file in kept:
+            old = self.served[file]
+            if old.origin not in origins:
+                zones.append(old)
+                origins.add(old.origin)
+        self.served = {z.file or "": z for z in zones}
         changed = self.serials.stamp(zones)
-        return Outcome(zones, findings, changed, self.files)
+        return Outcome(zones, findings, changed, self.files, refused, kept)
+
+    def _readable(self) -> list[Path]:
+        """The paths to read on a reload: a folder left with no zone files is skipped (its zones are
+        vanished files, kept through the grace period) instead of failing the whole reload."""
+        from zonetool.loader import LoadError, zone_files
+
+        out = []
+        for path in self.paths:
+            if path.is_dir():
+                try:
+                    zone_files([path])
+                except LoadError:
+                    continue
+            out.append(path)
+        return out
+
+    def _vanished_but_kept(self, present: set[str]) -> list[str]:
+        """Files served before and missing now that are still in their grace period."""
+        now = time.monotonic()
+        for file in list(self.vanished):
+            if file in present:
+                del self.vanished[file]
+        kept = []
+        for file in self.served:
+            if file not in present:
+                since = self.vanished.setdefault(file, now)
+                if now - since < self.grace:
+                    kept.append(file)
+                else:
+                    del self.vanished[file]
+        return kept
+
+    def grace_due(self) -> bool:
+        """True once a vanished file's grace period is over: the watcher reloads to drop its zone."""
+        now = time.monotonic()
+        return any(now - since >= self.grace for since in self.vanished.values())
 
     def signature(self) -> Signature:
         """What the files look like now: a change in any of them (or a file appearing) shows here."""
