@@ -136,8 +136,8 @@ class Server:
             thread.join(10)
         self._thread = None
         drain = getattr(self.querylog, "drain", None)
-        if drain is not None:  # every answered question's line is out before stop returns
-            drain()
+        if drain is not None:  # every answered question's line is out before stop returns (a stuck reader: 2 s)
+            drain(2.0)
         for sock in (self._udp_sock, self._tcp_sock):
             if sock is not None:
                 sock.close()
