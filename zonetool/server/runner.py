@@ -73,8 +73,10 @@ class Server:
         self.rrl = rrl  # response-rate limiting of UDP answers (rrl.py); None: off
         # every kind of trouble (bad packets, accept errors, limits hit): one line per kind per interval
         self.trouble = trouble if trouble is not None else Trouble(self.events)
-        for part in (responder, querylog):  # bad packets and dropped log lines are trouble too
-            if getattr(part, "trouble", False) is None:
+        # Bad packets and dropped log lines are trouble too. The newest Server owns them: a forked
+        # worker's Server, or a DNSTestServer started again, counts in its own Trouble.
+        for part in (responder, querylog):
+            if hasattr(part, "trouble"):
                 part.trouble = self.trouble  # type: ignore[union-attr]
         self.port = 0
         self.reloads = 0  # successful reloads, for tests and status lines
