@@ -145,3 +145,13 @@ def test_the_start_line_stays_short_with_many_zones() -> None:
     line = origins_summary(zones)
     assert line == "d0.example., d1.example., d2.example., d3.example., d4.example. and 9,995 more"
     assert origins_summary(zones[:2]) == "d0.example., d1.example."
+
+
+def test_shell_completion_is_switched_on() -> None:
+    import os
+
+    script = run("--show-completion", "bash")
+    assert script.returncode == 0 and "_ZONETOOL_COMPLETE" in script.stdout
+    env = {**os.environ, "_ZONETOOL_COMPLETE": "complete_bash", "COMP_WORDS": "zonetool serve --st", "COMP_CWORD": "2"}
+    done = subprocess.run([zonetool_exe()], env=env, capture_output=True, text=True, timeout=60)
+    assert "--strict" in done.stdout.split()

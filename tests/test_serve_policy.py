@@ -294,3 +294,29 @@ def test_route_plans_over_the_zones_serve_serves(tmp_path: Path, procs: list[Ser
     refused = subprocess.run([*ZONETOOL, "route", "cname-multiple.test", "--zone", str(files["cname-multiple"])],
                              capture_output=True, text=True, timeout=60)
     assert refused.returncode == 1 and "cname-multiple" in refused.stderr
+
+
+def test_a_reload_reads_only_the_files_that_changed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """issue 11 B: with 10,000 zones, one edited file must not cost a reload of all of them."""
+    from zonetool import loader
+    from zonetool.server.zonesource import ZoneSource
+
+    for i in range(50):
+        (tmp_path / f"z{i}.yaml").write_text(YAML.format(v=1, extra="").replace("example.com", f"z{i}.example"))
+    source = ZoneSource([tmp_path])
+    first = source.load()
+    assert first.zones is not None and len(first.zones) == 50
+    reads: list[str] = []
+    real = loader.load_file
+    monkeypatch.setattr(loader, "load_file", lambda p: (reads.append(str(p)), real(p))[1])
+    again = source.load()
+    assert reads == [] and again.changed == []
+    assert again.zones is not None and {id(z) for z in again.zones} == {id(z) for z in first.zones}
+    (tmp_path / "z7.yaml").write_text(YAML.format(v=22, extra="").replace("example.com", "z7.example"))
+    edited = source.load()
+    assert reads == [str(tmp_path / "z7.yaml")]
+    assert [o.to_text() for o in edited.changed] == ["z7.example."]
+    assert edited.zones is not None and len(edited.zones) == 50
+    reads.clear()
+    source.load(full=True)  # SIGHUP: everything again (a BIND $INCLUDE may have changed unseen)
+    assert len(reads) == 50

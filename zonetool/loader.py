@@ -281,13 +281,20 @@ def zone_files(paths: Iterable[str | Path]) -> list[Path]:
     return out
 
 
-def load_paths(paths: Iterable[str | Path]) -> Loaded:
-    """Every zone under `paths`; raises LoadError for usage problems, reports the rest as findings."""
+def load_paths(
+    paths: Iterable[str | Path], load: Callable[[Path], tuple[Zone | None, list[Finding]]] | None = None
+) -> Loaded:
+    """Every zone under `paths`; raises LoadError for usage problems, reports the rest as findings.
+
+    `load` reads one file (default `load_file`); a long-running server passes one that reuses
+    what it built for files that did not change, so a reload costs what changed, not the whole set.
+    """
     loaded = Loaded()
     origins: dict[object, str] = {}
     for p in zone_files(paths):
         file = str(p)
-        zone, findings = load_file(p)
+        zone, findings = (load or load_file)(p)
+        findings = list(findings)  # the duplicate-origin finding below must not land in a cached list
         loaded.files.append(file)
         if zone is not None:
             first = origins.setdefault(zone.origin, file)

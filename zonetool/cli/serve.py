@@ -39,13 +39,12 @@ def _sink_line(ep: Endpoint, state: str) -> str:
 
 
 def find_default_zones(cwd: Path | None = None) -> Path | None:
-    """The bundled zones/: next to where the user stands first, then next to the installed package."""
-    import zonetool
+    """The zones/ next to where the user stands first, then the bundled ones (wheel or checkout)."""
+    from zonetool.cli.examples import bundled_folder
 
-    here = (cwd or Path.cwd()) / "zones"
-    package_root = Path(zonetool.__file__).resolve().parent
-    for candidate in (here, package_root.parent / "zones", package_root / "zones"):
-        if candidate.is_dir() and any(p.suffix in (".yaml", ".yml") for p in candidate.iterdir()):
+    for candidate in ((cwd or Path.cwd()) / "zones", bundled_folder("zones")):
+        if candidate is not None and candidate.is_dir() and any(p.suffix in (".yaml", ".yml")
+                                                                for p in candidate.iterdir()):
             return candidate
     return None
 

@@ -241,7 +241,8 @@ class Server:
         loop = asyncio.get_running_loop()
         async with self._reload_lock:
             try:
-                outcome: Outcome = await loop.run_in_executor(None, self.source.load)
+                full = reason != "file change"  # SIGHUP and explicit reloads read every file again
+                outcome: Outcome = await loop.run_in_executor(None, lambda: self.source.load(full))
             except Exception as exc:  # an unreadable file or a loader bug: keep serving what we have
                 from zonetool.loader import LoadError
 

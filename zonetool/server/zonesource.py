@@ -57,16 +57,21 @@ class SerialBook:
 
     def __init__(self) -> None:
         self._seen: dict[Name, tuple[int, str]] = {}
+        self._zones: dict[Name, Zone] = {}  # the zone object each entry was computed for
 
     def stamp(self, zones: Iterable[Zone], today: _dt.date | None = None) -> list[Name]:
-        """Give each auto zone its next serial in place; returns the origins that differ from before."""
+        """Give each auto zone its next serial in place; returns the origins that differ from before.
+
+        A zone object stamped before (a file that did not change) is skipped: its digest is known.
+        """
         from zonetool.serial import content_digest, next_serial
 
         changed: list[Name] = []
         for zone in zones:
             soa = zone.soa
-            if soa is None:
+            if soa is None or self._zones.get(zone.origin) is zone:
                 continue
+            self._zones[zone.origin] = zone
             digest = content_digest(zone)
             prev = self._seen.get(zone.origin)
             serial = soa.serial
@@ -81,6 +86,7 @@ class SerialBook:
 
     def forget(self) -> None:
         self._seen.clear()
+        self._zones.clear()
 
 
 GRACE = 5.0  # seconds a vanished file's zone is still served (an editor's delete-then-write)
@@ -105,15 +111,39 @@ class ZoneSource:
         self.loaded_signature: Signature | None = None  # what the files looked like when last read
         self.served: dict[str, Zone] = {}  # file -> the version of its zone being served
         self.vanished: dict[str, float] = {}  # file -> when it was first missed (monotonic)
+        # file -> (its stat when read, the zone, the findings): a reload reads only what changed (issue 11)
+        self._built: dict[str, tuple[tuple[int, int, int], Zone | None, list[Finding]]] = {}
 
-    def load(self) -> Outcome:
-        """Load and judge every path; what can be served is in `zones` (see the class docstring)."""
+    def _load_file(self, path: Path) -> tuple[Zone | None, list[Finding]]:
+        """`loader.load_file`, or what it gave last time if the file's stat is the same."""
+        from zonetool.loader import load_file
+
+        try:
+            st = path.stat()
+        except OSError:
+            return load_file(path)  # says why, as a LoadError
+        sig = (st.st_mtime_ns, st.st_size, st.st_ino)
+        cached = self._built.get(str(path))
+        if cached is not None and cached[0] == sig:
+            return cached[1], cached[2]
+        zone, findings = load_file(path)
+        self._built[str(path)] = (sig, zone, findings)
+        return zone, findings
+
+    def load(self, full: bool = False) -> Outcome:
+        """Load and judge every path; what can be served is in `zones` (see the class docstring).
+
+        Files whose stat did not change are not read again, unless `full` (SIGHUP: a BIND file's
+        $INCLUDE may have changed behind it).
+        """
         from zonetool.loader import has_errors, load_paths, serving_blockers
 
+        if full:
+            self._built.clear()
         # Taken before reading: a write during the load shows up as a change and is read again.
         # Recorded even if the load fails (a file vanished), so the watcher waits for the next change.
         before = self.loaded_signature = self.signature()
-        loaded: Any = load_paths(self._readable() if self.served else self.paths)
+        loaded: Any = load_paths(self._readable() if self.served else self.paths, self._load_file)
         files = [Path(f) for f in getattr(loaded, "files", []) or []]
         if set(files) != set(self.files):  # first load, or a file appeared: look again with the full list
             self.files = files
@@ -136,6 +166,9 @@ class ZoneSource:
                 zones.append(old)
                 origins.add(old.origin)
         self.served = {z.file or "": z for z in zones}
+        present = {str(f) for f in files}
+        for file in [f for f in self._built if f not in present]:
+            del self._built[file]  # a vanished file is read afresh if it comes back
         changed = self.serials.stamp(zones)
         return Outcome(zones, findings, changed, self.files, refused, kept)
 
