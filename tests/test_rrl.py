@@ -15,7 +15,17 @@ from test_server_hostile import Proc, is_mx_answer, procs, queries, tcp_burst, u
 
 from zonetool.lookup import ZoneSet
 from zonetool.server.responder import Responder
-from zonetool.server.rrl import ALLOW, DROP, SLIP, RateLimiter, ResponseRateLimit, account, client_prefix, slipped
+from zonetool.server.rrl import (
+    ALLOW,
+    DROP,
+    SLIP,
+    RateLimiter,
+    ResponseRateLimit,
+    account,
+    client_prefix,
+    default_rate,
+    slipped,
+)
 
 __all__ = ["procs"]  # the fixture, imported for the live tests
 CLIENT = ("198.51.100.7", 5300)
@@ -142,6 +152,12 @@ def test_a_live_burst_is_limited_over_udp_not_over_tcp(tmp_path: Path, procs: li
     p.wait_err(r"rrl-slipped: 127\.0\.0\.1 \(/24\): over 50 answers/s, slipped \(TC=1\)")
     assert p.stop() == 0
     assert "Traceback" not in p.stderr()
+
+
+def test_the_default_rate_is_off_on_loopback_only() -> None:
+    assert default_rate("127.0.0.1") == default_rate("::1") == default_rate("127.0.0.53") == 0
+    for address in ("0.0.0.0", "::", "192.0.2.53", "2001:db8::53", "fe80::1%eth0"):
+        assert default_rate(address) == 200, address
 
 
 def test_rrl_is_off_on_loopback_by_default(tmp_path: Path, procs: list[Proc]) -> None:

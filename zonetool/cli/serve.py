@@ -118,7 +118,7 @@ def serve(
     from zonetool.server.notify import Target
     from zonetool.server.querylog import QueryLog
     from zonetool.server.responder import Responder
-    from zonetool.server.rrl import RATE_OFF_LOOPBACK, RateLimiter
+    from zonetool.server.rrl import RateLimiter, default_rate
     from zonetool.server.runner import Server
     from zonetool.server.sockets import BindError, family_of
     from zonetool.server.supervisor import run
@@ -145,7 +145,7 @@ def serve(
     if not 0 <= rrl_slip <= 100:
         fail(f"--rrl-slip must be 0..100, not {rrl_slip}")
     if rrl is None:  # a test harness on loopback sends bursts on purpose; a server on a network must not amplify
-        rrl = 0.0 if ipaddress.ip_address(address.split("%", 1)[0]).is_loopback else float(RATE_OFF_LOOPBACK)
+        rrl = default_rate(address)
     for entry in allow_transfer or []:
         try:
             ipaddress.ip_network(entry, strict=False)
