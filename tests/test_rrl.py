@@ -12,6 +12,7 @@ import pytest
 from test_responder import EXAMPLE_COM, make_zone
 from test_server_cli import ZONETOOL, write_zone
 from test_server_hostile import Proc, is_mx_answer, procs, queries, tcp_burst, udp_burst
+from test_udp_batch import family_params, schedule
 
 from zonetool.lookup import ZoneSet
 from zonetool.server.responder import Responder
@@ -195,3 +196,36 @@ def test_the_query_log_names_limited_answers() -> None:
         assert faults.count("rrl-drop") == replies.count(None) > 0
         assert server.trouble.count("rrl-dropped") == faults.count("rrl-drop")
         assert server.trouble.count("rrl-slipped") == faults.count("rrl-slip")
+
+
+@pytest.mark.parametrize("family,host", family_params())
+@pytest.mark.parametrize("batched", [True, False], ids=["batched", "portable"])
+def test_both_udp_loops_limit(batched: bool, family: int, host: str) -> None:
+    """The batched (recvmmsg) and the portable loop alike, IPv4 and IPv6: 10 pass, then 1 in 2 slips."""
+    import socket
+
+    from zonetool.server.udp import UDPServer
+
+    responder = Responder([make_zone("example.com.", EXAMPLE_COM)])
+    table, cached = responder.udp_fast_paths()
+    limit = ResponseRateLimit(RateLimiter(10, 2), lambda: responder.zoneset, clock=lambda: 1.0)  # time stands still
+    with socket.socket(family, socket.SOCK_DGRAM) as sock, socket.socket(family, socket.SOCK_DGRAM) as client:
+        sock.bind((host, 0))
+        server = UDPServer(sock, responder.respond, None, schedule, cached, table, batched=batched, limit=limit)
+        assert server.cached is None and server.table is None  # the limit sees every answer
+        query = dns.message.make_query("example.com", "MX")
+        for i in range(100):
+            query.id = i
+            client.sendto(query.to_wire(), sock.getsockname())
+        server.start()
+        try:
+            replies = []
+            client.settimeout(2)
+            while len(replies) < 55:
+                replies.append(dns.message.from_wire(client.recv(65535)))
+        finally:
+            server.stop()
+    full = [m for m in replies if not m.flags & dns.flags.TC]
+    assert len(full) == 10 and all(len(m.answer[0]) == 2 for m in full)
+    assert [m.id for m in full] == list(range(10))
+    assert [m.id for m in replies if m.flags & dns.flags.TC] == list(range(11, 100, 2))
