@@ -121,3 +121,14 @@ def test_dnspython_rejects_what_we_used_to_send() -> None:
     bad[2] |= 0x80
     with pytest.raises(dns.exception.FormError):
         dns.message.from_wire(bytes(bad))
+
+
+def test_a_stop_says_every_count_held_back() -> None:
+    lines: list[str] = []
+    trouble = Trouble(lines.append, interval=60)
+    for _ in range(5):
+        trouble.report("malformed-packet", "192.0.2.7:5300 udp: cut short")
+    trouble.flush()
+    assert lines == ["malformed-packet: 192.0.2.7:5300 udp: cut short"]  # the interval has not passed
+    trouble.flush(everything=True)
+    assert lines[1] == "malformed-packet: 4 more in the last 60s (last: 192.0.2.7:5300 udp: cut short)"

@@ -193,6 +193,9 @@ def test_malformed_packets_are_one_line_per_interval(tmp_path: Path, procs: list
     assert p.stderr().count("malformed-packet") == 1  # the interval (5 s) has not passed: one line only
     # one interval later the held-back count is said, in one more line
     p.wait_err(r"malformed-packet: 1999 more in the last 5s \(last: 127\.0\.0\.1:\d+ udp: compressed", 15)
+    udp_burst(p.port, [struct.pack("!H", i) + m[2:] for i, m in enumerate(bad[:10])])
+    assert p.stderr().count("malformed-packet") == 2  # held back until the next interval...
     assert p.stop() == 0
-    assert p.stderr().count("malformed-packet") == 2
+    assert re.search(r"malformed-packet: 10 more in the last 5s", p.stderr())  # ...or the stop
+    assert p.stderr().count("malformed-packet") == 3
     assert "Traceback" not in p.stderr()

@@ -194,7 +194,7 @@ class Server:
             if self._tasks:
                 await asyncio.gather(*self._tasks, return_exceptions=True)
             await self._tcp.stop()
-            self.trouble.flush()
+            self.trouble.flush(everything=True)  # the counts held back this interval are said too
 
     async def _flush_trouble(self) -> None:
         """Say the trouble counted since the last line, once per interval (see trouble.py)."""
