@@ -16,7 +16,7 @@ for other edges.
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from socket import AF_INET, AF_INET6, inet_pton
 
@@ -38,6 +38,7 @@ from zonetool.records import (
     RdataError,
     _Target,
     from_wire,
+    type_name,
 )
 from zonetool.zone import Record, RRset
 
@@ -357,33 +358,69 @@ def pack_answer(data: bytes, query: Query, answer: Answer, limit: int, our_udp: 
     return bytes(p.buf)
 
 
-def pack_transfer(
+class RecordTooBig(Exception):
+    """A record that no DNS message can carry (RDATA over 65,535 octets, or record + header over 64 KiB)."""
+
+    def __init__(self, record: Record, size: int) -> None:
+        super().__init__(f"{record.owner.to_text()} {type_name(record.code)}: {size} octets, "
+                         f"more than a DNS message can carry ({MAX_MESSAGE})")
+        self.record = record
+
+
+def transfer_messages(
     data: bytes, query: Query, records: Iterable[Record], soa: Record, max_size: int = 16384
-) -> list[bytes]:
-    """AXFR: SOA, every record, SOA again, split into messages under 64 KiB (RFC 5936 2.2)."""
+) -> Iterator[bytes]:
+    """AXFR: SOA, every record, SOA again, as messages of about `max_size` octets, packed one at a time.
+
+    A generator so a transport can send a big zone as the client reads it, with only one
+    message in memory. Splits fall on record boundaries (RFC 5936 2.2); a record bigger than
+    `max_size` travels alone in a message of up to 64 KiB, as NSD does. A record that fits in no
+    message raises RecordTooBig after the messages before it were yielded.
+    """
     question = data[12 : query.question_end]
     flags = response_flags(query.flags, 0, True)
-    messages: list[bytes] = []
 
     def fresh() -> Packer:
         p = Packer()
         p.question(question, query.labels)
         return p
 
+    def add(p: Packer, record: Record) -> None:
+        try:
+            p.record(record.owner, record.ttl, record.rdata)
+        except OverflowError:  # RDLENGTH is 16 bits (RFC 1035 3.2.1)
+            raise RecordTooBig(record, len(record.rdata.to_wire())) from None
+
+    def done(p: Packer, count: int) -> bytes:
+        p.buf[:12] = HEADER.pack(query.id, flags, 1, count, 0, 0)
+        return bytes(p.buf)
+
     p, count = fresh(), 0
-    for record in (soa, *records, soa):
+    for record in _with_soa(soa, records):
         before = len(p.buf)
-        p.record(record.owner, record.ttl, record.rdata)
+        add(p, record)
         if len(p.buf) > max_size and count:
             p.rollback(before)
-            p.buf[:12] = HEADER.pack(query.id, flags, 1, count, 0, 0)
-            messages.append(bytes(p.buf))
+            yield done(p, count)
             p, count = fresh(), 0
-            p.record(record.owner, record.ttl, record.rdata)
+            add(p, record)
+        if len(p.buf) > MAX_MESSAGE:  # alone in a fresh message and still too big
+            raise RecordTooBig(record, len(p.buf) - len(question) - 12)
         count += 1
-    p.buf[:12] = HEADER.pack(query.id, flags, 1, count, 0, 0)
-    messages.append(bytes(p.buf))
-    return messages
+    yield done(p, count)
+
+
+def _with_soa(soa: Record, records: Iterable[Record]) -> Iterator[Record]:
+    yield soa
+    yield from records
+    yield soa
+
+
+def pack_transfer(
+    data: bytes, query: Query, records: Iterable[Record], soa: Record, max_size: int = 16384
+) -> list[bytes]:
+    """Every message of `transfer_messages` at once (for tests and small zones)."""
+    return list(transfer_messages(data, query, records, soa, max_size))
 
 
 # ---------------------------------------------------------------------------

@@ -74,6 +74,21 @@ def serve(
     tcp_idle: Annotated[
         float, typer.Option("--tcp-idle", help="Seconds before an idle TCP connection is closed.")
     ] = 10.0,
+    tcp_max_connections: Annotated[
+        int, typer.Option("--tcp-max-connections", help="Most TCP connections at once (the idle longest goes first).")
+    ] = 512,
+    tcp_max_per_client: Annotated[
+        int, typer.Option("--tcp-max-per-client", help="Most TCP connections from one client address.")
+    ] = 64,
+    tcp_read_timeout: Annotated[
+        float, typer.Option("--tcp-read-timeout", help="Seconds to receive one whole TCP message.")
+    ] = 5.0,
+    tcp_max_queued: Annotated[
+        int, typer.Option("--tcp-max-queued", help="Reply octets queued for one TCP client before its queries wait.")
+    ] = 256 * 1024,
+    tcp_drain_timeout: Annotated[
+        float, typer.Option("--tcp-drain-timeout", help="Seconds a TCP client may leave its replies unread.")
+    ] = 10.0,
     watch: Annotated[bool, typer.Option("--watch/--no-watch", help="Reload when a zone file changes.")] = True,
     rrl: Annotated[
         float | None,
@@ -124,6 +139,7 @@ def serve(
     from zonetool.server.runner import Server
     from zonetool.server.sockets import BindError, family_of
     from zonetool.server.supervisor import run
+    from zonetool.server.tcp import TCPLimits, raise_descriptor_limit
     from zonetool.server.zonesource import ZoneSource, served_findings
 
     if log_format not in ("text", "json"):
@@ -138,6 +154,17 @@ def serve(
         fail("--settle and --grace must not be negative")
     if not 512 <= max_udp <= 65535:
         fail("--max-udp must be 512..65535 (RFC 6891 6.2.5)")
+    for flag, value in (("--tcp-max-connections", tcp_max_connections), ("--tcp-max-per-client", tcp_max_per_client),
+                        ("--tcp-idle", tcp_idle), ("--tcp-read-timeout", tcp_read_timeout),
+                        ("--tcp-drain-timeout", tcp_drain_timeout)):
+        if value <= 0:
+            fail(f"{flag} must be more than 0, not {value:g}")
+    if tcp_max_queued < 65536:
+        fail(f"--tcp-max-queued must be at least 65536 (one whole message), not {tcp_max_queued}")
+    tcp_limits = TCPLimits(
+        max_connections=tcp_max_connections, max_per_client=tcp_max_per_client, idle_timeout=tcp_idle,
+        read_timeout=tcp_read_timeout, max_queued=tcp_max_queued, drain_timeout=tcp_drain_timeout,
+    )
     try:
         family_of(address)
     except BindError as exc:
@@ -220,6 +247,7 @@ def serve(
             source=source,
             notify=targets if worker == 0 else (),
             tcp_idle=tcp_idle,
+            tcp_limits=tcp_limits,
             settle=settle,
             inotify=not poll,
             events=sink,
@@ -265,6 +293,7 @@ def serve(
             events(_sink_line(ep, f"({ep.behaviour})"))
         for ep in closed:
             events(_sink_line(ep, "closed (no exchanger uses it now)"))
+    raise_descriptor_limit()  # soft RLIMIT_NOFILE up to the hard one: room for --tcp-max-connections
     try:
         run(make_server, workers, on_start=announce)
     except BindError as exc:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -34,7 +34,7 @@ from zonetool.lookup import (
 from zonetool.names import Name
 from zonetool.records import type_name
 from zonetool.server.trouble import Trouble
-from zonetool.zone import Zone
+from zonetool.zone import Record, Zone
 
 FORMERR = 1
 BADVERS = 16  # RFC 6891 6.1.3, carried in the OPT extended rcode
@@ -86,11 +86,61 @@ class QueryInfo:
     fault: str | None = None
 
 
+class Transfer:
+    """The messages of one zone transfer over TCP, packed one at a time as the transport asks.
+
+    Why lazy (issue 16): packed whole, a 100k-record zone held ~10 MB per client and stalled the
+    event loop for a third of a second; as a sequence the transport sends one message per turn
+    and only as fast as the client reads. Each iteration packs afresh from the zone it started
+    with (a reload meanwhile does not mix versions). Records go in the zone's own order, not the
+    canonical one: RFC 5936 2.2 fixes only the SOA first and last, and sorting 100k names would
+    stall the loop again. A record that no message can carry ends the transfer with SERVFAIL
+    (RFC 5936 2.2: an error RCODE ends it and the client keeps nothing); `problem` then names it.
+    """
+
+    __slots__ = ("_all", "_data", "_our_udp", "_query", "_zone", "problem")
+
+    def __init__(self, data: bytes, query: wire.Query, zone: Zone, our_udp: int) -> None:
+        self._data, self._query, self._zone, self._our_udp = data, query, zone, our_udp
+        self._all: list[bytes] | None = None
+        self.problem: str | None = None
+
+    # len() and [i] pack every message at once and keep them: for tests and small zones, never a transport
+    def __len__(self) -> int:
+        return len(self._packed())
+
+    def __getitem__(self, index: int) -> bytes:
+        return self._packed()[index]
+
+    def _packed(self) -> list[bytes]:
+        if self._all is None:
+            self._all = list(iter(self))  # a generator: list() must not ask our own __len__
+        return self._all
+
+    def __iter__(self) -> Iterator[bytes]:
+        zone = self._zone
+        soa = zone.soa_record()
+        assert soa is not None
+        try:
+            yield from wire.transfer_messages(self._data, self._query, _zone_records(zone), soa)
+        except wire.RecordTooBig as exc:
+            self.problem = f"{exc}; the transfer of {zone.origin.to_text()} ended with SERVFAIL"
+            yield wire.pack_error(self._data, SERVFAIL, self._query, our_udp=self._our_udp)
+
+
+def _zone_records(zone: Zone) -> Iterator[Record]:
+    """Every record but the SOA, node by node as stored (a snapshot of the nodes: no sort)."""
+    for node in list(zone.nodes.values()):
+        for code, rrset in list(node.items()):
+            if code != 6:
+                yield from rrset.records
+
+
 @dataclass(slots=True)
 class Reply:
-    """What to send: no message = stay silent; several only for a zone transfer over TCP."""
+    """What to send: no message = stay silent; a `Transfer` (lazy, TCP only) for a zone transfer."""
 
-    messages: list[bytes]
+    messages: list[bytes] | Transfer
     info: QueryInfo
     delay: float = 0.0
     close: bool = False  # TCP: the stream cannot be trusted any more; close it
@@ -407,9 +457,8 @@ class Responder:
             answer = Answer(NOERROR, True, [zone.rrset(zone.origin, 6)], zone=zone)  # type: ignore[list-item]
             body = wire.pack_answer(data, query, answer, wire.udp_limit(query.edns, self.max_udp), self.max_udp)
             return Reply([body], QueryInfo(client, transport, qname, qtype, "NOERROR", 1))
-        records = [r for r in zone.records() if r.code != 6]
-        messages = wire.pack_transfer(data, query, records, soa)
-        return Reply(messages, QueryInfo(client, transport, qname, qtype, "NOERROR", len(records) + 2))
+        transfer = Transfer(data, query, zone, self.max_udp)
+        return Reply(transfer, QueryInfo(client, transport, qname, qtype, "NOERROR", len(zone) + 1))  # SOA twice
 
     # -- faults ------------------------------------------------------------------------
     def _fault(

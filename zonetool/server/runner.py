@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import dataclasses
 import logging
 import os
 import socket
@@ -22,7 +23,7 @@ from zonetool.lookup import RCODE_NAMES
 from zonetool.server.notify import Target, send_notify
 from zonetool.server.rrl import RateLimiter, ResponseRateLimit
 from zonetool.server.sockets import bind_pair
-from zonetool.server.tcp import IDLE_TIMEOUT, TCPServer
+from zonetool.server.tcp import IDLE_TIMEOUT, TCPLimits, TCPServer
 from zonetool.server.trouble import Trouble
 from zonetool.server.udp import UDPServer
 from zonetool.server.zonesource import Outcome, ZoneSource, served_findings
@@ -61,6 +62,7 @@ class Server:
         inotify: bool = True,
         reuseport: bool = False,
         trouble: Trouble | None = None,
+        tcp_limits: TCPLimits | None = None,
         rrl: RateLimiter | None = None,
     ) -> None:
         self.responder = responder
@@ -70,6 +72,11 @@ class Server:
         self.source = source
         self.notify_targets = list(notify)
         self.tcp_idle = tcp_idle
+        # what hostile TCP clients may hold (issue 16); `tcp_idle` stays for callers that set only that
+        limits = tcp_limits or TCPLimits()
+        if tcp_limits is None or tcp_idle != IDLE_TIMEOUT:
+            limits = dataclasses.replace(limits, idle_timeout=tcp_idle)
+        self.tcp_limits = limits
         self.events = events or _ignore
         self.poll_interval = poll_interval
         self.settle = settle  # None: SETTLE_INOTIFY with inotify, SETTLE when polling
@@ -187,7 +194,9 @@ class Server:
         assert self._tcp_sock is not None
         self._stop = asyncio.Event()
         self._reload_lock = asyncio.Lock()
-        self._tcp = TCPServer(self._tcp_sock, self.responder.respond, self.querylog, self.tcp_idle)
+        self._tcp = TCPServer(
+            self._tcp_sock, self.responder.respond, self.querylog, self.tcp_limits, self.trouble, self.events
+        )
         await self._tcp.start()
         if self.watch:
             self._spawn(self._watch())
