@@ -315,7 +315,8 @@ def test_out_of_descriptors_the_server_keeps_answering_without_spinning(zones: P
             s.close()
         p.stop()
     err = p.err_lines + [p.err.get() for _ in range(p.err.qsize())]
-    assert not any("Traceback" in line for line in err) and len(err) < 8, err
+    # a handful of lines, not one per failed accept (a stop also says each kind's held-back count, once)
+    assert not any("Traceback" in line for line in err) and len(err) < 12, err
     wanted = "at most" if when == "at-start" else "tcp-accept-failed"
     assert any(wanted in line for line in err), err
 

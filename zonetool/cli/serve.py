@@ -90,6 +90,17 @@ def serve(
         float, typer.Option("--tcp-drain-timeout", help="Seconds a TCP client may leave its replies unread.")
     ] = 10.0,
     watch: Annotated[bool, typer.Option("--watch/--no-watch", help="Reload when a zone file changes.")] = True,
+    rrl: Annotated[
+        float | None,
+        typer.Option(
+            "--rrl",
+            help="UDP answers/s per client /24 (IPv6 /56) and answer; 0: off "
+            "(default: off on loopback, 200 elsewhere).",
+        ),
+    ] = None,
+    rrl_slip: Annotated[
+        int, typer.Option("--rrl-slip", help="Over the rate, every Nth answer goes out truncated (TC=1); 0: drop all.")
+    ] = 2,
     strict: Annotated[
         bool, typer.Option("--strict", help="Serve no zone with errors (default: serve what NSD serves).")
     ] = False,
@@ -124,6 +135,7 @@ def serve(
     from zonetool.server.notify import Target
     from zonetool.server.querylog import QueryLog
     from zonetool.server.responder import Responder
+    from zonetool.server.rrl import RateLimiter, default_rate
     from zonetool.server.runner import Server
     from zonetool.server.sockets import BindError, family_of
     from zonetool.server.supervisor import run
@@ -157,6 +169,12 @@ def serve(
         family_of(address)
     except BindError as exc:
         fail(f"--address: {exc.strerror}")
+    if rrl is not None and not 0 <= rrl <= 1_000_000:
+        fail(f"--rrl must be 0 (off) to 1000000 answers per second, not {rrl:g}")
+    if not 0 <= rrl_slip <= 100:
+        fail(f"--rrl-slip must be 0..100, not {rrl_slip}")
+    if rrl is None:  # a test harness on loopback sends bursts on purpose; a server on a network must not amplify
+        rrl = default_rate(address)
     for entry in allow_transfer or []:
         try:
             ipaddress.ip_network(entry, strict=False)
@@ -235,9 +253,14 @@ def serve(
             events=sink,
             watch=watch and worker == 0,  # workers reload when the parent tells them (supervisor)
             reuseport=workers > 1,
+            rrl=RateLimiter(rrl, rrl_slip) if rrl else None,
         )
 
     def announce(server: Server) -> None:
+        if rrl:
+            over = f"1 in {rrl_slip} goes out truncated (TC=1)" if rrl_slip else "all are dropped"
+            events(f"response-rate limit: {rrl:g} UDP answers/s per client /24 (IPv6 /56) and answer; "
+                   f"over it {over} (--rrl 0 turns it off)")
         if sinks is not None:  # the sinks follow the zones from reload to reload
             server.after_reload.append(lambda: follow_sinks(server))
         extra = f", {workers} workers" if workers > 1 else ""

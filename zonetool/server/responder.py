@@ -33,6 +33,7 @@ from zonetool.lookup import (
 )
 from zonetool.names import Name
 from zonetool.records import type_name
+from zonetool.server.trouble import Trouble
 from zonetool.zone import Record, Zone
 
 FORMERR = 1
@@ -43,6 +44,7 @@ _PLAIN_HEADER = b"\x00\x01\x00\x00\x00\x00"  # QDCOUNT=1, ANCOUNT=0, NSCOUNT=0
 MAX_CACHED = 4096  # octets: bigger answers (rare, TCP) are packed each time, so memory stays ~cache_size x 4 KiB
 _OPT_HEAD = b"\x00\x00\x29"  # root owner, TYPE 41 (RFC 6891 6.1.2)
 _TYPE_NAMES: dict[int, str] = {}
+_OPCODE_NAMES = {1: "IQUERY", 2: "STATUS", 4: "NOTIFY", 5: "UPDATE", 6: "DSO"}  # RFC 1035, 1996, 2136, 8490
 
 
 def _type_text(code: int) -> str:
@@ -188,12 +190,19 @@ class Responder:
         self.cache_size = cache_size
         self.allow_transfer = tuple(_network(a) for a in allow_transfer)
         self.faults = faults
+        # where bad packets are counted (the Server sets its Trouble here): once per interval, never per packet
+        self.trouble: Trouble | None = None
         self._snap = _Snapshot(ZoneSet(zones))
 
     # -- zones ---------------------------------------------------------------------
     @property
     def zones(self) -> tuple[Zone, ...]:
         return self._snap.zoneset.zones
+
+    @property
+    def zoneset(self) -> ZoneSet:
+        """The zones served right now (response-rate limiting groups answers by their zone)."""
+        return self._snap.zoneset
 
     def swap(self, zones: Sequence[Zone]) -> None:
         """Serve `zones` from now on; the cache goes with the old zones (one atomic store)."""
@@ -215,6 +224,7 @@ class Responder:
             return self._respond(snap, data, client, transport)
         except Exception as exc:  # a bug must not kill the server: answer SERVFAIL and say why
             header = wire.parse_header(data)
+            self._trouble("internal-error", client, transport, f"{exc!r} on a {len(data)}-octet message")
             if header is None:
                 return Reply([], QueryInfo(client, transport, "", "", "", 0))
             info = QueryInfo(client, transport, "", "", "SERVFAIL", 0, f"internal error: {exc!r}")
@@ -334,14 +344,24 @@ class Responder:
         header = wire.parse_header(data)
         if header is None:
             # RFC 1035 4.1.1: no header, no one to answer; on TCP the stream is lost.
+            self._trouble("malformed-packet", client, transport, f"{len(data)} octets, shorter than a DNS header")
             return Reply([], QueryInfo(client, transport, "", "", "", 0), close=transport == "tcp")
         flags = header[1]
         if flags & wire.QR:
+            self._trouble("malformed-packet", client, transport, "QR set: a response, not a query (not answered)")
             return Reply([], QueryInfo(client, transport, "", "", "", 0))  # a response: never answer it
+        opcode = (flags >> 11) & 0xF
+        if opcode != 0:
+            # RFC 1035 4.1.1: only QUERY is implemented. Header only, no OPT, as NSD 4.6: the sections
+            # of another opcode are not a question (an UPDATE's first one is its zone, RFC 2136 2.3).
+            name = _OPCODE_NAMES.get(opcode, str(opcode))
+            self._trouble("unsupported-opcode", client, transport, f"opcode {name} answered NOTIMP")
+            return Reply([wire.pack_error(data, NOTIMP)], QueryInfo(client, transport, "", "", "NOTIMP", 0))
         try:
             query = wire.parse_query(data)
         except wire.WireError as exc:
-            del exc  # RFC 1035 4.1.1: FORMERR, header only, since the question is unreadable
+            # RFC 1035 4.1.1: FORMERR, header only, since the question is unreadable
+            self._trouble("malformed-packet", client, transport, f"{exc} (FORMERR)")
             return Reply([wire.pack_error(data, FORMERR)], QueryInfo(client, transport, "", "", "FORMERR", 0, None))
         qname = query.qname_text().lower()
         qtype = _type_text(query.qtype)
@@ -350,11 +370,10 @@ class Responder:
             body = wire.pack_error(data, rcode, query, our_udp=self.max_udp)
             return Reply([body], QueryInfo(client, transport, qname, qtype, RCODE_NAMES[rcode], 0))
 
-        if query.opcode != 0:
-            return error(NOTIMP)  # RFC 1035 4.1.1: only QUERY is implemented
         if query.edns is not None and query.edns.version > 0:
             return error(BADVERS)  # RFC 6891 6.1.3
         if query.ancount or (query.nscount and query.qtype != IXFR):
+            self._trouble("malformed-packet", client, transport, "records in the answer or authority section (FORMERR)")
             return error(FORMERR)  # a query carries no answer; only IXFR carries an authority SOA
         if query.qclass != 1:
             return error(REFUSED)  # we serve class IN only
@@ -389,6 +408,13 @@ class Responder:
             # Only the ID and the question depend on the query (case-insensitive compression).
             cache[key] = (body[2:12], body[qend:], (qname, qtype, rcode, answers))
         return Reply([body], QueryInfo(client, transport, qname, qtype, rcode, answers))
+
+    def _trouble(self, kind: str, client: tuple[str, int], transport: str, reason: str) -> None:
+        trouble = self.trouble
+        if trouble is not None:
+            host, port = client[0], client[1]
+            where = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+            trouble.report(kind, f"{where} {transport}: {reason}")
 
     # -- zone transfer -------------------------------------------------------------------
     def _transfer_allowed(self, client: tuple[str, int]) -> bool:
