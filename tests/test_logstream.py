@@ -38,8 +38,10 @@ def info(i: int) -> QueryInfo:
 def test_every_line_is_written_when_the_reader_keeps_up() -> None:
     out = io.StringIO()
     writer = StreamWriter(out)
-    for i in range(20_000):
+    for i in range(20_000):  # bursts smaller than the queue, each drained: a reader that keeps up
         assert writer.put(f"line {i}")
+        if i % 4_000 == 3_999:
+            assert writer.drain()
     assert writer.drain()
     lines = out.getvalue().splitlines()
     assert lines == [f"line {i}" for i in range(20_000)] and writer.dropped == 0

@@ -299,7 +299,11 @@ def zone_files(paths: Iterable[str | Path], notes: list[Finding] | None = None) 
                                   and e.name.endswith((*YAML_SUFFIXES, BIND_SUFFIX))), key=lambda e: e.name)
             for entry in entries:
                 f = p / entry.name
-                if entry.is_file():
+                try:
+                    regular = entry.is_file()
+                except OSError:  # a link loop: skipped below, with its note
+                    regular = False
+                if regular:
                     found.append(f)
                 elif notes is not None:
                     why = _missing(f) if not f.exists() else "not a regular file (a FIFO, socket or device)"
