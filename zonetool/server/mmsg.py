@@ -104,6 +104,18 @@ class Batch:
         return socket.inet_ntop(socket.AF_INET, bytes(self.names[at + 4 : at + 8])), port
 
 
+    def raw_peer(self, slot: int) -> bytes:
+        """Slot `slot`'s address as octets (cheap, for the query log; `peer_of_raw` reads it later)."""
+        at = slot * _NAME
+        return bytes(self.names[at : at + (24 if self.family == socket.AF_INET6 else 8)])
+
+    def peer_of_raw(self, raw: bytes) -> tuple[str, int]:
+        (port,) = struct.unpack_from("!H", raw, 2)
+        if self.family == socket.AF_INET6:
+            return socket.inet_ntop(socket.AF_INET6, raw[8:24]), port
+        return socket.inet_ntop(socket.AF_INET, raw[4:8]), port
+
+
 def _libc() -> ctypes.CDLL | None:
     if not sys.platform.startswith("linux"):
         return None

@@ -43,9 +43,12 @@ class UDPServer:
     ) -> None:
         self.sock = sock
         self.respond = respond
-        # Responder.udp_fast_paths(): bytes for a cache hit, no Reply object; only when nothing is logged.
-        self.cached = cached if querylog is None else None
-        self.table = table if querylog is None else None
+        # Responder.udp_fast_paths(): bytes for a cache hit, no Reply object; only when nothing is logged,
+        # or (batched loop) when the log keeps entries in memory only and takes hits raw (QueryLog.remember_raw).
+        self.tap = querylog if batched and hasattr(querylog, "remember_raw") else None
+        fast = querylog is None or self.tap is not None
+        self.cached = cached if fast else None
+        self.table = table if fast else None
         self.querylog = querylog
         self.schedule = schedule
         self._stopping = False
@@ -83,7 +86,8 @@ class UDPServer:
         return reply.messages
 
     def _run(self) -> None:
-        recvfrom, sendto, cached = self.sock.recvfrom, self.sock.sendto, self.cached
+        recvfrom, sendto = self.sock.recvfrom, self.sock.sendto
+        cached = self.cached if self.querylog is None else None
         while True:
             try:
                 data, addr = recvfrom(MAX_DATAGRAM)
@@ -115,7 +119,7 @@ class UDPServer:
         batch = self.batch
         assert batch is not None
         recv, rbuf, sbuf, lens, slens = batch.recv, batch.rbuf, batch.sbuf, batch.lens, batch.slens
-        lstride, len_at, cached, table_now = batch.lstride, batch.len_at, self.cached, self.table
+        lstride, len_at, table_now, tap = batch.lstride, batch.len_at, self.table, self.tap
         empty: dict[bytes, bytes] = {}
         while True:
             n = recv()
@@ -123,12 +127,23 @@ class UDPServer:
                 return
             # n < 0: EINTR, or an ICMP error for an earlier reply reported here: go on, as `_run`
             table = (table_now() if table_now is not None else None) or empty
+            cached = self.cached
+            hits: list[tuple[bytes, bytes, bytes]] | None = None
+            started = 0
+            if tap is not None:
+                if tap.raw_ok:  # memory-only log: hits go in raw, decoded when read
+                    hits, started = [], time.perf_counter_ns()
+                else:  # someone reads entries as they come (a stream, a listener): the full path
+                    table, cached = empty, None
             count = 0
             for i in range(n):
                 at = i * SLOT
                 end = at + lens[i * lstride + len_at]
-                hit = table.get(bytes(rbuf[at + 2 : end]))
+                tail = bytes(rbuf[at + 2 : end])
+                hit = table.get(tail)
                 if hit is not None:
+                    if hits is not None:
+                        hits.append((batch.raw_peer(i), tail, hit))
                     out = count * SLOT
                     sbuf[out : out + 2] = rbuf[at : at + 2]
                     sbuf[out + 2 : out + 2 + len(hit)] = hit
@@ -143,12 +158,17 @@ class UDPServer:
                             self._send_later(messages, addr)()
                             continue
                         reply = messages[0]
+                    elif hits is not None:
+                        hits.append((batch.raw_peer(i), data[2:], reply[2:]))
                     out = count * SLOT
                     sbuf[out : out + len(reply)] = reply
                     slens[2 * count + 1] = len(reply)
                 if count != i:
                     batch.aim(count, i)
                 count += 1
+            if hits:  # logged before sending, as `_full_answer` does
+                assert tap is not None
+                tap.remember_raw(hits, (time.perf_counter_ns() - started) // 1000 // len(hits), batch.peer_of_raw)
             if count:
                 self._flush(batch, count, count != n)
 
