@@ -56,6 +56,11 @@ class ControlError(ValueError):
     def __str__(self) -> str:
         return f"{self.field}: {self.message}"
 
+    def with_status(self, status: int) -> ControlError:
+        """The same refusal with another HTTP status (e.g. 404 for an unknown SMTP host)."""
+        self.status = status
+        return self
+
 
 class NotInZone(ControlError, KeyError):
     """The name is in no served zone (a KeyError too, as `zone_for` always raised)."""

@@ -138,10 +138,14 @@ PeerDecoder = Callable[[bytes], tuple[str, int]]
 class _Raw:
     """Cache hits of one UDP batch as octets: (sockaddr, query after the ID, answer after the ID)."""
 
-    __slots__ = ("decode", "entries", "items", "micros", "seq", "ts")
+    __slots__ = ("count", "decode", "entries", "items", "micros", "seq", "ts")
 
-    def __init__(self, seq: int, ts: float, micros: int, items: list[tuple[bytes, bytes, bytes]], decode: PeerDecoder):
+    def __init__(
+        self, seq: int, ts: float, micros: int, items: list[tuple[bytes, bytes, bytes]], decode: PeerDecoder,
+        count: Callable[[Entry], None],
+    ) -> None:
         self.seq, self.ts, self.micros, self.items, self.decode = seq, ts, micros, items, decode
+        self.count = count  # the log's totals, counted when decoded
         self.entries: list[Entry] | None = None
 
     @property
@@ -160,10 +164,12 @@ class _Raw:
                 except Exception:
                     qname, qtype = "", ""
                 rcode = answer[1] & 0x0F
-                out.append(Entry(
+                entry = Entry(
                     self.decode(peer), "udp", qname, qtype, _rcode_text(rcode),
                     int.from_bytes(answer[4:6]), self.micros, None, self.seq + i, self.ts,
-                ))
+                )
+                self.count(entry)
+                out.append(entry)
             self.entries, self.items = out, []
         return self.entries
 
@@ -198,6 +204,7 @@ class QueryLog:
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
         self._waiting = 0
+        self._totals: dict[tuple[str, str], int] = {}  # (transport, rcode) -> queries, since the start
         self.listeners: list[Callable[[Entry], None]] = []
 
     @property
@@ -228,6 +235,7 @@ class QueryLog:
         with self._lock:
             self._next += 1
             entry = Entry.from_info(info, micros, self._next)
+            self._count_entry(entry)
             if self.keep:
                 self._add(entry, 1)
         for listener in self.listeners:
@@ -237,9 +245,26 @@ class QueryLog:
     def remember_raw(self, items: list[tuple[bytes, bytes, bytes]], micros: int, decode: PeerDecoder) -> None:
         """Cache hits answered from octets (see the module's docstring); decoded when read."""
         with self._lock:
-            chunk = _Raw(self._next + 1, time.time(), micros, items, decode)
+            chunk = _Raw(self._next + 1, time.time(), micros, items, decode, self._count_entry)
             self._next += len(items)
             self._add(chunk, len(items))
+
+    def _count_entry(self, entry: Entry) -> None:
+        key = (entry.transport, entry.rcode)
+        self._totals[key] = self._totals.get(key, 0) + 1
+
+    def totals(self) -> dict[str, dict[str, int]]:
+        """Queries answered since the start (clear() does not reset it), by transport and by rcode."""
+        with self._lock:
+            for chunk in self._chunks:  # hits kept raw are counted when decoded
+                if isinstance(chunk, _Raw):
+                    chunk.expand()
+            by_transport: dict[str, int] = {}
+            by_rcode: dict[str, int] = {}
+            for (transport, rcode), n in self._totals.items():
+                by_transport[transport] = by_transport.get(transport, 0) + n
+                by_rcode[rcode or "-"] = by_rcode.get(rcode or "-", 0) + n
+            return {"transport": by_transport, "rcode": by_rcode, "total": {"queries": sum(by_transport.values())}}
 
     def _add(self, chunk: Entry | _Raw, n: int) -> None:
         # under self._lock
@@ -347,6 +372,9 @@ class QueryLog:
     def clear(self) -> None:
         """Forget every entry (numbers keep rising, so a reader's `since` stays valid)."""
         with self._lock:
+            for chunk in self._chunks:  # counted in the totals before they go
+                if isinstance(chunk, _Raw):
+                    chunk.expand()
             self._chunks.clear()
             self._count = 0
 
