@@ -163,10 +163,10 @@ class Api:
 
     async def _main(self, host: str, port: int, ready: concurrent.futures.Future[int]) -> None:
         self._stop = asyncio.Event()
-        runner = web.AppRunner(self._app(), access_log=None, handle_signals=False)
+        runner = web.AppRunner(self._app(), access_log=None, handle_signals=False, shutdown_timeout=1.0)
         await runner.setup()
         try:
-            site = web.TCPSite(runner, host, port, shutdown_timeout=1.0)
+            site = web.TCPSite(runner, host, port)
             await site.start()
             server = site._server
             sockets = getattr(server, "sockets", None) or []
