@@ -187,6 +187,12 @@ def test_many_repeated_queries_are_all_logged(lab: DNSTestServer) -> None:
     entries = call("GET", f"{lab.api_url}/queries")[1]
     assert len(entries) == 40 and all(e["name"] == "example.com." and e["answers"] == 1 for e in entries)
     assert [e["seq"] for e in entries] == sorted(e["seq"] for e in entries)
+    assert call("GET", f"{lab.api_url}/queries")[1] == entries  # decoded once, read again the same
+    middle = entries[19]["seq"]
+    assert [e["seq"] for e in call("GET", f"{lab.api_url}/queries?since={middle}")[1]] == [
+        e["seq"] for e in entries[20:]]
+    assert lab.queries.count("example.com", "MX") == 40
+    assert call("GET", f"{lab.api_url}/stats")[1]["queries"]["rcode"] == {"NOERROR": 40}
 
 
 def test_smtp_endpoints_need_smtp(lab: DNSTestServer) -> None:

@@ -138,24 +138,36 @@ PeerDecoder = Callable[[bytes], tuple[str, int]]
 class _Raw:
     """Cache hits of one UDP batch as octets: (sockaddr, query after the ID, answer after the ID)."""
 
-    __slots__ = ("count", "decode", "entries", "items", "micros", "seq", "ts")
+    __slots__ = ("counted", "decode", "entries", "items", "micros", "n", "seq", "tally_to", "ts")
 
     def __init__(
         self, seq: int, ts: float, micros: int, items: list[tuple[bytes, bytes, bytes]], decode: PeerDecoder,
-        count: Callable[[Entry], None],
+        tally_to: dict[tuple[str, str], int],
     ) -> None:
         self.seq, self.ts, self.micros, self.items, self.decode = seq, ts, micros, items, decode
-        self.count = count  # the log's totals, counted when decoded
+        self.n = len(items)  # items are let go once decoded
+        self.tally_to = tally_to  # the log's totals
+        self.counted = False
         self.entries: list[Entry] | None = None
 
     @property
     def last(self) -> int:
-        return self.seq + len(self.items) - 1
+        return self.seq + self.n - 1
+
+    def tally(self) -> None:
+        """Count these hits in the totals once, from the rcode octet alone (no decoding)."""
+        if not self.counted:
+            self.counted = True
+            totals = self.tally_to
+            for _, _, answer in self.items:
+                key = ("udp", _rcode_text(answer[1] & 0x0F))
+                totals[key] = totals.get(key, 0) + 1
 
     def expand(self) -> list[Entry]:
         if self.entries is None:
             from zonetool import wire
 
+            self.tally()
             out = []
             for i, (peer, query, answer) in enumerate(self.items):
                 try:  # the question came from a cached answer, so it parsed once already
@@ -164,12 +176,10 @@ class _Raw:
                 except Exception:
                     qname, qtype = "", ""
                 rcode = answer[1] & 0x0F
-                entry = Entry(
+                out.append(Entry(
                     self.decode(peer), "udp", qname, qtype, _rcode_text(rcode),
                     int.from_bytes(answer[4:6]), self.micros, None, self.seq + i, self.ts,
-                )
-                self.count(entry)
-                out.append(entry)
+                ))
             self.entries, self.items = out, []
         return self.entries
 
@@ -245,7 +255,7 @@ class QueryLog:
     def remember_raw(self, items: list[tuple[bytes, bytes, bytes]], micros: int, decode: PeerDecoder) -> None:
         """Cache hits answered from octets (see the module's docstring); decoded when read."""
         with self._lock:
-            chunk = _Raw(self._next + 1, time.time(), micros, items, decode, self._count_entry)
+            chunk = _Raw(self._next + 1, time.time(), micros, items, decode, self._totals)
             self._next += len(items)
             self._add(chunk, len(items))
 
@@ -256,9 +266,9 @@ class QueryLog:
     def totals(self) -> dict[str, dict[str, int]]:
         """Queries answered since the start (clear() does not reset it), by transport and by rcode."""
         with self._lock:
-            for chunk in self._chunks:  # hits kept raw are counted when decoded
+            for chunk in self._chunks:  # hits kept raw are counted from their rcode octet
                 if isinstance(chunk, _Raw):
-                    chunk.expand()
+                    chunk.tally()
             by_transport: dict[str, int] = {}
             by_rcode: dict[str, int] = {}
             for (transport, rcode), n in self._totals.items():
@@ -271,7 +281,9 @@ class QueryLog:
         if self._count + n > self.limit:
             while self._chunks and self._count + n > self.limit // 2:
                 old = self._chunks.popleft()
-                self._count -= 1 if isinstance(old, Entry) else len(old.expand())
+                if isinstance(old, _Raw):
+                    old.tally()  # counted in the totals before it goes (cheap: no decoding)
+                self._count -= 1 if isinstance(old, Entry) else old.n
         self._chunks.append(chunk)
         self._count += n
         self._last = chunk.seq if isinstance(chunk, Entry) else chunk.last
@@ -374,7 +386,7 @@ class QueryLog:
         with self._lock:
             for chunk in self._chunks:  # counted in the totals before they go
                 if isinstance(chunk, _Raw):
-                    chunk.expand()
+                    chunk.tally()
             self._chunks.clear()
             self._count = 0
 
