@@ -6,6 +6,7 @@ import json
 import os
 import smtplib
 import subprocess
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -147,11 +148,29 @@ def test_smtp_events_and_behaviours(tmp_path: Path, procs: list[Serve]) -> None:
     assert (status, body) == (200, {"host": "mx1.example.com", "behaviour": "tempfail"})
     assert call("PUT", url + "/smtp/behaviours/mx1.example.com", {"behaviour": "explode"})[1]["field"] == "behaviour"
     assert call("PUT", url + "/smtp/behaviours/nowhere.example.com", {"behaviour": "accept"})[0] == 404
+    stream = urllib.request.urlopen(url + "/events", timeout=10)
+    lines: list[str] = []
+
+    def read() -> None:
+        for raw in stream:
+            lines.append(raw.decode().rstrip("\n"))
+            if lines[-1].startswith("data:") and '"kind":"rcpt"' in lines[-1]:
+                return
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    deadline = time.monotonic() + 10
+    while "event: ready" not in lines and time.monotonic() < deadline:
+        time.sleep(0.02)
     with smtplib.SMTP("127.0.0.10", port, timeout=10) as smtp:
         smtp.ehlo()
         smtp.mail("sender@example.org")
         code, _ = smtp.rcpt("user@example.com")
     assert code == 451
+    reader.join(10)
+    stream.close()
+    smtp_events = [json.loads(lines[i + 1].removeprefix("data: ")) for i, x in enumerate(lines) if x == "event: smtp"]
+    assert [e["kind"] for e in smtp_events][-2:] == ["connect", "rcpt"], lines  # as they happened
     deadline = time.monotonic() + 10
     events: list[dict[str, Any]] = []
     while time.monotonic() < deadline and not any(e["kind"] == "rcpt" for e in events):

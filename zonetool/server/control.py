@@ -302,10 +302,10 @@ class Control:
     def replace_rrset(
         self, owner: str | Name, rtype: str | int, data: Iterable[str | Rdata], ttl: int | None = None
     ) -> list[Record]:
-        """Serve exactly these records for owner and type (an empty list: none)."""
+        """Serve exactly these records for owner and type ([]: none); TTL: `ttl`, else the RRset's, else 3600."""
         values = list(data)
         with self._lock:
-            name, code, _, records = self._parse(owner, rtype, DEFAULT_TTL if ttl is None else ttl, values, many=True)
+            name, code, _, records = self._parse(owner, rtype, ttl, values, many=True)
             if code == SOA_CODE and len(records) != 1:
                 raise ControlError("data", "a zone has exactly one SOA")
             self.edits[(name, code)] = Edit(name, code, replace=True, records=records)

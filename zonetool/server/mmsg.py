@@ -104,16 +104,17 @@ class Batch:
         return socket.inet_ntop(socket.AF_INET, bytes(self.names[at + 4 : at + 8])), port
 
 
-    def raw_peer(self, slot: int) -> bytes:
-        """Slot `slot`'s address as octets (cheap, for the query log; `peer_of_raw` reads it later)."""
-        at = slot * _NAME
-        return bytes(self.names[at : at + (24 if self.family == socket.AF_INET6 else 8)])
+    def peers(self, count: int) -> bytes:
+        """The first `count` slots' addresses as one copy of octets (for the query log; see `peer_in`)."""
+        return bytes(self.names[: count * _NAME])
 
-    def peer_of_raw(self, raw: bytes) -> tuple[str, int]:
-        (port,) = struct.unpack_from("!H", raw, 2)
+    def peer_in(self, blob: bytes, slot: int) -> tuple[str, int]:
+        """Slot `slot`'s address from a `peers` copy, as (host, port)."""
+        at = slot * _NAME
+        (port,) = struct.unpack_from("!H", blob, at + 2)
         if self.family == socket.AF_INET6:
-            return socket.inet_ntop(socket.AF_INET6, raw[8:24]), port
-        return socket.inet_ntop(socket.AF_INET, raw[4:8]), port
+            return socket.inet_ntop(socket.AF_INET6, blob[at + 8 : at + 24]), port
+        return socket.inet_ntop(socket.AF_INET, blob[at + 4 : at + 8]), port
 
 
 def _libc() -> ctypes.CDLL | None:

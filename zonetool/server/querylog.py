@@ -132,56 +132,49 @@ class Entry:
         }
 
 
-PeerDecoder = Callable[[bytes], tuple[str, int]]
+PeerDecoder = Callable[[bytes, int], tuple[str, int]]  # (addresses of a batch, slot) -> (host, port)
 
 
-class _Raw:
-    """Cache hits of one UDP batch as octets: (sockaddr, query after the ID, answer after the ID)."""
+# A raw chunk is a plain list (the cheapest object to make once per UDP batch, on the hot path):
+# [seq, n, ts, micros, items, peers, decode, entries or None, counted]; items are flat
+# (slot, query after the ID, answer after the ID) triples, peers the batch's addresses.
+_SEQ, _N, _TS, _MICROS, _ITEMS, _PEERS, _DECODE, _ENTRIES, _COUNTED = range(9)
 
-    __slots__ = ("counted", "decode", "entries", "items", "micros", "n", "seq", "tally_to", "ts")
 
-    def __init__(
-        self, seq: int, ts: float, micros: int, items: list[tuple[bytes, bytes, bytes]], decode: PeerDecoder,
-        tally_to: dict[tuple[str, str], int],
-    ) -> None:
-        self.seq, self.ts, self.micros, self.items, self.decode = seq, ts, micros, items, decode
-        self.n = len(items)  # items are let go once decoded
-        self.tally_to = tally_to  # the log's totals
-        self.counted = False
-        self.entries: list[Entry] | None = None
+def _raw_last(chunk: list[Any]) -> int:
+    return chunk[_SEQ] + chunk[_N] - 1  # type: ignore[no-any-return]
 
-    @property
-    def last(self) -> int:
-        return self.seq + self.n - 1
 
-    def tally(self) -> None:
-        """Count these hits in the totals once, from the rcode octet alone (no decoding)."""
-        if not self.counted:
-            self.counted = True
-            totals = self.tally_to
-            for _, _, answer in self.items:
-                key = ("udp", _rcode_text(answer[1] & 0x0F))
-                totals[key] = totals.get(key, 0) + 1
+def _raw_tally(chunk: list[Any], totals: dict[tuple[str, str], int]) -> None:
+    """Count a raw chunk's hits in the totals once, from the rcode octet alone (no decoding)."""
+    if not chunk[_COUNTED]:
+        chunk[_COUNTED] = True
+        for answer in chunk[_ITEMS][2::3]:
+            key = ("udp", _rcode_text(answer[1] & 0x0F))
+            totals[key] = totals.get(key, 0) + 1
 
-    def expand(self) -> list[Entry]:
-        if self.entries is None:
-            from zonetool import wire
 
-            self.tally()
-            out = []
-            for i, (peer, query, answer) in enumerate(self.items):
-                try:  # the question came from a cached answer, so it parsed once already
-                    q = wire.parse_query(b"\0\0" + query)
-                    qname, qtype = q.qname_text().lower(), _type_text(q.qtype)
-                except Exception:
-                    qname, qtype = "", ""
-                rcode = answer[1] & 0x0F
-                out.append(Entry(
-                    self.decode(peer), "udp", qname, qtype, _rcode_text(rcode),
-                    int.from_bytes(answer[4:6]), self.micros, None, self.seq + i, self.ts,
-                ))
-            self.entries, self.items = out, []
-        return self.entries
+def _raw_expand(chunk: list[Any], totals: dict[tuple[str, str], int]) -> list[Entry]:
+    """The chunk's entries, decoded once (the octets are let go then)."""
+    if chunk[_ENTRIES] is None:
+        from zonetool import wire
+
+        _raw_tally(chunk, totals)
+        seq, n, ts, micros, items, peers, decode = chunk[:_ENTRIES]
+        out = []
+        for i in range(n):
+            slot, query, answer = items[3 * i], items[3 * i + 1], items[3 * i + 2]
+            try:  # the question came from a cached answer, so it parsed once already
+                q = wire.parse_query(b"\0\0" + query)
+                qname, qtype = q.qname_text().lower(), _type_text(q.qtype)
+            except Exception:
+                qname, qtype = "", ""
+            out.append(Entry(
+                decode(peers, slot), "udp", qname, qtype, _rcode_text(answer[1] & 0x0F),
+                int.from_bytes(answer[4:6]), micros, None, seq + i, ts,
+            ))
+        chunk[_ENTRIES], chunk[_ITEMS], chunk[_PEERS] = out, None, None
+    return chunk[_ENTRIES]  # type: ignore[no-any-return]
 
 
 class QueryLog:
@@ -207,7 +200,7 @@ class QueryLog:
         self.fmt = fmt
         self.keep = keep
         self.limit = limit  # bounded memory: the oldest half goes when the log is full
-        self._chunks: deque[Entry | _Raw] = deque()
+        self._chunks: deque[Any] = deque()  # Entry, or a raw chunk (a list, see _raw_expand)
         self._count = 0
         self._next = 0  # the last number given
         self._last = 0  # the last number kept
@@ -252,12 +245,21 @@ class QueryLog:
             listener(entry)
         return entry
 
-    def remember_raw(self, items: list[tuple[bytes, bytes, bytes]], micros: int, decode: PeerDecoder) -> None:
-        """Cache hits answered from octets (see the module's docstring); decoded when read."""
+    def remember_raw(self, items: list[Any], micros: int, peers: bytes, decode: PeerDecoder) -> None:
+        """Cache hits answered from octets: flat (slot, query, answer) triples, `peers` the batch's
+        addresses, `decode(peers, slot)` -> (host, port); decoded only when read. Kept to a list and
+        a few stores: it runs once per UDP batch."""
+        n = len(items) // 3
         with self._lock:
-            chunk = _Raw(self._next + 1, time.time(), micros, items, decode, self._totals)
-            self._next += len(items)
-            self._add(chunk, len(items))
+            seq = self._next + 1
+            self._next += n
+            if self._count + n > self.limit:
+                self._trim(n)
+            self._chunks.append([seq, n, time.time(), micros, items, peers, decode, None, False])
+            self._count += n
+            self._last = seq + n - 1
+            if self._waiting:
+                self._changed.notify_all()
 
     def _count_entry(self, entry: Entry) -> None:
         key = (entry.transport, entry.rcode)
@@ -267,8 +269,8 @@ class QueryLog:
         """Queries answered since the start (clear() does not reset it), by transport and by rcode."""
         with self._lock:
             for chunk in self._chunks:  # hits kept raw are counted from their rcode octet
-                if isinstance(chunk, _Raw):
-                    chunk.tally()
+                if not isinstance(chunk, Entry):
+                    _raw_tally(chunk, self._totals)
             by_transport: dict[str, int] = {}
             by_rcode: dict[str, int] = {}
             for (transport, rcode), n in self._totals.items():
@@ -276,17 +278,23 @@ class QueryLog:
                 by_rcode[rcode or "-"] = by_rcode.get(rcode or "-", 0) + n
             return {"transport": by_transport, "rcode": by_rcode, "total": {"queries": sum(by_transport.values())}}
 
-    def _add(self, chunk: Entry | _Raw, n: int) -> None:
+    def _trim(self, n: int) -> None:
+        """Room for `n` more: the oldest half goes (under self._lock)."""
+        while self._chunks and self._count + n > self.limit // 2:
+            old = self._chunks.popleft()
+            if isinstance(old, Entry):
+                self._count -= 1
+            else:
+                _raw_tally(old, self._totals)  # counted in the totals before it goes (no decoding)
+                self._count -= old[_N]
+
+    def _add(self, entry: Entry, n: int) -> None:
         # under self._lock
         if self._count + n > self.limit:
-            while self._chunks and self._count + n > self.limit // 2:
-                old = self._chunks.popleft()
-                if isinstance(old, _Raw):
-                    old.tally()  # counted in the totals before it goes (cheap: no decoding)
-                self._count -= 1 if isinstance(old, Entry) else old.n
-        self._chunks.append(chunk)
+            self._trim(n)
+        self._chunks.append(entry)
         self._count += n
-        self._last = chunk.seq if isinstance(chunk, Entry) else chunk.last
+        self._last = entry.seq
         if self._waiting:
             self._changed.notify_all()
 
@@ -304,9 +312,9 @@ class QueryLog:
     def since(self, seq: int = 0, limit: int | None = None) -> list[Entry]:
         """Entries numbered above `seq`, oldest first (at most `limit`: page with the last one's seq)."""
         with self._lock:
-            picked: list[Entry | _Raw] = []
+            picked: list[Any] = []
             for chunk in reversed(self._chunks):
-                if (chunk.seq if isinstance(chunk, Entry) else chunk.last) <= seq:
+                if (chunk.seq if isinstance(chunk, Entry) else _raw_last(chunk)) <= seq:
                     break
                 picked.append(chunk)
             out: list[Entry] = []
@@ -314,7 +322,7 @@ class QueryLog:
                 if isinstance(chunk, Entry):
                     out.append(chunk)
                 else:
-                    out.extend(e for e in chunk.expand() if e.seq > seq)
+                    out.extend(e for e in _raw_expand(chunk, self._totals) if e.seq > seq)
         return out if limit is None else out[:limit]
 
     def filter(
@@ -385,8 +393,8 @@ class QueryLog:
         """Forget every entry (numbers keep rising, so a reader's `since` stays valid)."""
         with self._lock:
             for chunk in self._chunks:  # counted in the totals before they go
-                if isinstance(chunk, _Raw):
-                    chunk.tally()
+                if not isinstance(chunk, Entry):
+                    _raw_tally(chunk, self._totals)
             self._chunks.clear()
             self._count = 0
 

@@ -128,12 +128,16 @@ class UDPServer:
             # n < 0: EINTR, or an ICMP error for an earlier reply reported here: go on, as `_run`
             table = (table_now() if table_now is not None else None) or empty
             cached = self.cached
-            hits: list[tuple[bytes, bytes, bytes]] | None = None
+            # memory-only log: hits go in raw, three flat items each (slot, query, answer; no tuple,
+            # nothing for the GC to walk), decoded when read; a stream or a listener: the full path
+            hits: list[int | bytes] | None = None
+            push = None
             started = 0
             if tap is not None:
-                if tap.raw_ok:  # memory-only log: hits go in raw, decoded when read
+                if tap.raw_ok:
                     hits, started = [], time.perf_counter_ns()
-                else:  # someone reads entries as they come (a stream, a listener): the full path
+                    push = hits.append
+                else:
                     table, cached = empty, None
             count = 0
             for i in range(n):
@@ -142,8 +146,10 @@ class UDPServer:
                 tail = bytes(rbuf[at + 2 : end])
                 hit = table.get(tail)
                 if hit is not None:
-                    if hits is not None:
-                        hits.append((batch.raw_peer(i), tail, hit))
+                    if push is not None:
+                        push(i)
+                        push(tail)
+                        push(hit)
                     out = count * SLOT
                     sbuf[out : out + 2] = rbuf[at : at + 2]
                     sbuf[out + 2 : out + 2 + len(hit)] = hit
@@ -158,8 +164,10 @@ class UDPServer:
                             self._send_later(messages, addr)()
                             continue
                         reply = messages[0]
-                    elif hits is not None:
-                        hits.append((batch.raw_peer(i), data[2:], reply[2:]))
+                    elif push is not None:
+                        push(i)
+                        push(data[2:])
+                        push(reply[2:])
                     out = count * SLOT
                     sbuf[out : out + len(reply)] = reply
                     slens[2 * count + 1] = len(reply)
@@ -168,7 +176,8 @@ class UDPServer:
                 count += 1
             if hits:  # logged before sending, as `_full_answer` does
                 assert tap is not None
-                tap.remember_raw(hits, (time.perf_counter_ns() - started) // 1000 // len(hits), batch.peer_of_raw)
+                micros = (time.perf_counter_ns() - started) * 3 // 1000 // len(hits)
+                tap.remember_raw(hits, micros, batch.peers(n), batch.peer_in)
             if count:
                 self._flush(batch, count, count != n)
 
