@@ -289,7 +289,7 @@ def test_import_groups_mx_and_smtp_srv_into_mail(tmp_path: Path) -> None:
     null = tmp_path / "null.zone"
     null.write_text(HEAD.replace("example.com", "x") + "@ MX 0 .\nns1 A 192.0.2.1\n")
     result = runner.invoke(app, ["import", str(null), "--origin", "example.com"])
-    assert result.exit_code == 0 and "mail:\n  'null': true\n" in result.stdout
+    assert result.exit_code == 0 and 'mail:\n  "null": true\n' in result.stdout
 
 
 @pytest.mark.parametrize("path", sorted(BIND.glob("*.zone")), ids=lambda p: p.name)

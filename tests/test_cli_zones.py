@@ -154,10 +154,16 @@ def test_compile_json_has_sources(good: Path) -> None:
     assert mx["source"] == {"file": str(good), "line": 5, "column": 14, "path": ["mail", "exchangers", 0, "host"]}
 
 
-def test_compile_refuses_zones_with_errors(bad: Path) -> None:
+def test_compile_of_a_zone_with_errors_prints_what_could_be_built_then_the_findings(bad: Path) -> None:
+    # issue 11 A8: it printed only "not compiled: 2 errors"
     code, out, err = invoke("compile", str(bad))
-    assert code == 1 and out == ""
-    assert f"{bad}:5:45: error bad-address" in err and "not compiled" in err
+    assert code == 1
+    assert "IN SOA" in out and "IN MX" in out  # what could be built
+    assert f"{bad}:5:45: error bad-address" in err and "not compiled cleanly" in err
+    code, out, _ = invoke("compile", str(bad), "--format", "json")
+    doc = json.loads(out)
+    assert code == 1 and doc["ok"] is False and doc["zones"][0]["records"]
+    assert any(f["code"] == "bad-address" for f in doc["findings"])
 
 
 def _installed_zonetool() -> list[str]:

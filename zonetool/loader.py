@@ -44,6 +44,32 @@ def has_errors(findings: Iterable[Finding], strict: bool = False) -> bool:
     return any(f.silenced is None and (strict or f.severity is Severity.ERROR) for f in findings)
 
 
+def build_errors(findings: Iterable[Finding]) -> list[Finding]:
+    """The errors of the reader and compiler (not of the rules): a zone with one is not whole."""
+    from zonetool.rules import RULES
+
+    return [f for f in findings if f.severity is Severity.ERROR and f.silenced is None and f.code not in RULES]
+
+
+def serving_blockers(findings: Iterable[Finding], strict: bool = False) -> list[Finding]:
+    """The findings that keep a zone from being served (issue 10: serve what NSD serves).
+
+    Served as they are: every rule finding, errors included (a sender lab needs broken zones),
+    except the rules NSD itself refuses a zone for (`Rule.unservable`, even when silenced).
+    Never served: what could not be built (the reader's and compiler's errors). `strict`
+    (`serve --strict`) adds every error that is not silenced, as `export` judges.
+    """
+    from zonetool.rules import RULES
+
+    def blocks(f: Finding) -> bool:
+        rule = RULES.get(f.code)
+        if rule is not None and rule.unservable:
+            return True
+        return f.severity is Severity.ERROR and f.silenced is None and (strict or rule is None)
+
+    return [f for f in findings if blocks(f)]
+
+
 def sort_key(f: Finding) -> tuple[str, int, int]:
     return (f.where.file or "", f.where.line or 0, f.where.column or 0)
 
@@ -255,13 +281,20 @@ def zone_files(paths: Iterable[str | Path]) -> list[Path]:
     return out
 
 
-def load_paths(paths: Iterable[str | Path]) -> Loaded:
-    """Every zone under `paths`; raises LoadError for usage problems, reports the rest as findings."""
+def load_paths(
+    paths: Iterable[str | Path], load: Callable[[Path], tuple[Zone | None, list[Finding]]] | None = None
+) -> Loaded:
+    """Every zone under `paths`; raises LoadError for usage problems, reports the rest as findings.
+
+    `load` reads one file (default `load_file`); a long-running server passes one that reuses
+    what it built for files that did not change, so a reload costs what changed, not the whole set.
+    """
     loaded = Loaded()
     origins: dict[object, str] = {}
     for p in zone_files(paths):
         file = str(p)
-        zone, findings = load_file(p)
+        zone, findings = (load or load_file)(p)
+        findings = list(findings)  # the duplicate-origin finding below must not land in a cached list
         loaded.files.append(file)
         if zone is not None:
             first = origins.setdefault(zone.origin, file)

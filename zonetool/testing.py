@@ -37,16 +37,20 @@ from zonetool.server.querylog import QueryLog
 from zonetool.server.runner import Server
 from zonetool.zone import Zone
 
-__all__ = ["DNSTestServer", "ZoneLoadError"]
+__all__ = ["DNSTestServer", "ZoneFindingsWarning", "ZoneLoadError"]
 
 
 class ZoneLoadError(ValueError):
-    """The zone given to `load()` has errors; the message lists every finding with its place."""
+    """The zone given to `load()` cannot be served; the message lists why, each finding with its place."""
 
-    def __init__(self, findings: Sequence[Finding]) -> None:
+    def __init__(self, findings: Sequence[Finding], blockers: Sequence[Finding] | None = None) -> None:
         self.findings = list(findings)
-        errors = [f for f in self.findings if f.severity.value == "error"]
-        super().__init__(f"{len(errors)} error(s) in the zone:\n" + "\n".join(f.format() for f in errors))
+        shown = list(blockers) if blockers is not None else [f for f in self.findings if f.severity.value == "error"]
+        super().__init__(f"{len(shown)} error(s) in the zone:\n" + "\n".join(f.format() for f in shown))
+
+
+class ZoneFindingsWarning(UserWarning):
+    """A loaded zone breaks rules and is served as it is (a sender lab serves broken DNS on purpose)."""
 
 
 class DNSTestServer:
@@ -62,10 +66,12 @@ class DNSTestServer:
         cache_size: int = 10_000,
         faults: Any = None,
         tcp_idle: float = 10.0,
+        strict: bool = False,
         api: bool = False,
         api_token: str | None = None,
     ) -> None:
         self.address = address
+        self.strict = strict  # True: refuse zones with any error, as `export` and `serve --strict` do
         self.tcp_idle = tcp_idle
         self.requested_port = port
         self.allow_transfer = tuple(allow_transfer)
@@ -78,6 +84,7 @@ class DNSTestServer:
         self.control = Control(faults=faults)
         self.faults = self.control.faults
         self.queries = QueryLog(keep=True)
+        self.findings: list[Finding] = []  # every finding of the zones of the last load(), served or not
         self.api = api
         self.api_token = api_token
         self._api: Any = None
@@ -171,10 +178,16 @@ class DNSTestServer:
     def load(self, *sources: str | os.PathLike[str] | Mapping[str, Any]) -> list[Zone]:
         """Serve zones from YAML files, directories, or dicts in the YAML shape; replaces zones of the same origin.
 
-        Raises ZoneLoadError (listing every finding) if a zone has errors; nothing changes then.
-        Runtime edits (set, remove) stay laid over the new version, as over a reload in `serve`.
+        Rule findings do not stop it: the zones are served as they are (an MX pointing at a CNAME,
+        an exchanger without addresses: what senders meet in the wild), `findings` lists every
+        finding and, when errors are among them, one ZoneFindingsWarning says how many. Raises
+        ZoneLoadError, changing nothing, when a zone cannot be built, when NSD would refuse it
+        too (CNAME beside other data, no SOA, ...), or with `strict=True` when it has any error.
+        Runtime edits (set, add, remove) stay laid over the new version, as over a reload in `serve`.
         """
-        from zonetool.loader import has_errors, load_mapping, load_paths
+        import warnings
+
+        from zonetool.loader import load_mapping, load_paths, serving_blockers
 
         loaded_zones: list[Zone] = []
         findings: list[Finding] = []
@@ -191,9 +204,18 @@ class DNSTestServer:
                 loaded = load_paths([path])
                 findings.extend(loaded.findings)
                 loaded_zones.extend(loaded.zones)
-        if has_errors(findings):
-            raise ZoneLoadError(findings)
+        blockers = serving_blockers(findings, self.strict)
+        if blockers:
+            raise ZoneLoadError(findings, blockers)
         self.control.load(loaded_zones)
+        self.findings = findings
+        errors = [f for f in findings if f.silenced is None and f.severity.value == "error"]
+        if errors:  # zones with warnings only were always served quietly; errors served are news
+            first = errors[0].format().splitlines()[0]
+            warnings.warn(
+                ZoneFindingsWarning(f"{len(errors)} error(s) served as they are (the first: {first}); see .findings"),
+                stacklevel=2,
+            )
         return loaded_zones
 
     def unload(self, origin: str | Name) -> None:

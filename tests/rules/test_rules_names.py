@@ -53,3 +53,15 @@ def test_wildcard_label(findings: Callable) -> None:
     assert findings("*.dev A 192.0.2.1\n* A 192.0.2.2") == []
     report = findings("dev.* A 192.0.2.1\na*b A 192.0.2.2\n*.ok A 192.0.2.3")
     assert sorted(report.lines("wildcard-label")) == [1, 2]
+
+
+def test_name_repeats_origin(findings: Callable) -> None:
+    # written with their dots, or relative: fine
+    ok = MAIL_OK + "sub MX 10 mx2.example.com.\nwww CNAME mx1\nexample TXT fine\nexample.com.sub TXT fine"
+    assert "name-repeats-origin" not in findings(ok).codes()
+    # issue 11: `mx2.example.com` without its dot became mx2.example.com.example.com.
+    report = findings(MAIL_OK + "sub MX 10 mx2.example.com\nwww.example.com A 192.0.2.1\n"
+                      "alias CNAME www.Example.COM\n_sip._tcp SRV 0 0 5060 sip.example.com")
+    assert sorted(report.lines("name-repeats-origin")) == [5, 6, 7, 8]
+    by_line = {f.where.line: f for f in report if f.code == "name-repeats-origin"}
+    assert by_line[5].hint is not None and "add a trailing dot: write mx2.example.com." in by_line[5].hint

@@ -61,6 +61,9 @@ FAILING: dict[str, str] = {
     "target-not-hostname": "records:\n  '@': {MX: '10 mail_in.example.net.'}  # <-\n" + HOSTS,
     "owner-chars": "records:\n  'my host': {A: 192.0.2.1}  # <-\n" + HOSTS,
     "wildcard-label": "records:\n  'dev.*': {A: 192.0.2.1}  # <-\n" + HOSTS,
+    # issue 11: the exchanger meant mx2.example.com. and became mx2.example.com.example.com.
+    "name-repeats-origin": MX1 + "\n    - {host: mx2.example.com, priority: 20}  # <-\nrecords:\n"
+    "  mx2: {A: 192.0.2.2}\n" + HOSTS,
     "null-mx-not-alone": "records:\n  '@': {MX: ['10 mx.example.net.', '0 .']}  # <-\n" + HOSTS,
     "null-mx-preference": "records:\n  '@':\n    MX: '10 .'  # <-\n" + HOSTS,
     "mx-target-cname": "mail:\n  exchangers:\n    - {host: mail, priority: 10}  # <-\n"

@@ -17,7 +17,7 @@ app = typer.Typer(
     name="zonetool",
     help="DNS zones in YAML: validate, compile MX/SRV, export BIND files, serve them to test mail senders.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,  # typer's own: zonetool --install-completion (bash, zsh, fish, PowerShell)
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )

@@ -62,24 +62,25 @@ def render(zone: Zone, previous: Path | None) -> str:
     return write_zone(zone, digest=digest)
 
 
-def _is_folder(output: Path) -> bool:
-    return output.is_dir() or str(output).endswith(("/", "\\"))
+def _is_folder(output: Path, raw: str | None = None) -> bool:
+    """An existing folder, or a path the user wrote with a trailing slash (`-o out/`: create it)."""
+    return output.is_dir() or (raw if raw is not None else str(output)).endswith(("/", "\\"))
 
 
-def _target(output: Path | None, zone: Zone) -> Path | None:
+def _target(output: Path | None, zone: Zone, raw: str | None = None) -> Path | None:
     """Where `export` will write `zone`, as far as one zone can tell (checked again with all of them)."""
     if output is None:
         return None
-    return output / _zone_file_name(zone) if _is_folder(output) else output
+    return output / _zone_file_name(zone) if _is_folder(output, raw) else output
 
 
-def _targets(zones: list[Zone], output: Path | None) -> tuple[list[Path | None], Path | None]:
+def _targets(zones: list[Zone], output: Path | None, raw: str | None = None) -> tuple[list[Path | None], Path | None]:
     """The file for each zone (None: stdout), and the folder to create, or a usage error."""
     if output is None:
         if len(zones) > 1:
             fail(f"{len(zones)} zones: give -o FOLDER to write one ORIGIN.zone file per zone", EXIT_USAGE)
         return [None], None
-    if len(zones) > 1 or _is_folder(output):
+    if len(zones) > 1 or _is_folder(output, raw):
         if output.exists() and not output.is_dir():
             fail(f"{output}: is a file; several zones need a folder", EXIT_USAGE)
         names = [_zone_file_name(z) for z in zones]
@@ -107,12 +108,16 @@ def _rendered(zone: Zone, target: Path | None, early: tuple[Path | None, forked.
 @app.command("export")
 def export(
     paths: Annotated[list[Path], typer.Argument(help="YAML zone files or folders of them.")],
-    output: Annotated[
-        Path | None,
-        typer.Option("--output", "-o", help="File for one zone, or a folder for several (ORIGIN.zone each)."),
+    output_text: Annotated[
+        str | None,
+        typer.Option(
+            "--output", "-o", help="File for one zone, or a folder (a trailing / or an existing one): ORIGIN.zone each."
+        ),
     ] = None,
 ) -> None:
     """Write BIND master files (RFC 1035) for zones that validate; nothing is written if any zone has errors."""
+    # Taken as text: a Path would drop the trailing slash that says "a folder" (issue 11).
+    output = Path(output_text) if output_text is not None else None
     from zonetool import forked
     from zonetool.atomic import write_atomic
     from zonetool.loader import NOT_YAML, LoadError, load_paths, one_shot
@@ -122,7 +127,7 @@ def export(
     def start_render(zone: Zone) -> None:
         """A big zone's BIND text is written in a child while its rules run here."""
         if len(zone) >= forked.MIN_RECORDS:
-            target = _target(output, zone)
+            target = _target(output, zone, output_text)
             child = forked.start(lambda: render(zone, target))
             if child is not None:
                 early[id(zone)] = (target, child)
@@ -138,7 +143,7 @@ def export(
         zones = loaded.zones
         if not zones:
             fail("no zones to export", EXIT_USAGE)
-        targets, folder = _targets(zones, output)
+        targets, folder = _targets(zones, output, output_text)
         # Render everything before writing anything: a failure leaves every old file as it was.
         texts = [_rendered(z, target, early.pop(id(z), None)) for z, target in zip(zones, targets, strict=True)]
     except LoadError as exc:
@@ -178,6 +183,7 @@ def import_(
         typer.Option("--origin", help="The zone's origin (default: the file's $ORIGIN, else its name)."),
     ] = None,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="YAML file to write (default: stdout).")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace the output file if it exists.")] = False,
 ) -> None:
     """Turn a BIND zone file into a YAML zone that compiles back to exactly the same records."""
     from zonetool.atomic import write_atomic
@@ -207,6 +213,8 @@ def import_(
         except BindSyntaxError as exc:
             fail(str(exc), EXIT_FINDINGS)
         _print_findings(warnings)
+        if zone.soa is None and zone.rrset(zone.origin, 2) is None:  # as named-checkzone: nothing at the origin
+            fail(f"{file}: no SOA and no NS at {zone.origin}: is --origin right? nothing written", EXIT_FINDINGS)
         # The promise of import: the YAML compiles to the very same records. Check it, never assume it.
         result, lost, problems = import_check.checked_yaml(zone, str(output or "<import>"))
     if lost:
@@ -217,6 +225,9 @@ def import_(
         fail("internal error: the YAML would not compile back to the same records; nothing written", EXIT_FINDINGS)
     if output is None:
         typer.echo(result, nl=False)
+    elif output.exists() and not force:
+        # A hand-commented YAML zone is worth more than an import: never replace one by accident.
+        fail(f"{output}: exists; give --force to replace it (or -o another file)", EXIT_USAGE)
     else:
         write_atomic(output, result)
         typer.echo(f"{zone.origin} ({len(zone)} records) -> {output}", err=True)

@@ -28,6 +28,7 @@ app.add_typer(record_app, name="record")
 
 ZoneArg = Annotated[Path, typer.Argument(help="The YAML zone file to edit.")]
 DryRun = Annotated[bool, typer.Option("--dry-run", "-n", help="Print the change as a unified diff; write nothing.")]
+Strict = Annotated[bool, typer.Option("--strict", help="Refuse an edit that brings in any new finding (warnings too).")]
 
 
 def _read(path: Path) -> str:
@@ -43,8 +44,8 @@ def _read(path: Path) -> str:
         fail(f"{path}: cannot read: {exc.strerror}")
 
 
-def run_edit(path: Path, what: str, edit: Callable[[Document], None], dry_run: bool) -> None:
-    """The one way every edit command changes a file."""
+def run_edit(path: Path, what: str, edit: Callable[[Document], None], dry_run: bool, strict: bool = False) -> None:
+    """The one way every edit command changes a file; it says which findings the edit brings in."""
     from zonetool.atomic import write_atomic
     from zonetool.loader import has_errors, load_text, sort_key
     from zonetool.source.yaml_edit import EditError, apply_edit, unified_diff
@@ -67,12 +68,37 @@ def run_edit(path: Path, what: str, edit: Callable[[Document], None], dry_run: b
             if f.silenced is None and f.severity.value == "error":
                 typer.echo(f.format(), err=True)
         fail(f"{path}: {what}: the zone would not be valid; the file was not changed", EXIT_FINDINGS)
+    new = introduced(load_text(text, str(path))[1], findings)
+    for f in new:  # e.g. a second SPF record: said now, not at the next validate (issue 11)
+        typer.echo(f.format(), err=True)
+    if strict and new:
+        fail(f"{path}: {what}: the edit brings in {len(new)} finding(s) (--strict); the file was not changed",
+             EXIT_FINDINGS)
     if dry_run:
         typer.echo(unified_diff(text, result.new_text, str(path)), nl=False)
         return
     write_atomic(path, result.new_text)
     serial = f" (serial {result.serial[0]} -> {result.serial[1]})" if result.serial else ""
     typer.echo(f"{path}: {what}{serial}")
+
+
+def introduced(before: list[Any], after: list[Any]) -> list[Any]:
+    """Findings of `after` that `before` lacks, by code and message (an edit moves lines, so not by place)."""
+    from collections import Counter
+
+    from zonetool.loader import sort_key
+
+    seen = Counter((f.code, f.message) for f in before if f.silenced is None)
+    out = []
+    for f in sorted(after, key=sort_key):
+        if f.silenced is not None:
+            continue
+        key = (f.code, f.message)
+        if seen[key]:
+            seen[key] -= 1
+        else:
+            out.append(f)
+    return out
 
 
 def _ttl(value: str | None) -> Any:
@@ -110,11 +136,12 @@ def mx_add(
     port: Port = None,
     address: Address = None,
     dry_run: DryRun = False,
+    strict: Strict = False,
 ) -> None:
     """Add a mail exchanger (--priority is required)."""
     from zonetool.source.yaml_edit import mx_add as edit
 
-    run_edit(zone, f"mx add {host}", lambda d: edit(d, host, priority, weight, port, address), dry_run)
+    run_edit(zone, f"mx add {host}", lambda d: edit(d, host, priority, weight, port, address), dry_run, strict)
 
 
 @mx_app.command("set")
@@ -126,11 +153,12 @@ def mx_set(
     port: Port = None,
     address: Address = None,
     dry_run: DryRun = False,
+    strict: Strict = False,
 ) -> None:
     """Change an exchanger's priority, weight, port or addresses."""
     from zonetool.source.yaml_edit import mx_set as edit
 
-    run_edit(zone, f"mx set {host}", lambda d: edit(d, host, priority, weight, port, address), dry_run)
+    run_edit(zone, f"mx set {host}", lambda d: edit(d, host, priority, weight, port, address), dry_run, strict)
 
 
 @mx_app.command("remove")
@@ -138,11 +166,12 @@ def mx_remove(
     zone: ZoneArg,
     host: Annotated[str, typer.Argument(help="Exchanger host as in the file (relative or absolute).")],
     dry_run: DryRun = False,
+    strict: Strict = False,
 ) -> None:
     """Remove a mail exchanger."""
     from zonetool.source.yaml_edit import mx_remove as edit
 
-    run_edit(zone, f"mx remove {host}", lambda d: edit(d, host), dry_run)
+    run_edit(zone, f"mx remove {host}", lambda d: edit(d, host), dry_run, strict)
 
 
 # ---------------------------------------------------------------------------
@@ -162,11 +191,12 @@ def srv_add(
     priority: Priority = None,
     weight: Weight = None,
     dry_run: DryRun = False,
+    strict: Strict = False,
 ) -> None:
     """Add an SRV target (--port is required); a new name goes to services: if the zone has one."""
     from zonetool.source.yaml_edit import srv_add as edit
 
-    run_edit(zone, f"srv add {name} {target}", lambda d: edit(d, name, target, port, priority, weight), dry_run)
+    run_edit(zone, f"srv add {name} {target}", lambda d: edit(d, name, target, port, priority, weight), dry_run, strict)
 
 
 @srv_app.command("set")
@@ -178,11 +208,12 @@ def srv_set(
     priority: Priority = None,
     weight: Weight = None,
     dry_run: DryRun = False,
+    strict: Strict = False,
 ) -> None:
     """Change an SRV target's port, priority or weight."""
     from zonetool.source.yaml_edit import srv_set as edit
 
-    run_edit(zone, f"srv set {name} {target}", lambda d: edit(d, name, target, port, priority, weight), dry_run)
+    run_edit(zone, f"srv set {name} {target}", lambda d: edit(d, name, target, port, priority, weight), dry_run, strict)
 
 
 @srv_app.command("remove")
@@ -192,11 +223,12 @@ def srv_remove(
     target: Target,
     port: Annotated[int | None, typer.Option("--port", help="Pick one when the target is listed twice.")] = None,
     dry_run: DryRun = False,
+    strict: Strict = False,
 ) -> None:
     """Remove an SRV target (the service entry goes with its last target)."""
     from zonetool.source.yaml_edit import srv_remove as edit
 
-    run_edit(zone, f"srv remove {name} {target}", lambda d: edit(d, name, target, port), dry_run)
+    run_edit(zone, f"srv remove {name} {target}", lambda d: edit(d, name, target, port), dry_run, strict)
 
 
 # ---------------------------------------------------------------------------
@@ -215,12 +247,13 @@ def record_add(
     value: Annotated[str, typer.Argument(help="The value as written in YAML, e.g. '10 mx1' or a TXT text.")],
     ttl: Ttl = None,
     dry_run: DryRun = False,
+    strict: Strict = False,
 ) -> None:
     """Add one record to OWNER's TYPE records."""
     from zonetool.source.yaml_edit import record_add as edit
 
     t = _ttl(ttl)
-    run_edit(zone, f"record add {owner} {rtype.upper()}", lambda d: edit(d, owner, rtype, value, t), dry_run)
+    run_edit(zone, f"record add {owner} {rtype.upper()}", lambda d: edit(d, owner, rtype, value, t), dry_run, strict)
 
 
 @record_app.command("set")
@@ -231,12 +264,13 @@ def record_set(
     value: Annotated[str, typer.Argument(help="The one value the RRset will hold.")],
     ttl: Ttl = None,
     dry_run: DryRun = False,
+    strict: Strict = False,
 ) -> None:
     """Replace all of OWNER's TYPE records by VALUE."""
     from zonetool.source.yaml_edit import record_set as edit
 
     t = _ttl(ttl)
-    run_edit(zone, f"record set {owner} {rtype.upper()}", lambda d: edit(d, owner, rtype, value, t), dry_run)
+    run_edit(zone, f"record set {owner} {rtype.upper()}", lambda d: edit(d, owner, rtype, value, t), dry_run, strict)
 
 
 @record_app.command("remove")
@@ -246,11 +280,12 @@ def record_remove(
     rtype: RType,
     value: Annotated[str | None, typer.Argument(help="The value to remove; omit it to remove them all.")] = None,
     dry_run: DryRun = False,
+    strict: Strict = False,
 ) -> None:
     """Remove one record (or, without VALUE, all of OWNER's TYPE records)."""
     from zonetool.source.yaml_edit import record_remove as edit
 
-    run_edit(zone, f"record remove {owner} {rtype.upper()}", lambda d: edit(d, owner, rtype, value), dry_run)
+    run_edit(zone, f"record remove {owner} {rtype.upper()}", lambda d: edit(d, owner, rtype, value), dry_run, strict)
 
 
 # ---------------------------------------------------------------------------
@@ -305,7 +340,7 @@ def fmt(
 # ---------------------------------------------------------------------------
 def _zone_from(source: str, origin: str | None, timeout: float) -> Zone:
     """A zone from a YAML file, a BIND file (*.zone or --origin) or HOST:PORT (AXFR)."""
-    from zonetool.loader import has_errors, load_file, sort_key
+    from zonetool.loader import build_errors, load_file, sort_key
     from zonetool.names import Name, NameError_
 
     path = Path(source)
@@ -313,16 +348,18 @@ def _zone_from(source: str, origin: str | None, timeout: float) -> Zone:
         fail(f"{source}: no such file")
     if path.suffix in (".yaml", ".yml"):
         zone, findings = load_file(path)
-        if zone is None or has_errors(findings):
-            for f in sorted(findings, key=sort_key):
-                if f.silenced is None and f.severity.value == "error":
-                    typer.echo(f.format(), err=True)
-            fail(f"{source}: has errors; fix them before comparing", EXIT_USAGE)
+        broken = build_errors(findings)  # rule errors are fine: the zone is whole, and may be served
+        if zone is None or broken:
+            for f in sorted(broken, key=sort_key):
+                typer.echo(f.format(), err=True)
+            fail(f"{source}: cannot be built into records; fix these errors before comparing", EXIT_USAGE)
         return zone
-    from zonetool.source.bind import read_zone
+    from zonetool.source.bind import origin_from_text, read_zone
 
     text = _read(path)
-    name = origin or (path.name[: -len(".zone")] if path.suffix == ".zone" else None)
+    found = origin_from_text(text) if origin is None else None  # the file's own $ORIGIN beats its name
+    name = origin or (found.to_text() if found is not None else None)
+    name = name or (path.name[: -len(".zone")] if path.suffix == ".zone" else None)
     if not name:
         fail(f"{source}: a BIND file needs --origin (or a name like ORIGIN.zone)")
     try:
@@ -342,7 +379,9 @@ def diff(
     server: Annotated[
         str | None, typer.Option("--server", help="HOST:PORT of a running server: compare OLD against its AXFR.")
     ] = None,
-    origin: Annotated[str | None, typer.Option("--origin", help="Origin of a BIND file not named ORIGIN.zone.")] = None,
+    origin: Annotated[
+        str | None, typer.Option("--origin", help="Origin of a BIND file (default: its $ORIGIN, else ORIGIN.zone).")
+    ] = None,
     timeout: Annotated[float, typer.Option("--timeout", help="Seconds to wait for the server.")] = 5.0,
 ) -> None:
     """Record-level changes from OLD to NEW (+ added, - removed, ~ TTL changed); exit 1 when they differ.
@@ -359,7 +398,7 @@ def diff(
         wanted = _zone_from(old, origin, timeout)
         host, _, port = server.rpartition(":")
         if not host or not port.isdigit():
-            fail(f"--server {server}: expected HOST:PORT, e.g. 127.0.0.1:5353")
+            fail(f"--server {server}: expected HOST:PORT, e.g. 127.0.0.1:10053")
         try:
             live = fetch_zone(host.strip("[]"), int(port), wanted.origin, timeout=timeout)
         except AxfrError as exc:

@@ -90,17 +90,20 @@ def route(
 def _zone_resolver(paths: list[Path]) -> Any:
     from zonetool.faults import FaultSet
     from zonetool.harness.resolvers import ZoneResolver
-    from zonetool.loader import LoadError, load_paths
+    from zonetool.loader import LoadError, load_paths, serving_blockers
 
     try:
         loaded = load_paths(paths)
     except LoadError as exc:
         fail(str(exc))
-    errors = [f for f in loaded.findings if f.severity.value == "error" and f.silenced is None]
-    if errors:
-        for finding in errors:
+    # The zones `zonetool serve` would serve, judged the same way, so --zone and --server agree:
+    # rule errors (an MX at a CNAME, an exchanger without addresses) are what the plan is about.
+    blockers = serving_blockers(loaded.findings)
+    if blockers:
+        for finding in blockers:
             typer.echo(finding.format(), err=True)
-        fail(f"{len(errors)} error(s) in the zone files; fix them first (zonetool validate)", 1)
+        fail(f"{len(blockers)} error(s) in the zone files that no name server would serve; "
+             "fix them first (zonetool validate)", 1)
     # The loader has reported bad `faults:` items already (with line:column); the good ones apply.
     faults = FaultSet.merge(*(FaultSet.from_spec(z.faults_spec, z.origin, z.file)[0] for z in loaded.zones))
     if not loaded.zones:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -14,18 +14,37 @@ if TYPE_CHECKING:
     from zonetool.server.runner import Server
 
 
+# Not 5353: that is mDNS, which avahi and mDNSResponder hold on most desktops (issue 11).
+DEFAULT_PORT = 10053
+SHOWN_ORIGINS = 5  # the start line names this many zones, then counts the rest
+
+
+def origins_summary(zones: list[Any]) -> str:
+    """'a., b., c. and 9,997 more': a start line stays short with 10,000 zones."""
+    names = [z.origin.to_text() for z in zones[:SHOWN_ORIGINS]]
+    rest = len(zones) - len(names)
+    return ", ".join(names) + (f" and {rest:,} more" if rest > 0 else "")
+
+
+def dig_hint(zones: list[Any], address: str, port: int) -> str:
+    """The command that asks the server something it knows: `dig @127.0.0.1 -p 10053 MX example.com`."""
+    zone = zones[0]
+    qtype = "MX" if zone.rrset(zone.origin, 15) is not None else "SOA"
+    port_part = "" if port == 53 else f" -p {port}"
+    return f"dig @{address}{port_part} {qtype} {zone.origin.to_text().rstrip('.') or '.'}"
+
+
 def _sink_line(ep: Endpoint, state: str) -> str:
     return f"smtp sink for {ep.name} on [{ep.address}]:{ep.port} {state}"
 
 
 def find_default_zones(cwd: Path | None = None) -> Path | None:
-    """The bundled zones/: next to where the user stands first, then next to the installed package."""
-    import zonetool
+    """The zones/ next to where the user stands first, then the bundled ones (wheel or checkout)."""
+    from zonetool.cli.examples import bundled_folder
 
-    here = (cwd or Path.cwd()) / "zones"
-    package_root = Path(zonetool.__file__).resolve().parent
-    for candidate in (here, package_root.parent / "zones", package_root / "zones"):
-        if candidate.is_dir() and any(p.suffix in (".yaml", ".yml") for p in candidate.iterdir()):
+    for candidate in ((cwd or Path.cwd()) / "zones", bundled_folder("zones")):
+        if candidate is not None and candidate.is_dir() and any(p.suffix in (".yaml", ".yml")
+                                                                for p in candidate.iterdir()):
             return candidate
     return None
 
@@ -36,7 +55,7 @@ def serve(
         list[Path] | None, typer.Argument(help="Zone files or directories (default: the bundled zones/).")
     ] = None,
     address: Annotated[str, typer.Option("--address", "-a", help="Address to listen on (IPv4 or IPv6).")] = "127.0.0.1",
-    port: Annotated[int, typer.Option("--port", "-p", help="UDP and TCP port; 0 picks a free one.")] = 5353,
+    port: Annotated[int, typer.Option("--port", "-p", help="UDP and TCP port; 0 picks a free one.")] = DEFAULT_PORT,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No query log.")] = False,
     log_format: Annotated[str, typer.Option("--log-format", help="Query log lines as text or json.")] = "text",
     allow_transfer: Annotated[
@@ -56,6 +75,15 @@ def serve(
         float, typer.Option("--tcp-idle", help="Seconds before an idle TCP connection is closed.")
     ] = 10.0,
     watch: Annotated[bool, typer.Option("--watch/--no-watch", help="Reload when a zone file changes.")] = True,
+    strict: Annotated[
+        bool, typer.Option("--strict", help="Serve no zone with errors (default: serve what NSD serves).")
+    ] = False,
+    settle: Annotated[
+        float, typer.Option("--settle", help="Seconds a changed zone file must hold still before it is read.")
+    ] = 1.0,
+    grace: Annotated[
+        float, typer.Option("--grace", help="Seconds a vanished zone file's zone is still served.")
+    ] = 5.0,
     smtp: Annotated[
         bool, typer.Option("--smtp", help="Also run an SMTP sink for each in-zone exchanger on its loopback address.")
     ] = False,
@@ -90,7 +118,7 @@ def serve(
     from zonetool.server.runner import Server
     from zonetool.server.sockets import BindError, family_of
     from zonetool.server.supervisor import run
-    from zonetool.server.zonesource import ZoneSource
+    from zonetool.server.zonesource import ZoneSource, served_findings
 
     if log_format not in ("text", "json"):
         fail(f"--log-format must be text or json, not {log_format!r}")
@@ -100,6 +128,8 @@ def serve(
         fail("--workers must be at least 1")
     if cache_size < 0:
         fail("--cache-size must not be negative")
+    if settle < 0 or grace < 0:
+        fail("--settle and --grace must not be negative")
     if not 512 <= max_udp <= 65535:
         fail("--max-udp must be 512..65535 (RFC 6891 6.2.5)")
     try:
@@ -135,22 +165,30 @@ def serve(
 
     from zonetool.loader import LoadError
 
-    source = ZoneSource(paths)
+    source = ZoneSource(paths, strict=strict, grace=grace)
     try:
         outcome = source.load()
     except LoadError as exc:
         fail(str(exc))
-    if outcome.zones is None:
+    if outcome.zones is None:  # --strict: any error refuses the whole set
         for finding in outcome.findings:
             typer.echo(finding.format(), err=True)
         errors = sum(1 for f in outcome.findings if f.severity.value == "error")
-        fail(f"not serving: {errors} error(s) in the zone files", EXIT_FINDINGS)
+        fail(f"not serving: {errors} error(s) in the zone files (--strict)", EXIT_FINDINGS)
+    for finding in outcome.findings:
+        if finding.silenced is None:
+            typer.echo(finding.format(), err=True)
+    for file, blockers in outcome.refused.items():
+        codes = ", ".join(sorted({f.code for f in blockers}))
+        typer.echo(f"zonetool: not serving {file}: {len(blockers)} error(s) no name server would load ({codes})",
+                   err=True)
     if not outcome.zones:
-        fail(f"no zones found in {', '.join(map(str, paths))}")
-    warnings = sum(1 for f in outcome.findings if f.silenced is None and f.severity.value == "warning")
-    if warnings:
+        fail(f"not serving: no zone in {', '.join(map(str, paths))} can be served", EXIT_FINDINGS)
+    summary = served_findings(outcome)
+    if summary:
         # Worded without "serving": scripts wait for the "serving ... on HOST:PORT" line.
-        typer.echo(f"zonetool: the zone files have {warnings} warning(s); `zonetool validate` lists them", err=True)
+        typer.echo(f"zonetool: the zone files have {summary}, served as they are (listed above; "
+                   "--strict refuses errors)", err=True)
 
     def events(message: str) -> None:
         typer.echo(f"zonetool: {message}", err=True)
@@ -177,6 +215,7 @@ def serve(
             source=source,
             notify=targets if worker == 0 else (),
             tcp_idle=tcp_idle,
+            settle=settle,
             events=sink,
             watch=watch and worker == 0,  # workers reload when the parent tells them (supervisor)
             reuseport=workers > 1,
@@ -195,9 +234,9 @@ def serve(
         nonlocal api_server
         if sinks is not None:  # the sinks follow the zones from reload to reload
             server.after_reload.append(lambda: follow_sinks(server))
-        names = ", ".join(z.origin.to_text() for z in zones)
         extra = f", {workers} workers" if workers > 1 else ""
-        events(f"serving {len(zones)} zone(s) ({names}) on {server.where()} (UDP and TCP{extra})")
+        events(f"serving {len(zones)} zone(s) ({origins_summary(zones)}) on {server.where()} (UDP and TCP{extra}); "
+               f"ask it: {dig_hint(zones, server.address, server.port)}")
         if targets:
             server.notify_all([z.origin for z in zones])
         if api_where is not None and control is not None and querylog is not None:

@@ -131,7 +131,7 @@ def compile_(paths: PathsArg, format: FormatOpt = Format.text) -> None:
 
     Same input, same output: names in canonical order, SOA first, then types by number.
 
-    Zones with errors print their findings and nothing else (exit 1).
+    Zones with errors print the records that could be built, then the findings (exit 1).
     """
     import json
 
@@ -139,12 +139,7 @@ def compile_(paths: PathsArg, format: FormatOpt = Format.text) -> None:
 
     loaded = _load(paths)
     findings = sorted(loaded.findings, key=sort_key)
-    if has_errors(findings):
-        for f in findings:
-            typer.echo(f.format(), err=True)
-        fail(f"not compiled: {_plural(_counts(findings)['errors'], 'error')}", _exit_code(findings))
-    for f in findings:  # warnings and silenced findings: shown, not fatal
-        typer.echo(f.format(), err=True)
+    failed = has_errors(findings)
     if format is Format.json:
         zones = []
         for zone in loaded.zones:
@@ -159,7 +154,9 @@ def compile_(paths: PathsArg, format: FormatOpt = Format.text) -> None:
                     "generated_by": record.origin,  # type: ignore[attr-defined]
                 })  # fmt: skip
             zones.append({"origin": zone.origin.to_text(), "file": zone.file, "records": records})
-        typer.echo(json.dumps({"zones": zones}, indent=2, ensure_ascii=False))
+        doc = {"ok": not failed, "zones": zones, "findings": [f.to_json() for f in findings]}
+        typer.echo(json.dumps(doc, indent=2, ensure_ascii=False))
+        _compiled(findings, failed, show=False)
         return
     out: list[str] = []
     for zone in loaded.zones:
@@ -170,3 +167,14 @@ def compile_(paths: PathsArg, format: FormatOpt = Format.text) -> None:
             out.append(f"{owner:<{widths[0]}} {ttl:>{widths[1]}} IN {rtype:<{widths[2]}} {data}")
         out.append("")
     typer.echo("\n".join(out), nl=False)
+    _compiled(findings, failed, show=True)
+
+
+def _compiled(findings: list[Finding], failed: bool, show: bool) -> None:
+    """After the records: the findings on stderr (text output), and exit 1 if there were errors."""
+    if show:
+        for f in findings:  # after what could be built, so the reason is the last thing on screen
+            typer.echo(f.format(), err=True)
+    if failed:
+        fail(f"not compiled cleanly: {_plural(_counts(findings)['errors'], 'error')}; the records above are what "
+             "could be built", _exit_code(findings))

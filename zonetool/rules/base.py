@@ -69,6 +69,9 @@ class Rule:
     summary: str
     rfc: str
     check: Check
+    # NSD refuses to load a zone with this finding, so `serve` does not serve it either (issue 10);
+    # tests/test_serve_policy.py holds each such rule against nsd-checkzone.
+    unservable: bool = False
 
     def run(self, ctx: Context) -> Iterator[Finding]:
         for h in self.check(ctx):
@@ -78,13 +81,18 @@ class Rule:
 RULES: dict[str, Rule] = {}
 
 
-def rule(code: str, severity: Severity, family: str, summary: str, rfc: str) -> Callable[[Check], Check]:
-    """Register `check` under a stable code (codes are what zones silence: never rename one)."""
+def rule(
+    code: str, severity: Severity, family: str, summary: str, rfc: str, *, unservable: bool = False
+) -> Callable[[Check], Check]:
+    """Register `check` under a stable code (codes are what zones silence: never rename one).
+
+    `unservable`: a real authoritative server (NSD) refuses the whole zone for this finding.
+    """
 
     def register(check: Check) -> Check:
         if code in RULES:
             raise ValueError(f"rule code {code!r} registered twice")
-        RULES[code] = Rule(code, severity, family, summary, rfc, check)
+        RULES[code] = Rule(code, severity, family, summary, rfc, check, unservable)
         return check
 
     return register

@@ -27,7 +27,10 @@ def _cnames(ctx: Context) -> Iterator[tuple[Record, Name]]:
 
 
 # RFC 1034 3.6.2 / RFC 2181 10.1: if a CNAME is present at a name, no other data is.
-@rule("cname-and-other-data", ERROR, "cname", "a CNAME is the only record at its name", "RFC 2181 10.1")
+@rule(
+    "cname-and-other-data", ERROR, "cname", "a CNAME is the only record at its name", "RFC 2181 10.1",
+    unservable=True,
+)
 def cname_and_other_data(ctx: Context) -> Iterator[Hit]:
     for rrset in ctx.rrsets(CNAME_CODE):
         if rrset.owner == ctx.origin:
@@ -43,7 +46,7 @@ def cname_and_other_data(ctx: Context) -> Iterator[Hit]:
 
 
 # RFC 1034 3.6.2 / RFC 2181 10.1: one name has at most one CNAME.
-@rule("cname-multiple", ERROR, "cname", "a name has at most one CNAME", "RFC 2181 10.1")
+@rule("cname-multiple", ERROR, "cname", "a name has at most one CNAME", "RFC 2181 10.1", unservable=True)
 def cname_multiple(ctx: Context) -> Iterator[Hit]:
     for rrset in ctx.rrsets(CNAME_CODE):
         for r in rrset.records[1:]:
@@ -51,7 +54,7 @@ def cname_multiple(ctx: Context) -> Iterator[Hit]:
 
 
 # RFC 1912 2.4 / RFC 1034 3.6.2: the apex holds SOA and NS, so it can never be an alias.
-@rule("cname-at-apex", ERROR, "cname", "the zone's apex is not a CNAME", "RFC 1912 2.4")
+@rule("cname-at-apex", ERROR, "cname", "the zone's apex is not a CNAME", "RFC 1912 2.4", unservable=True)
 def cname_at_apex(ctx: Context) -> Iterator[Hit]:
     rrset = ctx.zone.rrset(ctx.origin, CNAME_CODE)
     if rrset is not None:

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from zonetool.findings import Severity
 from zonetool.names import Name
 from zonetool.records import MX, NS, SRV
-from zonetool.rules.base import MX_CODE, NS_CODE, SRV_CODE, Context, Hit, hit, rule
+from zonetool.rules.base import CNAME_CODE, MX_CODE, NS_CODE, SRV_CODE, Context, Hit, hit, rule
 from zonetool.zone import Record
 
 ERROR, WARNING = Severity.ERROR, Severity.WARNING
@@ -113,3 +113,41 @@ def wildcard_label(ctx: Context) -> Iterator[Hit]:
                 f"{name.to_text()} is not a wildcard: '*' matches only as the whole leftmost label",
                 hint="write *.dev for every name under dev; dev.* or a*b are literal names",
             )
+
+
+PTR_CODE = 12
+
+
+def repeats_origin(name: Name, origin: Name) -> bool:
+    """True for mx2.example.com.example.com. in example.com.: a name written without its trailing dot."""
+    n, o = len(name.labels), len(origin.labels)
+    if o == 0 or n < 2 * o:
+        return False
+    tail = [label.lower() for label in name.labels[n - 2 * o :]]
+    own = [label.lower() for label in origin.labels]
+    return tail == own + own
+
+
+def _absolute_hint(name: Name, origin: Name) -> str:
+    meant = Name(name.labels[: len(name.labels) - len(origin.labels)])
+    return f"add a trailing dot: write {meant.to_text()} (without it, the origin is appended once more)"
+
+
+# RFC 1035 5.1: a name without a trailing dot is relative, so "mx2.example.com" in example.com. gains the origin again.
+@rule(
+    "name-repeats-origin", WARNING, "names", "no name ends in the origin twice (an absolute name missing its dot)",
+    "RFC 1035 5.1",
+)
+def name_repeats_origin(ctx: Context) -> Iterator[Hit]:
+    origin = ctx.origin
+    for name in ctx.names:
+        if repeats_origin(name, origin):
+            first = next(iter(ctx.zone.nodes[name].values())).records[0]
+            yield hit(first, f"owner {name.to_text()} ends in the origin twice", hint=_absolute_hint(name, origin))
+    for code in (MX_CODE, SRV_CODE, NS_CODE, CNAME_CODE, PTR_CODE):
+        for r in ctx.records(code):
+            rd = r.rdata
+            target = rd.exchange if isinstance(rd, MX) else getattr(rd, "target", None)
+            if target is not None and repeats_origin(target, origin):
+                yield hit(r, f"{r.rtype} target {target.to_text()} ends in the origin twice",
+                          hint=_absolute_hint(target, origin))

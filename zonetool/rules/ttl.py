@@ -69,7 +69,7 @@ def duplicate_record(ctx: Context) -> Iterator[Hit]:
 
 
 # RFC 1034 4.2 / RFC 1035 5.2: a zone holds only names at or below its origin.
-@rule("owner-outside-origin", ERROR, "ttl", "owner names are at or below the origin", "RFC 1034 4.2")
+@rule("owner-outside-origin", ERROR, "ttl", "owner names are at or below the origin", "RFC 1034 4.2", unservable=True)
 def owner_outside_origin(ctx: Context) -> Iterator[Hit]:
     for name in ctx.names:
         if not ctx.in_zone(name):
@@ -83,7 +83,7 @@ def owner_outside_origin(ctx: Context) -> Iterator[Hit]:
 
 
 # RFC 1035 5.2: a zone file starts its authority with exactly one SOA at the apex.
-@rule("soa-missing", ERROR, "ttl", "the apex has an SOA record", "RFC 1035 5.2")
+@rule("soa-missing", ERROR, "ttl", "the apex has an SOA record", "RFC 1035 5.2", unservable=True)
 def soa_missing(ctx: Context) -> Iterator[Hit]:
     if ctx.zone.soa_record() is None:
         yield Hit(Where(ctx.zone.file), f"zone {ctx.origin.to_text()} has no SOA record")

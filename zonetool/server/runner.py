@@ -17,16 +17,18 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from zonetool.lookup import RCODE_NAMES
 from zonetool.server.notify import Target, send_notify
 from zonetool.server.sockets import bind_pair
 from zonetool.server.tcp import IDLE_TIMEOUT, TCPServer
 from zonetool.server.trouble import Trouble
 from zonetool.server.udp import UDPServer
-from zonetool.server.zonesource import Outcome, ZoneSource
+from zonetool.server.zonesource import Outcome, ZoneSource, served_findings
 
 log = logging.getLogger("zonetool.server")
 
-POLL_INTERVAL = 0.2  # seconds between looks at the zone files; a change waits one more look to settle
+POLL_INTERVAL = 0.2  # seconds between looks at the zone files
+SETTLE = 1.0  # seconds a changed file must hold still before it is read (a writer pausing mid-file)
 EventSink = Callable[[str], None]
 
 
@@ -49,6 +51,7 @@ class Server:
         tcp_idle: float = IDLE_TIMEOUT,
         events: EventSink | None = None,
         poll_interval: float = POLL_INTERVAL,
+        settle: float = SETTLE,
         watch: bool = True,
         reuseport: bool = False,
         trouble: Trouble | None = None,
@@ -62,6 +65,7 @@ class Server:
         self.tcp_idle = tcp_idle
         self.events = events or _ignore
         self.poll_interval = poll_interval
+        self.settle = settle
         self.watch = watch and source is not None
         self.reuseport = reuseport
         # every kind of trouble (bad packets, accept errors, limits hit): one line per kind per interval
@@ -192,10 +196,12 @@ class Server:
 
     # -- reloads ------------------------------------------------------------------------
     async def _watch(self) -> None:
-        """Poll the files; reload when a change has held still for one interval (a writer has finished)."""
+        """Poll the files; reload once a change has held still for `settle` seconds (its writer is done),
+        and when a vanished file's grace period ends."""
         assert self.source is not None
         source = self.source
-        pending = None
+        loop = asyncio.get_running_loop()
+        pending, since = None, 0.0
         while True:
             await asyncio.sleep(self.poll_interval)
             try:
@@ -205,9 +211,13 @@ class Server:
                 continue
             if now == source.loaded_signature:
                 pending = None
+                if source.grace_due():
+                    await self._reload("a vanished file's grace period is over")
                 continue
             if now != pending:
-                pending = now
+                pending, since = now, loop.time()
+                continue
+            if loop.time() - since < self.settle:
                 continue
             pending = None
             await self._reload("file change")
@@ -217,7 +227,8 @@ class Server:
         loop = asyncio.get_running_loop()
         async with self._reload_lock:
             try:
-                outcome: Outcome = await loop.run_in_executor(None, self.source.load)
+                full = reason != "file change"  # SIGHUP and explicit reloads read every file again
+                outcome: Outcome = await loop.run_in_executor(None, lambda: self.source.load(full))
             except Exception as exc:  # an unreadable file or a loader bug: keep serving what we have
                 from zonetool.loader import LoadError
 
@@ -225,6 +236,8 @@ class Server:
                     log.exception("reload failed")
                 self.events(f"reload ({reason}) failed: {exc}; still serving the previous version")
                 return False
+            if outcome.unstable:
+                return False  # written to while read: the watcher sees the change and waits for it to settle
             if outcome.zones is None:
                 lines = [f.format() for f in outcome.findings if f.severity.value == "error"]
                 self.events(
@@ -232,6 +245,12 @@ class Server:
                     + "\n".join(lines)
                 )
                 return False
+            for file, blockers in outcome.refused.items():
+                state = "the previous version" if file in outcome.kept else "nothing for it"
+                self.events(
+                    f"reload ({reason}): the new version has errors; still serving {state} ({file})\n"
+                    + "\n".join(f.format() for f in blockers)
+                )
             self.swap(outcome.zones)
             self.reloads += 1
             serials = ", ".join(
@@ -239,7 +258,9 @@ class Server:
                 for z in outcome.zones
                 if z.origin in outcome.changed
             )
-            self.events(f"reloaded ({reason}): {serials or 'no zone changed'}")
+            summary = served_findings(outcome)
+            extra = f"; {summary} served as they are" if summary else ""
+            self.events(f"reloaded ({reason}): {serials or 'no zone changed'}{extra}")
             for follow in self.after_reload:
                 try:
                     follow()
@@ -257,7 +278,8 @@ class Server:
                 if rcode is None:
                     self.events(f"NOTIFY {origin.to_text()} to {target}: no answer")
                 elif rcode != 0:
-                    self.events(f"NOTIFY {origin.to_text()} to {target}: rcode {rcode}")
+                    name = RCODE_NAMES.get(rcode, f"rcode {rcode}")
+                    self.events(f"NOTIFY {origin.to_text()} to {target}: answered {name}")
                 else:
                     self.events(f"NOTIFY {origin.to_text()} to {target}: acknowledged")
 

@@ -1,14 +1,17 @@
 """Where the served zones come from: files loaded and validated, watched for changes, serials kept rising.
 
-A reload builds the whole new zone set away from the serving path and hands it over only if it
-is valid, so a half-edited file never reaches a client: the server keeps the last good version
-and reports the findings instead.
+A reload builds the whole new zone set away from the serving path and hands it over in one
+swap. A file is read only once it has held still (the runner's settle time) and is looked at
+again after reading, so a half-written file never reaches a client; a file whose new version
+cannot be served keeps its last good version, and a file that vanishes is served for a grace
+period, so an editor's delete-then-write never drops its zone.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
 import os
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,12 +26,26 @@ Signature = tuple[tuple[str, int, int, int], ...]
 
 @dataclass(slots=True)
 class Outcome:
-    """The result of one load: `zones` is None when the files had errors (nothing was swapped)."""
+    """The result of one load: `zones` is None when nothing may be swapped in (see ZoneSource.load)."""
 
     zones: list[Zone] | None
     findings: list[Finding]
     changed: list[Name] = field(default_factory=list)  # origins whose content or serial moved
     files: list[Path] = field(default_factory=list)
+    # files whose new version is not served, each with its reasons (the previous version, if any, stays)
+    refused: dict[str, list[Finding]] = field(default_factory=dict)
+    kept: list[str] = field(default_factory=list)  # files served from their previous version
+    unstable: bool = False  # a file changed while it was read: nothing swapped, read again when it settles
+
+
+def served_findings(outcome: Outcome) -> str:
+    """'2 error(s) and 1 warning(s)' / '1 warning(s)': the rule findings of the zones served anyway."""
+    live = [f for f in outcome.findings if f.silenced is None and (f.where.file or "") not in outcome.refused]
+    errors = sum(1 for f in live if f.severity.value == "error")
+    warnings = sum(1 for f in live if f.severity.value == "warning")
+    if not errors and not warnings:
+        return ""
+    return f"{errors} error(s) and {warnings} warning(s)" if errors else f"{warnings} warning(s)"
 
 
 class SerialBook:
@@ -40,16 +57,21 @@ class SerialBook:
 
     def __init__(self) -> None:
         self._seen: dict[Name, tuple[int, str]] = {}
+        self._zones: dict[Name, Zone] = {}  # the zone object each entry was computed for
 
     def stamp(self, zones: Iterable[Zone], today: _dt.date | None = None) -> list[Name]:
-        """Give each auto zone its next serial in place; returns the origins that differ from before."""
+        """Give each auto zone its next serial in place; returns the origins that differ from before.
+
+        A zone object stamped before (a file that did not change) is skipped: its digest is known.
+        """
         from zonetool.serial import content_digest, next_serial
 
         changed: list[Name] = []
         for zone in zones:
             soa = zone.soa
-            if soa is None:
+            if soa is None or self._zones.get(zone.origin) is zone:
                 continue
+            self._zones[zone.origin] = zone
             digest = content_digest(zone)
             prev = self._seen.get(zone.origin)
             serial = soa.serial
@@ -64,50 +86,154 @@ class SerialBook:
 
     def forget(self) -> None:
         self._seen.clear()
+        self._zones.clear()
+
+
+GRACE = 5.0  # seconds a vanished file's zone is still served (an editor's delete-then-write)
 
 
 class ZoneSource:
-    """Zone files (or directories of them) given on the command line, loaded through `zonetool.loader`."""
+    """Zone files (or directories of them) given on the command line, loaded through `zonetool.loader`.
 
-    def __init__(self, paths: Sequence[str | os.PathLike[str]]) -> None:
+    Zones are judged file by file, as NSD loads zones: a file whose new version cannot be served
+    (zonetool.loader.serving_blockers) keeps its previous version, and the other files go ahead.
+    With `strict`, any error keeps the whole previous set, as before issue 10.
+    """
+
+    def __init__(
+        self, paths: Sequence[str | os.PathLike[str]], *, strict: bool = False, grace: float = GRACE
+    ) -> None:
         self.paths = [Path(p) for p in paths]
+        self.strict = strict
+        self.grace = grace
         self.serials = SerialBook()
         self.files: list[Path] = []
         self.loaded_signature: Signature | None = None  # what the files looked like when last read
+        self.served: dict[str, Zone] = {}  # file -> the version of its zone being served
+        self.vanished: dict[str, float] = {}  # file -> when it was first missed (monotonic)
+        # file -> (its stat when read, the zone, the findings): a reload reads only what changed (issue 11)
+        self._built: dict[str, tuple[tuple[int, int, int], Zone | None, list[Finding]]] = {}
 
-    def load(self) -> Outcome:
-        """Load and validate every path; on errors return the findings and no zones."""
-        from zonetool.loader import has_errors, load_paths
+    def _load_file(self, path: Path) -> tuple[Zone | None, list[Finding]]:
+        """`loader.load_file`, or what it gave last time if the file's stat is the same."""
+        from zonetool.loader import load_file
 
+        try:
+            st = path.stat()
+        except OSError:
+            return load_file(path)  # says why, as a LoadError
+        sig = (st.st_mtime_ns, st.st_size, st.st_ino)
+        cached = self._built.get(str(path))
+        if cached is not None and cached[0] == sig:
+            return cached[1], cached[2]
+        zone, findings = load_file(path)
+        self._built[str(path)] = (sig, zone, findings)
+        return zone, findings
+
+    def load(self, full: bool = False) -> Outcome:
+        """Load and judge every path; what can be served is in `zones` (see the class docstring).
+
+        Files whose stat did not change are not read again, unless `full` (SIGHUP: a BIND file's
+        $INCLUDE may have changed behind it).
+        """
+        from zonetool.loader import has_errors, load_paths, serving_blockers
+
+        if full:
+            self._built.clear()
         # Taken before reading: a write during the load shows up as a change and is read again.
         # Recorded even if the load fails (a file vanished), so the watcher waits for the next change.
-        self.loaded_signature = self.signature()
-        loaded: Any = load_paths(self.paths)
+        before = self.loaded_signature = self.signature()
+        loaded: Any = load_paths(self._readable() if self.served else self.paths, self._load_file)
         files = [Path(f) for f in getattr(loaded, "files", []) or []]
         if set(files) != set(self.files):  # first load, or a file appeared: look again with the full list
             self.files = files
-            self.loaded_signature = self.signature()
+            before = self.loaded_signature = self.signature()
         findings = list(loaded.findings)
-        if has_errors(findings):
+        if self.signature() != before:  # read once more: a writer was still at work
+            return Outcome(None, findings, files=self.files, unstable=True)
+        if self.strict and (has_errors(findings) or serving_blockers(findings)):
             return Outcome(None, findings, files=self.files)
-        zones = list(loaded.zones)
+        refused: dict[str, list[Finding]] = {}
+        for f in serving_blockers(findings):
+            refused.setdefault(f.where.file or "", []).append(f)
+        zones = [z for z in loaded.zones if (z.file or "") not in refused]
+        kept = [file for file in refused if file in self.served]
+        kept += self._vanished_but_kept({str(f) for f in files})
+        origins = {z.origin for z in zones}
+        for file in kept:
+            old = self.served[file]
+            if old.origin not in origins:
+                zones.append(old)
+                origins.add(old.origin)
+        self.served = {z.file or "": z for z in zones}
+        present = {str(f) for f in files}
+        for file in [f for f in self._built if f not in present]:
+            del self._built[file]  # a vanished file is read afresh if it comes back
         changed = self.serials.stamp(zones)
-        return Outcome(zones, findings, changed, self.files)
+        return Outcome(zones, findings, changed, self.files, refused, kept)
 
-    def signature(self) -> Signature:
-        """What the files look like now: a change in any of them (or a file appearing) shows here."""
-        seen: list[tuple[str, int, int, int]] = []
-        candidates: set[Path] = set(self.files)
+    def _readable(self) -> list[Path]:
+        """The paths to read on a reload: a folder left with no zone files is skipped (its zones are
+        vanished files, kept through the grace period) instead of failing the whole reload."""
+        from zonetool.loader import LoadError, zone_files
+
+        out = []
         for path in self.paths:
             if path.is_dir():
-                candidates.update(p for p in path.iterdir() if p.suffix in (".yaml", ".yml", ".zone"))
+                try:
+                    zone_files([path])
+                except LoadError:
+                    continue
+            out.append(path)
+        return out
+
+    def _vanished_but_kept(self, present: set[str]) -> list[str]:
+        """Files served before and missing now that are still in their grace period."""
+        now = time.monotonic()
+        for file in list(self.vanished):
+            if file in present:
+                del self.vanished[file]
+        kept = []
+        for file in self.served:
+            if file not in present:
+                since = self.vanished.setdefault(file, now)
+                if now - since < self.grace:
+                    kept.append(file)
+                else:
+                    del self.vanished[file]
+        return kept
+
+    def grace_due(self) -> bool:
+        """True once a vanished file's grace period is over: the watcher reloads to drop its zone."""
+        now = time.monotonic()
+        return any(now - since >= self.grace for since in self.vanished.values())
+
+    def signature(self) -> Signature:
+        """What the files look like now: a change in any of them (or a file appearing) shows here.
+
+        os.scandir and plain strings: this runs every poll, over every file of a 10,000-zone folder.
+        """
+        seen: dict[str, tuple[int, int, int]] = {}
+        missing = (-1, -1, -1)
+        for path in self.paths:
+            if path.is_dir():
+                try:
+                    with os.scandir(path) as entries:
+                        for entry in entries:
+                            if entry.name.endswith((".yaml", ".yml", ".zone")):
+                                seen[entry.path] = _stat_of(entry.path)
+                except OSError:
+                    continue
             else:
-                candidates.add(path)
-        for path in sorted(candidates):
-            try:
-                st = path.stat()
-            except OSError:
-                seen.append((str(path), -1, -1, -1))
-                continue
-            seen.append((str(path), st.st_mtime_ns, st.st_size, st.st_ino))
-        return tuple(seen)
+                seen[str(path)] = _stat_of(str(path))
+        for file in self.files:  # a file that vanished from its folder still counts, as missing
+            seen.setdefault(str(file), missing)
+        return tuple(sorted((name, *st) for name, st in seen.items()))
+
+
+def _stat_of(path: str) -> tuple[int, int, int]:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return (-1, -1, -1)
+    return (st.st_mtime_ns, st.st_size, st.st_ino)

@@ -735,12 +735,83 @@ def _srv_parts(item: Any) -> tuple[int, int, int, str] | None:
     return int(parts[0]), int(parts[1]), int(parts[2]), parts[3]
 
 
+def _mail_block(doc: Document, name: str, origin: Name) -> tuple[CommentedMap, str, int] | None:
+    """(mail:, its key, the default port) when `mail:` defines the SRV set `name` (issue 11: edit it there).
+
+    `_submission._tcp` and the other client services are `mail.<service>`; `_smtp._tcp` with
+    `srv: true` is made from the exchangers, so it is edited with `mx`, never as an SRV set.
+    """
+    from zonetool.schema import CLIENT_SERVICES
+
+    mail = doc.data.get("mail")
+    if not isinstance(mail, CommentedMap):
+        return None
+    wanted = _name(name, origin)
+    if mail.get("srv") and wanted == _name("_smtp._tcp", origin):
+        raise EditError("_smtp._tcp is made from mail: exchangers (srv: true); use `zonetool mx add|set|remove`")
+    for key, (label, port) in CLIENT_SERVICES.items():
+        if key in mail and wanted == _name(f"{label}._tcp", origin):
+            return mail, key, port
+    return None
+
+
+def _client_hosts(mail: CommentedMap, key: str, create: bool) -> CommentedSeq:
+    block = mail[key]
+    if block is False and create:  # "not offered" becomes offered
+        block = mail[key] = CommentedMap([("hosts", flow_seq([]))])
+    if not isinstance(block, CommentedMap):
+        raise EditError(f"mail: {key}: is not a mapping with hosts:")
+    hosts = block.get("hosts")
+    if isinstance(hosts, str):
+        hosts = block["hosts"] = flow_seq([hosts])
+    if not isinstance(hosts, CommentedSeq):
+        raise EditError(f"mail: {key}: hosts is not a list")
+    return hosts
+
+
+def _client_srv(
+    doc: Document, found: tuple[CommentedMap, str, int], verb: str, target: str,
+    port: int | None, priority: int | None, weight: int | None,
+) -> None:
+    """srv add|set|remove on a client service of `mail:` (its hosts: list)."""
+    mail, key, default_port = found
+    origin = zone_origin(doc)
+    hosts = _client_hosts(mail, key, create=verb == "add")
+    block = mail[key]
+    block_port = block.get("port", default_port)
+    at = _find_host(hosts, target, origin)
+    if verb == "remove":
+        if not at:
+            raise EditError(f"{target} is not a host of mail: {key}")
+        del hosts[at[0]]
+        if not hosts:
+            delete_key(mail, key)
+        return
+    fields = [("port", port if port != block_port else None), ("priority", priority), ("weight", weight)]
+    if verb == "add":
+        if at:
+            raise EditError(f"{target} is already a host of mail: {key}; use `srv set`")
+        extra = [(k, v) for k, v in fields if v is not None]
+        hosts.append(_new_like(list(hosts), [("host", scalar(target)), *extra]) if extra else scalar(target))
+        return
+    if not at:
+        raise EditError(f"{target} is not a host of mail: {key}; use `srv add`")
+    item = hosts[at[0]]
+    if not isinstance(item, CommentedMap):
+        item = hosts[at[0]] = _new_like([], [("host", item)])
+    _set_fields(item, [("port", port), ("priority", priority), ("weight", weight)])
+
+
 def srv_add(
     doc: Document, name: str, target: str, port: int | None, priority: int | None = None, weight: int | None = None
 ) -> None:
+    origin = zone_origin(doc)
+    block = _mail_block(doc, name, origin)
+    if block is not None:
+        _client_srv(doc, block, "add", target, port, priority, weight)
+        return
     if port is None:
         raise EditError("--port is required to add an SRV target")
-    origin = zone_origin(doc)
     services = _services(doc)
     index = _service_index(services, name, origin) if services is not None else None
     records = _records(doc, create=False)
@@ -798,6 +869,10 @@ def _srv_record_match(doc: Document, name: str, target: str, port: int | None) -
 
 def srv_remove(doc: Document, name: str, target: str, port: int | None = None) -> None:
     origin = zone_origin(doc)
+    block = _mail_block(doc, name, origin)
+    if block is not None:
+        _client_srv(doc, block, "remove", target, port, None, None)
+        return
     services = _services(doc)
     index = _service_index(services, name, origin) if services is not None else None
     if services is not None and index is not None:
@@ -830,6 +905,10 @@ def srv_set(
     if all(v is None for v in (port, priority, weight)):
         raise EditError("nothing to set: give --port, --priority or --weight")
     origin = zone_origin(doc)
+    block = _mail_block(doc, name, origin)
+    if block is not None:
+        _client_srv(doc, block, "set", target, port, priority, weight)
+        return
     services = _services(doc)
     index = _service_index(services, name, origin) if services is not None else None
     if services is not None and index is not None:

@@ -69,6 +69,8 @@ def scalar(value: str | int | bool, flow: bool = False) -> str:
         )
     ):
         return value
+    if "\\" not in value and '"' not in value:
+        return '"' + value + '"'  # the quoting `fmt` chooses, so imported files pass `fmt --check`
     return "'" + value.replace("'", "''") + "'"
 
 
@@ -135,7 +137,7 @@ def _emit(value: Any, indent: int, out: list[str], prefix: str) -> None:
         for item in value:
             inner = pad + "  " if prefix else pad
             if isinstance(item, list) and not isinstance(item, Flow):
-                _emit_nested(item, len(inner) + 2, out, f"{inner}- ")
+                _emit_nested(item, len(inner) + 4, out, f"{inner}-   ")
             elif isinstance(item, dict) and not isinstance(item, FlowMap):
                 first = True
                 for k, v in item.items():
@@ -145,7 +147,7 @@ def _emit(value: Any, indent: int, out: list[str], prefix: str) -> None:
             else:
                 text = _flow_text(item) if isinstance(item, dict | list) else scalar(item)
                 if text is None or (isinstance(item, list) and len(text) > _FLOW_WIDTH):
-                    _emit_nested(list(item), len(inner) + 2, out, f"{inner}- ")
+                    _emit_nested(list(item), len(inner) + 4, out, f"{inner}-   ")
                 else:
                     out.append(f"{inner}- {text}")
         return
@@ -154,7 +156,7 @@ def _emit(value: Any, indent: int, out: list[str], prefix: str) -> None:
 
 
 def _emit_nested(items: list[Any], indent: int, out: list[str], lead: str) -> None:
-    """A list inside a list: `- - a` then `  - b` (compact nested sequence)."""
+    """A list inside a list: `-   - a` then `    - b`, the layout `fmt` writes."""
     pad = " " * indent
     for i, item in enumerate(items):
         out.append(f"{lead if i == 0 else pad}- {scalar(item)}")

@@ -1,0 +1,157 @@
+"""Defects a new user met in the first hour (issue 11 A), each reproduced through the real command."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+from conftest import MAIL_ZONE, zonetool_exe
+
+BIND = """$ORIGIN acme.example.
+$TTL 3600
+@ SOA ns1 hostmaster 1 3600 900 604800 300
+@ NS ns1
+@ NS ns2
+@ MX 10 mx1
+ns1 A 192.0.2.1
+ns2 A 192.0.2.2
+mx1 A 192.0.2.10
+"""
+
+
+def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([zonetool_exe(), *args], capture_output=True, text=True, timeout=60, cwd=cwd)
+
+
+def test_import_refuses_to_replace_an_existing_file_without_force(tmp_path: Path) -> None:
+    (tmp_path / "other.zone").write_text(BIND)
+    keep = tmp_path / "keep.yaml"
+    keep.write_text("# hand-written, with comments\norigin: keep.example\n")
+    out = run("import", str(tmp_path / "other.zone"), "-o", str(keep))
+    assert out.returncode == 2
+    assert f"{keep}: exists" in out.stderr and "--force" in out.stderr and "Traceback" not in out.stderr
+    assert keep.read_text().startswith("# hand-written")
+    forced = run("import", str(tmp_path / "other.zone"), "-o", str(keep), "--force")
+    assert forced.returncode == 0, forced.stderr
+    assert keep.read_text().startswith("origin: acme.example")
+
+
+def test_export_to_a_folder_with_a_trailing_slash_creates_it(tmp_path: Path) -> None:
+    (tmp_path / "zone.yaml").write_text(MAIL_ZONE)
+    out = run("export", "zone.yaml", "-o", "out/", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert (tmp_path / "out").is_dir()
+    written = list((tmp_path / "out").iterdir())
+    assert [p.suffix for p in written] == [".zone"] and written[0].read_text().count(" SOA ") == 1
+
+
+def test_import_with_the_wrong_origin_exits_1(tmp_path: Path) -> None:
+    (tmp_path / "f.zone").write_text(BIND)  # its own $ORIGIN says acme.example.: every record is out of zone
+    out = run("import", str(tmp_path / "f.zone"), "--origin", "wrong.example", "-o", str(tmp_path / "f.yaml"))
+    assert out.returncode == 1, out.stderr
+    assert "no SOA and no NS at wrong.example." in out.stderr and "--origin" in out.stderr
+    assert not (tmp_path / "f.yaml").exists()
+
+
+def test_diff_reads_the_bind_files_own_origin_and_compares_versions_with_rule_errors(tmp_path: Path) -> None:
+    (tmp_path / "acme.zone").write_text(BIND)  # named acme.zone, says $ORIGIN acme.example.
+    (tmp_path / "acme.yaml").write_text(
+        "origin: acme.example\nsoa: {serial: 1, refresh: 1h, retry: 15m, expire: 1w, negative: 5m}\n"
+        "nameservers: [ns1, ns2]\nmail:\n  exchangers: [{host: mx1, priority: 10}, {host: mx2, priority: 20}]\n"
+        "records:\n  ns1: {A: 192.0.2.1}\n  ns2: {A: 192.0.2.2}\n  mx1: {A: 192.0.2.10}\n")  # mx2: no address
+    out = run("diff", str(tmp_path / "acme.zone"), str(tmp_path / "acme.yaml"))
+    assert out.returncode == 1, out.stderr  # they differ: exit 1, as diff(1)
+    assert "+ @" in out.stdout or "mx2" in out.stdout
+    assert "MX" in out.stdout and "mx2" in out.stdout and "Traceback" not in out.stderr
+
+
+def test_notify_answers_are_printed_by_name(tmp_path: Path) -> None:
+    """A secondary that does not take the NOTIFY: the rcode by name (it printed `rcode 9`)."""
+    from test_server_cli import Serve, write_zone
+
+    write_zone(tmp_path / "example.com.yaml", 1)
+    other = Serve(str(tmp_path), "--quiet").started()  # zonetool itself answers NOTIFY with NOTIMP
+    try:
+        primary = Serve(str(tmp_path), "--quiet", "--notify", f"127.0.0.1:{other.port}").started()
+        try:
+            line = primary.wait_err(r"NOTIFY example\.com\. to 127\.0\.0\.1:\d+: (.*)")
+            assert line.group(1) == "answered NOTIMP"
+        finally:
+            primary.stop()
+    finally:
+        other.stop()
+
+
+def test_an_edit_says_which_findings_it_brings_in_and_strict_refuses_it(tmp_path: Path) -> None:
+    zone = tmp_path / "z.yaml"
+    zone.write_text(MAIL_ZONE)
+    out = run("record", "add", str(zone), "@", "TXT", "v=spf1 -all", "--strict")
+    assert out.returncode == 1 and "spf-multiple" in out.stderr and "--strict" in out.stderr
+    assert zone.read_text() == MAIL_ZONE
+    out = run("record", "add", str(zone), "@", "TXT", "v=spf1 -all")
+    assert out.returncode == 0
+    assert "warning spf-multiple" in out.stderr  # it printed only `record add @ TXT (serial ...)`
+    assert zone.read_text() != MAIL_ZONE
+    # an edit that brings nothing new in says nothing more than what it did
+    quiet = run("record", "add", str(zone), "www", "A", "192.0.2.80")
+    assert quiet.returncode == 0 and "warning" not in quiet.stderr
+
+
+SUBMISSION = MAIL_ZONE.replace("records:\n", "  submission: {port: 587, hosts: [mx1]}\n  srv: true\nrecords:\n")
+
+
+def test_srv_edits_change_the_mail_block_that_defines_the_name(tmp_path: Path) -> None:
+    zone = tmp_path / "z.yaml"
+    zone.write_text("# the mail setup\n" + SUBMISSION)
+    out = run("srv", "add", str(zone), "_submission._tcp", "mx1", "--port", "587")
+    assert out.returncode == 2 and "already a host of mail: submission" in out.stderr
+    assert run("record", "add", str(zone), "mail2", "A", "192.0.2.26").returncode == 0
+    out = run("srv", "add", str(zone), "_submission._tcp", "mail2", "--port", "587", "--weight", "5")
+    assert out.returncode == 0, out.stderr
+    text = zone.read_text()
+    assert "submission: {port: 587, hosts: [mx1, {host: mail2, weight: 5}]}" in text, text
+    assert "_submission._tcp" not in text  # not a second definition under records:
+    assert text.startswith("# the mail setup\n")
+    compiled = run("compile", str(zone)).stdout
+    assert sorted(line.split("SRV")[1].strip() for line in compiled.splitlines() if "_submission" in line) == [
+        "0 0 587 mx1.example.com.", "0 5 587 mail2.example.com."]
+    assert run("srv", "set", str(zone), "_submission._tcp", "mx1", "--priority", "1").returncode == 0
+    assert "hosts: [{host: mx1, priority: 1}, {host: mail2, weight: 5}]" in zone.read_text()
+    assert run("srv", "remove", str(zone), "_submission._tcp", "mail2").returncode == 0
+    assert "hosts: [{host: mx1, priority: 1}]" in zone.read_text()
+    smtp = run("srv", "add", str(zone), "_smtp._tcp", "mx9", "--port", "25")
+    assert smtp.returncode == 2 and "zonetool mx add" in smtp.stderr
+
+
+def test_imported_yaml_is_already_in_fmt_layout(tmp_path: Path) -> None:
+    """issue 11 A5: the YAML `import` wrote failed the tool's own `fmt --check` (quoting, nested lists)."""
+    from conftest import DATA
+
+    bind = sorted((DATA / "bind").glob("*.zone"))
+    assert len(bind) >= 4
+    for src in bind:
+        out = tmp_path / (src.stem + ".yaml")
+        assert run("import", str(src), "-o", str(out)).returncode == 0
+        check = run("fmt", "--check", str(out))
+        assert check.returncode == 0, (src.name, check.stdout, check.stderr)
+
+
+def test_the_start_line_stays_short_with_many_zones() -> None:
+    from zonetool.cli.serve import origins_summary
+    from zonetool.names import Name
+    from zonetool.zone import Zone
+
+    zones = [Zone(Name.from_text(f"d{i}.example.")) for i in range(10_000)]
+    line = origins_summary(zones)
+    assert line == "d0.example., d1.example., d2.example., d3.example., d4.example. and 9,995 more"
+    assert origins_summary(zones[:2]) == "d0.example., d1.example."
+
+
+def test_shell_completion_is_switched_on() -> None:
+    import os
+
+    script = run("--show-completion", "bash")
+    assert script.returncode == 0 and "_ZONETOOL_COMPLETE" in script.stdout
+    env = {**os.environ, "_ZONETOOL_COMPLETE": "complete_bash", "COMP_WORDS": "zonetool serve --st", "COMP_CWORD": "2"}
+    done = subprocess.run([zonetool_exe()], env=env, capture_output=True, text=True, timeout=60)
+    assert "--strict" in done.stdout.split()
