@@ -250,3 +250,20 @@ def test_the_api_thread_stops_with_the_server() -> None:
         urllib.request.urlopen(f"{url}/zones", timeout=2)
     with pytest.raises(RuntimeError, match="api=True"):
         _ = DNSTestServer().api_url
+
+
+def test_an_open_event_stream_does_not_hold_up_the_stop() -> None:
+    before = set(threading.enumerate())
+    server = DNSTestServer(api=True).start()
+    server.load(ZONE)
+    stream = urllib.request.urlopen(f"{server.api_url}/events", timeout=10)
+    assert stream.readline() == b"event: ready\n"
+    started = time.monotonic()
+    server.stop()
+    assert time.monotonic() - started < 5
+    stream.read()  # the stream ends with the server
+    stream.close()
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and set(threading.enumerate()) != before:
+        time.sleep(0.05)
+    assert set(threading.enumerate()) == before

@@ -244,6 +244,8 @@ def serve(
 
             if sinks is not None:  # runtime records change the exchangers too
                 control.on_change.append(lambda: follow_sinks(server))
+            if targets:  # a runtime change moves an auto serial: tell the secondaries, as after a reload
+                control.on_change.append(lambda: server.notify_all([z.origin for z in control.served]))
             try:
                 api_server = Api(control, querylog, server=server, token=api_token, smtp=sinks).start(*api_where)
             except OSError as exc:
