@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import smtplib
+import socket
 import subprocess
 import threading
 import time
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import dns.message
+import dns.opcode
 import dns.query
 import dns.rcode
 import pytest
@@ -181,3 +183,28 @@ def test_smtp_events_and_behaviours(tmp_path: Path, procs: list[Serve]) -> None:
     assert rcpt["host"] == "mx1.example.com." and rcpt["reply"].startswith("451")
     first = events[0]["seq"]
     assert [e["seq"] for e in call("GET", f"{url}/smtp/events?since={first}")[1]] == [e["seq"] for e in events[1:]]
+
+
+def test_a_runtime_change_notifies_the_secondaries(tmp_path: Path, procs: list[Serve]) -> None:
+    secondary = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    secondary.bind(("127.0.0.1", 0))
+    secondary.settimeout(10)
+    try:
+        zone = write(tmp_path / "example.com.yaml")
+        p = Serve(str(zone), "--quiet", "--api", "127.0.0.1:0", "--notify", f"127.0.0.1:{secondary.getsockname()[1]}")
+        procs.append(p)
+        p.started()
+        url = p.wait_err(r"control API on (http://\S+)").group(1)
+
+        def answer_one() -> dns.message.Message:
+            data, addr = secondary.recvfrom(4096)
+            notify = dns.message.from_wire(data)
+            secondary.sendto(dns.message.make_response(notify).to_wire(), addr)
+            return notify
+
+        assert answer_one().opcode() == dns.opcode.NOTIFY  # the one at start
+        assert call("POST", url + "/records", {"owner": "mx9", "type": "A", "data": "127.0.0.19"})[0] == 201
+        notify = answer_one()
+        assert notify.opcode() == dns.opcode.NOTIFY and notify.question[0].name.to_text() == "example.com."
+    finally:
+        secondary.close()
