@@ -233,10 +233,13 @@ class Watcher:
         self.thread.join(10)
 
 
-def test_a_file_written_in_two_halves_is_never_served_half(tmp_path: Path, procs: list[Serve]) -> None:
+@pytest.mark.parametrize("watch", [[], ["--poll"]], ids=["inotify", "poll"])
+def test_a_file_written_in_two_halves_is_never_served_half(
+    tmp_path: Path, procs: list[Serve], watch: list[str]
+) -> None:
     zone = tmp_path / "example.com.yaml"
     zone.write_text(names_zone(40, "old"))
-    p = start(procs, str(tmp_path), "--quiet")
+    p = start(procs, str(tmp_path), "--quiet", *watch)
     watcher = Watcher(p.port, [f"h{i}.example.com" for i in range(20, 40)])  # names of the second half
     try:
         text = names_zone(40, "new")
@@ -255,10 +258,13 @@ def test_a_file_written_in_two_halves_is_never_served_half(tmp_path: Path, procs
     assert ask(p.port, "h39.example.com", "TXT").answer[0][0].strings == (b"new",)
 
 
-def test_delete_then_write_keeps_the_zone_and_a_lasting_delete_drops_it(tmp_path: Path, procs: list[Serve]) -> None:
+@pytest.mark.parametrize("watch", [[], ["--poll"]], ids=["inotify", "poll"])
+def test_delete_then_write_keeps_the_zone_and_a_lasting_delete_drops_it(
+    tmp_path: Path, procs: list[Serve], watch: list[str]
+) -> None:
     zone = tmp_path / "example.com.yaml"
     zone.write_text(names_zone(5, "old"))
-    p = start(procs, str(tmp_path), "--quiet", "--settle", "0.3", "--grace", "3")
+    p = start(procs, str(tmp_path), "--quiet", "--settle", "0.3", "--grace", "3", *watch)
     watcher = Watcher(p.port, ["h1.example.com"])
     try:
         zone.unlink()  # an editor: delete, then write a while later
@@ -320,3 +326,34 @@ def test_a_reload_reads_only_the_files_that_changed(tmp_path: Path, monkeypatch:
     reads.clear()
     source.load(full=True)  # SIGHUP: everything again (a BIND $INCLUDE may have changed unseen)
     assert len(reads) == 50
+
+
+def test_the_watcher_uses_inotify_and_sees_a_closed_file_at_once(tmp_path: Path) -> None:
+    """issue 11 B: an edit is seen when its writer closes the file, not at the next poll of every file."""
+    from zonetool.server.responder import Responder
+    from zonetool.server.runner import Server
+    from zonetool.server.zonesource import ZoneSource
+
+    zone = tmp_path / "example.com.yaml"
+    zone.write_text(names_zone(3, "old"))
+    source = ZoneSource([tmp_path])
+    outcome = source.load()
+    assert outcome.zones is not None
+    events: list[str] = []
+    server = Server(Responder(outcome.zones), source=source, events=events.append, poll_interval=60)
+    with server:
+        deadline = time.monotonic() + 5
+        while server.watching == "" and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert server.watching == "inotify"
+        written = time.monotonic()
+        with zone.open("w") as f:
+            f.write(names_zone(3, "new"))
+            f.flush()
+            time.sleep(0.5)  # held open: not read yet
+            assert server.reloads == 0
+        while server.reloads == 0 and time.monotonic() < deadline + 5:
+            time.sleep(0.01)
+        assert server.reloads == 1  # a poll every 60 s could not have seen it
+        assert time.monotonic() - written < 0.5 + 3  # the 0.5 s it was held open, then promptly
+        assert ask(server.port, "h1.example.com", "TXT").answer[0][0].strings == (b"new",)

@@ -137,6 +137,15 @@ def test_exchangers_from_zone() -> None:
     assert not any("imap" in h for h, _, _ in found)  # only SMTP services get sinks
 
 
+def test_an_exchanger_that_is_a_cname_gets_a_sink_at_the_canonical_address() -> None:
+    """Senders follow an MX that points to a CNAME (RFC 2181 10.3 forbids it, they cope): the sink
+    must listen where they connect, named for the MX target they connect as."""
+    lines = "@ MX 10 alias\nalias CNAME real\nreal A 127.0.0.19\n@ MX 20 loop\nloop CNAME loop"
+    found, skipped = exchangers([zone(lines)])
+    assert found == [("alias.example.com.", "127.0.0.19", 25)]
+    assert any(s.startswith("loop.example.com.") for s in skipped)  # a CNAME loop: no sink, no hang
+
+
 def test_sinks_from_zone_with_port_mapping() -> None:
     port = free_port(["127.0.0.10", "::1"])
     with MailSinks(ports={25: port, 587: port + 0}) as s:

@@ -79,8 +79,10 @@ def serve(
         bool, typer.Option("--strict", help="Serve no zone with errors (default: serve what NSD serves).")
     ] = False,
     settle: Annotated[
-        float, typer.Option("--settle", help="Seconds a changed zone file must hold still before it is read.")
-    ] = 1.0,
+        float | None,
+        typer.Option("--settle", help="Seconds of quiet before a changed file is read (0.2 after close; 1 polling)."),
+    ] = None,
+    poll: Annotated[bool, typer.Option("--poll", help="Poll the zone files instead of using inotify.")] = False,
     grace: Annotated[
         float, typer.Option("--grace", help="Seconds a vanished zone file's zone is still served.")
     ] = 5.0,
@@ -128,7 +130,7 @@ def serve(
         fail("--workers must be at least 1")
     if cache_size < 0:
         fail("--cache-size must not be negative")
-    if settle < 0 or grace < 0:
+    if (settle is not None and settle < 0) or grace < 0:
         fail("--settle and --grace must not be negative")
     if not 512 <= max_udp <= 65535:
         fail("--max-udp must be 512..65535 (RFC 6891 6.2.5)")
@@ -216,6 +218,7 @@ def serve(
             notify=targets if worker == 0 else (),
             tcp_idle=tcp_idle,
             settle=settle,
+            inotify=not poll,
             events=sink,
             watch=watch and worker == 0,  # workers reload when the parent tells them (supervisor)
             reuseport=workers > 1,

@@ -34,7 +34,7 @@ from zonetool.zone import Zone
 
 BEHAVIOURS = ("accept", "tempfail", "reject", "tempfail-greeting", "refuse", "hang", "closed")
 SMTP_SRV_PREFIXES = ((b"_smtp", b"_tcp"), (b"_submission", b"_tcp"))
-A_CODE, AAAA_CODE, MX_CODE, SRV_CODE = 1, 28, 15, 33
+A_CODE, AAAA_CODE, CNAME_CODE, MX_CODE, SRV_CODE = 1, 28, 5, 15, 33
 TEMPFAIL_REPLY = "451 4.3.0 zonetool sink: try again later"
 REJECT_REPLY = "550 5.1.1 zonetool sink: recipient rejected"
 
@@ -152,11 +152,13 @@ def exchangers(zones: Iterable[Zone]) -> tuple[list[tuple[str, str, int]], list[
         if zone.rrset(zone.origin, A_CODE) or zone.rrset(zone.origin, AAAA_CODE):
             targets.setdefault((zone.origin, 25), None)
     for host, port in targets:
-        zone = next((z for z in sorted(zones, key=lambda z: -len(z.origin)) if host.is_subdomain_of(z.origin)), None)
-        if zone is None:
-            skipped.append(f"{host}: outside the served zones, no sink")
+        canonical = _canonical(zones, host)
+        zone = _zone_of(zones, canonical) if canonical is not None else None
+        if zone is None or canonical is None:
+            why = "a CNAME loop" if canonical is None else "outside the served zones"
+            skipped.append(f"{host}: {why}, no sink")
             continue
-        node = zone.nodes.get(host, {})
+        node = zone.nodes.get(canonical, {})
         addresses = [r.rdata.address for code in (A_CODE, AAAA_CODE) if code in node for r in node[code].records]  # type: ignore[attr-defined]
         if not addresses:
             skipped.append(f"{host}: no A/AAAA records in the zone, no sink")
@@ -166,6 +168,22 @@ def exchangers(zones: Iterable[Zone]) -> tuple[list[tuple[str, str, int]], list[
             else:
                 skipped.append(f"{host} {address}: not a loopback address, no sink (use 127.0.0.x or ::1)")
     return found, skipped
+
+
+def _zone_of(zones: list[Zone], name: Name) -> Zone | None:
+    return next((z for z in sorted(zones, key=lambda z: -len(z.origin)) if name.is_subdomain_of(z.origin)), None)
+
+
+def _canonical(zones: list[Zone], host: Name) -> Name | None:
+    """Where a CNAME chain from `host` ends in the zones (senders follow an MX -> CNAME; RFC 2181
+    10.3 forbids it, senders cope), so the sink listens where they connect; None for a loop."""
+    seen = {host}
+    while (zone := _zone_of(zones, host)) is not None and CNAME_CODE in (node := zone.nodes.get(host, {})):
+        host = node[CNAME_CODE].records[0].rdata.target  # type: ignore[attr-defined]
+        if host in seen:
+            return None
+        seen.add(host)
+    return host
 
 
 class MailSinks:

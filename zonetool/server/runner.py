@@ -12,6 +12,7 @@ import asyncio
 import concurrent.futures
 import contextlib
 import logging
+import os
 import socket
 import threading
 from collections.abc import Callable, Sequence
@@ -27,8 +28,11 @@ from zonetool.server.zonesource import Outcome, ZoneSource, served_findings
 
 log = logging.getLogger("zonetool.server")
 
-POLL_INTERVAL = 0.2  # seconds between looks at the zone files
-SETTLE = 1.0  # seconds a changed file must hold still before it is read (a writer pausing mid-file)
+POLL_INTERVAL = 0.2  # seconds between looks at the zone files, when polling
+SETTLE = 1.0  # polling: seconds a changed file must hold still before it is read (a writer pausing mid-file)
+SETTLE_INOTIFY = 0.2  # inotify: seconds of quiet after the writer closed the file
+TICK = 0.05  # inotify: how often the event queue is read
+WRITER_TIMEOUT = 10.0  # a file written to and never closed for this long is read anyway
 EventSink = Callable[[str], None]
 
 
@@ -51,8 +55,9 @@ class Server:
         tcp_idle: float = IDLE_TIMEOUT,
         events: EventSink | None = None,
         poll_interval: float = POLL_INTERVAL,
-        settle: float = SETTLE,
+        settle: float | None = None,
         watch: bool = True,
+        inotify: bool = True,
         reuseport: bool = False,
         trouble: Trouble | None = None,
     ) -> None:
@@ -65,7 +70,9 @@ class Server:
         self.tcp_idle = tcp_idle
         self.events = events or _ignore
         self.poll_interval = poll_interval
-        self.settle = settle
+        self.settle = settle  # None: SETTLE_INOTIFY with inotify, SETTLE when polling
+        self.use_inotify = inotify
+        self.watching = ""  # "inotify" or "polling" once the watcher runs (for the start line and tests)
         self.watch = watch and source is not None
         self.reuseport = reuseport
         # every kind of trouble (bad packets, accept errors, limits hit): one line per kind per interval
@@ -196,10 +203,76 @@ class Server:
 
     # -- reloads ------------------------------------------------------------------------
     async def _watch(self) -> None:
+        """Follow the zone files: by inotify where there is one, else by polling."""
+        assert self.source is not None
+        notifier = None
+        if self.use_inotify:
+            from zonetool.server.inotify import open_inotify
+
+            notifier = open_inotify(self._folders())
+        if notifier is None:
+            await self._poll()
+            return
+        try:
+            await self._follow(notifier)
+        finally:
+            notifier.close()
+        await self._poll()  # a watched folder went away: keep following by polling
+
+    def _folders(self) -> list[Any]:
+        assert self.source is not None
+        return sorted({p if p.is_dir() else p.parent for p in self.source.paths}, key=str)
+
+    async def _follow(self, notifier: Any) -> None:
+        """Reload once every file written to has been closed and `settle` seconds passed without events."""
+        from zonetool.server.inotify import DONE, IN_DELETE_SELF, IN_MODIFY, IN_MOVE_SELF
+
+        assert self.source is not None
+        source = self.source
+        self.watching = "inotify"
+        settle = self.settle if self.settle is not None else SETTLE_INOTIFY
+        loop = asyncio.get_running_loop()
+        explicit = {str(p.resolve()) for p in source.paths if not p.is_dir()}
+        folders = {str(p.resolve()) for p in source.paths if p.is_dir()}
+
+        def ours(path: str) -> bool:
+            return path in explicit or (os.path.dirname(path) in folders and path.endswith((".yaml", ".yml", ".zone")))
+
+        writing: dict[str, float] = {}  # written to and not closed yet: never read half-way
+        due, last = False, 0.0
+        while True:
+            await asyncio.sleep(TICK)
+            now = loop.time()
+            for path, mask in notifier.read():
+                if mask & (IN_DELETE_SELF | IN_MOVE_SELF):
+                    return  # the folder itself is gone: the watches are dead
+                if not ours(path):
+                    continue
+                last = now
+                if mask & IN_MODIFY:
+                    writing.setdefault(path, now)
+                if mask & DONE:
+                    writing.pop(path, None)
+                    due = True
+            if notifier.overflowed:  # the kernel dropped events: look at everything
+                notifier.overflowed, due, last = False, True, now
+            for path, since in list(writing.items()):
+                if now - since >= WRITER_TIMEOUT:  # a writer that never closes: read what it wrote
+                    del writing[path]
+                    due = True
+            if due and not writing and now - last >= settle:
+                due = False
+                await self._reload("file change")
+            elif not due and source.grace_due():
+                await self._reload("a vanished file's grace period is over")
+
+    async def _poll(self) -> None:
         """Poll the files; reload once a change has held still for `settle` seconds (its writer is done),
         and when a vanished file's grace period ends."""
         assert self.source is not None
         source = self.source
+        self.watching = "polling"
+        settle = self.settle if self.settle is not None else SETTLE
         loop = asyncio.get_running_loop()
         pending, since = None, 0.0
         while True:
@@ -217,7 +290,7 @@ class Server:
             if now != pending:
                 pending, since = now, loop.time()
                 continue
-            if loop.time() - since < self.settle:
+            if loop.time() - since < settle:
                 continue
             pending = None
             await self._reload("file change")
