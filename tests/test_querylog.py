@@ -108,3 +108,29 @@ def test_a_slow_event_reader_loses_the_newest_and_is_counted() -> None:
         assert sub.queue.qsize() == SSE_QUEUE and sub.dropped == 25
     finally:
         loop.close()
+
+
+def test_raw_hits_are_numbered_in_order_counted_when_dropped_and_decoded_when_read() -> None:
+    query = dns.message.make_query("mx1.example.com", "A")
+    query.id = 0
+    wire_query = query.to_wire()
+    answer = dns.message.make_response(query)
+    answer.set_rcode(3)  # NXDOMAIN
+    wire_answer = answer.to_wire()
+    peers = bytes([2, 0, 0x13, 0x88, 127, 0, 0, 1]) + bytes(120)  # sockaddr_in 127.0.0.1:5000, slot 0
+
+    def decode(blob: bytes, slot: int) -> tuple[str, int]:
+        at = slot * 128
+        return ".".join(str(b) for b in blob[at + 4 : at + 8]), int.from_bytes(blob[at + 2 : at + 4])
+
+    log = QueryLog(keep=True, limit=10)
+    log(info("first.example.com."), 1)
+    for _ in range(12):  # 24 hits through a 10-entry memory
+        log.remember_raw([0, wire_query[2:], wire_answer[2:]] * 2, 3, peers, decode)
+    log(info("last.example.com."), 1)
+    kept = log.entries
+    assert [e.seq for e in kept] == list(range(27 - len(kept), 27)) and kept[-1].qname == "last.example.com."
+    hit = kept[-2]
+    assert (hit.client, hit.transport, hit.qname, hit.qtype, hit.rcode, hit.answers, hit.micros) == (
+        ("127.0.0.1", 5000), "udp", "mx1.example.com.", "A", "NXDOMAIN", 0, 3)
+    assert log.totals()["rcode"] == {"NOERROR": 2, "NXDOMAIN": 24}  # the dropped ones too

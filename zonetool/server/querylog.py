@@ -17,7 +17,7 @@ import datetime as _dt
 import json
 import threading
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, TextIO
@@ -145,21 +145,20 @@ def _raw_last(chunk: list[Any]) -> int:
     return chunk[_SEQ] + chunk[_N] - 1  # type: ignore[no-any-return]
 
 
-def _raw_tally(chunk: list[Any], totals: dict[tuple[str, str], int]) -> None:
-    """Count a raw chunk's hits in the totals once, from the rcode octet alone (no decoding)."""
+def _raw_tally(chunk: list[Any], untallied: list[bytes]) -> None:
+    """Queue a raw chunk's answers for the totals, once: a slice and an extend, no loop in Python
+    (the chunk is often dropped on the UDP thread, when the log is full)."""
     if not chunk[_COUNTED]:
         chunk[_COUNTED] = True
-        for answer in chunk[_ITEMS][2::3]:
-            key = ("udp", _rcode_text(answer[1] & 0x0F))
-            totals[key] = totals.get(key, 0) + 1
+        untallied.extend(chunk[_ITEMS][2::3])
 
 
-def _raw_expand(chunk: list[Any], totals: dict[tuple[str, str], int]) -> list[Entry]:
+def _raw_expand(chunk: list[Any], untallied: list[bytes]) -> list[Entry]:
     """The chunk's entries, decoded once (the octets are let go then)."""
     if chunk[_ENTRIES] is None:
         from zonetool import wire
 
-        _raw_tally(chunk, totals)
+        _raw_tally(chunk, untallied)
         seq, n, ts, micros, items, peers, decode = chunk[:_ENTRIES]
         out = []
         for i in range(n):
@@ -208,6 +207,7 @@ class QueryLog:
         self._changed = threading.Condition(self._lock)
         self._waiting = 0
         self._totals: dict[tuple[str, str], int] = {}  # (transport, rcode) -> queries, since the start
+        self._untallied: list[bytes] = []  # answers of raw UDP hits not in _totals yet (see _tally)
         self.listeners: list[Callable[[Entry], None]] = []
 
     @property
@@ -265,12 +265,21 @@ class QueryLog:
         key = (entry.transport, entry.rcode)
         self._totals[key] = self._totals.get(key, 0) + 1
 
+    def _tally(self) -> None:
+        """Count the queued raw answers into the totals (under self._lock). Repeated questions share
+        one cached answer object, so Counter (in C) groups them and each group reads one rcode octet."""
+        for answer, n in Counter(self._untallied).items():
+            key = ("udp", _rcode_text(answer[1] & 0x0F))
+            self._totals[key] = self._totals.get(key, 0) + n
+        self._untallied.clear()
+
     def totals(self) -> dict[str, dict[str, int]]:
         """Queries answered since the start (clear() does not reset it), by transport and by rcode."""
         with self._lock:
             for chunk in self._chunks:  # hits kept raw are counted from their rcode octet
                 if not isinstance(chunk, Entry):
-                    _raw_tally(chunk, self._totals)
+                    _raw_tally(chunk, self._untallied)
+            self._tally()
             by_transport: dict[str, int] = {}
             by_rcode: dict[str, int] = {}
             for (transport, rcode), n in self._totals.items():
@@ -285,8 +294,10 @@ class QueryLog:
             if isinstance(old, Entry):
                 self._count -= 1
             else:
-                _raw_tally(old, self._totals)  # counted in the totals before it goes (no decoding)
+                _raw_tally(old, self._untallied)  # counted in the totals before it goes (no decoding)
                 self._count -= old[_N]
+        if len(self._untallied) > self.limit:
+            self._tally()
 
     def _add(self, entry: Entry, n: int) -> None:
         # under self._lock
@@ -322,7 +333,7 @@ class QueryLog:
                 if isinstance(chunk, Entry):
                     out.append(chunk)
                 else:
-                    out.extend(e for e in _raw_expand(chunk, self._totals) if e.seq > seq)
+                    out.extend(e for e in _raw_expand(chunk, self._untallied) if e.seq > seq)
         return out if limit is None else out[:limit]
 
     def filter(
@@ -394,7 +405,7 @@ class QueryLog:
         with self._lock:
             for chunk in self._chunks:  # counted in the totals before they go
                 if not isinstance(chunk, Entry):
-                    _raw_tally(chunk, self._totals)
+                    _raw_tally(chunk, self._untallied)
             self._chunks.clear()
             self._count = 0
 
