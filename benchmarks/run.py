@@ -231,7 +231,7 @@ def run_dnsperf(port: int, queries: Path, seconds: float, mode: str = "udp") -> 
     }
 
 
-def bench_server(work: Path, rounds: int, seconds: float, records: int) -> list[dict[str, object]]:
+def bench_server(work: Path, rounds: int, seconds: float, records: int, rrl: bool = False) -> list[dict[str, object]]:
     recs = genzone.generate(records)
     genzone.write_yaml(recs, work / "server.yaml")
     genzone.write_bind(recs, work / "server-gen.zone")
@@ -249,11 +249,15 @@ def bench_server(work: Path, rounds: int, seconds: float, records: int) -> list[
     # in memory for GET /queries; its UDP figure must stay within noise of the row above.
     contenders.append(("zonetool --api", lambda p: [*zonetool_cmd(), "serve", str(work / "server.yaml"),
                                                     "--port", str(p), "--quiet", "--api", "127.0.0.1:0"]))
+    if rrl:  # response-rate limiting on, at a rate dnsperf never reaches: what the limiter's book-keeping costs
+        contenders.append(("zonetool --rrl", lambda p: [*zonetool_cmd(), "serve", str(work / "server.yaml"),
+                                                        "--port", str(p), "--quiet", "--rrl", "1000000"]))
     contenders.append(("dnslib DNSServer", lambda p: [sys.executable, "-c", DNSLIB_SERVER, str(exported), str(p)]))
+    udp_only = {"dnslib DNSServer", "zonetool --rrl", "zonetool --api"}  # RRL limits UDP only; --api: its UDP cost
     results: dict[tuple[str, str], list[dict[str, float]]] = {}
     for _ in range(rounds):
         for name, make in contenders:
-            for mode in ("udp", "tcp") if name in ("nsd", "zonetool") else ("udp",):
+            for mode in ("udp",) if name in udp_only else ("udp", "tcp"):
                 port = free_port()
                 server = start(name, make(port), port, probe, work)  # type: ignore[operator]
                 try:
@@ -454,6 +458,7 @@ def main() -> int:
     parser.add_argument("--skip-server", action="store_true")
     parser.add_argument("--skip-zones", action="store_true")
     parser.add_argument("--json", type=Path, help="also write the figures as JSON here")
+    parser.add_argument("--rrl", action="store_true", help="also serve UDP with response-rate limiting on")
     args = parser.parse_args()
     if args.smoke:  # checks that everything runs; 1-second dnsperf runs are mostly cold-cache start-up
         args.rounds, args.seconds, args.sizes = 1, 1.0, "2000"
@@ -467,7 +472,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="zonetool-bench-") as tmp:
         work = Path(tmp)
         if not args.skip_server:
-            rows = bench_server(work, args.rounds, args.seconds, 1022)
+            rows = bench_server(work, args.rounds, args.seconds, 1022, rrl=args.rrl)
             print_server(rows)
             figures["server"] = rows
         if not args.skip_zones:

@@ -51,3 +51,19 @@ def test_benchmark_smoke_mode_runs_end_to_end(tmp_path: Path) -> None:
     assert set(figures["startup_s"]) == {"validate zones/example.com.yaml", "import (20 records)"}
     ((records, rss_mib),) = figures["serve_rss_mib"]
     assert records == 2000 and rss_mib > 0
+
+
+def test_memory_benchmark_smoke_mode(tmp_path: Path) -> None:
+    """benchmarks/memory.py --smoke: every figure there and sane (no speed or memory goal here)."""
+    figures_file = tmp_path / "memory.json"
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "memory.py"), "--smoke", "--json", str(figures_file)],
+        capture_output=True, text=True, timeout=600, cwd=tmp_path,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "RSS/octet" in proc.stdout and "fmt / validate" in proc.stdout
+    figures = json.loads(figures_file.read_text())
+    assert [(r["command"]) for r in figures["rows"]] == ["validate", "import", "validate", "fmt"]
+    for row in figures["rows"]:
+        assert row["octets"] > 900_000 and row["seconds"] > 0 and row["rss"] > row["octets"] / 10
+    assert 0 < figures["fmt_over_validate"] < 100

@@ -73,7 +73,7 @@ def test_unparseable_yaml_is_an_error_not_a_crash(tmp_path: Path) -> None:
     bad.write_text("origin: [unclosed\n")
     result = runner.invoke(app, ["fmt", str(bad)])
     assert result.exit_code == 2
-    assert "not valid YAML" in result.output
+    assert f"{bad}:2:1: error yaml-syntax: " in result.output  # the same message and place as validate
     with pytest.raises(EditError):
         format_text("- just\n- a list\n")
 

@@ -339,6 +339,22 @@ def test_axfr_of_a_big_zone_is_split_into_messages() -> None:
     assert records[0][1] == records[-1][1] == dns.rdatatype.SOA
 
 
+def test_a_transfer_is_packed_as_it_is_read_and_ends_with_servfail_on_a_record_too_big() -> None:
+    from zonetool.records import TXT
+
+    zone = big_txt_zone(count=1, size=60)
+    for i in range(3000):
+        zone.add(Record(Name.from_text(f"host{i}.big.test."), 300, parse_rdata("A", "192.0.2.1", None)))
+    zone.add(Record(Name.from_text("huge.big.test."), 300, TXT(tuple(b"t" * 255 for _ in range(256)))))
+    reply = send(Responder([zone], allow_transfer=["127.0.0.1"]), q("big.test", "AXFR"), "tcp")
+    assert not isinstance(reply.messages, list) and reply.info.answers == len(zone) + 1
+    messages = iter(reply.messages)
+    assert dns.message.from_wire(next(messages), xfr=True).rcode() == dns.rcode.NOERROR
+    rest = [dns.message.from_wire(m, xfr=True).rcode() for m in messages]
+    assert rest[-1] == dns.rcode.SERVFAIL and set(rest[:-1]) == {dns.rcode.NOERROR}  # RFC 5936 2.2
+    assert "huge.big.test. TXT" in (reply.messages.problem or "")  # type: ignore[union-attr]
+
+
 def test_ixfr_gets_full_zone_over_tcp_and_soa_over_udp(responder: Responder, zone: Zone) -> None:
     query = dns.message.make_query("example.com", "IXFR")
     query.authority.append(dns.rrset.from_text("example.com.", 0, "IN", "SOA", ". . 1 0 0 0 0"))

@@ -17,7 +17,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import dns.message
@@ -52,13 +52,15 @@ TS = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z "  # the RFC 3339 time each query 
 class Serve:
     """A `zonetool serve` process whose stdout and stderr are read line by line in the background."""
 
-    def __init__(self, *args: str, cwd: Path | None = None, port: str = "0") -> None:
+    def __init__(
+        self, *args: str, cwd: Path | None = None, port: str = "0", preexec: Callable[[], None] | None = None
+    ) -> None:
         cmd = [*ZONETOOL, "serve", *args]
         if port:
             cmd += ["--port", port]
         self.proc = subprocess.Popen(
             cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            env={**os.environ, "PYTHONUNBUFFERED": "1"}, preexec_fn=preexec,  # e.g. a low descriptor limit
         )
         self.out: queue.Queue[str] = queue.Queue()
         self.err: queue.Queue[str] = queue.Queue()

@@ -172,6 +172,30 @@ def test_transfer_rolls_back_compression_across_messages() -> None:
     assert names[0] == names[-1] == "example.com." and len(names) == 402
 
 
+def test_transfer_messages_is_lazy_and_stops_at_a_record_no_message_can_carry() -> None:
+    from zonetool.records import TXT
+
+    soa = Record(ORIGIN, 60, parse_rdata("SOA", "ns1 hostmaster 1 2 3 4 5", ORIGIN))
+    taken: list[int] = []
+
+    def records():  # type: ignore[no-untyped-def]
+        for i in range(400):
+            taken.append(i)
+            yield Record(Name.from_text(f"h{i}.example.com."), 60, parse_rdata("A", "192.0.2.1", None))
+        too_big = TXT(tuple(b"t" * 255 for _ in range(256)))  # RDATA 65,536 octets: one more than RDLENGTH says
+        yield Record(Name.from_text("big.example.com."), 60, too_big)
+
+    data = dns.message.make_query("example.com", "AXFR").to_wire()
+    stream = wire.transfer_messages(data, wire.parse_query(data), records(), soa, max_size=1000)
+    first = next(stream)
+    assert len(taken) < 100  # one message packed, not the zone
+    assert dns.message.from_wire(first, xfr=True).answer
+    with pytest.raises(wire.RecordTooBig, match=r"big\.example\.com\. TXT: 65536 octets"):
+        for _ in stream:
+            pass
+    assert len(taken) == 400  # every message before the big record was packed and yielded
+
+
 # -- reading whole messages (for our own clients: AXFR, the harness resolver) -----------------
 def test_parse_message_reads_what_dnslib_cannot() -> None:
     import dns.rrset

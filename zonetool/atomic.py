@@ -1,16 +1,56 @@
-"""Writing files so that a reader never sees half of one: temp file, fsync, rename."""
+"""Writing files so that a reader never sees half of one: temp file, fsync, rename.
+
+A command killed between creating its temporary file and the rename (kill -9, power loss)
+cannot remove it, so the name says whose it was: `.NAME.zonetool-tmp-PID-N` beside NAME. The
+next write into that folder removes every such file whose PID is no longer running, so a
+killed run leaves nothing behind once any later run writes there. (Linux's O_TMPFILE would
+avoid the name, but linkat cannot replace an existing file, so a rename from a name is still
+needed.) The loader skips dot files, so a temporary file is never read as a zone.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
-import tempfile
+import re
 from pathlib import Path
+
+TMP_MARK = ".zonetool-tmp-"
+_TMP = re.compile(r"^\..+\.zonetool-tmp-(\d+)-\d+$")
+_counter = itertools.count()
+_swept: set[str] = set()  # folders already cleaned by this process
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's running process
+        return True
+    return True
+
+
+def sweep(folder: str | Path) -> list[str]:
+    """Remove the temporary files that dead writers left in `folder`; returns their names."""
+    removed: list[str] = []
+    with contextlib.suppress(OSError), os.scandir(folder) as entries:
+        for entry in entries:
+            m = _TMP.match(entry.name)
+            if m and not _alive(int(m.group(1))):
+                with contextlib.suppress(OSError):
+                    os.unlink(entry.path)
+                    removed.append(entry.name)
+    return removed
 
 
 def write_atomic(path: str | Path, text: str | bytes) -> None:
     """Replace `path` with `text` in one step, keeping an existing file's mode."""
     path = Path(path)
+    folder = path.parent or Path(".")
     data = text.encode("utf-8") if isinstance(text, str) else text
     try:
         mode = path.stat().st_mode & 0o7777
@@ -18,7 +58,17 @@ def write_atomic(path: str | Path, text: str | bytes) -> None:
         umask = os.umask(0)
         os.umask(umask)
         mode = 0o666 & ~umask
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
+    key = os.path.realpath(folder)
+    if key not in _swept:
+        _swept.add(key)
+        sweep(folder)
+    while True:  # a name left by an earlier process with our PID is skipped, never reused
+        tmp = folder / f".{path.name}{TMP_MARK}{os.getpid()}-{next(_counter)}"
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            break
+        except FileExistsError:
+            continue
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
@@ -31,7 +81,7 @@ def write_atomic(path: str | Path, text: str | bytes) -> None:
             os.unlink(tmp)
         raise
     with contextlib.suppress(OSError):
-        dir_fd = os.open(path.parent or ".", os.O_RDONLY)
+        dir_fd = os.open(folder, os.O_RDONLY)
         try:
             os.fsync(dir_fd)
         finally:

@@ -22,6 +22,7 @@ from zonetool.names import MAX_LABEL, MAX_NAME, Name, NameError_, to_ascii
 from zonetool.records import (
     AAAA,
     CAA,
+    LONG_RDATA,
     MX,
     RDATA_TYPES,
     SOA,
@@ -30,8 +31,10 @@ from zonetool.records import (
     A,
     Rdata,
     RdataError,
+    check_length,
     parse_rdata,
     tokenize,
+    type_name,
 )
 from zonetool.schema import BLOCKS, MAX_TTL, MAX_U32, RECORD_TYPES, TYPE_KEY, Block, item_block
 from zonetool.serial import date_serial
@@ -201,7 +204,19 @@ class Compiler:
             return None
         return value
 
+    def fits(self, rdata: Rdata, path: Path) -> bool:
+        """False (with a `bad-rdata` finding) for RDATA over 65,535 octets; call it for LONG_RDATA only."""
+        try:
+            check_length(rdata)
+        except RdataError as exc:
+            self.error("bad-rdata", f"{type_name(rdata.type_code)}: {exc}", path,
+                       hint="a record must fit one DNS message: split it into several records")
+            return False
+        return True
+
     def add(self, owner: Name, ttl: int, rdata: Rdata, path: Path, origin: str | None = None) -> None:
+        if rdata.__class__ in LONG_RDATA and not self.fits(rdata, path):
+            return
         self.records.append(Record(owner, ttl, rdata, Where(self.file, path=path), origin))
 
     def addresses(self, host: Name, value: object, ttl: int, path: Path, origin: str | None) -> bool:
@@ -457,7 +472,7 @@ def _records(c: Compiler, value: object, path: Path) -> None:
                 continue
             if data.__class__ is str:  # the common case, kept short for big zones
                 rdata = _from_text(c, rtype, data, tpath)
-                if rdata is not None:
+                if rdata is not None and (rdata.__class__ not in LONG_RDATA or c.fits(rdata, tpath)):
                     c.records.append(Record(owner, default_ttl, rdata, Where(c.file, path=tpath)))
             else:
                 _rrs(c, owner, rtype, data, tpath, default_ttl)

@@ -73,3 +73,12 @@ def error(code: str, message: str, where: Where, hint: str | None = None) -> Fin
 
 def warning(code: str, message: str, where: Where, hint: str | None = None) -> Finding:
     return Finding(code, Severity.WARNING, message, where, hint)
+
+
+def not_utf8(data: bytes, exc: UnicodeDecodeError, file: str | None, hint: str | None = None) -> Finding:
+    """The one `not-text` finding (YAML, BIND, import, the editing commands): which byte, where."""
+    start = exc.start
+    line = data.count(b"\n", 0, start) + 1
+    column = start - (data.rfind(b"\n", 0, start) + 1) + 1
+    return error("not-text", f"not UTF-8 text: byte 0x{data[start]:02x} at offset {start} (line {line})",
+                 Where(file, line, column), hint=hint)

@@ -11,18 +11,20 @@ from __future__ import annotations
 
 import contextlib
 import difflib
+import errno
 import gc
+import os
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from zonetool.findings import Finding, Severity, Where, error, warning
+from zonetool.findings import Finding, Severity, Where, error, not_utf8, warning
 from zonetool.zone import Zone
 
 YAML_SUFFIXES = (".yaml", ".yml")
 BIND_SUFFIX = ".zone"
 # Findings that mean "this file is not a YAML zone at all" (the CLI exits 2 for them).
-NOT_YAML = frozenset(("yaml-syntax", "not-text", "not-a-mapping"))
+NOT_YAML = frozenset(("yaml-syntax", "yaml-limit", "not-text", "not-a-mapping"))
 
 
 class LoadError(Exception):
@@ -213,18 +215,38 @@ def _not_a_mapping(data: object, text: str, file: str | None) -> Finding:
     return error("not-a-mapping", f"the file holds {kind}, not a zone (a YAML mapping)", Where(file, 1, 1), hint=hint)
 
 
+def read_bytes(path: str | Path) -> bytes:
+    """A file's bytes (a FIFO or `<(command)` too: read to its end), or LoadError saying why not."""
+    file = str(path)
+    try:
+        return Path(path).read_bytes()
+    except IsADirectoryError:
+        raise LoadError(f"{file}: is a folder, not a zone file") from None
+    except FileNotFoundError:
+        raise LoadError(f"{file}: {_missing(Path(path))}") from None
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise LoadError(f"{file}: symbolic link loop") from None
+        raise LoadError(f"{file}: cannot read: {exc.strerror}") from None
+
+
+def _missing(p: Path) -> str:
+    """Why a path that does not resolve is missing: gone, a dangling link, or a link loop."""
+    try:
+        os.stat(p)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return "symbolic link loop"
+        if p.is_symlink():
+            return f"symbolic link to {os.readlink(p)}, which does not exist"
+    return "no such file or folder"
+
+
 def load_file(path: str | Path) -> tuple[Zone | None, list[Finding]]:
     """One zone file (YAML, or BIND for `*.zone`); raises LoadError if it cannot be read."""
     p = Path(path)
     file = str(path)
-    try:
-        data = p.read_bytes()
-    except IsADirectoryError:
-        raise LoadError(f"{file}: is a folder; give the folder to load_paths") from None
-    except FileNotFoundError:
-        raise LoadError(f"{file}: no such file") from None
-    except OSError as exc:
-        raise LoadError(f"{file}: cannot read: {exc.strerror}") from None
+    data = read_bytes(p)
     if p.suffix == BIND_SUFFIX:
         return _load_bind(data, p, file)
     return load_text(data, file)
@@ -241,9 +263,7 @@ def _load_bind(data: bytes, p: Path, file: str) -> tuple[Zone | None, list[Findi
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:  # other octets belong in \DDD escapes, as `zonetool import` says too
-        line = data[: exc.start].count(b"\n") + 1
-        return None, [error("not-text", f"not UTF-8 text (byte 0x{data[exc.start]:02x})", Where(file, line),
-                            hint="write octets above 127 as \\DDD escapes")]
+        return None, [not_utf8(data, exc, file, hint="write octets above 127 as \\DDD escapes")]
     # the origin: the file's own $ORIGIN, else its name (example.com.zone -> example.com.)
     found = bind.origin_from_text(text)
     origin = found.to_text() if found is not None else p.name[: -len(BIND_SUFFIX)]
@@ -261,23 +281,37 @@ def _load_bind(data: bytes, p: Path, file: str) -> tuple[Zone | None, list[Findi
 # ---------------------------------------------------------------------------
 # many zones
 # ---------------------------------------------------------------------------
-def zone_files(paths: Iterable[str | Path]) -> list[Path]:
-    """The zone files named by `paths`: files as given, folders by their *.yaml, *.yml, *.zone."""
+def zone_files(paths: Iterable[str | Path], notes: list[Finding] | None = None) -> list[Path]:
+    """The zone files named by `paths`: files as given, folders by their *.yaml, *.yml, *.zone.
+
+    Given by name, anything readable is read (a FIFO: `zonetool validate <(generate)`). Found in
+    a folder, only regular files are: a FIFO there would block the scan, a device or a link loop
+    is no zone. Those are skipped, each with a `skipped-file` warning appended to `notes`.
+    """
     out: list[Path] = []
     for raw in paths:
         p = Path(raw)
         if p.is_dir():
-            found = sorted(
-                f for f in p.iterdir()
-                if f.is_file() and not f.name.startswith(".") and f.suffix in (*YAML_SUFFIXES, BIND_SUFFIX)
-            )
+            found: list[Path] = []
+            # os.scandir: the entry knows its type without a stat, which counts at 10,000 zone files
+            with os.scandir(p) as scan:
+                entries = sorted((e for e in scan if not e.name.startswith(".")
+                                  and e.name.endswith((*YAML_SUFFIXES, BIND_SUFFIX))), key=lambda e: e.name)
+            for entry in entries:
+                f = p / entry.name
+                if entry.is_file():
+                    found.append(f)
+                elif notes is not None:
+                    why = _missing(f) if not f.exists() else "not a regular file (a FIFO, socket or device)"
+                    notes.append(warning("skipped-file", f"skipped: {why}", Where(str(f)),
+                                         hint="give it by name to read it anyway"))
             if not found:
                 raise LoadError(f"{raw}: no zone files (*.yaml, *.yml, *.zone) in this folder")
             out.extend(found)
         elif p.exists():
             out.append(p)
         else:
-            raise LoadError(f"{raw}: no such file or folder")
+            raise LoadError(f"{raw}: {_missing(p)}")
     return out
 
 
@@ -291,7 +325,7 @@ def load_paths(
     """
     loaded = Loaded()
     origins: dict[object, str] = {}
-    for p in zone_files(paths):
+    for p in zone_files(paths, loaded.findings):
         file = str(p)
         zone, findings = (load or load_file)(p)
         findings = list(findings)  # the duplicate-origin finding below must not land in a cached list

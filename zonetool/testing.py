@@ -35,6 +35,8 @@ from zonetool.records import Rdata
 from zonetool.server.control import Control
 from zonetool.server.querylog import QueryLog
 from zonetool.server.runner import Server
+from zonetool.server.tcp import TCPLimits
+from zonetool.server.trouble import Trouble
 from zonetool.zone import Zone
 
 __all__ = ["DNSTestServer", "ZoneFindingsWarning", "ZoneLoadError"]
@@ -66,6 +68,7 @@ class DNSTestServer:
         cache_size: int = 10_000,
         faults: Any = None,
         tcp_idle: float = 10.0,
+        tcp_limits: TCPLimits | None = None,
         strict: bool = False,
         api: bool = False,
         api_token: str | None = None,
@@ -73,6 +76,8 @@ class DNSTestServer:
         self.address = address
         self.strict = strict  # True: refuse zones with any error, as `export` and `serve --strict` do
         self.tcp_idle = tcp_idle
+        # what one TCP client may hold (zonetool.server.tcp.TCPLimits; `zonetool serve`'s --tcp-* flags)
+        self.tcp_limits = tcp_limits
         self.requested_port = port
         self.allow_transfer = tuple(allow_transfer)
         self.max_udp = max_udp
@@ -113,6 +118,7 @@ class DNSTestServer:
             port=self.requested_port,
             querylog=self.queries,
             tcp_idle=self.tcp_idle,
+            tcp_limits=self.tcp_limits,
         )
         server.start()
         self._server = server
@@ -143,6 +149,13 @@ class DNSTestServer:
     @property
     def running(self) -> bool:
         return self._server is not None
+
+    @property
+    def trouble(self) -> Trouble:
+        """The trouble the server met (limits hit, refused transfers...), counted by kind."""
+        if self._server is None:
+            raise RuntimeError("the DNS test server is not running")
+        return self._server.trouble
 
     @property
     def host(self) -> str:

@@ -16,11 +16,11 @@ for other edges.
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from socket import AF_INET, AF_INET6, inet_pton
 
-from zonetool.lookup import Answer
+from zonetool.lookup import SERVFAIL, Answer
 from zonetool.names import Name, escape_label
 from zonetool.records import (
     AAAA,
@@ -38,6 +38,7 @@ from zonetool.records import (
     RdataError,
     _Target,
     from_wire,
+    type_name,
 )
 from zonetool.zone import Record, RRset
 
@@ -48,6 +49,14 @@ MIN_UDP = 512  # RFC 1035 2.3.4 / RFC 6891 6.2.3: sizes below 512 are treated as
 
 # header flag bits (RFC 1035 4.1.1, RFC 4035 3.2)
 QR, AA, TC, RD, RA, AD, CD = 0x8000, 0x0400, 0x0200, 0x0100, 0x0080, 0x0020, 0x0010
+
+
+class TooBig(OverflowError):
+    """A record whose RDATA does not fit RDLENGTH's 16 bits: no message can carry it (RFC 1035 3.2.1).
+
+    The compilers refuse such records; a zone from elsewhere (a test's Zone, a future reader)
+    still gets a clean outcome: Packer.record leaves the message as it was and raises this
+    (an OverflowError, so transfer_messages' handler sees it too)."""
 
 
 class WireError(ValueError):
@@ -248,12 +257,17 @@ class Packer:
 
     def record(self, owner: Name, ttl: int, rdata: Rdata, rclass: int = 1) -> None:
         buf = self.buf
+        start = len(buf)
         self.name(owner)
         buf += struct.pack("!HHI", rdata.type_code, rclass, ttl)
         at = len(buf)
         buf += b"\x00\x00"
         self.rdata(rdata)
-        buf[at : at + 2] = (len(buf) - at - 2).to_bytes(2)
+        size = len(buf) - at - 2
+        if size > MAX_MESSAGE:
+            self.rollback(start)  # the message as it was before this record
+            raise TooBig(f"{type_name(rdata.type_code)} record data of {size} octets")
+        buf[at : at + 2] = size.to_bytes(2)
 
     def rrset(self, rrset: RRset, ttl: int | None = None) -> int:
         """Pack every record of the set with one TTL (RFC 2181 5.2); returns how many."""
@@ -327,26 +341,36 @@ def pack_answer(data: bytes, query: Query, answer: Answer, limit: int, our_udp: 
     question_end = len(p.buf)
     ends: list[tuple[int, int, int, int]] = []  # after each RRset: (octets, an, ns, ar)
     an = ns = ar = 0
-    for rrset in answer.answer:
-        an += p.rrset(rrset)
-        ends.append((len(p.buf), an, ns, ar))
-    for rrset in answer.authority:
-        ns += p.rrset(rrset)
-        ends.append((len(p.buf), an, ns, ar))
-    required = len(ends)
-    for rrset in answer.additional:
-        ar += p.rrset(rrset)
-        ends.append((len(p.buf), an, ns, ar))
+    required = len(answer.answer) + len(answer.authority)
+    overflow = False
+    try:
+        for rrset in answer.answer:
+            an += p.rrset(rrset)
+            ends.append((len(p.buf), an, ns, ar))
+        for rrset in answer.authority:
+            ns += p.rrset(rrset)
+            ends.append((len(p.buf), an, ns, ar))
+        for rrset in answer.additional:
+            ar += p.rrset(rrset)
+            ends.append((len(p.buf), an, ns, ar))
+    except TooBig:  # a record no message can carry: what came before it may still be sent
+        overflow = True
+        p.rollback(ends[-1][0] if ends else question_end)
     opt = b"" if query.edns is None else opt_record(our_udp)
     room = limit - len(opt)
     tc = False
-    if len(p.buf) > room:
+    if overflow or len(p.buf) > room:
         fit = [e for e in ends if e[0] <= room]
+        if len(fit) < required and limit >= MAX_MESSAGE:
+            # Over TCP nothing bigger can be sent and an RRset is never cut (RFC 2181 5.1): the honest
+            # answer is SERVFAIL, "unable to process this query" (RFC 1035 4.1.1), with the question.
+            flags = response_flags(query.flags, SERVFAIL, False)
+            return HEADER.pack(query.id, flags, 1, 0, 0, 1 if opt else 0) + bytes(p.buf[12:question_end]) + opt
         if len(fit) < required:
             # Answer or authority does not fit: say so with the question alone (RFC 1035 4.2.1, RFC 2181 9).
             tc, cut = True, (question_end, 0, 0, 0)
         else:
-            cut = fit[-1]
+            cut = fit[-1] if fit else (question_end, 0, 0, 0)
             # Dropped additional data is not a truncation, except a referral's glue (RFC 9471 3).
             tc = not answer.authoritative and any(r.code == 2 for r in answer.authority)
         del p.buf[cut[0] :]
@@ -357,33 +381,69 @@ def pack_answer(data: bytes, query: Query, answer: Answer, limit: int, our_udp: 
     return bytes(p.buf)
 
 
-def pack_transfer(
+class RecordTooBig(Exception):
+    """A record that no DNS message can carry (RDATA over 65,535 octets, or record + header over 64 KiB)."""
+
+    def __init__(self, record: Record, size: int) -> None:
+        super().__init__(f"{record.owner.to_text()} {type_name(record.code)}: {size} octets, "
+                         f"more than a DNS message can carry ({MAX_MESSAGE})")
+        self.record = record
+
+
+def transfer_messages(
     data: bytes, query: Query, records: Iterable[Record], soa: Record, max_size: int = 16384
-) -> list[bytes]:
-    """AXFR: SOA, every record, SOA again, split into messages under 64 KiB (RFC 5936 2.2)."""
+) -> Iterator[bytes]:
+    """AXFR: SOA, every record, SOA again, as messages of about `max_size` octets, packed one at a time.
+
+    A generator so a transport can send a big zone as the client reads it, with only one
+    message in memory. Splits fall on record boundaries (RFC 5936 2.2); a record bigger than
+    `max_size` travels alone in a message of up to 64 KiB, as NSD does. A record that fits in no
+    message raises RecordTooBig after the messages before it were yielded.
+    """
     question = data[12 : query.question_end]
     flags = response_flags(query.flags, 0, True)
-    messages: list[bytes] = []
 
     def fresh() -> Packer:
         p = Packer()
         p.question(question, query.labels)
         return p
 
+    def add(p: Packer, record: Record) -> None:
+        try:
+            p.record(record.owner, record.ttl, record.rdata)
+        except OverflowError:  # RDLENGTH is 16 bits (RFC 1035 3.2.1)
+            raise RecordTooBig(record, len(record.rdata.to_wire())) from None
+
+    def done(p: Packer, count: int) -> bytes:
+        p.buf[:12] = HEADER.pack(query.id, flags, 1, count, 0, 0)
+        return bytes(p.buf)
+
     p, count = fresh(), 0
-    for record in (soa, *records, soa):
+    for record in _with_soa(soa, records):
         before = len(p.buf)
-        p.record(record.owner, record.ttl, record.rdata)
+        add(p, record)
         if len(p.buf) > max_size and count:
             p.rollback(before)
-            p.buf[:12] = HEADER.pack(query.id, flags, 1, count, 0, 0)
-            messages.append(bytes(p.buf))
+            yield done(p, count)
             p, count = fresh(), 0
-            p.record(record.owner, record.ttl, record.rdata)
+            add(p, record)
+        if len(p.buf) > MAX_MESSAGE:  # alone in a fresh message and still too big
+            raise RecordTooBig(record, len(p.buf) - len(question) - 12)
         count += 1
-    p.buf[:12] = HEADER.pack(query.id, flags, 1, count, 0, 0)
-    messages.append(bytes(p.buf))
-    return messages
+    yield done(p, count)
+
+
+def _with_soa(soa: Record, records: Iterable[Record]) -> Iterator[Record]:
+    yield soa
+    yield from records
+    yield soa
+
+
+def pack_transfer(
+    data: bytes, query: Query, records: Iterable[Record], soa: Record, max_size: int = 16384
+) -> list[bytes]:
+    """Every message of `transfer_messages` at once (for tests and small zones)."""
+    return list(transfer_messages(data, query, records, soa, max_size))
 
 
 # ---------------------------------------------------------------------------

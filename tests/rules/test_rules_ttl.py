@@ -110,3 +110,19 @@ def test_rrsigs_carry_the_ttl_of_what_they_cover(findings: Callable) -> None:
     # RFC 4034 3: RRSIGs of one owner differ in TTL by design; they are not one RRset in RFC 2181's sense
     assert findings("www 300 A 192.0.2.1\nwww 300 RRSIG \\# 3 000001\nwww 60 RRSIG \\# 3 000010") == []
     assert findings("www 300 TXT a\nwww 60 TXT b").lines("rrset-ttl-mismatch") == [2]
+
+
+def _txt_lines(count: int, size: int) -> str:
+    return "\n".join(f'big TXT "{i:05d}{"x" * (size - 5)}"' for i in range(count))
+
+
+def test_rrset_too_big(findings: Callable) -> None:
+    """RFC 1035 4.2.2: the whole RRset must fit one 65,535-octet message (RFC 2181 5.1: never split)."""
+    assert findings(_txt_lines(60, 250) + "\n" + "\n".join(f"many A 192.0.{i // 250}.{i % 250}"
+                                                          for i in range(3000))) == []
+    report = findings(_txt_lines(280, 250))  # 280 x (12 + 251) octets: about 73,600
+    assert report.codes() == ["rrset-too-big"]
+    assert report.lines("rrset-too-big") == [1]  # the set's first record
+    assert "280 records need a 73,67" in report[0].message
+    addresses = findings("\n".join(f"many A 10.{i >> 16}.{(i >> 8) & 255}.{i & 255}" for i in range(4200)))
+    assert addresses.codes() == ["rrset-too-big"]  # 4,200 x 16 octets: short records add up too

@@ -110,6 +110,8 @@ FAILING: dict[str, str] = {
     "caa-unknown-tag": "records:\n  '@': {CAA: '0 tbs \"x\"'}  # <-\n" + HOSTS,
     "caa-iodef": "records:\n  '@': {CAA: '0 iodef \"sec@example.com\"'}  # <-\n" + HOSTS,
     "caa-issue-value": "records:\n  '@': {CAA: '0 issue \"https://ca.example/\"'}  # <-\n" + HOSTS,
+    "rrset-too-big": "records:\n  many: {TXT: [" + ", ".join(f"'{i:03d}{'x' * 247}'" for i in range(280))
+    + "]}  # <-\n" + HOSTS,
     "spf-missing": MX1 + "  # <-\nrecords:\n  _dmarc: {TXT: 'v=DMARC1; p=none'}\n" + HOSTS,
     "spf-all": MX1 + "\nrecords:\n  '@': {TXT: 'v=spf1 mx'}  # <-\n  _dmarc: {TXT: 'v=DMARC1; p=none'}\n" + HOSTS,
     "spf-null-mx": "mail: {null: true}  # <-\nrecords:\n" + HOSTS,

@@ -200,7 +200,10 @@ def import_(
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        fail(f"{file}: not UTF-8 text (byte {exc.start}); write other octets as \\DDD escapes", EXIT_FINDINGS)
+        from zonetool.findings import not_utf8
+
+        typer.echo(not_utf8(data, exc, str(file), hint="write other octets as \\DDD escapes").format(), err=True)
+        raise typer.Exit(EXIT_FINDINGS) from None
     if origin is None:
         origin = _guess_origin(file, text)
         if origin is None:

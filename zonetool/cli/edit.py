@@ -16,6 +16,7 @@ import typer
 from zonetool.cli.app import EXIT_FINDINGS, EXIT_USAGE, app, fail
 
 if TYPE_CHECKING:
+    from zonetool.findings import Finding
     from zonetool.source.yaml_edit import Document
     from zonetool.zone import Zone
 
@@ -32,27 +33,39 @@ Strict = Annotated[bool, typer.Option("--strict", help="Refuse an edit that brin
 
 
 def _read(path: Path) -> str:
+    from zonetool.loader import LoadError, read_bytes
+
     try:
-        return path.read_bytes().decode("utf-8")
-    except FileNotFoundError:
-        fail(f"{path}: no such file")
-    except IsADirectoryError:
-        fail(f"{path}: is a folder, not a zone file")
+        data = read_bytes(path)
+    except LoadError as exc:
+        fail(str(exc))
+    try:
+        return data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        fail(f"{path}: not UTF-8 text (byte {exc.start})")
-    except OSError as exc:
-        fail(f"{path}: cannot read: {exc.strerror}")
+        from zonetool.findings import not_utf8
+
+        typer.echo(not_utf8(data, exc, str(path)).format(), err=True)
+        raise typer.Exit(EXIT_USAGE) from None
+
+
+def _limit_error(exc: Exception) -> None:
+    """A file the YAML limits refuse (alias bomb, absurd nesting): its finding, exit 2."""
+    typer.echo(exc.finding.format(), err=True)  # type: ignore[attr-defined]
+    raise typer.Exit(EXIT_USAGE)
 
 
 def run_edit(path: Path, what: str, edit: Callable[[Document], None], dry_run: bool, strict: bool = False) -> None:
     """The one way every edit command changes a file; it says which findings the edit brings in."""
     from zonetool.atomic import write_atomic
     from zonetool.loader import has_errors, load_text, sort_key
+    from zonetool.source.yaml import YamlSyntax
     from zonetool.source.yaml_edit import EditError, apply_edit, unified_diff
 
     text = _read(path)
     try:
-        result = apply_edit(text, edit)
+        result = apply_edit(text, edit, file=str(path))
+    except YamlSyntax as exc:
+        _limit_error(exc)
     except EditError as exc:
         fail(f"{path}: {what}: {exc}", EXIT_USAGE)
     except Exception as exc:  # ruamel raises many error types for a file it cannot parse
@@ -300,19 +313,32 @@ def fmt(
 ) -> None:
     """Rewrite zone files in the canonical layout, keeping every comment."""
     from zonetool.atomic import write_atomic
-    from zonetool.loader import YAML_SUFFIXES, LoadError, zone_files
+    from zonetool.loader import BIND_SUFFIX, YAML_SUFFIXES, LoadError, zone_files
+    from zonetool.source.yaml import YamlSyntax
     from zonetool.source.yaml_edit import EditError, format_text
 
+    for raw in paths:
+        if raw.suffix == BIND_SUFFIX and not raw.is_dir():
+            fail(f"{raw}: is a BIND zone file; fmt formats YAML zones only (*.yaml, *.yml)")
+    notes: list[Finding] = []
     try:
-        files = [f for f in zone_files(paths) if f.suffix in YAML_SUFFIXES]
+        files = [f for f in zone_files(paths, notes) if f.suffix in YAML_SUFFIXES or f in paths]
     except LoadError as exc:
         fail(str(exc))
+    for note in notes:  # FIFOs, devices, link loops found in a folder: skipped, said once each
+        typer.echo(note.format(), err=True)
+    if not files:
+        fail(f"{' '.join(map(str, paths))}: no YAML zone files (*.yaml, *.yml) to format")
     changed: list[Path] = []
     problems = 0
     for path in files:
         text = _read(path)
         try:
-            new = format_text(text)
+            new = format_text(text, str(path))
+        except YamlSyntax as exc:
+            typer.echo(exc.finding.format(), err=True)
+            problems += 1
+            continue
         except EditError as exc:
             typer.echo(f"{path}: {exc}", err=True)
             problems += 1

@@ -74,7 +74,33 @@ def serve(
     tcp_idle: Annotated[
         float, typer.Option("--tcp-idle", help="Seconds before an idle TCP connection is closed.")
     ] = 10.0,
+    tcp_max_connections: Annotated[
+        int, typer.Option("--tcp-max-connections", help="Most TCP connections at once (the idle longest goes first).")
+    ] = 512,
+    tcp_max_per_client: Annotated[
+        int, typer.Option("--tcp-max-per-client", help="Most TCP connections from one client address.")
+    ] = 64,
+    tcp_read_timeout: Annotated[
+        float, typer.Option("--tcp-read-timeout", help="Seconds to receive one whole TCP message.")
+    ] = 5.0,
+    tcp_max_queued: Annotated[
+        int, typer.Option("--tcp-max-queued", help="Reply octets queued for one TCP client before its queries wait.")
+    ] = 256 * 1024,
+    tcp_drain_timeout: Annotated[
+        float, typer.Option("--tcp-drain-timeout", help="Seconds a TCP client may leave its replies unread.")
+    ] = 10.0,
     watch: Annotated[bool, typer.Option("--watch/--no-watch", help="Reload when a zone file changes.")] = True,
+    rrl: Annotated[
+        float | None,
+        typer.Option(
+            "--rrl",
+            help="UDP answers/s per client /24 (IPv6 /56) and answer; 0: off "
+            "(default: off on loopback, 200 elsewhere).",
+        ),
+    ] = None,
+    rrl_slip: Annotated[
+        int, typer.Option("--rrl-slip", help="Over the rate, every Nth answer goes out truncated (TC=1); 0: drop all.")
+    ] = 2,
     strict: Annotated[
         bool, typer.Option("--strict", help="Serve no zone with errors (default: serve what NSD serves).")
     ] = False,
@@ -117,9 +143,11 @@ def serve(
     from zonetool.server.notify import Target
     from zonetool.server.querylog import QueryLog
     from zonetool.server.responder import Responder
+    from zonetool.server.rrl import RateLimiter, default_rate
     from zonetool.server.runner import Server
     from zonetool.server.sockets import BindError, family_of
     from zonetool.server.supervisor import run
+    from zonetool.server.tcp import TCPLimits, raise_descriptor_limit
     from zonetool.server.zonesource import ZoneSource, served_findings
 
     if log_format not in ("text", "json"):
@@ -134,10 +162,27 @@ def serve(
         fail("--settle and --grace must not be negative")
     if not 512 <= max_udp <= 65535:
         fail("--max-udp must be 512..65535 (RFC 6891 6.2.5)")
+    for flag, value in (("--tcp-max-connections", tcp_max_connections), ("--tcp-max-per-client", tcp_max_per_client),
+                        ("--tcp-idle", tcp_idle), ("--tcp-read-timeout", tcp_read_timeout),
+                        ("--tcp-drain-timeout", tcp_drain_timeout)):
+        if value <= 0:
+            fail(f"{flag} must be more than 0, not {value:g}")
+    if tcp_max_queued < 65536:
+        fail(f"--tcp-max-queued must be at least 65536 (one whole message), not {tcp_max_queued}")
+    tcp_limits = TCPLimits(
+        max_connections=tcp_max_connections, max_per_client=tcp_max_per_client, idle_timeout=tcp_idle,
+        read_timeout=tcp_read_timeout, max_queued=tcp_max_queued, drain_timeout=tcp_drain_timeout,
+    )
     try:
         family_of(address)
     except BindError as exc:
         fail(f"--address: {exc.strerror}")
+    if rrl is not None and not 0 <= rrl <= 1_000_000:
+        fail(f"--rrl must be 0 (off) to 1000000 answers per second, not {rrl:g}")
+    if not 0 <= rrl_slip <= 100:
+        fail(f"--rrl-slip must be 0..100, not {rrl_slip}")
+    if rrl is None:  # a test harness on loopback sends bursts on purpose; a server on a network must not amplify
+        rrl = default_rate(address)
     for entry in allow_transfer or []:
         try:
             ipaddress.ip_network(entry, strict=False)
@@ -217,11 +262,13 @@ def serve(
             source=source,
             notify=targets if worker == 0 else (),
             tcp_idle=tcp_idle,
+            tcp_limits=tcp_limits,
             settle=settle,
             inotify=not poll,
             events=sink,
             watch=watch and worker == 0,  # workers reload when the parent tells them (supervisor)
             reuseport=workers > 1,
+            rrl=RateLimiter(rrl, rrl_slip) if rrl else None,
         )
         if api_where is not None:  # runtime edits: an overlay laid over every reload (zonetool.server.control)
             from zonetool.server.control import Control
@@ -235,6 +282,10 @@ def serve(
 
     def announce(server: Server) -> None:
         nonlocal api_server
+        if rrl:
+            over = f"1 in {rrl_slip} goes out truncated (TC=1)" if rrl_slip else "all are dropped"
+            events(f"response-rate limit: {rrl:g} UDP answers/s per client /24 (IPv6 /56) and answer; "
+                   f"over it {over} (--rrl 0 turns it off)")
         if sinks is not None:  # the sinks follow the zones from reload to reload
             server.after_reload.append(lambda: follow_sinks(server))
         extra = f", {workers} workers" if workers > 1 else ""
@@ -279,6 +330,7 @@ def serve(
             events(_sink_line(ep, f"({ep.behaviour})"))
         for ep in closed:
             events(_sink_line(ep, "closed (no exchanger uses it now)"))
+    raise_descriptor_limit()  # soft RLIMIT_NOFILE up to the hard one: room for --tcp-max-connections
     try:
         run(make_server, workers, on_start=announce)
     except BindError as exc:

@@ -6,13 +6,15 @@ import re
 from collections.abc import Iterator
 
 from zonetool.findings import Severity, Where
-from zonetool.records import CAA, SOA
+from zonetool.records import CAA, LONG_RDATA, MAX_RDATA, SOA, rdata_length, type_name
 from zonetool.rules.base import CAA_CODE, Context, Hit, field_where, hit, rule, text_of
+from zonetool.zone import RRset
 
 ERROR, WARNING = Severity.ERROR, Severity.WARNING
 MAX_TTL = 2147483647  # RFC 2181 8
 DAY, WEEK = 86400, 604800
 RRSIG_CODE = 46
+MAX_MESSAGE = MAX_RDATA  # the same 16 bits: a TCP message's length prefix (RFC 1035 4.2.2)
 
 
 def _fmt(seconds: int) -> str:
@@ -212,3 +214,31 @@ def caa_issue_value(ctx: Context) -> Iterator[Hit]:
                     f"CAA {rd.tag} value {rd.value.decode('utf-8', 'replace')!r} is not 'ca-domain; key=value'",
                     'e.g. 0 issue "letsencrypt.org" or 0 issue ";" to forbid issuance',
                 )
+
+
+# Wire octets of one record after the owner, which a packer compresses to a 2-octet pointer:
+# TYPE, CLASS, TTL, RDLENGTH (RFC 1035 4.1.3).
+_RR_FIXED = 2 + 10
+# Without TXT, CAA or RFC 3597 data, a record is at most this long (two 255-octet names + SOA timers).
+_SHORT_RR = _RR_FIXED + 255 + 255 + 20
+
+
+def message_size(rrset: RRset) -> int:
+    """Octets of the smallest message that carries the whole RRset: header, question, records."""
+    return 12 + rrset.owner.wire_length() + 4 + sum(_RR_FIXED + rdata_length(r.rdata) for r in rrset.records)
+
+
+# RFC 1035 3.2.1, 4.2.2: a message over TCP is at most 65,535 octets; RFC 2181 5.1: an RRset is sent whole.
+@rule("rrset-too-big", ERROR, "ttl", "every RRset fits one DNS message (65,535 octets, even over TCP)",
+      "RFC 1035 4.2.2")
+def rrset_too_big(ctx: Context) -> Iterator[Hit]:
+    room = MAX_MESSAGE - 12 - 255 - 4
+    for rrset in ctx.all_rrsets():
+        records = rrset.records
+        if len(records) * _SHORT_RR <= room and all(r.rdata.__class__ not in LONG_RDATA for r in records):
+            continue  # cannot be too big: most RRsets of a big zone stop here
+        size = message_size(rrset)
+        if size > MAX_MESSAGE:
+            yield hit(records[0], f"{text_of(rrset.owner, ctx.origin)} {type_name(rrset.code)}: its "
+                      f"{len(records)} records need a {size:,}-octet message, more than {MAX_MESSAGE:,}; "
+                      "no server can send them", hint="split the data over fewer, smaller records or several names")

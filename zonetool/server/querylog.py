@@ -15,12 +15,16 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+import sys
 import threading
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, TextIO
+
+from zonetool.server.logstream import StreamWriter
+from zonetool.server.trouble import Trouble
 
 RCODE_NAMES = {
     0: "NOERROR", 1: "FORMERR", 2: "SERVFAIL", 3: "NXDOMAIN", 4: "NOTIMP", 5: "REFUSED",
@@ -209,6 +213,10 @@ class QueryLog:
         self._totals: dict[tuple[str, str], int] = {}  # (transport, rcode) -> queries, since the start
         self._untallied: list[bytes] = []  # answers of raw UDP hits not in _totals yet (see _tally)
         self.listeners: list[Callable[[Entry], None]] = []
+        # The stream is written by a thread of its own, so a reader that does not read never stops
+        # the answers (issue 16); lines it cannot take are dropped and said once per interval here.
+        self.trouble: Trouble | None = None
+        self._writer: StreamWriter | None = None
 
     @property
     def active(self) -> bool:
@@ -225,12 +233,28 @@ class QueryLog:
         stream = self.stream
         if stream is not None:
             line = json.dumps(entry.to_json(), separators=(",", ":")) if self.fmt == "json" else entry.to_text()
+            if not self._writer_for(stream).put(line):  # the reader went away (`| head`): keep serving, stop logging
+                self.stream = None
+
+    def _writer_for(self, stream: TextIO) -> StreamWriter:
+        writer = self._writer
+        if writer is None or writer.stream is not stream:  # `stream` was set after construction
             with self._lock:
-                try:
-                    stream.write(line + "\n")
-                    stream.flush()
-                except (OSError, ValueError):  # the reader went away (`| head`): keep serving, stop logging
-                    self.stream = None
+                writer = self._writer
+                if writer is None or writer.stream is not stream:
+                    writer = self._writer = StreamWriter(stream, on_drop=self._dropped)
+        return writer
+
+    def _dropped(self, total: int) -> None:
+        trouble = self.trouble
+        if trouble is None:  # not inside a Server: still said once per interval, on stderr
+            trouble = self.trouble = Trouble(lambda line: print(f"zonetool: {line}", file=sys.stderr))
+        trouble.report("query-log", f"dropped {total} log lines so far: its reader is too slow (answers go on)")
+
+    def drain(self, timeout: float = 5.0) -> bool:
+        """Write out the queued lines (the server's stop calls it); False if the reader still does not read."""
+        writer = self._writer
+        return writer.drain(timeout) if writer is not None else True
 
     # -- the memory ------------------------------------------------------------------
     def _remember(self, info: Any, micros: int) -> Entry:

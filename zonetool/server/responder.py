@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -33,7 +33,8 @@ from zonetool.lookup import (
 )
 from zonetool.names import Name
 from zonetool.records import type_name
-from zonetool.zone import Zone
+from zonetool.server.trouble import Trouble
+from zonetool.zone import Record, Zone
 
 FORMERR = 1
 BADVERS = 16  # RFC 6891 6.1.3, carried in the OPT extended rcode
@@ -43,6 +44,7 @@ _PLAIN_HEADER = b"\x00\x01\x00\x00\x00\x00"  # QDCOUNT=1, ANCOUNT=0, NSCOUNT=0
 MAX_CACHED = 4096  # octets: bigger answers (rare, TCP) are packed each time, so memory stays ~cache_size x 4 KiB
 _OPT_HEAD = b"\x00\x00\x29"  # root owner, TYPE 41 (RFC 6891 6.1.2)
 _TYPE_NAMES: dict[int, str] = {}
+_OPCODE_NAMES = {1: "IQUERY", 2: "STATUS", 4: "NOTIFY", 5: "UPDATE", 6: "DSO"}  # RFC 1035, 1996, 2136, 8490
 
 
 def _type_text(code: int) -> str:
@@ -84,11 +86,61 @@ class QueryInfo:
     fault: str | None = None
 
 
+class Transfer:
+    """The messages of one zone transfer over TCP, packed one at a time as the transport asks.
+
+    Why lazy (issue 16): packed whole, a 100k-record zone held ~10 MB per client and stalled the
+    event loop for a third of a second; as a sequence the transport sends one message per turn
+    and only as fast as the client reads. Each iteration packs afresh from the zone it started
+    with (a reload meanwhile does not mix versions). Records go in the zone's own order, not the
+    canonical one: RFC 5936 2.2 fixes only the SOA first and last, and sorting 100k names would
+    stall the loop again. A record that no message can carry ends the transfer with SERVFAIL
+    (RFC 5936 2.2: an error RCODE ends it and the client keeps nothing); `problem` then names it.
+    """
+
+    __slots__ = ("_all", "_data", "_our_udp", "_query", "_zone", "problem")
+
+    def __init__(self, data: bytes, query: wire.Query, zone: Zone, our_udp: int) -> None:
+        self._data, self._query, self._zone, self._our_udp = data, query, zone, our_udp
+        self._all: list[bytes] | None = None
+        self.problem: str | None = None
+
+    # len() and [i] pack every message at once and keep them: for tests and small zones, never a transport
+    def __len__(self) -> int:
+        return len(self._packed())
+
+    def __getitem__(self, index: int) -> bytes:
+        return self._packed()[index]
+
+    def _packed(self) -> list[bytes]:
+        if self._all is None:
+            self._all = list(iter(self))  # a generator: list() must not ask our own __len__
+        return self._all
+
+    def __iter__(self) -> Iterator[bytes]:
+        zone = self._zone
+        soa = zone.soa_record()
+        assert soa is not None
+        try:
+            yield from wire.transfer_messages(self._data, self._query, _zone_records(zone), soa)
+        except wire.RecordTooBig as exc:
+            self.problem = f"{exc}; the transfer of {zone.origin.to_text()} ended with SERVFAIL"
+            yield wire.pack_error(self._data, SERVFAIL, self._query, our_udp=self._our_udp)
+
+
+def _zone_records(zone: Zone) -> Iterator[Record]:
+    """Every record but the SOA, node by node as stored (a snapshot of the nodes: no sort)."""
+    for node in list(zone.nodes.values()):
+        for code, rrset in list(node.items()):
+            if code != 6:
+                yield from rrset.records
+
+
 @dataclass(slots=True)
 class Reply:
-    """What to send: no message = stay silent; several only for a zone transfer over TCP."""
+    """What to send: no message = stay silent; a `Transfer` (lazy, TCP only) for a zone transfer."""
 
-    messages: list[bytes]
+    messages: list[bytes] | Transfer
     info: QueryInfo
     delay: float = 0.0
     close: bool = False  # TCP: the stream cannot be trusted any more; close it
@@ -138,12 +190,19 @@ class Responder:
         self.cache_size = cache_size
         self.allow_transfer = tuple(_network(a) for a in allow_transfer)
         self.faults = faults
+        # where bad packets are counted (the Server sets its Trouble here): once per interval, never per packet
+        self.trouble: Trouble | None = None
         self._snap = _Snapshot(ZoneSet(zones))
 
     # -- zones ---------------------------------------------------------------------
     @property
     def zones(self) -> tuple[Zone, ...]:
         return self._snap.zoneset.zones
+
+    @property
+    def zoneset(self) -> ZoneSet:
+        """The zones served right now (response-rate limiting groups answers by their zone)."""
+        return self._snap.zoneset
 
     def swap(self, zones: Sequence[Zone]) -> None:
         """Serve `zones` from now on; the cache goes with the old zones (one atomic store)."""
@@ -165,6 +224,7 @@ class Responder:
             return self._respond(snap, data, client, transport)
         except Exception as exc:  # a bug must not kill the server: answer SERVFAIL and say why
             header = wire.parse_header(data)
+            self._trouble("internal-error", client, transport, f"{exc!r} on a {len(data)}-octet message")
             if header is None:
                 return Reply([], QueryInfo(client, transport, "", "", "", 0))
             info = QueryInfo(client, transport, "", "", "SERVFAIL", 0, f"internal error: {exc!r}")
@@ -284,14 +344,24 @@ class Responder:
         header = wire.parse_header(data)
         if header is None:
             # RFC 1035 4.1.1: no header, no one to answer; on TCP the stream is lost.
+            self._trouble("malformed-packet", client, transport, f"{len(data)} octets, shorter than a DNS header")
             return Reply([], QueryInfo(client, transport, "", "", "", 0), close=transport == "tcp")
         flags = header[1]
         if flags & wire.QR:
+            self._trouble("malformed-packet", client, transport, "QR set: a response, not a query (not answered)")
             return Reply([], QueryInfo(client, transport, "", "", "", 0))  # a response: never answer it
+        opcode = (flags >> 11) & 0xF
+        if opcode != 0:
+            # RFC 1035 4.1.1: only QUERY is implemented. Header only, no OPT, as NSD 4.6: the sections
+            # of another opcode are not a question (an UPDATE's first one is its zone, RFC 2136 2.3).
+            name = _OPCODE_NAMES.get(opcode, str(opcode))
+            self._trouble("unsupported-opcode", client, transport, f"opcode {name} answered NOTIMP")
+            return Reply([wire.pack_error(data, NOTIMP)], QueryInfo(client, transport, "", "", "NOTIMP", 0))
         try:
             query = wire.parse_query(data)
         except wire.WireError as exc:
-            del exc  # RFC 1035 4.1.1: FORMERR, header only, since the question is unreadable
+            # RFC 1035 4.1.1: FORMERR, header only, since the question is unreadable
+            self._trouble("malformed-packet", client, transport, f"{exc} (FORMERR)")
             return Reply([wire.pack_error(data, FORMERR)], QueryInfo(client, transport, "", "", "FORMERR", 0, None))
         qname = query.qname_text().lower()
         qtype = _type_text(query.qtype)
@@ -300,11 +370,10 @@ class Responder:
             body = wire.pack_error(data, rcode, query, our_udp=self.max_udp)
             return Reply([body], QueryInfo(client, transport, qname, qtype, RCODE_NAMES[rcode], 0))
 
-        if query.opcode != 0:
-            return error(NOTIMP)  # RFC 1035 4.1.1: only QUERY is implemented
         if query.edns is not None and query.edns.version > 0:
             return error(BADVERS)  # RFC 6891 6.1.3
         if query.ancount or (query.nscount and query.qtype != IXFR):
+            self._trouble("malformed-packet", client, transport, "records in the answer or authority section (FORMERR)")
             return error(FORMERR)  # a query carries no answer; only IXFR carries an authority SOA
         if query.qclass != 1:
             return error(REFUSED)  # we serve class IN only
@@ -339,6 +408,13 @@ class Responder:
             # Only the ID and the question depend on the query (case-insensitive compression).
             cache[key] = (body[2:12], body[qend:], (qname, qtype, rcode, answers))
         return Reply([body], QueryInfo(client, transport, qname, qtype, rcode, answers))
+
+    def _trouble(self, kind: str, client: tuple[str, int], transport: str, reason: str) -> None:
+        trouble = self.trouble
+        if trouble is not None:
+            host, port = client[0], client[1]
+            where = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+            trouble.report(kind, f"{where} {transport}: {reason}")
 
     # -- zone transfer -------------------------------------------------------------------
     def _transfer_allowed(self, client: tuple[str, int]) -> bool:
@@ -381,9 +457,8 @@ class Responder:
             answer = Answer(NOERROR, True, [zone.rrset(zone.origin, 6)], zone=zone)  # type: ignore[list-item]
             body = wire.pack_answer(data, query, answer, wire.udp_limit(query.edns, self.max_udp), self.max_udp)
             return Reply([body], QueryInfo(client, transport, qname, qtype, "NOERROR", 1))
-        records = [r for r in zone.records() if r.code != 6]
-        messages = wire.pack_transfer(data, query, records, soa)
-        return Reply(messages, QueryInfo(client, transport, qname, qtype, "NOERROR", len(records) + 2))
+        transfer = Transfer(data, query, zone, self.max_udp)
+        return Reply(transfer, QueryInfo(client, transport, qname, qtype, "NOERROR", len(zone) + 1))  # SOA twice
 
     # -- faults ------------------------------------------------------------------------
     def _fault(

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import dataclasses
 import logging
 import os
 import socket
@@ -20,8 +21,9 @@ from typing import Any
 
 from zonetool.lookup import RCODE_NAMES
 from zonetool.server.notify import Target, send_notify
+from zonetool.server.rrl import RateLimiter, ResponseRateLimit
 from zonetool.server.sockets import bind_pair
-from zonetool.server.tcp import IDLE_TIMEOUT, TCPServer
+from zonetool.server.tcp import IDLE_TIMEOUT, TCPLimits, TCPServer
 from zonetool.server.trouble import Trouble
 from zonetool.server.udp import UDPServer
 from zonetool.server.zonesource import Outcome, ZoneSource, served_findings
@@ -60,6 +62,8 @@ class Server:
         inotify: bool = True,
         reuseport: bool = False,
         trouble: Trouble | None = None,
+        tcp_limits: TCPLimits | None = None,
+        rrl: RateLimiter | None = None,
     ) -> None:
         self.responder = responder
         self.address = address
@@ -68,6 +72,11 @@ class Server:
         self.source = source
         self.notify_targets = list(notify)
         self.tcp_idle = tcp_idle
+        # what hostile TCP clients may hold (issue 16); `tcp_idle` stays for callers that set only that
+        limits = tcp_limits or TCPLimits()
+        if tcp_limits is None or tcp_idle != IDLE_TIMEOUT:
+            limits = dataclasses.replace(limits, idle_timeout=tcp_idle)
+        self.tcp_limits = limits
         self.events = events or _ignore
         self.poll_interval = poll_interval
         self.settle = settle  # None: SETTLE_INOTIFY with inotify, SETTLE when polling
@@ -75,8 +84,14 @@ class Server:
         self.watching = ""  # "inotify" or "polling" once the watcher runs (for the start line and tests)
         self.watch = watch and source is not None
         self.reuseport = reuseport
+        self.rrl = rrl  # response-rate limiting of UDP answers (rrl.py); None: off
         # every kind of trouble (bad packets, accept errors, limits hit): one line per kind per interval
         self.trouble = trouble if trouble is not None else Trouble(self.events)
+        # Bad packets and dropped log lines are trouble too. The newest Server owns them: a forked
+        # worker's Server, or a DNSTestServer started again, counts in its own Trouble.
+        for part in (responder, querylog):
+            if hasattr(part, "trouble"):
+                part.trouble = self.trouble  # type: ignore[union-attr]
         self.port = 0
         self.reloads = 0  # successful reloads, for tests and status lines
         self.after_reload: list[Callable[[], None]] = []  # e.g. tell worker processes or SMTP sinks to follow
@@ -118,7 +133,12 @@ class Server:
 
         make = getattr(self.responder, "udp_fast_paths", None)
         table, cached = make() if make is not None else (None, None)
-        self._udp = UDPServer(self._udp_sock, self.responder.respond, self.querylog, schedule, cached, table)
+        limit = None
+        if self.rrl is not None:
+            responder = self.responder
+            limit = ResponseRateLimit(self.rrl, lambda: responder.zoneset, self.trouble.report)
+        self._udp = UDPServer(self._udp_sock, self.responder.respond, self.querylog, schedule, cached, table,
+                              limit=limit)
         self._udp.start()
         return self
 
@@ -133,6 +153,9 @@ class Server:
                 loop.call_soon_threadsafe(self._stop.set)
             thread.join(10)
         self._thread = None
+        drain = getattr(self.querylog, "drain", None)
+        if drain is not None:  # every answered question's line is out before stop returns (a stuck reader: 2 s)
+            drain(2.0)
         for sock in (self._udp_sock, self._tcp_sock):
             if sock is not None:
                 sock.close()
@@ -173,7 +196,9 @@ class Server:
         assert self._tcp_sock is not None
         self._stop = asyncio.Event()
         self._reload_lock = asyncio.Lock()
-        self._tcp = TCPServer(self._tcp_sock, self.responder.respond, self.querylog, self.tcp_idle)
+        self._tcp = TCPServer(
+            self._tcp_sock, self.responder.respond, self.querylog, self.tcp_limits, self.trouble, self.events
+        )
         await self._tcp.start()
         if self.watch:
             self._spawn(self._watch())
@@ -187,7 +212,7 @@ class Server:
             if self._tasks:
                 await asyncio.gather(*self._tasks, return_exceptions=True)
             await self._tcp.stop()
-            self.trouble.flush()
+            self.trouble.flush(everything=True)  # the counts held back this interval are said too
 
     async def _flush_trouble(self) -> None:
         """Say the trouble counted since the last line, once per interval (see trouble.py)."""

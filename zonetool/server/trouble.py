@@ -50,13 +50,14 @@ class Trouble:
         if line is not None and self.emit is not None:
             self.emit(line)
 
-    def flush(self) -> None:
-        """Say the counts held back for kinds whose interval has passed (call it every interval)."""
+    def flush(self, everything: bool = False) -> None:
+        """Say the counts held back for kinds whose interval has passed (call it every interval);
+        `everything`: all of them now (at a stop, so no count is left unsaid)."""
         now = self.clock()
         lines = []
         with self._lock:
             for kind, (n, detail) in list(self._pending.items()):
-                if now - self._said_at.get(kind, 0.0) >= self.interval:
+                if everything or now - self._said_at.get(kind, 0.0) >= self.interval:
                     del self._pending[kind]
                     self._said_at[kind] = now
                     lines.append(f"{kind}: {n} more in the last {self.interval:g}s (last: {detail})"

@@ -40,13 +40,17 @@ class UDPServer:
         cached: Callable[[bytes], bytes | None] | None = None,
         table: Callable[[], dict[bytes, bytes] | None] | None = None,
         batched: bool = True,
+        limit: Callable[[bytes, str], bytes | None] | None = None,
     ) -> None:
         self.sock = sock
         self.respond = respond
+        # Response-rate limiting (rrl.ResponseRateLimit): the octets to send, or None to drop. When on,
+        # every answer takes the full path below, so the fast paths stay exactly as fast when it is off.
+        self.limit = limit
         # Responder.udp_fast_paths(): bytes for a cache hit, no Reply object; only when nothing is logged,
         # or (batched loop) when the log keeps entries in memory only and takes hits raw (QueryLog.remember_raw).
-        self.tap = querylog if batched and hasattr(querylog, "remember_raw") else None
-        fast = querylog is None or self.tap is not None
+        self.tap = querylog if batched and limit is None and hasattr(querylog, "remember_raw") else None
+        fast = limit is None and (querylog is None or self.tap is not None)
         self.cached = cached if fast else None
         self.table = table if fast else None
         self.querylog = querylog
@@ -77,13 +81,20 @@ class UDPServer:
         except Exception:  # the responder must never take the server down
             log.exception("responder failed on a %d-octet UDP query from %s", len(data), addr[0])
             return []
+        messages, info = reply.messages, None
+        if self.limit is not None and messages:
+            kept = self.limit(messages[0], addr[0])
+            if kept is not messages[0]:  # over the rate: dropped, or slipped as an empty TC=1 answer
+                info = reply.info
+                info.fault = "rrl-drop" if kept is None else "rrl-slip"
+                messages = [] if kept is None else [kept]
         # Logged before sending, so a test that got its answer always finds its question in the log.
         if self.querylog is not None:
-            self.querylog(reply.info, (time.perf_counter_ns() - start) // 1000)
+            self.querylog(info or reply.info, (time.perf_counter_ns() - start) // 1000)
         if reply.delay > 0:
-            self.schedule(reply.delay, self._send_later(reply.messages, addr))
+            self.schedule(reply.delay, self._send_later(messages, addr))
             return []
-        return reply.messages
+        return messages
 
     def _run(self) -> None:
         recvfrom, sendto = self.sock.recvfrom, self.sock.sendto

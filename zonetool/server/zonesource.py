@@ -108,26 +108,27 @@ class ZoneSource:
         self.grace = grace
         self.serials = SerialBook()
         self.files: list[Path] = []
+        self._names: list[str] = []  # self.files as strings, to compare without building Paths
         self.loaded_signature: Signature | None = None  # what the files looked like when last read
         self.served: dict[str, Zone] = {}  # file -> the version of its zone being served
         self.vanished: dict[str, float] = {}  # file -> when it was first missed (monotonic)
         # file -> (its stat when read, the zone, the findings): a reload reads only what changed (issue 11)
         self._built: dict[str, tuple[tuple[int, int, int], Zone | None, list[Finding]]] = {}
+        self._stats: dict[str, tuple[int, int, int]] = {}  # the signature taken at the start of this load
 
     def _load_file(self, path: Path) -> tuple[Zone | None, list[Finding]]:
         """`loader.load_file`, or what it gave last time if the file's stat is the same."""
         from zonetool.loader import load_file
 
-        try:
-            st = path.stat()
-        except OSError:
+        key = str(path)
+        sig = self._stats.get(key) or _stat_of(key)  # the stat the signature took: no second one
+        if sig[0] < 0:
             return load_file(path)  # says why, as a LoadError
-        sig = (st.st_mtime_ns, st.st_size, st.st_ino)
-        cached = self._built.get(str(path))
+        cached = self._built.get(key)
         if cached is not None and cached[0] == sig:
             return cached[1], cached[2]
         zone, findings = load_file(path)
-        self._built[str(path)] = (sig, zone, findings)
+        self._built[key] = (sig, zone, findings)
         return zone, findings
 
     def load(self, full: bool = False) -> Outcome:
@@ -143,10 +144,15 @@ class ZoneSource:
         # Taken before reading: a write during the load shows up as a change and is read again.
         # Recorded even if the load fails (a file vanished), so the watcher waits for the next change.
         before = self.loaded_signature = self.signature()
-        loaded: Any = load_paths(self._readable() if self.served else self.paths, self._load_file)
-        files = [Path(f) for f in getattr(loaded, "files", []) or []]
-        if set(files) != set(self.files):  # first load, or a file appeared: look again with the full list
-            self.files = files
+        self._stats = {name: (m, size, ino) for name, m, size, ino in before}
+        try:
+            loaded: Any = load_paths(self._readable() if self.served else self.paths, self._load_file)
+        finally:
+            self._stats = {}
+        names = list(getattr(loaded, "files", []) or [])
+        if names != self._names:  # first load, or a file appeared or went: look again with the full list
+            self._names = names
+            self.files = [Path(f) for f in names]
             before = self.loaded_signature = self.signature()
         findings = list(loaded.findings)
         if self.signature() != before:  # read once more: a writer was still at work
@@ -158,7 +164,8 @@ class ZoneSource:
             refused.setdefault(f.where.file or "", []).append(f)
         zones = [z for z in loaded.zones if (z.file or "") not in refused]
         kept = [file for file in refused if file in self.served]
-        kept += self._vanished_but_kept({str(f) for f in files})
+        present = set(self._names)
+        kept += self._vanished_but_kept(present)
         origins = {z.origin for z in zones}
         for file in kept:
             old = self.served[file]
@@ -166,7 +173,6 @@ class ZoneSource:
                 zones.append(old)
                 origins.add(old.origin)
         self.served = {z.file or "": z for z in zones}
-        present = {str(f) for f in files}
         for file in [f for f in self._built if f not in present]:
             del self._built[file]  # a vanished file is read afresh if it comes back
         changed = self.serials.stamp(zones)

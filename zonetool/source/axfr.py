@@ -54,6 +54,9 @@ def fetch_zone(host: str, port: int, origin: Name, timeout: float = 5.0) -> Zone
                     raise AxfrError("reply with a different message ID")  # RFC 5936 2.2.1
                 if reply.rcode != 0:
                     rcode = RCODE_NAMES.get(reply.rcode, str(reply.rcode))
+                    if soas:  # RFC 5936 2.2: an error RCODE mid-stream ends the transfer; nothing is kept
+                        raise AxfrError(f"the server ended the transfer of {origin} with {rcode} "
+                                        f"after {len(zone)} records")
                     raise AxfrError(f"the server refused the transfer of {origin} ({rcode})")
                 if not reply.answer:
                     raise AxfrError("empty reply in the middle of the transfer")

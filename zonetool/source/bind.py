@@ -9,13 +9,14 @@ TLSA or DNSKEY comes back out exactly as it went in.
 
 from __future__ import annotations
 
+import errno
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from zonetool.durations import MAX_TTL, parse_duration
-from zonetool.findings import Finding, Where, warning
+from zonetool.findings import Finding, Where, not_utf8, warning
 from zonetool.names import Name, NameError_
 from zonetool.rdtypes import (
     EXTRA_TYPES,
@@ -43,6 +44,7 @@ from zonetool.records import (
     Generic,
     Rdata,
     RdataError,
+    check_length,
     from_wire,
     unescape,
 )
@@ -67,14 +69,19 @@ class BindSyntaxError(ValueError):
 # reader
 # ===========================================================================
 # One lexer for the lines that need it (RFC 1035 5.1): quoted strings, parentheses, comments, escapes.
+# Why unrolled, possessive loops (`"[^"\\]*+(?:\\.[^"\\]*+)*+"`, not `"(?:[^"\\]|\\.)*"`): `re` keeps
+# backtracking state for every turn of a repeated group, ~200 octets per character (a 10 MB
+# string took 2 GB); a possessive repeat keeps none, and no token here ever needs to give back.
 _LEX = re.compile(
-    r'(?P<ws>[ \t\r\f\v]+)|(?P<comment>;.*)|(?P<q>"(?:[^"\\]|\\.)*")|(?P<open>\()|(?P<close>\))'
-    r'|(?P<word>(?:[^\s;()"\\]|\\.)(?:[^\s;()\\]|\\.)*)|(?P<bad>.)',
+    r'(?P<ws>[ \t\r\f\v]+)|(?P<comment>;.*)|(?P<q>"[^"\\]*+(?:\\.[^"\\]*+)*+")|(?P<open>\()|(?P<close>\))'
+    r'|(?P<word>(?:[^\s;()"\\]|\\.)[^\s;()\\]*+(?:\\.[^\s;()\\]*+)*+)|(?P<bad>.)',
     re.S,
 )
 _NEEDS_LEXER = re.compile(r'[;()"\\]')
 # The same tokens as _LEX without positions; a lone quote or backslash sends the line to _LEX for its error.
-_TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"|;.*|(?:[^\s;()"\\]|\\.)(?:[^\s;()\\]|\\.)*|["\\]', re.S)
+_TOKENS = re.compile(
+    r'"[^"\\]*+(?:\\.[^"\\]*+)*+"|;.*|(?:[^\s;()"\\]|\\.)[^\s;()\\]*+(?:\\.[^\s;()\\]*+)*+|["\\]', re.S
+)
 _CLASSES = frozenset({"IN", "CLASS1"})
 _OTHER_CLASSES = frozenset({"CH", "CS", "HS", "NONE", "ANY"})
 
@@ -282,15 +289,21 @@ class _Reader:
                 new_origin = self.name(tokens[2], origin)
             except NameError_ as exc:
                 raise BindSyntaxError(f"$INCLUDE origin: {exc}", _token_where(entry, 2, file)) from None
+        at = _token_where(entry, 1, file)
         try:
-            text = path.read_text(encoding="utf-8")
+            data = path.read_bytes()
         except OSError as exc:
-            raise BindSyntaxError(
-                f"$INCLUDE cannot read {path}: {exc.strerror}", _token_where(entry, 1, file)
-            ) from None
+            why = "symbolic link loop" if exc.errno == errno.ELOOP else exc.strerror
+            raise BindSyntaxError(f"$INCLUDE cannot read {path}: {why}", at) from None
+        try:
+            text = data.decode("utf-8")
         except UnicodeDecodeError as exc:
-            raise BindSyntaxError(f"$INCLUDE {path} is not UTF-8 text: {exc}", _token_where(entry, 1, file)) from None
-        self.read(text, str(path), new_origin, new_origin if len(tokens) == 3 else owner, depth + 1)
+            found = not_utf8(data, exc, str(path))
+            raise BindSyntaxError(f"{found.message} (in the file included at {at})", found.where) from None
+        try:
+            self.read(text, str(path), new_origin, new_origin if len(tokens) == 3 else owner, depth + 1)
+        except BindSyntaxError as exc:  # name the zone file and line that included it, too
+            raise BindSyntaxError(f"{exc.message} (in the file included at {at})", exc.where) from None
 
     def limit_ttl(self, ttl: int, where: Where) -> int:
         if ttl > MAX_TTL:  # RFC 2181 8: values with the top bit set are treated as zero
@@ -345,6 +358,7 @@ class _Reader:
         rd_tokens = tokens[i:]
         try:
             rdata = self.rdata(code, rd_tokens, origin)
+            check_length(rdata)
         except (RdataError, NameError_) as exc:
             mnemonic = type_mnemonic(code)
             raise BindSyntaxError(

@@ -33,7 +33,7 @@ from typing import Any
 import yaml
 from yaml import events as ev
 
-from zonetool.findings import Finding, Where, error
+from zonetool.findings import Finding, Where, error, not_utf8
 
 # libyaml's C parser when PyYAML was built with it; the pure-Python parser gives the same events.
 _Parser: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader) if yaml.__with_libyaml__ else yaml.SafeLoader
@@ -67,10 +67,7 @@ def decode(data: bytes | str, file: str | None) -> str:
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
-        raise YamlSyntax(error("not-text", f"the file is not UTF-8 text (byte 0x{data[exc.start]:02x})",
-                               Where(file, line, column), hint="zone files are YAML in UTF-8")) from None
+        raise YamlSyntax(not_utf8(data, exc, file, hint="zone files are YAML in UTF-8")) from None
 
 
 def _scalar(event: Any, file: str | None, findings: list[Finding]) -> Any:
@@ -106,6 +103,8 @@ def load(data: bytes | str, file: str | None = None) -> tuple[Any, list[Finding]
     Raises YamlSyntax when the text is not YAML at all (the finding has line and column).
     """
     text = decode(data, file)
+    if "&" in text:  # no anchor, no alias: nothing to expand (nesting is checked below)
+        check_limits(text, file)
     findings: list[Finding] = []
     parser = _Parser(text)
     SC, MS, ME, SS, SE, AL = ev.ScalarEvent, ev.MappingStartEvent, ev.MappingEndEvent, \
@@ -140,9 +139,13 @@ def load(data: bytes | str, file: str | None = None) -> tuple[Any, list[Finding]
                 obj = {}
                 if event.anchor:
                     anchors[event.anchor] = obj
+                if len(stack) >= MAX_DEPTH:
+                    raise _too_deep(event.start_mark, file)
                 stack.append([obj, _NO_KEY, None, None])
                 continue
             elif cls is SS:
+                if len(stack) >= MAX_DEPTH:
+                    raise _too_deep(event.start_mark, file)
                 obj = []
                 if event.anchor:
                     anchors[event.anchor] = obj
@@ -210,22 +213,100 @@ def load(data: bytes | str, file: str | None = None) -> tuple[Any, list[Finding]
                                           "one would win", Where(file, line, column),
                                           hint="merge the two entries into one"))
                 parent[key] = obj
-    except yaml.MarkedYAMLError as exc:
+    except yaml.YAMLError as exc:
+        raise YamlSyntax(_syntax(exc, text, file)) from None
+    finally:
+        parser.dispose()
+    return root, findings
+
+
+def _syntax(exc: yaml.YAMLError, text: str, file: str | None) -> Finding:
+    """The `yaml-syntax` finding for a parser error, at its position."""
+    if isinstance(exc, yaml.MarkedYAMLError):
         mark = exc.problem_mark or exc.context_mark
         line, column = _pos(mark) if mark is not None else (None, None)
         problem = exc.problem or str(exc)
+        if problem.startswith("exceeded maximum nesting depth") and mark is not None:  # libyaml's own limit
+            return _too_deep(mark, file).finding
         context = f" ({exc.context})" if exc.context else ""
         hint = None
         if mark is not None and 0 <= mark.index < len(text) and text[mark.index] == "\t":
             hint = "YAML indents with spaces, never tabs"
-        raise YamlSyntax(error("yaml-syntax", f"{problem}{context}", Where(file, line, column), hint)) from None
-    except yaml.YAMLError as exc:  # reader errors: control characters and the like
-        position = getattr(exc, "position", None)
-        line = text.count("\n", 0, position) + 1 if isinstance(position, int) else None
-        raise YamlSyntax(error("yaml-syntax", str(exc).splitlines()[0], Where(file, line))) from None
+        return error("yaml-syntax", f"{problem}{context}", Where(file, line, column), hint)
+    position = getattr(exc, "position", None)  # reader errors: control characters and the like
+    line = text.count("\n", 0, position) + 1 if isinstance(position, int) else None
+    return error("yaml-syntax", str(exc).splitlines()[0], Where(file, line))
+
+
+# ---------------------------------------------------------------------------
+# limits: what one file may ask of a reader (README "Limits and security defaults")
+# ---------------------------------------------------------------------------
+MAX_DEPTH = 64  # mappings and lists inside each other; a zone needs about 6
+MAX_ALIAS_NODES = 100_000  # nodes that aliases stand for, in all ("billion laughs" asks for 10^9)
+
+
+def _too_deep(mark: Any, file: str | None) -> YamlSyntax:
+    line, column = _pos(mark)
+    return YamlSyntax(error("yaml-limit", f"mappings and lists nested more than {MAX_DEPTH} deep",
+                            Where(file, line, column), hint="a zone needs a handful of levels; is this a zone?"))
+
+
+def check_limits(text: str, file: str | None = None) -> None:
+    """Refuse absurd nesting and alias bombs before a reader builds anything (raises YamlSyntax).
+
+    Why a separate pass: ruamel.yaml (fmt, the editing commands) expands nothing itself but
+    recurses once per level and its users walk aliased nodes as often as they are named, and
+    a shared node walked 10^9 times is a hang. This pass over libyaml's events builds nothing:
+    each container only counts its nodes, each anchor remembers its count, each alias adds
+    it. So time and memory stay linear in the text, whatever the aliases claim.
+    """
+    parser = _Parser(text)
+    SC, MS, ME, SS, SE, AL = ev.ScalarEvent, ev.MappingStartEvent, ev.MappingEndEvent, \
+        ev.SequenceStartEvent, ev.SequenceEndEvent, ev.AliasEvent
+    sizes: dict[str, int] = {}  # anchor -> nodes it stands for (its node closed)
+    stack: list[list[Any]] = []  # open containers: [nodes so far, anchor]
+    expanded = 0
+    try:
+        get = parser.get_event
+        while True:
+            event = get()
+            cls = event.__class__
+            if cls is SC:
+                if stack:
+                    stack[-1][0] += 1
+                if event.anchor:
+                    sizes[event.anchor] = 1
+            elif cls is MS or cls is SS:
+                if len(stack) >= MAX_DEPTH:
+                    raise _too_deep(event.start_mark, file)
+                if event.anchor:
+                    sizes.pop(event.anchor, None)  # open: an alias to it now would be recursive
+                stack.append([1, event.anchor])
+            elif cls is ME or cls is SE:
+                count, anchor = stack.pop()
+                if anchor:
+                    sizes[anchor] = count
+                if stack:
+                    stack[-1][0] += count
+            elif cls is AL:
+                line, column = _pos(event.start_mark)
+                size = sizes.get(event.anchor)
+                if size is None:
+                    raise YamlSyntax(error("yaml-limit", f"alias *{event.anchor} inside its own anchor "
+                                           "(a recursive node)", Where(file, line, column)))
+                expanded += size
+                if expanded > MAX_ALIAS_NODES:
+                    raise YamlSyntax(error(
+                        "yaml-limit", f"aliases stand for more than {MAX_ALIAS_NODES:,} nodes (an alias bomb?)",
+                        Where(file, line, column), hint="write the values out, or alias fewer or smaller nodes"))
+                if stack:
+                    stack[-1][0] += size
+            elif cls is ev.StreamEndEvent:
+                return
+    except yaml.YAMLError as exc:
+        raise YamlSyntax(_syntax(exc, text, file)) from None
     finally:
         parser.dispose()
-    return root, findings
 
 
 # ---------------------------------------------------------------------------

@@ -32,6 +32,7 @@ from ruamel.yaml.tokens import CommentToken
 
 from zonetool.names import Name, NameError_
 from zonetool.records import RdataError, parse_rdata
+from zonetool.source.yaml import check_limits
 
 
 class EditError(ValueError):
@@ -153,7 +154,8 @@ def _insert_before_outer_comments(out: list[str], inserted: list[str]) -> None:
 class Document:
     """A zone file loaded for round-trip editing."""
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, file: str | None = None) -> None:
+        check_limits(text, file)  # raises YamlSyntax: ruamel must never see an alias bomb or 10,000 levels
         self.as_read = text
         self.crlf = _is_crlf(text)
         # All the work is on LF text (ruamel writes LF); `dump` gives a CRLF file back in CRLF.
@@ -961,9 +963,11 @@ class EditResult:
         return self.old_text != self.new_text
 
 
-def apply_edit(text: str, edit: Callable[[Document], None], today: date | None = None) -> EditResult:
+def apply_edit(
+    text: str, edit: Callable[[Document], None], today: date | None = None, file: str | None = None
+) -> EditResult:
     """Run `edit` on a round-trip load of `text`; bump a numeric serial if anything changed."""
-    doc = Document(text)
+    doc = Document(text, file)
     edit(doc)
     if doc.dump() == text:
         return EditResult(text, text, None)
@@ -1110,7 +1114,7 @@ def _is_crlf(text: str) -> bool:
     return bool(crlf) and crlf * 2 >= text.count("\n")
 
 
-def format_text(text: str) -> str:
+def format_text(text: str, file: str | None = None, *, fast: bool = True) -> str:
     """The canonical layout of a zone file (idempotent; every comment kept).
 
     Layout: 2-space indentation with list dashes indented under their key; top-level,
@@ -1122,7 +1126,18 @@ def format_text(text: str) -> str:
     single quotes turned into double quotes. Record owners keep the order they were
     written in: people group them on purpose.
     """
-    doc = Document(text)
+    if fast:  # a big machine-written records: block is laid out line by line (yaml_fmt)
+        from zonetool.source import yaml_fmt
+
+        parts = yaml_fmt.split(text)
+        if parts is not None:
+            try:
+                result = yaml_fmt.splice(format_text(parts[0], file, fast=False), parts[1])
+            except Exception:  # the rest has a problem: the whole file reports it at its real place
+                result = None
+            if result is not None:
+                return result
+    doc = Document(text, file)
     data = doc.data
     _reorder(data, TOP_ORDER)
     _reorder(data.get("soa"), SOA_ORDER)
