@@ -46,11 +46,15 @@ def test_filter_count_since_and_clear() -> None:
 
 def test_text_and_json_lines_carry_the_time() -> None:
     out = io.StringIO()
-    QueryLog(out)(info("example.com.", "MX"), 41)
+    log = QueryLog(out)
+    log(info("example.com.", "MX"), 41)
+    assert log.drain()  # the stream is written by its own thread
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z 127\.0\.0\.1:5000 udp example\.com\. MX NOERROR "
                         r"answers=1 41us\n", out.getvalue()), out.getvalue()
     out = io.StringIO()
-    QueryLog(out, fmt="json")(info("example.com.", "MX"), 41)
+    log = QueryLog(out, fmt="json")
+    log(info("example.com.", "MX"), 41)
+    assert log.drain()
     line = json.loads(out.getvalue())
     assert line["qname"] == line["name"] == "example.com." and line["micros"] == line["latency_us"] == 41
     logged = datetime.datetime.fromisoformat(line["ts"].replace("Z", "+00:00"))
