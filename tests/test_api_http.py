@@ -267,3 +267,28 @@ def test_an_open_event_stream_does_not_hold_up_the_stop() -> None:
     while time.monotonic() < deadline and set(threading.enumerate()) != before:
         time.sleep(0.05)
     assert set(threading.enumerate()) == before
+
+
+def test_a_reader_that_falls_behind_is_told_how_many_events_it_lost(monkeypatch: pytest.MonkeyPatch) -> None:
+    from zonetool.server import api as api_module
+    from zonetool.server.querylog import Entry
+
+    monkeypatch.setattr(api_module, "SSE_QUEUE", 3)
+    with DNSTestServer(api=True) as server:
+        server.load(ZONE)
+        stream = urllib.request.urlopen(f"{server.api_url}/events", timeout=10)
+        assert stream.readline() == b"event: ready\n"
+        deadline = time.monotonic() + 5
+        while not server.queries.listeners and time.monotonic() < deadline:
+            time.sleep(0.01)
+        (listener,) = server.queries.listeners
+        entry = Entry(("127.0.0.1", 1), "udp", "example.com.", "MX", "NOERROR", 1, 5)
+        for _ in range(500):  # faster than the stream is written: the queue of 3 overflows
+            listener(entry)
+        lines: list[str] = []
+        while not any(line.startswith("event: dropped") for line in lines) and time.monotonic() < deadline + 5:
+            lines.append(stream.readline().decode().rstrip("\n"))
+        lines.append(stream.readline().decode().rstrip("\n"))  # its data line
+        stream.close()
+    told = lines.index("event: dropped")
+    assert json.loads(lines[told + 1].removeprefix("data: "))["dropped"] > 0
