@@ -245,11 +245,15 @@ def bench_server(work: Path, rounds: int, seconds: float, records: int, rrl: boo
         contenders.append(("nsd", lambda p: nsd_cmd(work, exported, p)))
     contenders.append(("zonetool", lambda p: [*zonetool_cmd(), "serve", str(work / "server.yaml"),
                                               "--port", str(p), "--quiet"]))
+    # The same server with the HTTP control API on (issue 10): an idle API thread, and the query log kept
+    # in memory for GET /queries; its UDP figure must stay within noise of the row above.
+    contenders.append(("zonetool --api", lambda p: [*zonetool_cmd(), "serve", str(work / "server.yaml"),
+                                                    "--port", str(p), "--quiet", "--api", "127.0.0.1:0"]))
     if rrl:  # response-rate limiting on, at a rate dnsperf never reaches: what the limiter's book-keeping costs
         contenders.append(("zonetool --rrl", lambda p: [*zonetool_cmd(), "serve", str(work / "server.yaml"),
                                                         "--port", str(p), "--quiet", "--rrl", "1000000"]))
     contenders.append(("dnslib DNSServer", lambda p: [sys.executable, "-c", DNSLIB_SERVER, str(exported), str(p)]))
-    udp_only = {"dnslib DNSServer", "zonetool --rrl"}  # RRL limits UDP only
+    udp_only = {"dnslib DNSServer", "zonetool --rrl", "zonetool --api"}  # RRL limits UDP only; --api: its UDP cost
     results: dict[tuple[str, str], list[dict[str, float]]] = {}
     for _ in range(rounds):
         for name, make in contenders:
@@ -289,6 +293,11 @@ def print_server(rows: list[dict[str, object]]) -> None:
         stock_ratio = f"{r['qps'] / stock['qps']:.1f}x" if stock and r["mode"] == "udp" else "-"  # type: ignore[operator]
         print(f"{r['server']:<18}{r['mode']:<6}{r['qps']:>11.0f}{r['lost']:>7.0f}{r['latency_ms']:>8.2f}ms"
               f"{r['cpu_us']:>7.1f}us{qps_ratio:>9}{cpu_ratio:>9}{stock_ratio:>11}")
+    by = {(r["server"], r["mode"]): r for r in rows}
+    plain, api = by.get(("zonetool", "udp")), by.get(("zonetool --api", "udp"))
+    if plain and api:
+        print(f"UDP with --api: {api['qps'] / plain['qps']:.2f}x the queries/s and "  # type: ignore[operator]
+              f"{api['cpu_us'] / plain['cpu_us']:.2f}x the CPU per query of the run without it")  # type: ignore[operator]
 
 
 # ---------------------------------------------------------------------------
@@ -413,6 +422,10 @@ def print_goals(figures: dict[str, object]) -> None:
         goals.append(("serve CPU per query <= 1.5x NSD", f"{c:.2f}x", c <= 1.5))
         lost = sum(r["lost"] for r in rows if r["server"] == "zonetool")  # type: ignore[index]
         goals.append(("serve loses no query", f"{lost:.0f} lost", lost == 0))
+    with_api = by.get(("zonetool --api", "udp"))
+    if zt and with_api:
+        q = with_api["qps"] / zt["qps"]
+        goals.append(("serve UDP with --api >= 0.9x without", f"{q:.2f}x", q >= 0.9))
     if zt and stock:
         q = zt["qps"] / stock["qps"]
         goals.append(("serve >= 25x dnslib DNSServer", f"{q:.1f}x", q >= 25))

@@ -39,18 +39,18 @@ def test_primary_exchange_is_used(dns_server: DNSTestServer, resolver: dns.resol
 
 
 def test_backup_mx_when_the_primary_has_no_address(dns_server: DNSTestServer, resolver: dns.resolver.Resolver) -> None:
-    dns_server.remove("mx1.example.com", "A")
+    dns_server.remove("mx1.example.com.", "A")
     assert pick_route("example.com", resolver) == Route("backup.example.com.", "192.0.2.50")
     assert ("mx1.example.com", "A") in dns_server.queries  # it tried the primary first
 
 
 def test_changed_mx_takes_effect_at_once(dns_server: DNSTestServer, resolver: dns.resolver.Resolver) -> None:
-    dns_server.set("example.com", "MX", ["5 backup"])
+    dns_server.set("example.com.", "MX", ["5 backup"])
     assert pick_route("example.com", resolver).exchange == "backup.example.com."
 
 
 def test_null_mx_is_a_permanent_failure(dns_server: DNSTestServer, resolver: dns.resolver.Resolver) -> None:
-    dns_server.set("example.com", "MX", "0 .")
+    dns_server.set("example.com.", "MX", "0 .")
     with pytest.raises(PermanentFailure, match="null MX"):
         pick_route("example.com", resolver)
 
@@ -61,6 +61,6 @@ def test_unknown_domain_is_a_permanent_failure(resolver: dns.resolver.Resolver) 
 
 
 def test_no_mx_means_the_domain_itself(dns_server: DNSTestServer, resolver: dns.resolver.Resolver) -> None:
-    dns_server.remove("example.com", "MX")
-    dns_server.set("example.com", "A", "192.0.2.1")
+    dns_server.remove("example.com.", "MX")
+    dns_server.set("example.com.", "A", "192.0.2.1")
     assert pick_route("example.com", resolver) == Route("example.com.", "192.0.2.1")

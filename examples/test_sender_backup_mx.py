@@ -95,7 +95,7 @@ def test_backup_takes_the_mail_when_the_primary_fails(mail, dns_server, smtp_sin
 
 
 def test_backup_when_the_primary_address_lookup_fails(mail, dns_server, smtp_sinks) -> None:  # type: ignore[no-untyped-def]
-    dns_server.fault("mx1.example.com", "A", "servfail")
+    dns_server.fault("mx1.example.com.", "A", "servfail")
     assert mail() == "sent"
     assert smtp_sinks.hosts_tried() == ["backup.example.com."]
     assert [e.fault for e in dns_server.queries.entries if e.matches("mx1.example.com", "A")] == ["servfail"]

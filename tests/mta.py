@@ -98,7 +98,9 @@ class Served:
         return [line.strip() for line in list(self.output) if line.startswith("smtp ")]
 
     def queries(self) -> list[str]:
-        return [line.strip() for line in list(self.output) if line.startswith("127.0.0.1:")]
+        # Query log lines without their leading RFC 3339 time: "127.0.0.1:PORT udp NAME TYPE RCODE ..."
+        lines = (line.strip().split(" ", 1) for line in list(self.output))
+        return [rest[0] for stamp, *rest in lines if rest and stamp.endswith("Z") and rest[0].startswith("127.0.0.1:")]
 
 
 def write_zones(folder: Path, zones: Mapping[str, str]) -> Path:

@@ -36,7 +36,8 @@ def test_benchmark_smoke_mode_runs_end_to_end(tmp_path: Path) -> None:
 
     rows = {(r["server"], r["mode"]): r for r in figures["server"]}
     assert set(rows) == {("nsd", "udp"), ("nsd", "tcp"), ("zonetool", "udp"), ("zonetool", "tcp"),
-                         ("dnslib DNSServer", "udp")}
+                         ("zonetool --api", "udp"), ("dnslib DNSServer", "udp")}
+    assert "UDP with --api:" in out
     for row in rows.values():  # every server really answered dnsperf
         assert row["qps"] > 0 and not math.isnan(row["qps"]), row
         assert row["cpu_us"] > 0, row

@@ -78,7 +78,7 @@ def test_big_answer_is_truncated_over_udp_and_fetched_over_tcp(server) -> None: 
     ],
 )
 def test_each_fault_as_a_resolver_sees_it(server, action: str, kind: str, error: str | None, event: str | None) -> None:  # type: ignore[no-untyped-def]
-    server.fault("example.com", "MX", action)
+    server.fault("example.com.", "MX", action)
     res = resolver(server, timeout=0.5).resolve(n("example.com."), MX)
     assert res.kind == kind and res.error == error
     if event:
@@ -88,16 +88,16 @@ def test_each_fault_as_a_resolver_sees_it(server, action: str, kind: str, error:
 
 
 def test_delay_fault_is_noticed_and_answer_used(server) -> None:  # type: ignore[no-untyped-def]
-    server.fault("mx1.example.com", "A", "delay", delay_ms=700)
+    server.fault("mx1.example.com.", "A", "delay", delay_ms=700)
     plan = plan_route("user@example.com", resolver(server, timeout=3.0))
     assert plan.outcome == DELIVER and "dns-delay" in [x.code for x in plan.notes]
 
 
 def test_plans_over_the_wire_follow_runtime_faults(server) -> None:  # type: ignore[no-untyped-def]
-    f = server.fault("example.com", "MX", "servfail")
+    f = server.fault("example.com.", "MX", "servfail")
     assert plan_route("user@example.com", resolver(server)).outcome == DEFER
     server.remove_fault(f)
-    server.fault("mx1.example.com", None, "refused")
+    server.fault("mx1.example.com.", None, "refused")
     plan = plan_route("user@example.com", resolver(server))
     assert plan.outcome == DELIVER and plan.usable_groups() == [["mx2.example.com."]]
     server.clear_faults()

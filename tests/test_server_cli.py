@@ -46,6 +46,8 @@ records:
   version: {{TXT: "v{v}"}}
 """
 
+TS = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z "  # the RFC 3339 time each query log line starts with
+
 
 class Serve:
     """A `zonetool serve` process whose stdout and stderr are read line by line in the background."""
@@ -212,7 +214,7 @@ def test_ipv6_address(dig: str, tmp_path: Path, serve: list[Serve]) -> None:
         out = subprocess.run([dig, "@::1", "-p", str(p.port), "+time=3", "+tries=1", "+short", *extra,
                               "MX", "example.com"], capture_output=True, text=True, timeout=30).stdout
         assert sorted(out.split("\n")[:2]) == ["10 mx-1-a.example.com.", "20 mx-1-b.example.com."]
-    assert re.fullmatch(r"\[::1\]:\d+ udp example\.com\. MX NOERROR answers=2 \d+us", p.out_lines(1)[0])
+    assert re.fullmatch(TS + r"\[::1\]:\d+ udp example\.com\. MX NOERROR answers=2 \d+us", p.out_lines(1)[0])
 
 
 def test_bad_zone_prints_findings_and_exits_1(tmp_path: Path) -> None:
@@ -265,8 +267,8 @@ def test_query_log_text_lines(tmp_path: Path, serve: list[Serve]) -> None:
     first, second = p.out_lines(2)
     # the test zone has no SPF/DMARC and one name server: served, with the warnings counted
     assert any(re.search(r"the zone files have \d+ warning\(s\)", line) for line in p.err_lines)
-    assert re.fullmatch(r"127\.0\.0\.1:\d+ udp example\.com\. MX NOERROR answers=2 \d+us", first), first
-    assert re.fullmatch(r"127\.0\.0\.1:\d+ tcp missing\.example\.com\. A NXDOMAIN answers=0 \d+us", second), second
+    assert re.fullmatch(TS + r"127\.0\.0\.1:\d+ udp example\.com\. MX NOERROR answers=2 \d+us", first), first
+    assert re.fullmatch(TS + r"127\.0\.0\.1:\d+ tcp missing\.example\.com\. A NXDOMAIN answers=0 \d+us", second), second
 
 
 def test_query_log_json_and_quiet(tmp_path: Path, serve: list[Serve]) -> None:
@@ -279,6 +281,9 @@ def test_query_log_json_and_quiet(tmp_path: Path, serve: list[Serve]) -> None:
     assert (entry["qname"], entry["qtype"], entry["rcode"], entry["answers"]) == (
         "_smtp._tcp.example.com.", "SRV", "NOERROR", 2)
     assert isinstance(entry["micros"], int) and entry["micros"] >= 0
+    # issue 10: the API's names and a timestamp beside the old keys
+    assert (entry["name"], entry["type"], entry["latency_us"]) == (entry["qname"], entry["qtype"], entry["micros"])
+    assert entry["seq"] >= 1 and re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z", entry["ts"])
 
     quiet = start(serve, str(tmp_path), "--quiet")
     assert len(ask(quiet.port, "example.com", "MX").answer[0]) == 2

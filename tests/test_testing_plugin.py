@@ -75,20 +75,20 @@ def test_set_and_remove_records_at_runtime(dns_server: DNSTestServer) -> None:
     dns_server.load(ZONE)
     serial = ask(dns_server, "example.com", "SOA").answer[0][0].serial
     assert mx(ask(dns_server, "example.com", "MX")) == ["10 mx1.example.com."]  # now cached
-    dns_server.set("example.com", "MX", ["10 mx1", "20 backup.example.net."], ttl=300)
+    dns_server.set("example.com.", "MX", ["10 mx1", "20 backup.example.net."], ttl=300)
     reply = ask(dns_server, "example.com", "MX", tcp=True)
     assert mx(reply) == ["10 mx1.example.com.", "20 backup.example.net."]  # no stale cached answer
     assert reply.answer[0].ttl == 300
     assert ask(dns_server, "example.com", "SOA").answer[0][0].serial > serial  # auto serial follows changes
-    dns_server.set("new.example.com", "A", "192.0.2.99")
+    dns_server.set("new.example.com.", "A", "192.0.2.99")
     assert ask(dns_server, "new.example.com", "A").answer[0][0].address == "192.0.2.99"
-    assert dns_server.remove("new.example.com") == 1
+    assert dns_server.remove("new.example.com.") == 1
     assert ask(dns_server, "new.example.com", "A").rcode() == dns.rcode.NXDOMAIN
-    assert dns_server.remove("example.com", "MX") == 2
+    assert dns_server.remove("example.com.", "MX") == 2
     no_mx = ask(dns_server, "example.com", "MX")
     assert no_mx.rcode() == dns.rcode.NOERROR and not no_mx.answer  # NODATA
     with pytest.raises(KeyError, match=r"no served zone contains example\.org"):
-        dns_server.set("example.org", "A", "192.0.2.1")
+        dns_server.set("example.org.", "A", "192.0.2.1")
 
 
 def test_a_zone_with_errors_is_refused_with_its_findings(dns_server: DNSTestServer) -> None:

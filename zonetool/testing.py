@@ -9,31 +9,35 @@ The server runs in this process (one UDP thread, one event-loop thread) on a fre
 exactly as `zonetool serve` does, and gives every thread and socket back on `stop()`. Zones and
 records can change while it runs; each change is one atomic swap, like a reload.
 
-Faults (the sender harness): a zone's `faults:` list applies, and `dns_server.fault(name, qtype,
-action, delay_ms=...)` / `clear_faults()` add and drop faults at runtime. The `smtp_sinks` fixture
+Names at runtime: `mx1` is relative to the only served zone, `mx1.example.com.` (trailing dot) is
+absolute; a name in no served zone is refused (zonetool.server.control holds the rules, shared
+with `zonetool serve --api`). Faults (the sender harness): a zone's `faults:` list applies, and
+`dns_server.fault(name, qtype, action, delay_ms=...)` / `clear_faults()` add and drop faults at
+runtime. `dns_server.queries` is the query log (zonetool.server.querylog.QueryLog): iterate it,
+`filter(name, type, rcode)`, `count(...)`, `wait_for(name, type, timeout)`, `clear()`.
+`DNSTestServer(api=True)` also serves the HTTP control API at `.api_url`, for a sender or a
+test suite written in another language. The `smtp_sinks` fixture
 (`zonetool.harness.fixtures`) runs SMTP sinks for the served exchangers. To match faults your own
 way, pass `faults` (anything with `match(qname, qtype)`) to the constructor.
 """
 
 from __future__ import annotations
 
-import copy
 import os
-import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from zonetool.faults import Fault, ZoneFaults
+from zonetool.faults import Fault
 from zonetool.findings import Finding
 from zonetool.names import Name, to_ascii
-from zonetool.records import Rdata, parse_rdata, type_code
+from zonetool.records import Rdata
+from zonetool.server.control import Control
 from zonetool.server.querylog import QueryLog
 from zonetool.server.runner import Server
 from zonetool.server.tcp import TCPLimits
 from zonetool.server.trouble import Trouble
-from zonetool.server.zonesource import SerialBook
-from zonetool.zone import Record, RRset, Zone
+from zonetool.zone import Zone
 
 __all__ = ["DNSTestServer", "ZoneFindingsWarning", "ZoneLoadError"]
 
@@ -51,25 +55,6 @@ class ZoneFindingsWarning(UserWarning):
     """A loaded zone breaks rules and is served as it is (a sender lab serves broken DNS on purpose)."""
 
 
-def _copy_zone(zone: Zone) -> Zone:
-    """A copy whose RRsets can change without touching the one being served."""
-    new = copy.copy(zone)
-    new.nodes = {
-        name: {code: RRset(rrset.owner, rrset.code, list(rrset.records)) for code, rrset in node.items()}
-        for name, node in zone.nodes.items()
-    }
-    new.duplicates = list(zone.duplicates)
-    new._ents = new._cuts = None
-    return new
-
-
-def _absolute(owner: str | Name) -> Name:
-    if isinstance(owner, Name):
-        return owner
-    text = to_ascii(owner.strip())
-    return Name.from_text(text if text.endswith(".") else text + ".")
-
-
 class DNSTestServer:
     """An authoritative DNS server on an ephemeral port for the length of a test (or a session)."""
 
@@ -85,6 +70,8 @@ class DNSTestServer:
         tcp_idle: float = 10.0,
         tcp_limits: TCPLimits | None = None,
         strict: bool = False,
+        api: bool = False,
+        api_token: str | None = None,
     ) -> None:
         self.address = address
         self.strict = strict  # True: refuse zones with any error, as `export` and `serve --strict` do
@@ -95,14 +82,17 @@ class DNSTestServer:
         self.allow_transfer = tuple(allow_transfer)
         self.max_udp = max_udp
         self.cache_size = cache_size
-        # passed to the Responder: anything with match(qname, qtype) -> fault or None; by default the
-        # zones' declared `faults:` plus runtime ones (fault(), clear_faults(); issue 4, zonetool.faults)
-        self.faults = faults if faults is not None else ZoneFaults(self._served_zones)
+        # Every runtime change (zones, records, faults, the naming rule) goes through one Control,
+        # the same object `zonetool serve --api` drives over HTTP (zonetool.server.control).
+        # `faults`: anything with match(qname, qtype) -> fault or None; by default the zones'
+        # declared `faults:` plus runtime ones (fault(), clear_faults(); issue 4, zonetool.faults).
+        self.control = Control(faults=faults)
+        self.faults = self.control.faults
         self.queries = QueryLog(keep=True)
-        self.zones: dict[Name, Zone] = {}
         self.findings: list[Finding] = []  # every finding of the zones of the last load(), served or not
-        self._serials = SerialBook()
-        self._lock = threading.RLock()
+        self.api = api
+        self.api_token = api_token
+        self._api: Any = None
         self._server: Server | None = None
         self._responder: Any = None
 
@@ -115,13 +105,13 @@ class DNSTestServer:
             max_udp=self.max_udp,
             cache_size=self.cache_size,
             allow_transfer=self.allow_transfer,
-            faults=self.faults,
         )
 
     def start(self) -> DNSTestServer:
         if self._server is not None:
             return self
         self._responder = self._make_responder()
+        self.control.attach(self._responder)
         server = Server(
             self._responder,
             address=self.address,
@@ -132,9 +122,20 @@ class DNSTestServer:
         )
         server.start()
         self._server = server
+        if self.api:
+            from zonetool.server.api import Api
+
+            try:
+                self._api = Api(self.control, self.queries, server=server, token=self.api_token).start(self.address)
+            except BaseException:
+                self.stop()
+                raise
         return self
 
     def stop(self) -> None:
+        api, self._api = self._api, None
+        if api is not None:
+            api.stop()
         server, self._server = self._server, None
         if server is not None:
             server.stop()
@@ -167,6 +168,13 @@ class DNSTestServer:
         return self._server.port
 
     @property
+    def api_url(self) -> str:
+        """The HTTP control API's base URL (`DNSTestServer(api=True)`), for a sender or suite in another language."""
+        if self._api is None:
+            raise RuntimeError("the HTTP API is off: DNSTestServer(api=True) and start() turn it on")
+        return self._api.url
+
+    @property
     def address_tuple(self) -> tuple[str, int]:
         return (self.host, self.port)
 
@@ -175,11 +183,10 @@ class DNSTestServer:
         return f"<DNSTestServer {where} zones={[z.to_text() for z in self.zones]}>"
 
     # -- zones ------------------------------------------------------------------------
-    def _publish(self) -> None:
-        """Hand the current zones to the responder in one swap (answers and cache change together)."""
-        self._serials.stamp(self.zones.values())
-        if self._responder is not None:
-            self._responder.swap(list(self.zones.values()))
+    @property
+    def zones(self) -> dict[Name, Zone]:
+        """The zones served now, by origin (runtime edits included)."""
+        return self.control.zones
 
     def load(self, *sources: str | os.PathLike[str] | Mapping[str, Any]) -> list[Zone]:
         """Serve zones from YAML files, directories, or dicts in the YAML shape; replaces zones of the same origin.
@@ -189,6 +196,7 @@ class DNSTestServer:
         finding and, when errors are among them, one ZoneFindingsWarning says how many. Raises
         ZoneLoadError, changing nothing, when a zone cannot be built, when NSD would refuse it
         too (CNAME beside other data, no SOA, ...), or with `strict=True` when it has any error.
+        Runtime edits (set, add, remove) stay laid over the new version, as over a reload in `serve`.
         """
         import warnings
 
@@ -212,10 +220,7 @@ class DNSTestServer:
         blockers = serving_blockers(findings, self.strict)
         if blockers:
             raise ZoneLoadError(findings, blockers)
-        with self._lock:
-            for zone in loaded_zones:
-                self.zones[zone.origin] = zone
-            self._publish()
+        self.control.load(loaded_zones)
         self.findings = findings
         errors = [f for f in findings if f.silenced is None and f.severity.value == "error"]
         if errors:  # zones with warnings only were always served quietly; errors served are news
@@ -227,21 +232,12 @@ class DNSTestServer:
         return loaded_zones
 
     def unload(self, origin: str | Name) -> None:
-        with self._lock:
-            self.zones.pop(_absolute(origin), None)
-            self._publish()
+        """Stop serving the zone `origin` (a zone's name: absolute, trailing dot optional)."""
+        self.control.unload(origin if isinstance(origin, Name) else Name.from_text(to_ascii(origin.rstrip(".")) + "."))
 
     def zone_for(self, name: str | Name) -> Zone:
-        """The most specific served zone containing `name` (the one that answers for it)."""
-        target = _absolute(name)
-        best: Zone | None = None
-        for zone in self.zones.values():
-            if target.is_subdomain_of(zone.origin) and (best is None or len(zone.origin) > len(best.origin)):
-                best = zone
-        if best is None:
-            served = ", ".join(z.to_text() for z in self.zones) or "none"
-            raise KeyError(f"no served zone contains {target.to_text()} (zones: {served}); load() one first")
-        return best
+        """The most specific served zone containing `name` (the one that answers for it); KeyError if none."""
+        return self.control.zone_for(name)
 
     def set(
         self,
@@ -250,57 +246,47 @@ class DNSTestServer:
         values: str | Rdata | Iterable[str | Rdata],
         ttl: int = 3600,
     ) -> None:
-        """Replace the `rtype` records at `owner` (absolute) with `values` (presentation text, e.g. "10 mx1").
+        """Replace the `rtype` records at `owner` with `values` (presentation text, e.g. "10 mx1").
 
-        Names inside values are relative to the zone's origin unless they end in ".", as in the YAML.
+        `owner` follows the runtime naming rule (zonetool.server.control): `mx1` is relative to the
+        only served zone, `mx1.example.com.` is absolute. Names inside values are relative to the
+        owner's zone unless they end in ".", as in the YAML. Bad data: ValueError naming the field.
         """
-        with self._lock:
-            zone = self.zone_for(owner)
-            name = _absolute(owner)
-            code = type_code(rtype)
-            items = [values] if isinstance(values, str | Rdata) else list(values)
-            rdatas = [v if isinstance(v, Rdata) else parse_rdata(rtype, str(v), zone.origin) for v in items]
-            new = _copy_zone(zone)
-            new.remove(name, code)
-            for rdata in rdatas:
-                new.add(Record(name, ttl, rdata))
-            self.zones[zone.origin] = new
-            self._publish()
+        items = [values] if isinstance(values, str | Rdata) else list(values)
+        self.control.replace_rrset(owner, rtype, items, ttl)
 
-    def remove(self, owner: str | Name, rtype: str | None = None) -> int:
-        """Remove the records of `owner` (all types, or one); returns how many went."""
-        with self._lock:
-            zone = self.zone_for(owner)
-            new = _copy_zone(zone)
-            removed = new.remove(_absolute(owner), type_code(rtype) if rtype else None)
-            self.zones[zone.origin] = new
-            self._publish()
-            return removed
+    def add(self, owner: str | Name, rtype: str, value: str | Rdata, ttl: int | None = None) -> None:
+        """Add one record to the RRset (its TTL: `ttl`, else the RRset's, else 3600)."""
+        self.control.add_record(owner, rtype, value, ttl)
+
+    def remove(self, owner: str | Name, rtype: str | None = None, value: str | Rdata | None = None) -> int:
+        """Remove the records of `owner` (all types, one type, or one record); returns how many went."""
+        return self.control.delete_record(owner, rtype, value)
 
     # -- faults (the sender harness, zonetool.faults) ---------------------------------------
-    def _served_zones(self) -> tuple[Zone, ...]:
-        return self._responder.zones if self._responder is not None else ()
-
     def fault(
-        self, name: str | Name, qtype: str | int | None = None, action: str = "servfail", delay_ms: int = 0
+        self,
+        name: str | Name | Sequence[str | Name],
+        qtype: str | int | None = None,
+        action: str = "servfail",
+        delay_ms: int = 0,
+        *,
+        delay: str | int | None = None,
     ) -> Fault:
-        """Misbehave for `name` (absolute; `*.x` = every name below x) and `qtype` (None = every type).
+        """Misbehave for `name` (`mx1` = in the only zone; `*.x` = every name below x) and `qtype` (None = every type).
 
-        action: servfail, refused, nxdomain, timeout, delay (with delay_ms), truncate, bad-id.
-        Returns the fault, for `remove_fault`; the query log names the action when it fires.
+        action: servfail, refused, nxdomain, timeout, delay (needs delay_ms or delay="2s"),
+        truncate, bad-id. Returns the fault, for `remove_fault`; the query log names the action
+        when it fires. A name in no served zone, an unknown action or a delay without one: ValueError.
         """
-        if not isinstance(self.faults, ZoneFaults):
-            raise TypeError("this server was given its own `faults` matcher; add faults to that instead")
-        return self.faults.runtime.add(Fault.make(_absolute(name), qtype, action, delay_ms))
+        return self.control.add_fault(name, qtype, action, delay if delay is not None else (delay_ms or None))
 
     def remove_fault(self, fault: Fault) -> None:
-        if isinstance(self.faults, ZoneFaults):
-            self.faults.runtime.remove(fault)
+        self.control.remove_fault(fault)
 
     def clear_faults(self) -> None:
         """Forget the runtime faults (the zones' declared `faults:` stay)."""
-        if isinstance(self.faults, ZoneFaults):
-            self.faults.runtime.clear()
+        self.control.clear_faults()
 
     # -- the log ------------------------------------------------------------------------
     def clear_log(self) -> None:

@@ -126,6 +126,14 @@ def serve(
             help="HOST=accept|tempfail|reject|tempfail-greeting|refuse|hang|closed (repeatable; default accept).",
         ),
     ] = None,
+    api: Annotated[
+        str | None,
+        typer.Option("--api", help="Serve the HTTP control API on HOST:PORT (loopback unless --api-token)."),
+    ] = None,
+    api_token: Annotated[
+        str | None,
+        typer.Option("--api-token", help="Require 'Authorization: Bearer TOKEN' on every API request."),
+    ] = None,
 ) -> None:
     """Serve zones over UDP and TCP; SIGHUP or an edited file reloads them; Ctrl-C stops."""
     import ipaddress
@@ -180,6 +188,9 @@ def serve(
             ipaddress.ip_network(entry, strict=False)
         except ValueError:
             fail(f"--allow-transfer {entry!r} is not an IP address or CIDR block (e.g. 127.0.0.1 or 10.0.0.0/8)")
+    if api_token is not None and api is None:
+        fail("--api-token needs --api HOST:PORT")
+    api_where = _api_address(api, api_token, workers) if api is not None else None
     targets: list[Target] = []
     for entry in notify or []:
         try:
@@ -229,8 +240,12 @@ def serve(
     def events(message: str) -> None:
         typer.echo(f"zonetool: {message}", err=True)
 
-    querylog = None if quiet else QueryLog(sys.stdout, fmt=log_format)
+    # With --api the log is also kept in memory (bounded) for GET /queries, even when --quiet.
+    querylog = None if quiet else QueryLog(sys.stdout, fmt=log_format, keep=api_where is not None)
+    if querylog is None and api_where is not None:
+        querylog = QueryLog(None, keep=True)
     zones = outcome.zones
+    control = None
 
     def make_server(worker: int) -> Server:
         # A fresh responder per process; the zones were loaded once, before any fork.
@@ -239,7 +254,7 @@ def serve(
         )
         responder.faults = ZoneFaults(lambda: responder.zones)  # the zones' `faults:`, following reloads (issue 4)
         sink = events if worker == 0 else (lambda m: events(f"[worker {worker}] {m}"))
-        return Server(
+        made = Server(
             responder,
             address=address,
             port=port,
@@ -255,8 +270,18 @@ def serve(
             reuseport=workers > 1,
             rrl=RateLimiter(rrl, rrl_slip) if rrl else None,
         )
+        if api_where is not None:  # runtime edits: an overlay laid over every reload (zonetool.server.control)
+            from zonetool.server.control import Control
+
+            nonlocal control
+            control = Control(responder)
+            made.swap = control.set_base
+        return made
+
+    api_server = None
 
     def announce(server: Server) -> None:
+        nonlocal api_server
         if rrl:
             over = f"1 in {rrl_slip} goes out truncated (TC=1)" if rrl_slip else "all are dropped"
             events(f"response-rate limit: {rrl:g} UDP answers/s per client /24 (IPv6 /56) and answer; "
@@ -268,6 +293,18 @@ def serve(
                f"ask it: {dig_hint(zones, server.address, server.port)}")
         if targets:
             server.notify_all([z.origin for z in zones])
+        if api_where is not None and control is not None and querylog is not None:
+            from zonetool.server.api import Api
+
+            if sinks is not None:  # runtime records change the exchangers too
+                control.on_change.append(lambda: follow_sinks(server))
+            if targets:  # a runtime change moves an auto serial: tell the secondaries, as after a reload
+                control.on_change.append(lambda: server.notify_all([z.origin for z in control.served]))
+            try:
+                api_server = Api(control, querylog, server=server, token=api_token, smtp=sinks).start(*api_where)
+            except OSError as exc:
+                fail(f"--api {api}: {exc.strerror or exc}", EXIT_USAGE)
+            events(f"control API on {api_server.url}" + (" (token required)" if api_token else ""))
 
     sinks = None
     if smtp:  # SMTP sinks for the sender harness (zonetool.harness.sinks, issue 4)
@@ -299,6 +336,25 @@ def serve(
     except BindError as exc:
         fail(exc.strerror or str(exc), EXIT_USAGE)
     finally:
+        if api_server is not None:
+            api_server.stop()
         if sinks is not None:
             sinks.stop()
     events("stopped")
+
+
+def _api_address(spec: str, token: str | None, workers: int) -> tuple[str, int]:
+    """--api HOST:PORT (`[::1]:8053`, `:8053` = 127.0.0.1); loopback only unless a token guards it."""
+    from zonetool.server.api import is_loopback
+
+    host, sep, port_text = spec.rpartition(":")
+    host = host.strip("[]") or "127.0.0.1"
+    if not sep or not port_text.isdigit() or not 0 <= int(port_text) <= 65535:
+        fail(f"--api {spec!r}: expected HOST:PORT, e.g. 127.0.0.1:8053 (port 0 picks a free one)")
+    if not is_loopback(host) and not token:
+        fail(f"--api {spec!r}: {host} is not a loopback address; give --api-token TOKEN to serve the API there")
+    if token is not None and not token.strip():
+        fail("--api-token must not be empty")
+    if workers > 1:
+        fail("--api needs --workers 1: runtime changes live in one process")
+    return host, int(port_text)

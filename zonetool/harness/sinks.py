@@ -203,6 +203,8 @@ class MailSinks:
         self.skipped: list[str] = []
         self.host_behaviours: dict[str, str] = {}  # host -> behaviour, also for sinks `follow_zones` opens
         self._events: list[SinkEvent] = []
+        self._seq = 0  # numbers keep rising across clear(), so a reader's `since` stays valid
+        self.listeners: list[Callable[[SinkEvent], None]] = []  # e.g. the HTTP API's event stream
         self._lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
@@ -405,15 +407,23 @@ class MailSinks:
     # -- the record ------------------------------------------------------------------
     def _record(self, kind: str, ep: Endpoint, behaviour: str, **kw: Any) -> None:
         with self._lock:
-            event = SinkEvent(len(self._events) + 1, kind, ep.name, ep.address, ep.port, behaviour, **kw)
+            self._seq += 1
+            event = SinkEvent(self._seq, kind, ep.name, ep.address, ep.port, behaviour, **kw)
             self._events.append(event)
         if self.on_event is not None:
             self.on_event(event)
+        for listener in self.listeners:
+            listener(event)
 
     @property
     def events(self) -> list[SinkEvent]:
         with self._lock:
             return list(self._events)
+
+    def since(self, seq: int = 0) -> list[SinkEvent]:
+        """Events numbered above `seq`, oldest first (`GET /smtp/events?since=SEQ`)."""
+        with self._lock:
+            return [e for e in self._events if e.seq > seq]
 
     @property
     def attempts(self) -> list[SinkEvent]:

@@ -104,6 +104,19 @@ class Batch:
         return socket.inet_ntop(socket.AF_INET, bytes(self.names[at + 4 : at + 8])), port
 
 
+    def peers(self, count: int) -> bytes:
+        """The first `count` slots' addresses as one copy of octets (for the query log; see `peer_in`)."""
+        return bytes(self.names[: count * _NAME])
+
+    def peer_in(self, blob: bytes, slot: int) -> tuple[str, int]:
+        """Slot `slot`'s address from a `peers` copy, as (host, port)."""
+        at = slot * _NAME
+        (port,) = struct.unpack_from("!H", blob, at + 2)
+        if self.family == socket.AF_INET6:
+            return socket.inet_ntop(socket.AF_INET6, blob[at + 8 : at + 24]), port
+        return socket.inet_ntop(socket.AF_INET, blob[at + 4 : at + 8]), port
+
+
 def _libc() -> ctypes.CDLL | None:
     if not sys.platform.startswith("linux"):
         return None

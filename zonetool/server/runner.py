@@ -95,6 +95,8 @@ class Server:
         self.port = 0
         self.reloads = 0  # successful reloads, for tests and status lines
         self.after_reload: list[Callable[[], None]] = []  # e.g. tell worker processes or SMTP sinks to follow
+        # Where a reload's zones go: the responder, or a Control that lays its runtime overlay over them first.
+        self.swap: Callable[[Sequence[Any]], None] = responder.swap
         self._udp_sock: socket.socket | None = None
         self._tcp_sock: socket.socket | None = None
         self._udp: UDPServer | None = None
@@ -347,7 +349,7 @@ class Server:
                     f"reload ({reason}): the new version has errors; still serving {state} ({file})\n"
                     + "\n".join(f.format() for f in blockers)
                 )
-            self.responder.swap(outcome.zones)
+            self.swap(outcome.zones)
             self.reloads += 1
             serials = ", ".join(
                 f"{z.origin.to_text()} serial {z.soa.serial if z.soa else '-'}"

@@ -47,10 +47,12 @@ class UDPServer:
         # Response-rate limiting (rrl.ResponseRateLimit): the octets to send, or None to drop. When on,
         # every answer takes the full path below, so the fast paths stay exactly as fast when it is off.
         self.limit = limit
-        plain = querylog is None and limit is None
-        # Responder.udp_fast_paths(): bytes for a cache hit, no Reply object; only when nothing is logged.
-        self.cached = cached if plain else None
-        self.table = table if plain else None
+        # Responder.udp_fast_paths(): bytes for a cache hit, no Reply object; only when nothing is logged,
+        # or (batched loop) when the log keeps entries in memory only and takes hits raw (QueryLog.remember_raw).
+        self.tap = querylog if batched and limit is None and hasattr(querylog, "remember_raw") else None
+        fast = limit is None and (querylog is None or self.tap is not None)
+        self.cached = cached if fast else None
+        self.table = table if fast else None
         self.querylog = querylog
         self.schedule = schedule
         self._stopping = False
@@ -95,7 +97,8 @@ class UDPServer:
         return messages
 
     def _run(self) -> None:
-        recvfrom, sendto, cached = self.sock.recvfrom, self.sock.sendto, self.cached
+        recvfrom, sendto = self.sock.recvfrom, self.sock.sendto
+        cached = self.cached if self.querylog is None else None
         while True:
             try:
                 data, addr = recvfrom(MAX_DATAGRAM)
@@ -127,7 +130,7 @@ class UDPServer:
         batch = self.batch
         assert batch is not None
         recv, rbuf, sbuf, lens, slens = batch.recv, batch.rbuf, batch.sbuf, batch.lens, batch.slens
-        lstride, len_at, cached, table_now = batch.lstride, batch.len_at, self.cached, self.table
+        lstride, len_at, table_now, tap = batch.lstride, batch.len_at, self.table, self.tap
         empty: dict[bytes, bytes] = {}
         while True:
             n = recv()
@@ -135,12 +138,29 @@ class UDPServer:
                 return
             # n < 0: EINTR, or an ICMP error for an earlier reply reported here: go on, as `_run`
             table = (table_now() if table_now is not None else None) or empty
+            cached = self.cached
+            # memory-only log: hits go in raw, three flat items each (slot, query, answer; no tuple,
+            # nothing for the GC to walk), decoded when read; a stream or a listener: the full path
+            hits: list[int | bytes] | None = None
+            push = None
+            started = 0
+            if tap is not None:
+                if tap.raw_ok:
+                    hits, started = [], time.perf_counter_ns()
+                    push = hits.append
+                else:
+                    table, cached = empty, None
             count = 0
             for i in range(n):
                 at = i * SLOT
                 end = at + lens[i * lstride + len_at]
-                hit = table.get(bytes(rbuf[at + 2 : end]))
+                tail = bytes(rbuf[at + 2 : end])
+                hit = table.get(tail)
                 if hit is not None:
+                    if push is not None:
+                        push(i)
+                        push(tail)
+                        push(hit)
                     out = count * SLOT
                     sbuf[out : out + 2] = rbuf[at : at + 2]
                     sbuf[out + 2 : out + 2 + len(hit)] = hit
@@ -155,12 +175,20 @@ class UDPServer:
                             self._send_later(messages, addr)()
                             continue
                         reply = messages[0]
+                    elif push is not None:
+                        push(i)
+                        push(data[2:])
+                        push(reply[2:])
                     out = count * SLOT
                     sbuf[out : out + len(reply)] = reply
                     slens[2 * count + 1] = len(reply)
                 if count != i:
                     batch.aim(count, i)
                 count += 1
+            if hits:  # logged before sending, as `_full_answer` does
+                assert tap is not None
+                micros = (time.perf_counter_ns() - started) * 3 // 1000 // len(hits)
+                tap.remember_raw(hits, micros, batch.peers(n), batch.peer_in)
             if count:
                 self._flush(batch, count, count != n)
 
