@@ -221,3 +221,12 @@ def to_ascii(text: str) -> str:
     except UnicodeError as exc:
         raise NameError_(f"cannot convert internationalised name {text!r} to xn-- form: {exc}") from None
     return ".".join(converted) + ("." if trailing else "")
+
+
+def repeats_origin(name: Name, origin: Name) -> bool:
+    """True for mx2.example.com.example.com. in example.com.: an absolute name written without its dot.
+
+    RFC 1035 5.1: a name without a trailing dot is relative, so the origin is appended once more.
+    """
+    n, k = len(name.key), len(origin.key)
+    return k > 0 and n >= 2 * k and name.key[n - 2 * k :] == origin.key + origin.key

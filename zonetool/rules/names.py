@@ -6,7 +6,7 @@ import ipaddress
 from collections.abc import Iterator
 
 from zonetool.findings import Severity
-from zonetool.names import Name
+from zonetool.names import Name, repeats_origin
 from zonetool.records import MX, NS, SRV
 from zonetool.rules.base import CNAME_CODE, MX_CODE, NS_CODE, SRV_CODE, Context, Hit, hit, rule
 from zonetool.zone import Record
@@ -116,16 +116,6 @@ def wildcard_label(ctx: Context) -> Iterator[Hit]:
 
 
 PTR_CODE = 12
-
-
-def repeats_origin(name: Name, origin: Name) -> bool:
-    """True for mx2.example.com.example.com. in example.com.: a name written without its trailing dot."""
-    n, o = len(name.labels), len(origin.labels)
-    if o == 0 or n < 2 * o:
-        return False
-    tail = [label.lower() for label in name.labels[n - 2 * o :]]
-    own = [label.lower() for label in origin.labels]
-    return tail == own + own
 
 
 def _absolute_hint(name: Name, origin: Name) -> str:

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from zonetool.faults import ACTIONS, Fault, ZoneFaults, parse_delay_ms
-from zonetool.names import Name, NameError_, to_ascii
+from zonetool.names import Name, NameError_, repeats_origin, to_ascii
 from zonetool.records import Rdata, RdataError, parse_rdata, type_code, type_name
 from zonetool.server.zonesource import SerialBook
 from zonetool.zone import Record, RRset, Zone
@@ -206,9 +206,8 @@ class Control:
             if raw == "@" or not ascii_text.endswith("."):
                 origin = self._only_origin(raw, what)
                 name = Name.from_text(ascii_text, origin)
-                n, k = len(name.key), len(origin.key)
-                if raw != "@" and n >= 2 * k and name.key[n - 2 * k : n - k] == origin.key:
-                    short = Name(name.labels[: n - 2 * k])
+                if raw != "@" and repeats_origin(name, origin):
+                    short = Name(name.labels[: len(name.labels) - 2 * len(origin.labels)])
                     relative = short.to_text().rstrip(".") if short.labels else "@"
                     raise ControlError(
                         what,
