@@ -5,8 +5,11 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import pytest
 
@@ -102,3 +105,30 @@ def forks(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 
     monkeypatch.setattr(forked, "start", start)
     return pids
+
+
+@pytest.fixture
+def procs() -> Iterator[list[Any]]:
+    """Server processes a test starts (anything with `stop()`); each one is stopped after the test."""
+    started: list[Any] = []
+    yield started
+    for p in started:
+        p.stop()
+
+
+def read_events(response: Any, done: Callable[[str], bool]) -> tuple[threading.Thread, list[str]]:
+    """Read a server-sent event stream in a thread until a line satisfies `done`; wait for `event: ready`."""
+    lines: list[str] = []
+
+    def read() -> None:
+        for raw in response:
+            lines.append(raw.decode().rstrip("\n"))
+            if done(lines[-1]):
+                return
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    deadline = time.monotonic() + 10
+    while "event: ready" not in lines and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return reader, lines

@@ -7,11 +7,9 @@ import os
 import smtplib
 import socket
 import subprocess
-import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +18,7 @@ import dns.opcode
 import dns.query
 import dns.rcode
 import pytest
-from conftest import require_tool
+from conftest import read_events, require_tool
 from test_server_cli import ZONETOOL, Serve
 
 from zonetool.atomic import write_atomic
@@ -43,14 +41,6 @@ def write(path: Path, v: int = 1, extra: str = "") -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     write_atomic(path, ZONE.format(v=v, extra=extra))
     return path
-
-
-@pytest.fixture
-def procs() -> Iterator[list[Serve]]:
-    started: list[Serve] = []
-    yield started
-    for p in started:
-        p.stop()
 
 
 def serve_api(procs: list[Serve], *args: str) -> tuple[Serve, str]:
@@ -151,19 +141,7 @@ def test_smtp_events_and_behaviours(tmp_path: Path, procs: list[Serve]) -> None:
     assert call("PUT", url + "/smtp/behaviours/mx1.example.com", {"behaviour": "explode"})[1]["field"] == "behaviour"
     assert call("PUT", url + "/smtp/behaviours/nowhere.example.com", {"behaviour": "accept"})[0] == 404
     stream = urllib.request.urlopen(url + "/events", timeout=10)
-    lines: list[str] = []
-
-    def read() -> None:
-        for raw in stream:
-            lines.append(raw.decode().rstrip("\n"))
-            if lines[-1].startswith("data:") and '"kind":"rcpt"' in lines[-1]:
-                return
-
-    reader = threading.Thread(target=read, daemon=True)
-    reader.start()
-    deadline = time.monotonic() + 10
-    while "event: ready" not in lines and time.monotonic() < deadline:
-        time.sleep(0.02)
+    reader, lines = read_events(stream, lambda line: line.startswith("data:") and '"kind":"rcpt"' in line)
     with smtplib.SMTP("127.0.0.10", port, timeout=10) as smtp:
         smtp.ehlo()
         smtp.mail("sender@example.org")

@@ -19,6 +19,7 @@ import dns.message
 import dns.query
 import dns.rcode
 import pytest
+from conftest import read_events
 
 from zonetool.testing import DNSTestServer
 
@@ -203,19 +204,7 @@ def test_smtp_endpoints_need_smtp(lab: DNSTestServer) -> None:
 def test_server_sent_events_deliver_a_query(lab: DNSTestServer) -> None:
     response = urllib.request.urlopen(f"{lab.api_url}/events", timeout=10)
     assert response.headers["Content-Type"].startswith("text/event-stream")
-    lines: list[str] = []
-
-    def read() -> None:
-        for raw in response:
-            lines.append(raw.decode().rstrip("\n"))
-            if lines[-1].startswith("data:") and "mx1.example.com." in lines[-1]:
-                return
-
-    reader = threading.Thread(target=read, daemon=True)
-    reader.start()
-    deadline = time.monotonic() + 10
-    while "event: ready" not in lines and time.monotonic() < deadline:
-        time.sleep(0.02)
+    reader, lines = read_events(response, lambda line: line.startswith("data:") and "mx1.example.com." in line)
     ask(lab, "mx1.example.com", "A")
     reader.join(10)
     response.close()

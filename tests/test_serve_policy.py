@@ -13,7 +13,6 @@ import subprocess
 import threading
 import time
 import warnings
-from collections.abc import Iterator
 from pathlib import Path
 
 import dns.rcode
@@ -24,16 +23,6 @@ from test_server_cli import Serve, ask, start
 from zonetool.loader import load_file, load_mapping, serving_blockers
 from zonetool.rules import RULES
 from zonetool.testing import DNSTestServer, ZoneFindingsWarning, ZoneLoadError
-
-
-@pytest.fixture
-def procs() -> Iterator[list[Serve]]:
-    """`zonetool serve` processes of one test, stopped after it."""
-    started: list[Serve] = []
-    yield started
-    for p in started:
-        p.stop()
-
 
 HEAD = """$ORIGIN {origin}.
 $TTL 3600

@@ -13,12 +13,10 @@ import socket
 import struct
 import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import dns.message
 import dns.rcode
-import pytest
 from test_server_cli import ZONETOOL, write_zone
 
 from zonetool.names import Name
@@ -61,14 +59,6 @@ class Proc:
                 self.proc.wait(5)
         self._err.close()
         return self.proc.returncode
-
-
-@pytest.fixture
-def procs() -> Iterator[list[Proc]]:
-    started: list[Proc] = []
-    yield started
-    for p in started:
-        p.stop()
 
 
 def queries(count: int, name: str = "example.com.", qtype: int = 15, first_id: int = 0) -> list[bytes]:
