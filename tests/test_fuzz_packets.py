@@ -25,12 +25,11 @@ import dns.exception
 import dns.message
 import dns.rcode
 import pytest
-from test_server_hostile import Proc, procs
+from test_server_hostile import Proc
 
 from zonetool.names import Name
 from zonetool.wire import make_query
 
-__all__ = ["procs"]
 PACKETS = int(os.environ.get("ZONETOOL_FUZZ_PACKETS", "20000"))
 SECONDS = float(os.environ.get("ZONETOOL_FUZZ_SECONDS", "240"))  # the whole run's bound
 SEED = int(os.environ.get("ZONETOOL_FUZZ_SEED", "16"))

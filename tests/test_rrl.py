@@ -11,7 +11,7 @@ import dns.message
 import pytest
 from test_responder import EXAMPLE_COM, make_zone
 from test_server_cli import ZONETOOL, write_zone
-from test_server_hostile import Proc, is_mx_answer, procs, queries, tcp_burst, udp_burst
+from test_server_hostile import Proc, is_mx_answer, queries, tcp_burst, udp_burst
 from test_udp_batch import family_params, schedule
 
 from zonetool.lookup import ZoneSet
@@ -28,7 +28,6 @@ from zonetool.server.rrl import (
     slipped,
 )
 
-__all__ = ["procs"]  # the fixture, imported for the live tests
 CLIENT = ("198.51.100.7", 5300)
 
 

@@ -19,11 +19,10 @@ import dns.message
 import dns.query
 import dns.rcode
 from test_server_cli import ZONE
-from test_server_hostile import Proc, procs
+from test_server_hostile import Proc
 
 from zonetool.atomic import write_atomic
 
-__all__ = ["procs"]
 VERSIONS = int(os.environ.get("ZONETOOL_SOAK_VERSIONS", "24"))  # files written, half of them broken
 SECONDS = float(os.environ.get("ZONETOOL_SOAK_SECONDS", "50"))
 RSS_GROWTH = 40 << 20  # octets the server may grow by over the run
