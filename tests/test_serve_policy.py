@@ -346,3 +346,27 @@ def test_the_watcher_uses_inotify_and_sees_a_closed_file_at_once(tmp_path: Path)
         assert server.reloads == 1  # a poll every 60 s could not have seen it
         assert time.monotonic() - written < 0.5 + 3  # the 0.5 s it was held open, then promptly
         assert ask(server.port, "h1.example.com", "TXT").answer[0][0].strings == (b"new",)
+
+
+def test_an_edit_right_after_start_is_not_lost(tmp_path: Path) -> None:
+    """The watches exist before start() returns, and a change made since the first load is seen."""
+    from zonetool.server.responder import Responder
+    from zonetool.server.runner import Server
+    from zonetool.server.zonesource import ZoneSource
+
+    zone = tmp_path / "example.com.yaml"
+    zone.write_text(names_zone(3, "old"))
+    source = ZoneSource([tmp_path])
+    outcome = source.load()
+    assert outcome.zones is not None
+    zone.write_text(names_zone(3, "between"))  # after the load, before the server runs
+    server = Server(Responder(outcome.zones), source=source, poll_interval=60)
+    with server:
+        deadline = time.monotonic() + 10
+        while server.reloads == 0 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert ask(server.port, "h1.example.com", "TXT").answer[0][0].strings == (b"between",)
+        zone.write_text(names_zone(3, "after"))  # and at once after start
+        while server.reloads < 2 and time.monotonic() < deadline + 10:
+            time.sleep(0.01)
+        assert ask(server.port, "h1.example.com", "TXT").answer[0][0].strings == (b"after",)

@@ -201,7 +201,14 @@ class Server:
         )
         await self._tcp.start()
         if self.watch:
-            self._spawn(self._watch())
+            # The watches are in place before the server says it is ready: an edit made right after
+            # start must not fall between the first load and the first inotify event.
+            notifier = None
+            if self.use_inotify:
+                from zonetool.server.inotify import open_inotify
+
+                notifier = open_inotify(self._folders())
+            self._spawn(self._watch(notifier))
         self._spawn(self._flush_trouble())
         ready.set_result(None)
         try:
@@ -227,14 +234,8 @@ class Server:
         return task
 
     # -- reloads ------------------------------------------------------------------------
-    async def _watch(self) -> None:
-        """Follow the zone files: by inotify where there is one, else by polling."""
-        assert self.source is not None
-        notifier = None
-        if self.use_inotify:
-            from zonetool.server.inotify import open_inotify
-
-            notifier = open_inotify(self._folders())
+    async def _watch(self, notifier: Any) -> None:
+        """Follow the zone files: by inotify where there is one (`notifier`), else by polling."""
         if notifier is None:
             await self._poll()
             return
@@ -264,7 +265,8 @@ class Server:
             return path in explicit or (os.path.dirname(path) in folders and path.endswith((".yaml", ".yml", ".zone")))
 
         writing: dict[str, float] = {}  # written to and not closed yet: never read half-way
-        due, last = False, 0.0
+        # a change between the load and the watches (or during a load) shows in the signature
+        due, last = source.signature() != source.loaded_signature, 0.0
         while True:
             await asyncio.sleep(TICK)
             now = loop.time()
