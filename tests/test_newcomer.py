@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
+import pytest
 from conftest import MAIL_ZONE, zonetool_exe
 
 BIND = """$ORIGIN acme.example.
@@ -157,3 +158,16 @@ def test_shell_completion_is_switched_on() -> None:
     env = {**os.environ, "_ZONETOOL_COMPLETE": "complete_bash", "COMP_WORDS": "zonetool serve --st", "COMP_CWORD": "2"}
     done = subprocess.run([zonetool_exe()], env=env, capture_output=True, text=True, timeout=60)
     assert "--strict" in done.stdout.split()
+
+
+@pytest.mark.parametrize("args", [
+    ["validate", "{m}"], ["compile", "{m}"], ["export", "{m}"], ["import", "{m}", "--origin", "x.example"],
+    ["fmt", "{m}"], ["diff", "{m}", "{m}"], ["serve", "{m}", "--port", "0"], ["route", "x.example", "--zone", "{m}"],
+    ["mx", "add", "{m}", "mx1", "--priority", "10"], ["record", "add", "{m}", "www", "A", "192.0.2.1"],
+])
+def test_a_missing_file_is_said_the_same_way_by_every_command(tmp_path: Path, args: list[str]) -> None:
+    """issue 11 A12: "no such file or folder" vs "no such file or directory" vs "no such file"."""
+    missing = tmp_path / "missing.yaml"
+    out = run(*(a.format(m=missing) for a in args))
+    assert out.returncode == 2, out.stderr
+    assert f"zonetool: {missing}: no such file or folder\n" in out.stderr and "Traceback" not in out.stderr

@@ -223,15 +223,16 @@ def read_bytes(path: str | Path) -> bytes:
     except IsADirectoryError:
         raise LoadError(f"{file}: is a folder, not a zone file") from None
     except FileNotFoundError:
-        raise LoadError(f"{file}: {_missing(Path(path))}") from None
+        raise LoadError(f"{file}: {missing_reason(Path(path))}") from None
     except OSError as exc:
         if exc.errno == errno.ELOOP:
             raise LoadError(f"{file}: symbolic link loop") from None
         raise LoadError(f"{file}: cannot read: {exc.strerror}") from None
 
 
-def _missing(p: Path) -> str:
-    """Why a path that does not resolve is missing: gone, a dangling link, or a link loop."""
+def missing_reason(p: Path) -> str:
+    """Why a path that does not resolve is missing: gone, a dangling link, or a link loop (one wording
+    for every command: `PATH: no such file or folder`)."""
     try:
         os.stat(p)
     except OSError as exc:
@@ -306,7 +307,7 @@ def zone_files(paths: Iterable[str | Path], notes: list[Finding] | None = None) 
                 if regular:
                     found.append(f)
                 elif notes is not None:
-                    why = _missing(f) if not f.exists() else "not a regular file (a FIFO, socket or device)"
+                    why = missing_reason(f) if not f.exists() else "not a regular file (a FIFO, socket or device)"
                     notes.append(warning("skipped-file", f"skipped: {why}", Where(str(f)),
                                          hint="give it by name to read it anyway"))
             if not found:
@@ -315,7 +316,7 @@ def zone_files(paths: Iterable[str | Path], notes: list[Finding] | None = None) 
         elif p.exists():
             out.append(p)
         else:
-            raise LoadError(f"{raw}: {_missing(p)}")
+            raise LoadError(f"{raw}: {missing_reason(p)}")
     return out
 
 

@@ -188,15 +188,13 @@ def import_(
     """Turn a BIND zone file into a YAML zone that compiles back to exactly the same records."""
     from zonetool.atomic import write_atomic
     from zonetool.cli import import_check
-    from zonetool.loader import _no_gc, one_shot
+    from zonetool.loader import LoadError, _no_gc, one_shot, read_bytes
     from zonetool.source.bind import BindSyntaxError, read_zone_with_warnings
 
     try:
-        data = file.read_bytes()
-    except FileNotFoundError:
-        fail(f"{file}: no such file", EXIT_USAGE)
-    except OSError as exc:
-        fail(f"{file}: cannot read: {exc.strerror}", EXIT_USAGE)
+        data = read_bytes(file)
+    except LoadError as exc:
+        fail(str(exc), EXIT_USAGE)
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:

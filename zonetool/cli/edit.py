@@ -366,12 +366,12 @@ def fmt(
 # ---------------------------------------------------------------------------
 def _zone_from(source: str, origin: str | None, timeout: float) -> Zone:
     """A zone from a YAML file, a BIND file (*.zone or --origin) or HOST:PORT (AXFR)."""
-    from zonetool.loader import build_errors, load_file, sort_key
+    from zonetool.loader import build_errors, load_file, missing_reason, sort_key
     from zonetool.names import Name, NameError_
 
     path = Path(source)
     if not path.exists():
-        fail(f"{source}: no such file")
+        fail(f"{source}: {missing_reason(path)}")
     if path.suffix in (".yaml", ".yml"):
         zone, findings = load_file(path)
         broken = build_errors(findings)  # rule errors are fine: the zone is whole, and may be served

@@ -206,11 +206,11 @@ def serve(
                 "name them: zonetool serve example.com.yaml"
             )
         paths = [found]
+    from zonetool.loader import LoadError, missing_reason
+
     for path in paths:
         if not path.exists():
-            fail(f"{path}: no such file or directory")
-
-    from zonetool.loader import LoadError
+            fail(f"{path}: {missing_reason(path)}")
 
     source = ZoneSource(paths, strict=strict, grace=grace)
     try:
