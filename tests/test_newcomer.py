@@ -171,3 +171,19 @@ def test_a_missing_file_is_said_the_same_way_by_every_command(tmp_path: Path, ar
     out = run(*(a.format(m=missing) for a in args))
     assert out.returncode == 2, out.stderr
     assert f"zonetool: {missing}: no such file or folder\n" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_diff_speaks_json_for_programs(tmp_path: Path) -> None:
+    import json
+
+    old, new = tmp_path / "a.yaml", tmp_path / "b.yaml"
+    old.write_text(MAIL_ZONE)
+    new.write_text(MAIL_ZONE.replace("  ns2: {A: 192.0.2.54}\n", "  ns2: {A: 192.0.2.55}\n"))
+    out = run("diff", str(old), str(new), "--format", "json")
+    assert out.returncode == 1, out.stderr
+    doc = json.loads(out.stdout)
+    assert doc["origin"] == "example.com." and doc["differ"] is True
+    assert {(c["change"], c["owner"], c["type"], c["data"]) for c in doc["changes"]} == {
+        ("removed", "ns2.example.com.", "A", "192.0.2.54"), ("added", "ns2.example.com.", "A", "192.0.2.55")}
+    same = run("diff", str(old), str(old), "-f", "json")
+    assert same.returncode == 0 and json.loads(same.stdout) == {"origin": "example.com.", "differ": False, "changes": []}

@@ -30,6 +30,15 @@ class Change:
     def rtype(self) -> str:
         return type_name(self.code)
 
+    def to_json(self) -> dict[str, object]:
+        """One change as programs read it: names absolute, data in presentation form."""
+        out: dict[str, object] = {"change": {ADDED: "added", REMOVED: "removed", TTL_CHANGED: "ttl"}[self.kind],
+                                  "owner": self.owner.to_text(), "type": self.rtype, "ttl": self.ttl,
+                                  "data": self.rdata.to_text()}
+        if self.old_ttl is not None:
+            out["old_ttl"] = self.old_ttl
+        return out
+
 
 def _rrsets(zone: Zone, ignore_serial: bool) -> dict[tuple[Name, int], dict[Rdata, int]]:
     out: dict[tuple[Name, int], dict[Rdata, int]] = {}

@@ -409,6 +409,7 @@ def diff(
         str | None, typer.Option("--origin", help="Origin of a BIND file (default: its $ORIGIN, else ORIGIN.zone).")
     ] = None,
     timeout: Annotated[float, typer.Option("--timeout", help="Seconds to wait for the server.")] = 5.0,
+    format: Annotated[str, typer.Option("--format", "-f", help="text for people, json for programs.")] = "text",
 ) -> None:
     """Record-level changes from OLD to NEW (+ added, - removed, ~ TTL changed); exit 1 when they differ.
 
@@ -416,6 +417,8 @@ def diff(
     """
     from zonetool.diff import diff_zones, format_changes
 
+    if format not in ("text", "json"):
+        fail(f"--format must be text or json, not {format!r}")
     if (new is None) == (server is None):
         fail("give either OLD NEW, or a zone file and --server HOST:PORT")
     if server is not None:
@@ -436,11 +439,17 @@ def diff(
     if before.origin != after.origin:
         fail(f"the zones have different origins ({before.origin} and {after.origin}); nothing to compare")
     changes = diff_zones(before, after)
-    if not changes:
+    if format == "json":
+        import json
+
+        doc = {"origin": after.origin.to_text(), "differ": bool(changes), "changes": [c.to_json() for c in changes]}
+        typer.echo(json.dumps(doc, indent=2, ensure_ascii=False))
+    elif not changes:
         typer.echo("no differences")
-        return
-    typer.echo(format_changes(changes, after.origin))
-    raise typer.Exit(EXIT_FINDINGS)
+    else:
+        typer.echo(format_changes(changes, after.origin))
+    if changes:
+        raise typer.Exit(EXIT_FINDINGS)
 
 
 # ---------------------------------------------------------------------------
