@@ -187,3 +187,19 @@ def test_diff_speaks_json_for_programs(tmp_path: Path) -> None:
         ("removed", "ns2.example.com.", "A", "192.0.2.54"), ("added", "ns2.example.com.", "A", "192.0.2.55")}
     same = run("diff", str(old), str(old), "-f", "json")
     assert same.returncode == 0 and json.loads(same.stdout) == {"origin": "example.com.", "differ": False, "changes": []}
+
+
+def test_edits_speak_json_for_programs(tmp_path: Path) -> None:
+    import json
+
+    zone = tmp_path / "z.yaml"
+    zone.write_text(MAIL_ZONE)
+    dry = run("record", "add", str(zone), "@", "TXT", "v=spf1 -all", "--dry-run", "--format", "json")
+    doc = json.loads(dry.stdout)
+    assert dry.returncode == 0 and doc["changed"] is True and doc["written"] is False
+    assert [f["code"] for f in doc["findings"]] == ["spf-multiple"] and doc["diff"].startswith("---")
+    assert zone.read_text() == MAIL_ZONE and dry.stderr == ""  # the findings are in the document only
+    done = json.loads(run("mx", "add", str(zone), "mx2", "--priority", "20", "-a", "192.0.2.26", "-f", "json").stdout)
+    assert (done["edit"], done["changed"], done["written"], done["findings"]) == ("mx add mx2", True, True, [])
+    again = json.loads(run("mx", "set", str(zone), "mx2", "--priority", "20", "-f", "json").stdout)
+    assert again["changed"] is False and again["written"] is False

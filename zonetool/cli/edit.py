@@ -29,6 +29,7 @@ app.add_typer(record_app, name="record")
 
 ZoneArg = Annotated[Path, typer.Argument(help="The YAML zone file to edit.")]
 DryRun = Annotated[bool, typer.Option("--dry-run", "-n", help="Print the change as a unified diff; write nothing.")]
+EditFormat = Annotated[str, typer.Option("--format", "-f", help="text for people, json for programs (one document).")]
 Strict = Annotated[bool, typer.Option("--strict", help="Refuse an edit that brings in any new finding (warnings too).")]
 
 
@@ -54,12 +55,28 @@ def _limit_error(exc: Exception) -> None:
     raise typer.Exit(EXIT_USAGE)
 
 
-def run_edit(path: Path, what: str, edit: Callable[[Document], None], dry_run: bool, strict: bool = False) -> None:
-    """The one way every edit command changes a file; it says which findings the edit brings in."""
+def run_edit(
+    path: Path, what: str, edit: Callable[[Document], None], dry_run: bool, strict: bool = False, format: str = "text"
+) -> None:
+    """The one way every edit command changes a file; it says which findings the edit brings in.
+
+    With `format="json"` a successful edit prints one document (file, edit, changed, written,
+    serial, findings, diff); refusals stay one line on stderr with their exit code.
+    """
     from zonetool.atomic import write_atomic
     from zonetool.loader import has_errors, load_text, sort_key
     from zonetool.source.yaml import YamlSyntax
     from zonetool.source.yaml_edit import EditError, apply_edit, unified_diff
+
+    if format not in ("text", "json"):
+        fail(f"--format must be text or json, not {format!r}")
+
+    def report(changed: bool, written: bool, serial: Any = None, found: Any = (), diff: str | None = None) -> None:
+        import json
+
+        doc = {"file": str(path), "edit": what, "changed": changed, "written": written,
+               "serial": list(serial) if serial else None, "findings": [f.to_json() for f in found], "diff": diff}
+        typer.echo(json.dumps(doc, indent=2, ensure_ascii=False))
 
     text = _read(path)
     try:
@@ -73,7 +90,10 @@ def run_edit(path: Path, what: str, edit: Callable[[Document], None], dry_run: b
             fail(f"{path}: not valid YAML: {str(exc).splitlines()[0]}", EXIT_USAGE)
         raise
     if not result.changed:
-        typer.echo(f"{path}: {what}: already so, nothing changed")
+        if format == "json":
+            report(False, False)
+        else:
+            typer.echo(f"{path}: {what}: already so, nothing changed")
         return
     _, findings = load_text(result.new_text, str(path))
     if has_errors(findings):
@@ -82,15 +102,23 @@ def run_edit(path: Path, what: str, edit: Callable[[Document], None], dry_run: b
                 typer.echo(f.format(), err=True)
         fail(f"{path}: {what}: the zone would not be valid; the file was not changed", EXIT_FINDINGS)
     new = introduced(load_text(text, str(path))[1], findings)
-    for f in new:  # e.g. a second SPF record: said now, not at the next validate (issue 11)
-        typer.echo(f.format(), err=True)
+    if format != "json":
+        for f in new:  # e.g. a second SPF record: said now, not at the next validate (issue 11)
+            typer.echo(f.format(), err=True)
     if strict and new:
         fail(f"{path}: {what}: the edit brings in {len(new)} finding(s) (--strict); the file was not changed",
              EXIT_FINDINGS)
     if dry_run:
-        typer.echo(unified_diff(text, result.new_text, str(path)), nl=False)
+        diff = unified_diff(text, result.new_text, str(path))
+        if format == "json":
+            report(True, False, result.serial, new, diff)
+        else:
+            typer.echo(diff, nl=False)
         return
     write_atomic(path, result.new_text)
+    if format == "json":
+        report(True, True, result.serial, new)
+        return
     serial = f" (serial {result.serial[0]} -> {result.serial[1]})" if result.serial else ""
     typer.echo(f"{path}: {what}{serial}")
 
@@ -150,11 +178,12 @@ def mx_add(
     address: Address = None,
     dry_run: DryRun = False,
     strict: Strict = False,
+    format: EditFormat = "text",
 ) -> None:
     """Add a mail exchanger (--priority is required)."""
     from zonetool.source.yaml_edit import mx_add as edit
 
-    run_edit(zone, f"mx add {host}", lambda d: edit(d, host, priority, weight, port, address), dry_run, strict)
+    run_edit(zone, f"mx add {host}", lambda d: edit(d, host, priority, weight, port, address), dry_run, strict, format)
 
 
 @mx_app.command("set")
@@ -167,11 +196,12 @@ def mx_set(
     address: Address = None,
     dry_run: DryRun = False,
     strict: Strict = False,
+    format: EditFormat = "text",
 ) -> None:
     """Change an exchanger's priority, weight, port or addresses."""
     from zonetool.source.yaml_edit import mx_set as edit
 
-    run_edit(zone, f"mx set {host}", lambda d: edit(d, host, priority, weight, port, address), dry_run, strict)
+    run_edit(zone, f"mx set {host}", lambda d: edit(d, host, priority, weight, port, address), dry_run, strict, format)
 
 
 @mx_app.command("remove")
@@ -180,11 +210,12 @@ def mx_remove(
     host: Annotated[str, typer.Argument(help="Exchanger host as in the file (relative or absolute).")],
     dry_run: DryRun = False,
     strict: Strict = False,
+    format: EditFormat = "text",
 ) -> None:
     """Remove a mail exchanger."""
     from zonetool.source.yaml_edit import mx_remove as edit
 
-    run_edit(zone, f"mx remove {host}", lambda d: edit(d, host), dry_run, strict)
+    run_edit(zone, f"mx remove {host}", lambda d: edit(d, host), dry_run, strict, format)
 
 
 # ---------------------------------------------------------------------------
@@ -205,11 +236,15 @@ def srv_add(
     weight: Weight = None,
     dry_run: DryRun = False,
     strict: Strict = False,
+    format: EditFormat = "text",
 ) -> None:
     """Add an SRV target (--port is required); a new name goes to services: if the zone has one."""
     from zonetool.source.yaml_edit import srv_add as edit
 
-    run_edit(zone, f"srv add {name} {target}", lambda d: edit(d, name, target, port, priority, weight), dry_run, strict)
+    run_edit(
+        zone, f"srv add {name} {target}", lambda d: edit(d, name, target, port, priority, weight),
+        dry_run, strict, format,
+    )
 
 
 @srv_app.command("set")
@@ -222,11 +257,15 @@ def srv_set(
     weight: Weight = None,
     dry_run: DryRun = False,
     strict: Strict = False,
+    format: EditFormat = "text",
 ) -> None:
     """Change an SRV target's port, priority or weight."""
     from zonetool.source.yaml_edit import srv_set as edit
 
-    run_edit(zone, f"srv set {name} {target}", lambda d: edit(d, name, target, port, priority, weight), dry_run, strict)
+    run_edit(
+        zone, f"srv set {name} {target}", lambda d: edit(d, name, target, port, priority, weight),
+        dry_run, strict, format,
+    )
 
 
 @srv_app.command("remove")
@@ -237,11 +276,12 @@ def srv_remove(
     port: Annotated[int | None, typer.Option("--port", help="Pick one when the target is listed twice.")] = None,
     dry_run: DryRun = False,
     strict: Strict = False,
+    format: EditFormat = "text",
 ) -> None:
     """Remove an SRV target (the service entry goes with its last target)."""
     from zonetool.source.yaml_edit import srv_remove as edit
 
-    run_edit(zone, f"srv remove {name} {target}", lambda d: edit(d, name, target, port), dry_run, strict)
+    run_edit(zone, f"srv remove {name} {target}", lambda d: edit(d, name, target, port), dry_run, strict, format)
 
 
 # ---------------------------------------------------------------------------
@@ -261,12 +301,16 @@ def record_add(
     ttl: Ttl = None,
     dry_run: DryRun = False,
     strict: Strict = False,
+    format: EditFormat = "text",
 ) -> None:
     """Add one record to OWNER's TYPE records."""
     from zonetool.source.yaml_edit import record_add as edit
 
     t = _ttl(ttl)
-    run_edit(zone, f"record add {owner} {rtype.upper()}", lambda d: edit(d, owner, rtype, value, t), dry_run, strict)
+    run_edit(
+        zone, f"record add {owner} {rtype.upper()}", lambda d: edit(d, owner, rtype, value, t),
+        dry_run, strict, format,
+    )
 
 
 @record_app.command("set")
@@ -278,12 +322,16 @@ def record_set(
     ttl: Ttl = None,
     dry_run: DryRun = False,
     strict: Strict = False,
+    format: EditFormat = "text",
 ) -> None:
     """Replace all of OWNER's TYPE records by VALUE."""
     from zonetool.source.yaml_edit import record_set as edit
 
     t = _ttl(ttl)
-    run_edit(zone, f"record set {owner} {rtype.upper()}", lambda d: edit(d, owner, rtype, value, t), dry_run, strict)
+    run_edit(
+        zone, f"record set {owner} {rtype.upper()}", lambda d: edit(d, owner, rtype, value, t),
+        dry_run, strict, format,
+    )
 
 
 @record_app.command("remove")
@@ -294,11 +342,15 @@ def record_remove(
     value: Annotated[str | None, typer.Argument(help="The value to remove; omit it to remove them all.")] = None,
     dry_run: DryRun = False,
     strict: Strict = False,
+    format: EditFormat = "text",
 ) -> None:
     """Remove one record (or, without VALUE, all of OWNER's TYPE records)."""
     from zonetool.source.yaml_edit import record_remove as edit
 
-    run_edit(zone, f"record remove {owner} {rtype.upper()}", lambda d: edit(d, owner, rtype, value), dry_run, strict)
+    run_edit(
+        zone, f"record remove {owner} {rtype.upper()}", lambda d: edit(d, owner, rtype, value),
+        dry_run, strict, format,
+    )
 
 
 # ---------------------------------------------------------------------------
