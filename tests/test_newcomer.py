@@ -186,7 +186,8 @@ def test_diff_speaks_json_for_programs(tmp_path: Path) -> None:
     assert {(c["change"], c["owner"], c["type"], c["data"]) for c in doc["changes"]} == {
         ("removed", "ns2.example.com.", "A", "192.0.2.54"), ("added", "ns2.example.com.", "A", "192.0.2.55")}
     same = run("diff", str(old), str(old), "-f", "json")
-    assert same.returncode == 0 and json.loads(same.stdout) == {"origin": "example.com.", "differ": False, "changes": []}
+    assert same.returncode == 0
+    assert json.loads(same.stdout) == {"origin": "example.com.", "differ": False, "changes": []}
 
 
 def test_edits_speak_json_for_programs(tmp_path: Path) -> None:
@@ -203,3 +204,16 @@ def test_edits_speak_json_for_programs(tmp_path: Path) -> None:
     assert (done["edit"], done["changed"], done["written"], done["findings"]) == ("mx add mx2", True, True, [])
     again = json.loads(run("mx", "set", str(zone), "mx2", "--priority", "20", "-f", "json").stdout)
     assert again["changed"] is False and again["written"] is False
+
+
+def test_fmt_speaks_json_for_programs(tmp_path: Path) -> None:
+    import json
+
+    (tmp_path / "a.yaml").write_text(MAIL_ZONE)
+    (tmp_path / "b.yaml").write_text(MAIL_ZONE.replace('{TXT: "v=DMARC1; p=reject"}', "{TXT: 'v=DMARC1; p=reject'}"))
+    (tmp_path / "c.yaml").write_text("origin: [unclosed\n")
+    out = run("fmt", str(tmp_path), "--check", "--format", "json")
+    doc = json.loads(out.stdout)
+    assert out.returncode == 2 and doc["check"] is True  # a file it cannot parse: usage, as in text
+    assert {(Path(f["file"]).name, f["changed"]) for f in doc["files"]} >= {("a.yaml", False), ("b.yaml", True)}
+    assert len(doc["problems"]) == 1 and "c.yaml" in doc["problems"][0]

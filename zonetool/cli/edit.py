@@ -362,6 +362,7 @@ def fmt(
     check: Annotated[
         bool, typer.Option("--check", help="Write nothing; list files that would change, exit 1.")
     ] = False,
+    format: EditFormat = "text",
 ) -> None:
     """Rewrite zone files in the canonical layout, keeping every comment."""
     from zonetool.atomic import write_atomic
@@ -381,32 +382,44 @@ def fmt(
         typer.echo(note.format(), err=True)
     if not files:
         fail(f"{' '.join(map(str, paths))}: no YAML zone files (*.yaml, *.yml) to format")
+    if format not in ("text", "json"):
+        fail(f"--format must be text or json, not {format!r}")
     changed: list[Path] = []
-    problems = 0
+    problems: list[str] = []
+
+    def problem(line: str) -> None:
+        problems.append(line)
+        if format != "json":
+            typer.echo(line, err=True)
+
     for path in files:
         text = _read(path)
         try:
             new = format_text(text, str(path))
         except YamlSyntax as exc:
-            typer.echo(exc.finding.format(), err=True)
-            problems += 1
+            problem(exc.finding.format())
             continue
         except EditError as exc:
-            typer.echo(f"{path}: {exc}", err=True)
-            problems += 1
+            problem(f"{path}: {exc}")
             continue
         except Exception as exc:
             if type(exc).__module__.startswith("ruamel"):
-                typer.echo(f"{path}: not valid YAML: {str(exc).splitlines()[0]}", err=True)
-                problems += 1
+                problem(f"{path}: not valid YAML: {str(exc).splitlines()[0]}")
                 continue
             raise
         if new != text:
             changed.append(path)
             if not check:
                 write_atomic(path, new)
-    for path in changed:
-        typer.echo(f"{'would reformat' if check else 'reformatted'} {path}")
+    if format == "json":
+        import json
+
+        doc = {"check": check, "files": [{"file": str(p), "changed": p in changed} for p in files],
+               "problems": problems}
+        typer.echo(json.dumps(doc, indent=2, ensure_ascii=False))
+    else:
+        for path in changed:
+            typer.echo(f"{'would reformat' if check else 'reformatted'} {path}")
     if problems:
         raise typer.Exit(EXIT_USAGE)
     if check and changed:
