@@ -217,3 +217,22 @@ def test_fmt_speaks_json_for_programs(tmp_path: Path) -> None:
     assert out.returncode == 2 and doc["check"] is True  # a file it cannot parse: usage, as in text
     assert {(Path(f["file"]).name, f["changed"]) for f in doc["files"]} >= {("a.yaml", False), ("b.yaml", True)}
     assert len(doc["problems"]) == 1 and "c.yaml" in doc["problems"][0]
+
+
+def test_export_and_import_speak_json_for_programs(tmp_path: Path) -> None:
+    import json
+
+    (tmp_path / "z.yaml").write_text(MAIL_ZONE)
+    out = run("export", str(tmp_path / "z.yaml"), "-o", str(tmp_path / "out/"), "--format", "json")
+    doc = json.loads(out.stdout)
+    assert out.returncode == 0 and doc["ok"] is True and doc["findings"] == []
+    [written] = doc["written"]
+    assert written["origin"] == "example.com." and written["records"] > 5 and Path(written["file"]).exists()
+    back = run("import", written["file"], "-f", "json")
+    imported = json.loads(back.stdout)
+    assert back.returncode == 0 and imported["origin"] == "example.com." and imported["file"] is None
+    assert imported["records"] == written["records"] and imported["yaml"].startswith("origin: example.com")
+    (tmp_path / "bad.yaml").write_text(MAIL_ZONE.replace("192.0.2.53", "192.0.2.300"))
+    bad = run("export", str(tmp_path / "bad.yaml"), "-f", "json")
+    refused = json.loads(bad.stdout)
+    assert bad.returncode == 1 and refused["ok"] is False and refused["findings"][0]["code"] == "bad-address"

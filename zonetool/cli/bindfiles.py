@@ -114,10 +114,14 @@ def export(
             "--output", "-o", help="File for one zone, or a folder (a trailing / or an existing one): ORIGIN.zone each."
         ),
     ] = None,
+    format: Annotated[str, typer.Option("--format", "-f", help="text for people, json for programs.")] = "text",
 ) -> None:
     """Write BIND master files (RFC 1035) for zones that validate; nothing is written if any zone has errors."""
     # Taken as text: a Path would drop the trailing slash that says "a folder" (issue 11).
     output = Path(output_text) if output_text is not None else None
+    if format not in ("text", "json"):
+        fail(f"--format must be text or json, not {format!r}")
+    as_json = format == "json"
     from zonetool import forked
     from zonetool.atomic import write_atomic
     from zonetool.loader import NOT_YAML, LoadError, load_paths, one_shot
@@ -136,10 +140,14 @@ def export(
         with one_shot(compiled=start_render):
             loaded = load_paths(paths)
         if loaded.has_errors():
-            _print_findings(loaded.findings)
             code = EXIT_USAGE if any(f.code in NOT_YAML for f in loaded.findings) else EXIT_FINDINGS
+            if as_json:
+                _json({"ok": False, "written": [], "findings": loaded.findings})
+                raise typer.Exit(code)
+            _print_findings(loaded.findings)
             fail(f"not exported: {len(loaded.files)} file(s) have errors; nothing was written", code)
-        _print_findings(loaded.findings)  # warnings (and silenced findings) are shown, not fatal
+        if not as_json:
+            _print_findings(loaded.findings)  # warnings (and silenced findings) are shown, not fatal
         zones = loaded.zones
         if not zones:
             fail("no zones to export", EXIT_USAGE)
@@ -153,12 +161,31 @@ def export(
             child.cancel()
     if folder is not None:
         folder.mkdir(parents=True, exist_ok=True)
+    written: list[dict[str, object]] = []
     for zone, target, text in zip(zones, targets, texts, strict=True):
-        if target is None:
+        if target is not None:
+            write_atomic(target, text)
+        if as_json:
+            soa = zone.soa
+            written.append({"origin": zone.origin.to_text(), "file": None if target is None else str(target),
+                            "records": len(zone), "serial": soa.serial if soa else None,
+                            **({"text": text} if target is None else {})})
+        elif target is None:
             typer.echo(text, nl=False)
         else:
-            write_atomic(target, text)
             typer.echo(f"{zone.origin} -> {target}", err=True)
+    if as_json:
+        _json({"ok": True, "written": written, "findings": loaded.findings})
+
+
+def _json(doc: dict[str, object]) -> None:
+    """One JSON document on stdout; findings (Finding objects) in their JSON form."""
+    import json
+
+    findings = doc.get("findings")
+    if isinstance(findings, list):
+        doc = {**doc, "findings": [f.to_json() for f in findings]}
+    typer.echo(json.dumps(doc, indent=2, ensure_ascii=False))
 
 
 def _guess_origin(file: Path, text: str) -> str | None:
@@ -184,8 +211,11 @@ def import_(
     ] = None,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="YAML file to write (default: stdout).")] = None,
     force: Annotated[bool, typer.Option("--force", help="Replace the output file if it exists.")] = False,
+    format: Annotated[str, typer.Option("--format", "-f", help="text for people, json for programs.")] = "text",
 ) -> None:
     """Turn a BIND zone file into a YAML zone that compiles back to exactly the same records."""
+    if format not in ("text", "json"):
+        fail(f"--format must be text or json, not {format!r}")
     from zonetool.atomic import write_atomic
     from zonetool.cli import import_check
     from zonetool.loader import LoadError, _no_gc, one_shot, read_bytes
@@ -213,7 +243,8 @@ def import_(
             zone, warnings = read_zone_with_warnings(text, origin, str(file), base_dir=file.parent)
         except BindSyntaxError as exc:
             fail(str(exc), EXIT_FINDINGS)
-        _print_findings(warnings)
+        if format != "json":
+            _print_findings(warnings)
         if zone.soa is None and zone.rrset(zone.origin, 2) is None:  # as named-checkzone: nothing at the origin
             fail(f"{file}: no SOA and no NS at {zone.origin}: is --origin right? nothing written", EXIT_FINDINGS)
         # The promise of import: the YAML compiles to the very same records. Check it, never assume it.
@@ -224,11 +255,15 @@ def import_(
         for line in lost[:20]:
             typer.echo(f"    {line}", err=True)
         fail("internal error: the YAML would not compile back to the same records; nothing written", EXIT_FINDINGS)
-    if output is None:
-        typer.echo(result, nl=False)
-    elif output.exists() and not force:
+    if output is not None and output.exists() and not force:
         # A hand-commented YAML zone is worth more than an import: never replace one by accident.
         fail(f"{output}: exists; give --force to replace it (or -o another file)", EXIT_USAGE)
-    else:
+    if output is not None:
         write_atomic(output, result)
+    if format == "json":
+        _json({"origin": zone.origin.to_text(), "records": len(zone), "file": None if output is None else str(output),
+               **({"yaml": result} if output is None else {}), "findings": warnings})
+    elif output is None:
+        typer.echo(result, nl=False)
+    else:
         typer.echo(f"{zone.origin} ({len(zone)} records) -> {output}", err=True)
