@@ -132,3 +132,22 @@ def read_events(response: Any, done: Callable[[str], bool]) -> tuple[threading.T
     while "event: ready" not in lines and time.monotonic() < deadline:
         time.sleep(0.02)
     return reader, lines
+
+
+def http_call(method: str, url: str, body: Any = None, token: str | None = None) -> tuple[int, Any]:
+    """One request to the HTTP control API with a real client (urllib): (status, decoded JSON or None)."""
+    import json
+    import urllib.error
+    import urllib.request
+
+    data = None if body is None else (body if isinstance(body, bytes) else json.dumps(body).encode())
+    request = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"})
+    if token is not None:
+        request.add_header("Authorization", f"Bearer {token}")
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            raw = response.read()
+            return response.status, json.loads(raw) if raw else None
+    except urllib.error.HTTPError as exc:
+        raw = exc.read()
+        return exc.code, json.loads(raw) if raw else None

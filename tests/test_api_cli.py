@@ -18,6 +18,7 @@ import dns.opcode
 import dns.query
 import dns.rcode
 import pytest
+from conftest import http_call as call
 from conftest import read_events, require_tool
 from test_server_cli import ZONETOOL, Serve
 
@@ -49,19 +50,6 @@ def serve_api(procs: list[Serve], *args: str) -> tuple[Serve, str]:
     p.started()
     url = p.wait_err(r"control API on (http://\S+)").group(1)
     return p, url
-
-
-def call(method: str, url: str, body: Any = None, token: str | None = None) -> tuple[int, Any]:
-    request = urllib.request.Request(url, method=method, data=None if body is None else json.dumps(body).encode())
-    if token is not None:
-        request.add_header("Authorization", f"Bearer {token}")
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            raw = response.read()
-            return response.status, json.loads(raw) if raw else None
-    except urllib.error.HTTPError as exc:
-        raw = exc.read()
-        return exc.code, json.loads(raw) if raw else None
 
 
 def ask(port: int, name: str, rtype: str) -> dns.message.Message:

@@ -19,6 +19,7 @@ import dns.message
 import dns.query
 import dns.rcode
 import pytest
+from conftest import http_call as call
 from conftest import read_events
 
 from zonetool.testing import DNSTestServer
@@ -30,20 +31,6 @@ ZONE = {
     "records": {"ns1": {"A": "192.0.2.53"}},
 }
 RFC3339 = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z"
-
-
-def call(method: str, url: str, body: Any = None, token: str | None = None) -> tuple[int, Any]:
-    data = None if body is None else (body if isinstance(body, bytes) else json.dumps(body).encode())
-    request = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"})
-    if token is not None:
-        request.add_header("Authorization", f"Bearer {token}")
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            raw = response.read()
-            return response.status, json.loads(raw) if raw else None
-    except urllib.error.HTTPError as exc:
-        raw = exc.read()
-        return exc.code, json.loads(raw) if raw else None
 
 
 def ask(server: DNSTestServer, name: str, rtype: str) -> dns.message.Message:
