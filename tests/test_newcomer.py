@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 from pathlib import Path
 
@@ -236,3 +237,24 @@ def test_export_and_import_speak_json_for_programs(tmp_path: Path) -> None:
     bad = run("export", str(tmp_path / "bad.yaml"), "-f", "json")
     refused = json.loads(bad.stdout)
     assert bad.returncode == 1 and refused["ok"] is False and refused["findings"][0]["code"] == "bad-address"
+
+
+def test_a_dash_is_standard_input_and_output(tmp_path: Path) -> None:
+    """issue 11 A12: `-` where a file is read or written, so zonetool sits in a pipe."""
+    def piped(*args: str, stdin: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([zonetool_exe(), *args], input=stdin, capture_output=True, text=True, timeout=60)
+
+    assert piped("validate", "-", stdin=MAIL_ZONE).returncode == 0
+    bad = piped("validate", "-", stdin=MAIL_ZONE.replace("192.0.2.53", "192.0.2.300"))
+    assert bad.returncode == 1 and re.search(r"^-:\d+:\d+: error bad-address", bad.stdout, re.M)
+    bind = piped("export", "-", "-o", "-", stdin=MAIL_ZONE)
+    assert bind.returncode == 0 and "$ORIGIN example.com." in bind.stdout
+    yaml = piped("import", "-", "-o", "-", stdin=bind.stdout)  # its $ORIGIN names the zone
+    assert yaml.returncode == 0 and yaml.stdout.startswith("origin: example.com")
+    assert piped("validate", "-", stdin=yaml.stdout).returncode == 0
+    ugly = MAIL_ZONE.replace('"@": {TXT: "v=spf1 mx -all"}', "'@': {TXT: 'v=spf1 mx -all'}")
+    pretty = piped("fmt", "-", stdin=ugly)
+    assert pretty.returncode == 0 and pretty.stdout == MAIL_ZONE
+    (tmp_path / "a.yaml").write_text(MAIL_ZONE)
+    same = piped("diff", str(tmp_path / "a.yaml"), "-", stdin=MAIL_ZONE)
+    assert same.returncode == 0 and same.stdout.strip() == "no differences"

@@ -215,9 +215,16 @@ def _not_a_mapping(data: object, text: str, file: str | None) -> Finding:
     return error("not-a-mapping", f"the file holds {kind}, not a zone (a YAML mapping)", Where(file, 1, 1), hint=hint)
 
 
+STDIN = "-"  # a path of "-" is standard input (a YAML zone, or BIND text for import)
+
+
 def read_bytes(path: str | Path) -> bytes:
     """A file's bytes (a FIFO or `<(command)` too: read to its end), or LoadError saying why not."""
     file = str(path)
+    if file == STDIN:
+        import sys
+
+        return sys.stdin.buffer.read()
     try:
         return Path(path).read_bytes()
     except IsADirectoryError:
@@ -313,7 +320,7 @@ def zone_files(paths: Iterable[str | Path], notes: list[Finding] | None = None) 
             if not found:
                 raise LoadError(f"{raw}: no zone files (*.yaml, *.yml, *.zone) in this folder")
             out.extend(found)
-        elif p.exists():
+        elif p.exists() or str(raw) == STDIN:
             out.append(p)
         else:
             raise LoadError(f"{raw}: {missing_reason(p)}")

@@ -117,7 +117,9 @@ def export(
     format: Annotated[str, typer.Option("--format", "-f", help="text for people, json for programs.")] = "text",
 ) -> None:
     """Write BIND master files (RFC 1035) for zones that validate; nothing is written if any zone has errors."""
-    # Taken as text: a Path would drop the trailing slash that says "a folder" (issue 11).
+    # Taken as text: a Path would drop the trailing slash that says "a folder" (issue 11). `-o -`: stdout.
+    if output_text == "-":
+        output_text = None
     output = Path(output_text) if output_text is not None else None
     if format not in ("text", "json"):
         fail(f"--format must be text or json, not {format!r}")
@@ -213,7 +215,12 @@ def import_(
     force: Annotated[bool, typer.Option("--force", help="Replace the output file if it exists.")] = False,
     format: Annotated[str, typer.Option("--format", "-f", help="text for people, json for programs.")] = "text",
 ) -> None:
-    """Turn a BIND zone file into a YAML zone that compiles back to exactly the same records."""
+    """Turn a BIND zone file into a YAML zone that compiles back to exactly the same records.
+
+    FILE `-` reads standard input (give --origin, or an $ORIGIN in the text); `-o -` is standard output.
+    """
+    if output is not None and str(output) == "-":
+        output = None
     if format not in ("text", "json"):
         fail(f"--format must be text or json, not {format!r}")
     from zonetool.atomic import write_atomic

@@ -370,6 +370,9 @@ def fmt(
     from zonetool.source.yaml import YamlSyntax
     from zonetool.source.yaml_edit import EditError, format_text
 
+    if [str(p) for p in paths] == ["-"]:  # a filter: standard input formatted to standard output
+        _fmt_stdin()
+        return
     for raw in paths:
         if raw.suffix == BIND_SUFFIX and not raw.is_dir():
             fail(f"{raw}: is a BIND zone file; fmt formats YAML zones only (*.yaml, *.yml)")
@@ -426,6 +429,25 @@ def fmt(
         raise typer.Exit(EXIT_FINDINGS)
 
 
+def _fmt_stdin() -> None:
+    """`zonetool fmt -`: for editors and pipes; the same layout, written to standard output."""
+    from zonetool.source.yaml import YamlSyntax
+    from zonetool.source.yaml_edit import EditError, format_text
+
+    text = _read(Path("-"))
+    try:
+        typer.echo(format_text(text, "-"), nl=False)
+    except YamlSyntax as exc:
+        typer.echo(exc.finding.format(), err=True)
+        raise typer.Exit(EXIT_USAGE) from None
+    except EditError as exc:
+        fail(f"-: {exc}")
+    except Exception as exc:
+        if type(exc).__module__.startswith("ruamel"):
+            fail(f"-: not valid YAML: {str(exc).splitlines()[0]}")
+        raise
+
+
 # ---------------------------------------------------------------------------
 # diff
 # ---------------------------------------------------------------------------
@@ -435,9 +457,9 @@ def _zone_from(source: str, origin: str | None, timeout: float) -> Zone:
     from zonetool.names import Name, NameError_
 
     path = Path(source)
-    if not path.exists():
+    if not path.exists() and source != "-":
         fail(f"{source}: {missing_reason(path)}")
-    if path.suffix in (".yaml", ".yml"):
+    if path.suffix in (".yaml", ".yml") or source == "-":  # standard input: a YAML zone
         zone, findings = load_file(path)
         broken = build_errors(findings)  # rule errors are fine: the zone is whole, and may be served
         if zone is None or broken:
