@@ -258,3 +258,15 @@ def test_a_dash_is_standard_input_and_output(tmp_path: Path) -> None:
     (tmp_path / "a.yaml").write_text(MAIL_ZONE)
     same = piped("diff", str(tmp_path / "a.yaml"), "-", stdin=MAIL_ZONE)
     assert same.returncode == 0 and same.stdout.strip() == "no differences"
+
+
+def test_an_edit_of_dash_is_a_filter() -> None:
+    def piped(*args: str, stdin: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([zonetool_exe(), *args], input=stdin, capture_output=True, text=True, timeout=60)
+
+    out = piped("record", "add", "-", "www", "A", "192.0.2.80", stdin="# kept\n" + MAIL_ZONE)
+    assert out.returncode == 0 and out.stdout.startswith("# kept\n") and "www: {A: 192.0.2.80}" in out.stdout
+    same = piped("record", "set", "-", "ns1", "A", "192.0.2.53", stdin=MAIL_ZONE)
+    assert same.returncode == 0 and same.stdout == MAIL_ZONE  # already so: passed through unchanged
+    bad = piped("mx", "add", "-", "mx9", "--priority", "10", stdin=MAIL_ZONE)
+    assert bad.returncode == 1 and bad.stdout == "" and "mx-target-no-address" in bad.stderr

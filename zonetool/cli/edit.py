@@ -71,11 +71,17 @@ def run_edit(
     if format not in ("text", "json"):
         fail(f"--format must be text or json, not {format!r}")
 
-    def report(changed: bool, written: bool, serial: Any = None, found: Any = (), diff: str | None = None) -> None:
+    def report(
+        changed: bool, written: bool, serial: Any = None, found: Any = (), diff: str | None = None,
+        text_out: str | None = None,
+    ) -> None:
         import json
 
-        doc = {"file": str(path), "edit": what, "changed": changed, "written": written,
-               "serial": list(serial) if serial else None, "findings": [f.to_json() for f in found], "diff": diff}
+        doc: dict[str, Any] = {"file": str(path), "edit": what, "changed": changed, "written": written,
+                               "serial": list(serial) if serial else None, "findings": [f.to_json() for f in found],
+                               "diff": diff}
+        if text_out is not None:
+            doc["text"] = text_out
         typer.echo(json.dumps(doc, indent=2, ensure_ascii=False))
 
     text = _read(path)
@@ -91,7 +97,9 @@ def run_edit(
         raise
     if not result.changed:
         if format == "json":
-            report(False, False)
+            report(False, False, text_out=text if str(path) == "-" else None)
+        elif str(path) == "-":
+            typer.echo(text, nl=False)  # a filter passes an unchanged zone through
         else:
             typer.echo(f"{path}: {what}: already so, nothing changed")
         return
@@ -114,6 +122,12 @@ def run_edit(
             report(True, False, result.serial, new, diff)
         else:
             typer.echo(diff, nl=False)
+        return
+    if str(path) == "-":  # a filter: the edited zone goes to standard output (JSON: in "text")
+        if format == "json":
+            report(True, False, result.serial, new, text_out=result.new_text)
+        else:
+            typer.echo(result.new_text, nl=False)
         return
     write_atomic(path, result.new_text)
     if format == "json":
