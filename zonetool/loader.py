@@ -23,6 +23,7 @@ from zonetool.zone import Zone
 
 YAML_SUFFIXES = (".yaml", ".yml")
 BIND_SUFFIX = ".zone"
+ZONE_SUFFIXES = (*YAML_SUFFIXES, BIND_SUFFIX)  # what a folder scan takes (and the server's watcher follows)
 # Findings that mean "this file is not a YAML zone at all" (the CLI exits 2 for them).
 NOT_YAML = frozenset(("yaml-syntax", "yaml-limit", "not-text", "not-a-mapping"))
 
@@ -289,12 +290,16 @@ def _load_bind(data: bytes, p: Path, file: str) -> tuple[Zone | None, list[Findi
 # ---------------------------------------------------------------------------
 # many zones
 # ---------------------------------------------------------------------------
-def zone_files(paths: Iterable[str | Path], notes: list[Finding] | None = None) -> list[Path]:
+def zone_files(
+    paths: Iterable[str | Path], notes: list[Finding] | None = None, empty_ok: bool = False
+) -> list[Path]:
     """The zone files named by `paths`: files as given, folders by their *.yaml, *.yml, *.zone.
 
     Given by name, anything readable is read (a FIFO: `zonetool validate <(generate)`). Found in
     a folder, only regular files are: a FIFO there would block the scan, a device or a link loop
-    is no zone. Those are skipped, each with a `skipped-file` warning appended to `notes`.
+    is no zone. Those are skipped, each with a `skipped-file` warning appended to `notes`. A
+    folder without zone files is a LoadError, unless `empty_ok` (a server whose folder was emptied
+    for a moment keeps serving what it had).
     """
     out: list[Path] = []
     for raw in paths:
@@ -303,8 +308,8 @@ def zone_files(paths: Iterable[str | Path], notes: list[Finding] | None = None) 
             found: list[Path] = []
             # os.scandir: the entry knows its type without a stat, which counts at 10,000 zone files
             with os.scandir(p) as scan:
-                entries = sorted((e for e in scan if not e.name.startswith(".")
-                                  and e.name.endswith((*YAML_SUFFIXES, BIND_SUFFIX))), key=lambda e: e.name)
+                entries = sorted((e for e in scan if not e.name.startswith(".") and e.name.endswith(ZONE_SUFFIXES)),
+                                 key=lambda e: e.name)
             for entry in entries:
                 f = p / entry.name
                 try:
@@ -317,7 +322,7 @@ def zone_files(paths: Iterable[str | Path], notes: list[Finding] | None = None) 
                     why = missing_reason(f) if not f.exists() else "not a regular file (a FIFO, socket or device)"
                     notes.append(warning("skipped-file", f"skipped: {why}", Where(str(f)),
                                          hint="give it by name to read it anyway"))
-            if not found:
+            if not found and not empty_ok:
                 raise LoadError(f"{raw}: no zone files (*.yaml, *.yml, *.zone) in this folder")
             out.extend(found)
         elif p.exists() or str(raw) == STDIN:
@@ -328,16 +333,19 @@ def zone_files(paths: Iterable[str | Path], notes: list[Finding] | None = None) 
 
 
 def load_paths(
-    paths: Iterable[str | Path], load: Callable[[Path], tuple[Zone | None, list[Finding]]] | None = None
+    paths: Iterable[str | Path],
+    load: Callable[[Path], tuple[Zone | None, list[Finding]]] | None = None,
+    empty_ok: bool = False,
 ) -> Loaded:
     """Every zone under `paths`; raises LoadError for usage problems, reports the rest as findings.
 
     `load` reads one file (default `load_file`); a long-running server passes one that reuses
     what it built for files that did not change, so a reload costs what changed, not the whole set.
+    `empty_ok`: see `zone_files`.
     """
     loaded = Loaded()
     origins: dict[object, str] = {}
-    for p in zone_files(paths, loaded.findings):
+    for p in zone_files(paths, loaded.findings, empty_ok):
         file = str(p)
         zone, findings = (load or load_file)(p)
         findings = list(findings)  # the duplicate-origin finding below must not land in a cached list

@@ -19,6 +19,7 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from zonetool.loader import ZONE_SUFFIXES
 from zonetool.lookup import RCODE_NAMES
 from zonetool.server.notify import Target, send_notify
 from zonetool.server.rrl import RateLimiter, ResponseRateLimit
@@ -262,7 +263,7 @@ class Server:
         folders = {str(p.resolve()) for p in source.paths if p.is_dir()}
 
         def ours(path: str) -> bool:
-            return path in explicit or (os.path.dirname(path) in folders and path.endswith((".yaml", ".yml", ".zone")))
+            return path in explicit or (os.path.dirname(path) in folders and path.endswith(ZONE_SUFFIXES))
 
         writing: dict[str, float] = {}  # written to and not closed yet: never read half-way
         # a change between the load and the watches (or during a load) shows in the signature
@@ -322,12 +323,14 @@ class Server:
             pending = None
             await self._reload("file change")
 
-    async def _reload(self, reason: str) -> bool:
+    async def _reload(self, reason: str, full: bool = False) -> bool:
+        """Load and swap in the new version. The watchers read only the files that changed; `full`
+        (SIGHUP, an explicit reload) reads every file again, since a BIND file's $INCLUDE may have
+        changed behind it."""
         assert self.source is not None and self._reload_lock is not None
         loop = asyncio.get_running_loop()
         async with self._reload_lock:
             try:
-                full = reason != "file change"  # SIGHUP and explicit reloads read every file again
                 outcome: Outcome = await loop.run_in_executor(None, lambda: self.source.load(full))
             except Exception as exc:  # an unreadable file or a loader bug: keep serving what we have
                 from zonetool.loader import LoadError
@@ -389,13 +392,13 @@ class Server:
         if loop is None or self.source is None:
             return
         with contextlib.suppress(RuntimeError):
-            loop.call_soon_threadsafe(lambda: self._spawn(self._reload(reason)))
+            loop.call_soon_threadsafe(lambda: self._spawn(self._reload(reason, full=True)))
 
     def reload(self, reason: str = "requested", timeout: float = 60) -> bool:
         """Reload now and wait; True if the new version is being served."""
         if self._loop is None or self.source is None:
             raise RuntimeError("the server is not running or has no zone files")
-        return asyncio.run_coroutine_threadsafe(self._reload(reason), self._loop).result(timeout)
+        return asyncio.run_coroutine_threadsafe(self._reload(reason, full=True), self._loop).result(timeout)
 
     def notify_all(self, origins: Sequence[Any]) -> None:
         """Send NOTIFY for `origins` to every configured secondary (used after a start, too)."""

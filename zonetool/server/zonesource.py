@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from zonetool.findings import Finding
+from zonetool.loader import ZONE_SUFFIXES
 from zonetool.names import Name
 from zonetool.zone import Zone
 
@@ -146,7 +147,8 @@ class ZoneSource:
         before = self.loaded_signature = self.signature()
         self._stats = {name: (m, size, ino) for name, m, size, ino in before}
         try:
-            loaded: Any = load_paths(self._readable() if self.served else self.paths, self._load_file)
+            # once serving, a folder emptied for a moment is vanished files (grace), not a failed reload
+            loaded: Any = load_paths(self.paths, self._load_file, empty_ok=bool(self.served))
         finally:
             self._stats = {}
         names = list(getattr(loaded, "files", []) or [])
@@ -177,21 +179,6 @@ class ZoneSource:
             del self._built[file]  # a vanished file is read afresh if it comes back
         changed = self.serials.stamp(zones)
         return Outcome(zones, findings, changed, self.files, refused, kept)
-
-    def _readable(self) -> list[Path]:
-        """The paths to read on a reload: a folder left with no zone files is skipped (its zones are
-        vanished files, kept through the grace period) instead of failing the whole reload."""
-        from zonetool.loader import LoadError, zone_files
-
-        out = []
-        for path in self.paths:
-            if path.is_dir():
-                try:
-                    zone_files([path])
-                except LoadError:
-                    continue
-            out.append(path)
-        return out
 
     def _vanished_but_kept(self, present: set[str]) -> list[str]:
         """Files served before and missing now that are still in their grace period."""
@@ -226,7 +213,7 @@ class ZoneSource:
                 try:
                     with os.scandir(path) as entries:
                         for entry in entries:
-                            if entry.name.endswith((".yaml", ".yml", ".zone")):
+                            if entry.name.endswith(ZONE_SUFFIXES):
                                 seen[entry.path] = _stat_of(entry.path)
                 except OSError:
                     continue
