@@ -7,7 +7,8 @@ heavy modules inside the function body so `zonetool --help` and small jobs start
 from __future__ import annotations
 
 import sys
-from typing import NoReturn
+from enum import StrEnum
+from typing import Annotated, Any, NoReturn
 
 import typer
 
@@ -23,6 +24,22 @@ app = typer.Typer(
 )
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
+
+
+class Format(StrEnum):
+    text = "text"
+    json = "json"
+
+
+# One `--format` for every command that reports; typer checks the choice.
+FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="text for people, json for programs.")]
+
+
+def echo_json(doc: Any) -> None:
+    """One JSON document on stdout, as `--format json` prints it."""
+    import json
+
+    typer.echo(json.dumps(doc, indent=2, ensure_ascii=False))
 
 
 class UserError(Exception):
@@ -67,7 +84,7 @@ def _fast_coercion() -> None:
         from dataclasses import dataclass
         from enum import Enum
         from pathlib import Path
-        from typing import Any, get_args, get_origin
+        from typing import get_args, get_origin
 
         from typer import _coercion, _param_types, core
     except ImportError:  # pragma: no cover - another typer version

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from zonetool.cli.app import EXIT_FINDINGS, EXIT_USAGE, app, fail
+from zonetool.cli.app import EXIT_FINDINGS, EXIT_USAGE, Format, FormatOpt, app, echo_json, fail
 
 if TYPE_CHECKING:
     from zonetool import forked
@@ -114,15 +114,13 @@ def export(
             "--output", "-o", help="File for one zone, or a folder (a trailing / or an existing one): ORIGIN.zone each."
         ),
     ] = None,
-    format: Annotated[str, typer.Option("--format", "-f", help="text for people, json for programs.")] = "text",
+    format: FormatOpt = Format.text,
 ) -> None:
     """Write BIND master files (RFC 1035) for zones that validate; nothing is written if any zone has errors."""
     # Taken as text: a Path would drop the trailing slash that says "a folder" (issue 11). `-o -`: stdout.
     if output_text == "-":
         output_text = None
     output = Path(output_text) if output_text is not None else None
-    if format not in ("text", "json"):
-        fail(f"--format must be text or json, not {format!r}")
     as_json = format == "json"
     from zonetool import forked
     from zonetool.atomic import write_atomic
@@ -144,7 +142,7 @@ def export(
         if loaded.has_errors():
             code = EXIT_USAGE if any(f.code in NOT_YAML for f in loaded.findings) else EXIT_FINDINGS
             if as_json:
-                _json({"ok": False, "written": [], "findings": loaded.findings})
+                echo_json({"ok": False, "written": [], "findings": [f.to_json() for f in loaded.findings]})
                 raise typer.Exit(code)
             _print_findings(loaded.findings)
             fail(f"not exported: {len(loaded.files)} file(s) have errors; nothing was written", code)
@@ -177,17 +175,7 @@ def export(
         else:
             typer.echo(f"{zone.origin} -> {target}", err=True)
     if as_json:
-        _json({"ok": True, "written": written, "findings": loaded.findings})
-
-
-def _json(doc: dict[str, object]) -> None:
-    """One JSON document on stdout; findings (Finding objects) in their JSON form."""
-    import json
-
-    findings = doc.get("findings")
-    if isinstance(findings, list):
-        doc = {**doc, "findings": [f.to_json() for f in findings]}
-    typer.echo(json.dumps(doc, indent=2, ensure_ascii=False))
+        echo_json({"ok": True, "written": written, "findings": [f.to_json() for f in loaded.findings]})
 
 
 def _guess_origin(file: Path, text: str) -> str | None:
@@ -213,7 +201,7 @@ def import_(
     ] = None,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="YAML file to write (default: stdout).")] = None,
     force: Annotated[bool, typer.Option("--force", help="Replace the output file if it exists.")] = False,
-    format: Annotated[str, typer.Option("--format", "-f", help="text for people, json for programs.")] = "text",
+    format: FormatOpt = Format.text,
 ) -> None:
     """Turn a BIND zone file into a YAML zone that compiles back to exactly the same records.
 
@@ -221,8 +209,6 @@ def import_(
     """
     if output is not None and str(output) == "-":
         output = None
-    if format not in ("text", "json"):
-        fail(f"--format must be text or json, not {format!r}")
     from zonetool.atomic import write_atomic
     from zonetool.cli import import_check
     from zonetool.loader import LoadError, _no_gc, one_shot, read_bytes
@@ -268,8 +254,9 @@ def import_(
     if output is not None:
         write_atomic(output, result)
     if format == "json":
-        _json({"origin": zone.origin.to_text(), "records": len(zone), "file": None if output is None else str(output),
-               **({"yaml": result} if output is None else {}), "findings": warnings})
+        echo_json({"origin": zone.origin.to_text(), "records": len(zone),
+                   "file": None if output is None else str(output), **({"yaml": result} if output is None else {}),
+                   "findings": [f.to_json() for f in warnings]})
     elif output is None:
         typer.echo(result, nl=False)
     else:

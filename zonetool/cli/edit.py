@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from zonetool.cli.app import EXIT_FINDINGS, EXIT_USAGE, app, fail
+from zonetool.cli.app import EXIT_FINDINGS, EXIT_USAGE, Format, FormatOpt, app, echo_json, fail
 
 if TYPE_CHECKING:
     from zonetool.findings import Finding
@@ -29,7 +29,6 @@ app.add_typer(record_app, name="record")
 
 ZoneArg = Annotated[Path, typer.Argument(help="The YAML zone file to edit.")]
 DryRun = Annotated[bool, typer.Option("--dry-run", "-n", help="Print the change as a unified diff; write nothing.")]
-EditFormat = Annotated[str, typer.Option("--format", "-f", help="text for people, json for programs (one document).")]
 Strict = Annotated[bool, typer.Option("--strict", help="Refuse an edit that brings in any new finding (warnings too).")]
 
 
@@ -56,7 +55,8 @@ def _limit_error(exc: Exception) -> None:
 
 
 def run_edit(
-    path: Path, what: str, edit: Callable[[Document], None], dry_run: bool, strict: bool = False, format: str = "text"
+    path: Path, what: str, edit: Callable[[Document], None], dry_run: bool, strict: bool = False,
+    format: Format = Format.text,
 ) -> None:
     """The one way every edit command changes a file; it says which findings the edit brings in.
 
@@ -68,21 +68,16 @@ def run_edit(
     from zonetool.source.yaml import YamlSyntax
     from zonetool.source.yaml_edit import EditError, apply_edit, unified_diff
 
-    if format not in ("text", "json"):
-        fail(f"--format must be text or json, not {format!r}")
-
     def report(
         changed: bool, written: bool, serial: Any = None, found: Any = (), diff: str | None = None,
         text_out: str | None = None,
     ) -> None:
-        import json
-
         doc: dict[str, Any] = {"file": str(path), "edit": what, "changed": changed, "written": written,
                                "serial": list(serial) if serial else None, "findings": [f.to_json() for f in found],
                                "diff": diff}
         if text_out is not None:
             doc["text"] = text_out
-        typer.echo(json.dumps(doc, indent=2, ensure_ascii=False))
+        echo_json(doc)
 
     text = _read(path)
     try:
@@ -192,7 +187,7 @@ def mx_add(
     address: Address = None,
     dry_run: DryRun = False,
     strict: Strict = False,
-    format: EditFormat = "text",
+    format: FormatOpt = Format.text,
 ) -> None:
     """Add a mail exchanger (--priority is required)."""
     from zonetool.source.yaml_edit import mx_add as edit
@@ -210,7 +205,7 @@ def mx_set(
     address: Address = None,
     dry_run: DryRun = False,
     strict: Strict = False,
-    format: EditFormat = "text",
+    format: FormatOpt = Format.text,
 ) -> None:
     """Change an exchanger's priority, weight, port or addresses."""
     from zonetool.source.yaml_edit import mx_set as edit
@@ -224,7 +219,7 @@ def mx_remove(
     host: Annotated[str, typer.Argument(help="Exchanger host as in the file (relative or absolute).")],
     dry_run: DryRun = False,
     strict: Strict = False,
-    format: EditFormat = "text",
+    format: FormatOpt = Format.text,
 ) -> None:
     """Remove a mail exchanger."""
     from zonetool.source.yaml_edit import mx_remove as edit
@@ -250,7 +245,7 @@ def srv_add(
     weight: Weight = None,
     dry_run: DryRun = False,
     strict: Strict = False,
-    format: EditFormat = "text",
+    format: FormatOpt = Format.text,
 ) -> None:
     """Add an SRV target (--port is required); a new name goes to services: if the zone has one."""
     from zonetool.source.yaml_edit import srv_add as edit
@@ -271,7 +266,7 @@ def srv_set(
     weight: Weight = None,
     dry_run: DryRun = False,
     strict: Strict = False,
-    format: EditFormat = "text",
+    format: FormatOpt = Format.text,
 ) -> None:
     """Change an SRV target's port, priority or weight."""
     from zonetool.source.yaml_edit import srv_set as edit
@@ -290,7 +285,7 @@ def srv_remove(
     port: Annotated[int | None, typer.Option("--port", help="Pick one when the target is listed twice.")] = None,
     dry_run: DryRun = False,
     strict: Strict = False,
-    format: EditFormat = "text",
+    format: FormatOpt = Format.text,
 ) -> None:
     """Remove an SRV target (the service entry goes with its last target)."""
     from zonetool.source.yaml_edit import srv_remove as edit
@@ -315,7 +310,7 @@ def record_add(
     ttl: Ttl = None,
     dry_run: DryRun = False,
     strict: Strict = False,
-    format: EditFormat = "text",
+    format: FormatOpt = Format.text,
 ) -> None:
     """Add one record to OWNER's TYPE records."""
     from zonetool.source.yaml_edit import record_add as edit
@@ -336,7 +331,7 @@ def record_set(
     ttl: Ttl = None,
     dry_run: DryRun = False,
     strict: Strict = False,
-    format: EditFormat = "text",
+    format: FormatOpt = Format.text,
 ) -> None:
     """Replace all of OWNER's TYPE records by VALUE."""
     from zonetool.source.yaml_edit import record_set as edit
@@ -356,7 +351,7 @@ def record_remove(
     value: Annotated[str | None, typer.Argument(help="The value to remove; omit it to remove them all.")] = None,
     dry_run: DryRun = False,
     strict: Strict = False,
-    format: EditFormat = "text",
+    format: FormatOpt = Format.text,
 ) -> None:
     """Remove one record (or, without VALUE, all of OWNER's TYPE records)."""
     from zonetool.source.yaml_edit import record_remove as edit
@@ -376,13 +371,11 @@ def fmt(
     check: Annotated[
         bool, typer.Option("--check", help="Write nothing; list files that would change, exit 1.")
     ] = False,
-    format: EditFormat = "text",
+    format: FormatOpt = Format.text,
 ) -> None:
     """Rewrite zone files in the canonical layout, keeping every comment."""
     from zonetool.atomic import write_atomic
     from zonetool.loader import BIND_SUFFIX, YAML_SUFFIXES, LoadError, zone_files
-    from zonetool.source.yaml import YamlSyntax
-    from zonetool.source.yaml_edit import EditError, format_text
 
     if [str(p) for p in paths] == ["-"]:  # a filter: standard input formatted to standard output
         _fmt_stdin()
@@ -399,8 +392,6 @@ def fmt(
         typer.echo(note.format(), err=True)
     if not files:
         fail(f"{' '.join(map(str, paths))}: no YAML zone files (*.yaml, *.yml) to format")
-    if format not in ("text", "json"):
-        fail(f"--format must be text or json, not {format!r}")
     changed: list[Path] = []
     problems: list[str] = []
 
@@ -411,29 +402,17 @@ def fmt(
 
     for path in files:
         text = _read(path)
-        try:
-            new = format_text(text, str(path))
-        except YamlSyntax as exc:
-            problem(exc.finding.format())
+        new, why = _formatted(text, str(path))
+        if new is None:
+            problem(str(why))
             continue
-        except EditError as exc:
-            problem(f"{path}: {exc}")
-            continue
-        except Exception as exc:
-            if type(exc).__module__.startswith("ruamel"):
-                problem(f"{path}: not valid YAML: {str(exc).splitlines()[0]}")
-                continue
-            raise
         if new != text:
             changed.append(path)
             if not check:
                 write_atomic(path, new)
     if format == "json":
-        import json
-
-        doc = {"check": check, "files": [{"file": str(p), "changed": p in changed} for p in files],
-               "problems": problems}
-        typer.echo(json.dumps(doc, indent=2, ensure_ascii=False))
+        echo_json({"check": check, "files": [{"file": str(p), "changed": p in changed} for p in files],
+                   "problems": problems})
     else:
         for path in changed:
             typer.echo(f"{'would reformat' if check else 'reformatted'} {path}")
@@ -443,23 +422,30 @@ def fmt(
         raise typer.Exit(EXIT_FINDINGS)
 
 
-def _fmt_stdin() -> None:
-    """`zonetool fmt -`: for editors and pipes; the same layout, written to standard output."""
+def _formatted(text: str, file: str) -> tuple[str | None, str | None]:
+    """(the text in fmt's layout, None), or (None, the one line that says why it cannot be formatted)."""
     from zonetool.source.yaml import YamlSyntax
     from zonetool.source.yaml_edit import EditError, format_text
 
-    text = _read(Path("-"))
     try:
-        typer.echo(format_text(text, "-"), nl=False)
-    except YamlSyntax as exc:
-        typer.echo(exc.finding.format(), err=True)
-        raise typer.Exit(EXIT_USAGE) from None
+        return format_text(text, file), None
+    except YamlSyntax as exc:  # not YAML, or over the limits: placed at file:line:col
+        return None, exc.finding.format()
     except EditError as exc:
-        fail(f"-: {exc}")
+        return None, f"{file}: {exc}"
     except Exception as exc:
         if type(exc).__module__.startswith("ruamel"):
-            fail(f"-: not valid YAML: {str(exc).splitlines()[0]}")
+            return None, f"{file}: not valid YAML: {str(exc).splitlines()[0]}"
         raise
+
+
+def _fmt_stdin() -> None:
+    """`zonetool fmt -`: for editors and pipes; the same layout, written to standard output."""
+    new, why = _formatted(_read(Path("-")), "-")
+    if new is None:
+        typer.echo(str(why), err=True)
+        raise typer.Exit(EXIT_USAGE)
+    typer.echo(new, nl=False)
 
 
 # ---------------------------------------------------------------------------
@@ -510,7 +496,7 @@ def diff(
         str | None, typer.Option("--origin", help="Origin of a BIND file (default: its $ORIGIN, else ORIGIN.zone).")
     ] = None,
     timeout: Annotated[float, typer.Option("--timeout", help="Seconds to wait for the server.")] = 5.0,
-    format: Annotated[str, typer.Option("--format", "-f", help="text for people, json for programs.")] = "text",
+    format: FormatOpt = Format.text,
 ) -> None:
     """Record-level changes from OLD to NEW (+ added, - removed, ~ TTL changed); exit 1 when they differ.
 
@@ -518,8 +504,6 @@ def diff(
     """
     from zonetool.diff import diff_zones, format_changes
 
-    if format not in ("text", "json"):
-        fail(f"--format must be text or json, not {format!r}")
     if (new is None) == (server is None):
         fail("give either OLD NEW, or a zone file and --server HOST:PORT")
     if server is not None:
@@ -541,10 +525,8 @@ def diff(
         fail(f"the zones have different origins ({before.origin} and {after.origin}); nothing to compare")
     changes = diff_zones(before, after)
     if format == "json":
-        import json
-
-        doc = {"origin": after.origin.to_text(), "differ": bool(changes), "changes": [c.to_json() for c in changes]}
-        typer.echo(json.dumps(doc, indent=2, ensure_ascii=False))
+        echo_json({"origin": after.origin.to_text(), "differ": bool(changes),
+                   "changes": [c.to_json() for c in changes]})
     elif not changes:
         typer.echo("no differences")
     else:

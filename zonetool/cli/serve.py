@@ -261,8 +261,7 @@ def serve(
             querylog=querylog,
             source=source,
             notify=targets if worker == 0 else (),
-            tcp_idle=tcp_idle,
-            tcp_limits=tcp_limits,
+            tcp_limits=tcp_limits,  # --tcp-idle is its idle_timeout
             settle=settle,
             inotify=not poll,
             events=sink,
@@ -345,7 +344,7 @@ def serve(
 
 def _api_address(spec: str, token: str | None, workers: int) -> tuple[str, int]:
     """--api HOST:PORT (`[::1]:8053`, `:8053` = 127.0.0.1); loopback only unless a token guards it."""
-    from zonetool.server.api import is_loopback
+    from zonetool.server.sockets import is_loopback
 
     host, sep, port_text = spec.rpartition(":")
     host = host.strip("[]") or "127.0.0.1"

@@ -7,13 +7,12 @@ commands use. Exit codes: 0 clean, 1 findings (errors, or warnings with --strict
 
 from __future__ import annotations
 
-from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from zonetool.cli.app import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, app, fail
+from zonetool.cli.app import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, Format, FormatOpt, app, echo_json, fail
 
 if TYPE_CHECKING:
     from zonetool.findings import Finding
@@ -21,13 +20,7 @@ if TYPE_CHECKING:
     from zonetool.zone import Zone
 
 
-class Format(StrEnum):
-    text = "text"
-    json = "json"
-
-
 PathsArg = Annotated[list[Path], typer.Argument(help="Zone files (.yaml, .yml, .zone) or folders of them.")]
-FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="text for people, json for programs.")]
 
 
 def _load(paths: list[Path]) -> Loaded:
@@ -133,7 +126,6 @@ def compile_(paths: PathsArg, format: FormatOpt = Format.text) -> None:
 
     Zones with errors print the records that could be built, then the findings (exit 1).
     """
-    import json
 
     from zonetool.loader import has_errors, record_positions, sort_key
 
@@ -154,8 +146,7 @@ def compile_(paths: PathsArg, format: FormatOpt = Format.text) -> None:
                     "generated_by": record.origin,  # type: ignore[attr-defined]
                 })  # fmt: skip
             zones.append({"origin": zone.origin.to_text(), "file": zone.file, "records": records})
-        doc = {"ok": not failed, "zones": zones, "findings": [f.to_json() for f in findings]}
-        typer.echo(json.dumps(doc, indent=2, ensure_ascii=False))
+        echo_json({"ok": not failed, "zones": zones, "findings": [f.to_json() for f in findings]})
         _compiled(findings, failed, show=False)
         return
     out: list[str] = []

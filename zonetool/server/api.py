@@ -20,7 +20,6 @@ import asyncio
 import concurrent.futures
 import contextlib
 import hmac
-import ipaddress
 import json
 import threading
 from collections.abc import Awaitable, Callable
@@ -33,15 +32,6 @@ from zonetool.server.querylog import QueryLog
 
 SSE_QUEUE = 1000  # events buffered per SSE reader; past that they are dropped and the reader told
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def _error(status: int, message: str, field: str | None = None) -> web.Response:

@@ -17,7 +17,6 @@ Pure: no sockets and no clock of its own (`now` is passed in), so tests drive it
 
 from __future__ import annotations
 
-import ipaddress
 import socket
 import time
 from collections import OrderedDict
@@ -89,11 +88,9 @@ class RateLimiter:
 def default_rate(address: str) -> float:
     """`--rrl`'s default for a listening address: off on loopback (a test lab's bursts are on purpose),
     NSD's 200/s on anything else, wildcard addresses included (they face the network)."""
-    try:
-        loopback = ipaddress.ip_address(address.split("%", 1)[0]).is_loopback
-    except ValueError:
-        loopback = False
-    return 0.0 if loopback else float(RATE_OFF_LOOPBACK)
+    from zonetool.server.sockets import is_loopback
+
+    return 0.0 if is_loopback(address) else float(RATE_OFF_LOOPBACK)
 
 
 def client_prefix(host: str) -> bytes:

@@ -89,3 +89,13 @@ def bind_pair(address: str, port: int, *, reuseport: bool = False) -> tuple[sock
         return udp, tcp
     assert last is not None
     raise _explain(last, address, port)
+
+
+def is_loopback(host: str) -> bool:
+    """127.0.0.0/8, ::1 or `localhost` (a scope id, `fe80::1%lo`, is ignored): what only this machine reaches."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.split("%", 1)[0]).is_loopback
+    except ValueError:
+        return False
