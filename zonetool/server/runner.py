@@ -72,7 +72,6 @@ class Server:
         self.querylog = querylog
         self.source = source
         self.notify_targets = list(notify)
-        self.tcp_idle = tcp_idle
         # what hostile TCP clients may hold (issue 16); `tcp_idle` stays for callers that set only that
         limits = tcp_limits or TCPLimits()
         if tcp_limits is None or tcp_idle != IDLE_TIMEOUT:
