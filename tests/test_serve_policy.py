@@ -14,6 +14,7 @@ import threading
 import time
 import warnings
 from pathlib import Path
+from typing import Any
 
 import dns.rcode
 import pytest
@@ -317,8 +318,9 @@ def test_a_reload_reads_only_the_files_that_changed(tmp_path: Path, monkeypatch:
     assert len(reads) == 50
 
 
-def test_the_watcher_uses_inotify_and_sees_a_closed_file_at_once(tmp_path: Path) -> None:
-    """issue 11 B: an edit is seen when its writer closes the file, not at the next poll of every file."""
+def watched(tmp_path: Path, between: str | None = None) -> tuple[Path, Any]:
+    """An in-process Server on a folder of one zone, polling once a minute (so only inotify can see
+    an edit); `between` is written after the first load and before the server runs."""
     from zonetool.server.responder import Responder
     from zonetool.server.runner import Server
     from zonetool.server.zonesource import ZoneSource
@@ -328,8 +330,14 @@ def test_the_watcher_uses_inotify_and_sees_a_closed_file_at_once(tmp_path: Path)
     source = ZoneSource([tmp_path])
     outcome = source.load()
     assert outcome.zones is not None
-    events: list[str] = []
-    server = Server(Responder(outcome.zones), source=source, events=events.append, poll_interval=60)
+    if between is not None:
+        zone.write_text(between)
+    return zone, Server(Responder(outcome.zones), source=source, poll_interval=60)
+
+
+def test_the_watcher_uses_inotify_and_sees_a_closed_file_at_once(tmp_path: Path) -> None:
+    """issue 11 B: an edit is seen when its writer closes the file, not at the next poll of every file."""
+    zone, server = watched(tmp_path)
     with server:
         deadline = time.monotonic() + 5
         while server.watching == "" and time.monotonic() < deadline:
@@ -350,17 +358,7 @@ def test_the_watcher_uses_inotify_and_sees_a_closed_file_at_once(tmp_path: Path)
 
 def test_an_edit_right_after_start_is_not_lost(tmp_path: Path) -> None:
     """The watches exist before start() returns, and a change made since the first load is seen."""
-    from zonetool.server.responder import Responder
-    from zonetool.server.runner import Server
-    from zonetool.server.zonesource import ZoneSource
-
-    zone = tmp_path / "example.com.yaml"
-    zone.write_text(names_zone(3, "old"))
-    source = ZoneSource([tmp_path])
-    outcome = source.load()
-    assert outcome.zones is not None
-    zone.write_text(names_zone(3, "between"))  # after the load, before the server runs
-    server = Server(Responder(outcome.zones), source=source, poll_interval=60)
+    zone, server = watched(tmp_path, between=names_zone(3, "between"))  # after the load, before the server runs
     with server:
         deadline = time.monotonic() + 10
         while server.reloads == 0 and time.monotonic() < deadline:
