@@ -12,6 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from zonetool.source import yaml_doc, yaml_fmt
 from zonetool.source import yaml_edit as ye
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -277,14 +278,14 @@ def test_auto_serial_is_not_touched_and_no_change_means_no_bump() -> None:
 @pytest.mark.parametrize(
     ("text", "indent"),
     [
-        ("a:\n  b:\n    - x\n", ye.Indent(2, 4, 2)),
-        ("a:\n    b:\n    - x\n", ye.Indent(4, 2, 0)),
-        ("a:\n  b:\n  - x\n  - y\n", ye.Indent(2, 2, 0)),
-        ("a:\n    b: 1\n    c:\n      - x\n", ye.Indent(4, 4, 2)),
+        ("a:\n  b:\n    - x\n", yaml_doc.Indent(2, 4, 2)),
+        ("a:\n    b:\n    - x\n", yaml_doc.Indent(4, 2, 0)),
+        ("a:\n  b:\n  - x\n  - y\n", yaml_doc.Indent(2, 2, 0)),
+        ("a:\n    b: 1\n    c:\n      - x\n", yaml_doc.Indent(4, 4, 2)),
     ],
 )
-def test_detect_indent(text: str, indent: ye.Indent) -> None:
-    assert ye.detect_indent(text) == indent
+def test_detect_indent(text: str, indent: yaml_doc.Indent) -> None:
+    assert yaml_doc.detect_indent(text) == indent
     assert ye.Document(text).roundtrip() == text
 
 
@@ -338,8 +339,8 @@ def test_a_crlf_file_keeps_crlf_through_edits_and_fmt() -> None:
     assert "edit-mx" in once and once.count("\r\n") == once.count("\n")
     again = edit(once, lambda d: ye.mx_remove(d, "edit-mx"))
     assert unserial(again) == unserial(text)
-    formatted = ye.format_text(text)
+    formatted = yaml_fmt.format_text(text)
     assert formatted.count("\r\n") == formatted.count("\n") > 10
-    assert ye.format_text(formatted) == formatted
+    assert yaml_fmt.format_text(formatted) == formatted
     lf = COMMENTED.read_text()
     assert "\r" not in edit(lf, lambda d: ye.mx_add(d, "edit-mx", 77))  # an LF file stays LF

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from zonetool.cli import app
 from zonetool.diff import diff_zones
 from zonetool.loader import load_text
-from zonetool.source.yaml_edit import EditError, comments_of, format_text
+from zonetool.source.yaml_fmt import EditError, comments_of, format_text
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data" / "edit"

@@ -12,7 +12,7 @@ import pytest
 from conftest import ROOT, ZONES, zonetool_exe
 
 from zonetool.source import yaml_fmt
-from zonetool.source.yaml_edit import format_text
+from zonetool.source.yaml_fmt import format_text
 
 HEAD = "origin: example.com\nnameservers: [ns1, ns2]\nttl: 1h\n"
 

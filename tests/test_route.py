@@ -7,8 +7,7 @@ import random
 import pytest
 
 from zonetool.faults import Fault, FaultSet
-from zonetool.harness.resolvers import ZoneResolver
-from zonetool.harness.route import (
+from zonetool.harness.plan import (
     DEFER,
     DELIVER,
     NO_DOMAIN,
@@ -25,6 +24,7 @@ from zonetool.harness.route import (
     sample_plans,
     weighted_order,
 )
+from zonetool.harness.resolvers import ZoneResolver
 from zonetool.names import Name
 from zonetool.records import parse_rdata
 from zonetool.zone import Record, Zone
@@ -270,7 +270,7 @@ def test_result_kinds() -> None:
 
 # -- judging a sender against the plan ----------------------------------------------------
 def test_check_attempts_accepts_compliant_orders() -> None:
-    from zonetool.harness.route import check_attempts
+    from zonetool.harness.grade import check_attempts
 
     p = plan(MAIL)
     assert check_attempts(p, ["mx2.example.com.", "mx1.example.com", "backup.example.com."]) == []
@@ -279,7 +279,7 @@ def test_check_attempts_accepts_compliant_orders() -> None:
 
 
 def test_check_attempts_flags_each_kind_of_mistake() -> None:
-    from zonetool.harness.route import check_attempts
+    from zonetool.harness.grade import check_attempts
 
     p = plan(MAIL)
     (skip,) = check_attempts(p, ["mx1.example.com.", "backup.example.com."])
@@ -294,7 +294,7 @@ def test_check_attempts_flags_each_kind_of_mistake() -> None:
 
 
 def test_first_choice_report_and_matches_shares() -> None:
-    from zonetool.harness.route import first_choice_report, matches_shares
+    from zonetool.harness.grade import first_choice_report, matches_shares
 
     p = plan(SRV, service="smtp")
     fair = first_choice_report(p, ["mx1.example.com"] * 300 + ["mx2.example.com."] * 100)

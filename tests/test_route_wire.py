@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from zonetool.harness.plan import DEFER, DELIVER, TIMEOUT, plan_route
 from zonetool.harness.resolvers import WireResolver, parse_server
-from zonetool.harness.route import DEFER, DELIVER, TIMEOUT, plan_route
 from zonetool.names import Name
 
 ZONE = {

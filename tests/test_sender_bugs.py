@@ -12,17 +12,9 @@ import dns.exception
 import dns.resolver
 import pytest
 
+from zonetool.harness.grade import check_attempts, first_choice_report, matches_shares
+from zonetool.harness.plan import DEFER, DELIVER, NULL_MX, Plan, plan_route
 from zonetool.harness.resolvers import WireResolver
-from zonetool.harness.route import (
-    DEFER,
-    DELIVER,
-    NULL_MX,
-    Plan,
-    check_attempts,
-    first_choice_report,
-    matches_shares,
-    plan_route,
-)
 
 MSG = "From: a@sender.test\r\nTo: user@example.com\r\nSubject: harness\r\n\r\nhello\r\n"
 

@@ -17,7 +17,7 @@ from zonetool.cli.app import EXIT_FINDINGS, EXIT_USAGE, Format, FormatOpt, app, 
 
 if TYPE_CHECKING:
     from zonetool.findings import Finding
-    from zonetool.source.yaml_edit import Document
+    from zonetool.source.yaml_doc import Document
     from zonetool.zone import Zone
 
 mx_app = typer.Typer(help="Add, change or remove mail exchangers (mail.exchangers, or MX at the apex).")
@@ -425,7 +425,7 @@ def fmt(
 def _formatted(text: str, file: str) -> tuple[str | None, str | None]:
     """(the text in fmt's layout, None), or (None, the one line that says why it cannot be formatted)."""
     from zonetool.source.yaml import YamlSyntax
-    from zonetool.source.yaml_edit import EditError, format_text
+    from zonetool.source.yaml_fmt import EditError, format_text
 
     try:
         return format_text(text, file), None

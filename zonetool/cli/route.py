@@ -11,7 +11,7 @@ import typer
 from zonetool.cli.app import app, fail
 
 if TYPE_CHECKING:
-    from zonetool.harness.route import Plan, SampleReport
+    from zonetool.harness.plan import Plan, SampleReport
 
 # What a compliant sender does with each outcome, in one sentence.
 OUTCOME_TEXT = {
@@ -51,7 +51,7 @@ def route(
     """Print the delivery plan a compliant sender follows, and what it must do in each failure case."""
     import random
 
-    from zonetool.harness.route import SERVICES, plan_route, sample_plans
+    from zonetool.harness.plan import SERVICES, plan_route, sample_plans
 
     if output not in ("text", "json"):
         fail(f"--format must be text or json, not {output!r}")

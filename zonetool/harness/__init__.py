@@ -12,18 +12,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from zonetool.harness.grade import check_attempts, first_choice_report, matches_shares
+from zonetool.harness.plan import Plan, Result, SampleReport, expected_first_shares, plan_route, sample_plans
 from zonetool.harness.resolvers import WireResolver, ZoneResolver
-from zonetool.harness.route import (
-    Plan,
-    Result,
-    SampleReport,
-    check_attempts,
-    expected_first_shares,
-    first_choice_report,
-    matches_shares,
-    plan_route,
-    sample_plans,
-)
 
 __all__ = [
     "MailSinks",

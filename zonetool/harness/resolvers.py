@@ -1,6 +1,6 @@
 """Resolvers for the route planner: straight from loaded zones, or over the wire from a server.
 
-Both return `route.Result`, so a plan made from YAML files and one made by asking a running
+Both return `plan.Result`, so a plan made from YAML files and one made by asking a running
 server (ours, NSD, Knot, a recursive resolver) can be compared line by line.
 """
 
@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from zonetool.faults import FaultSet
-from zonetool.harness.route import OUTSIDE, RCODE_ERRORS, REFERRAL, TIMEOUT, Result
+from zonetool.harness.plan import OUTSIDE, RCODE_ERRORS, REFERRAL, TIMEOUT, Result
 from zonetool.names import Name
 from zonetool.records import Rdata
 from zonetool.wire import Message, WireError, make_query, parse_message

@@ -1,267 +1,37 @@
-"""Comment-preserving edits of YAML zone files (ruamel.yaml round-trip).
+"""The edits behind `zonetool mx|srv|record add|set|remove`, on a round-trip `Document`.
 
-A zone lives in git and is edited by hand and by script, so an edit must change only
-what was asked: every comment, blank line, key order, quoting style and indentation of
-the rest of the file is kept. ruamel.yaml's round-trip mode keeps most of that, but it
-has one indentation setting per document and attaches comments to neighbouring nodes
-(deleting a node can take a comment line with it). `Document.dump` therefore computes
-the change as a line diff between a dump of the unedited document and a dump of the
-edited one, applies that diff to the ORIGINAL text, and keeps every comment line a
-deletion would have dropped.
+Each edit changes the zone's YAML tree as a person would (in the `mail:` or `services:` block
+that defines a record when there is one, else under `records:`), in the style of its
+neighbours; `yaml_doc.Document.dump` then writes only the lines that changed. A numeric serial
+is bumped when anything changed (`apply_edit`).
 
-This module knows YAML and the zone format's shape; it never compiles records (the
-loader does that when the result is validated).
+This module knows the zone format's shape; it never compiles records (the loader does that
+when the result is validated).
 """
 
 from __future__ import annotations
 
 import difflib
-import io
-import itertools
-import re
-from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.scalarstring import DoubleQuotedScalarString, SingleQuotedScalarString
-from ruamel.yaml.tokens import CommentToken
+from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 
 from zonetool.names import Name, NameError_
 from zonetool.records import RdataError, parse_rdata
-from zonetool.source.yaml import check_limits
-
-
-class EditError(ValueError):
-    """An edit that cannot be made as asked (missing host, duplicate, wrong shape)."""
-
-
-# ---------------------------------------------------------------------------
-# loading and dumping
-# ---------------------------------------------------------------------------
-@dataclass(frozen=True, slots=True)
-class Indent:
-    """ruamel.yaml's three indentation knobs, as found in a file."""
-
-    mapping: int = 2
-    sequence: int = 4
-    offset: int = 2
-
-
-_KEY_ONLY = re.compile(r"^(\s*)(?:- )?[^\s#][^#]*:\s*(?:#.*)?$")
-_DASH = re.compile(r"^(\s*)-(\s+)\S")
-_KEY = re.compile(r"^(\s*)[^\s#-][^#]*?:(\s|$)")
-
-
-def detect_indent(text: str) -> Indent:
-    """The most common mapping indent, sequence indent and dash offset in `text`."""
-    maps: Counter[int] = Counter()
-    seqs: Counter[tuple[int, int]] = Counter()
-    lines = [ln for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
-    for prev, line in itertools.pairwise(lines):
-        head = _KEY_ONLY.match(prev)
-        if head is None or prev.rstrip().endswith(("|", ">", "|-", ">-")):
-            continue
-        parent = len(head.group(1))
-        if prev.lstrip().startswith("- "):
-            parent += 2  # key of a mapping that is itself a sequence item
-        dash = _DASH.match(line)
-        if dash:
-            col = len(dash.group(1))
-            seqs[(col - parent + 1 + len(dash.group(2)), col - parent)] += 1
-            continue
-        key = _KEY.match(line)
-        if key and len(key.group(1)) > parent:
-            maps[len(key.group(1)) - parent] += 1
-    mapping = maps.most_common(1)[0][0] if maps else 2
-    sequence, offset = seqs.most_common(1)[0][0] if seqs else (mapping + 2, mapping)
-    if offset < 0 or sequence < offset + 2:
-        sequence, offset = mapping + 2, mapping
-    return Indent(mapping, sequence, offset)
-
-
-def make_yaml(indent: Indent = Indent()) -> YAML:
-    yaml = YAML(typ="rt")
-    yaml.preserve_quotes = True
-    yaml.width = 4096  # never re-wrap a long line the user wrote on one line
-    yaml.indent(mapping=indent.mapping, sequence=indent.sequence, offset=indent.offset)
-    return yaml
-
-
-def _is_comment(line: str) -> bool:
-    return line.lstrip().startswith("#")
-
-
-def _indent(line: str) -> int:
-    return len(line) - len(line.lstrip(" "))
-
-
-def _split_comment(line: str) -> tuple[str, str, str] | None:
-    """(code, gap, comment) of a line with an end-of-line comment outside quotes."""
-    quote = ""
-    for n, ch in enumerate(line):
-        if quote:
-            if ch == quote:
-                quote = ""
-        elif ch in "\"'" and (n == 0 or not line[n - 1].isalnum()):
-            quote = ch
-        elif ch == "#" and n > 0 and line[n - 1] in " \t":
-            code = line[:n].rstrip()
-            if not code.strip():
-                return None
-            return code, line[len(code) : n], line[n:]
-    return None
-
-
-def _keep_comment_gaps(old: list[str], new: list[str]) -> list[str]:
-    """Keep the spaces between a value and its end-of-line comment as they were.
-
-    ruamel keeps a comment's column, which drifts when a value grows and shrinks again;
-    keeping the gap instead makes an edit and its inverse give back the same bytes.
-    """
-    gaps = {}
-    for line in old:
-        parts = _split_comment(line)
-        if parts:
-            gaps.setdefault(parts[2], parts[1])
-    result = []
-    for line in new:
-        parts = _split_comment(line)
-        if parts and parts[2] in gaps:
-            line = parts[0] + gaps[parts[2]] + parts[2]
-        result.append(line)
-    return result
-
-
-def _insert_before_outer_comments(out: list[str], inserted: list[str]) -> None:
-    """Append `inserted` to `out`, but above the comment lines that introduce an outer key.
-
-    ruamel attaches a comment that precedes the next top-level key to the end of the
-    previous block, so an item appended to that block would land below the comment.
-    """
-    depth = min((_indent(ln) for ln in inserted if ln.strip()), default=0)
-    cut = len(out)
-    while cut > 0 and (not out[cut - 1].strip() or (_is_comment(out[cut - 1]) and _indent(out[cut - 1]) < depth)):
-        cut -= 1
-    if not any(_is_comment(ln) for ln in out[cut:]):
-        cut = len(out)  # only blank lines: leave them where they are
-    out[cut:cut] = inserted
-
-
-class Document:
-    """A zone file loaded for round-trip editing."""
-
-    def __init__(self, text: str, file: str | None = None) -> None:
-        check_limits(text, file)  # raises YamlSyntax: ruamel must never see an alias bomb or 10,000 levels
-        self.as_read = text
-        self.crlf = _is_crlf(text)
-        # All the work is on LF text (ruamel writes LF); `dump` gives a CRLF file back in CRLF.
-        self.original = text.replace("\r\n", "\n") if self.crlf else text
-        text = self.original
-        self.indent = detect_indent(text)
-        self._yaml = make_yaml(self.indent)
-        data = self._yaml.load(text)
-        if not isinstance(data, CommentedMap):
-            raise EditError("the file is not a YAML mapping (a zone needs at least `origin:`)")
-        self.data: CommentedMap = data
-        self._baseline: str | None = None  # ruamel's dump of the unedited file
-
-    def _dump(self, data: Any) -> str:
-        out = io.StringIO()
-        self._yaml.dump(data, out)
-        return out.getvalue()
-
-    def roundtrip(self) -> str:
-        """ruamel.yaml's own dump, without the splice `dump` does (to test fidelity)."""
-        return self._dump(self.data)
-
-    def dump(self) -> str:
-        """The edited text: the original with only the changed lines replaced."""
-        new = self._dump(self.data)
-        if self._baseline is None:
-            self._baseline = self._dump(self._yaml.load(self.original))
-        baseline = self._baseline
-        if new == baseline:
-            return self.as_read
-        base_lines = baseline.splitlines(keepends=True)
-        orig_lines = self.original.splitlines(keepends=True)
-        if orig_lines and not orig_lines[-1].endswith("\n"):
-            orig_lines[-1] += "\n"
-        # Lines ruamel would re-spell (odd spacing) stay as written when they are untouched.
-        source = orig_lines if len(orig_lines) == len(base_lines) else base_lines
-        new_lines = new.splitlines(keepends=True)
-        want = Counter(ln.strip() for ln in source if _is_comment(ln))
-        have = Counter(ln.strip() for ln in new_lines if _is_comment(ln))
-        out: list[str] = []
-        matcher = difflib.SequenceMatcher(None, base_lines, new_lines, autojunk=False)
-        for tag, i1, i2, j1, j2 in matcher.get_opcodes():
-            if tag == "equal":
-                out.extend(source[i1:i2])
-                continue
-            inserted = new_lines[j1:j2]
-            if tag == "insert":
-                _insert_before_outer_comments(out, inserted)
-                continue
-            kept: list[str] = []
-            for n in range(i1, i2):
-                line = source[n]
-                if _is_comment(line) and have[line.strip()] < want[line.strip()]:
-                    have[line.strip()] += 1
-                    if n > i1 and not source[n - 1].strip() and (kept or (out and out[-1].strip())):
-                        kept.append(source[n - 1])  # the blank line that set this comment apart
-                    kept.append(line)
-            # a blank line that closed a deleted block still separates what follows
-            if tag == "delete" and not source[i2 - 1].strip() and (kept or (out and out[-1].strip())):
-                kept.append(source[i2 - 1])
-            out.extend(kept)
-            out.extend(_keep_comment_gaps(source[i1:i2], inserted))
-        out_text = "".join(out)
-        return out_text.replace("\n", "\r\n") if self.crlf else out_text
+from zonetool.source.yaml_doc import Document, EditError, flow_map, flow_seq, is_flow, scalar
 
 
 # ---------------------------------------------------------------------------
 # small node helpers
 # ---------------------------------------------------------------------------
-_PLAIN_SAFE = re.compile(r"^[A-Za-z0-9_\\][A-Za-z0-9_.*\\ =;/+-]*$")
-_NOT_PLAIN = re.compile(
-    r"^(?:[-+]?(?:[0-9_]+\.?[0-9_]*|\.[0-9_]+)(?:e[-+]?\d+)?|true|false|yes|no|on|off|null|~|y|n)$", re.I
-)
-
-
-def scalar(value: str, like: Any = None) -> Any:
-    """A new string node, quoted like its neighbour, or plain when plain is unambiguous."""
-    if isinstance(like, DoubleQuotedScalarString):
-        return DoubleQuotedScalarString(value)
-    if isinstance(like, SingleQuotedScalarString) and "'" not in value:
-        return SingleQuotedScalarString(value)
-    if _PLAIN_SAFE.match(value) and not _NOT_PLAIN.match(value) and not value.endswith(" "):
-        return value
-    return DoubleQuotedScalarString(value)
-
-
-def flow_map(items: Iterable[tuple[str, Any]]) -> CommentedMap:
-    node = CommentedMap(items)
-    node.fa.set_flow_style()
-    return node
-
-
-def flow_seq(items: Iterable[Any]) -> CommentedSeq:
-    node = CommentedSeq(items)
-    node.fa.set_flow_style()
-    return node
-
-
-def _is_flow(node: Any) -> bool:
-    return isinstance(node, CommentedMap | CommentedSeq) and node.fa.flow_style()
-
-
 def _new_like(siblings: list[Any], items: list[tuple[str, Any]]) -> CommentedMap:
     """A mapping in the style of its siblings: flow if they are flow (or there are none)."""
     node = CommentedMap(items)
-    if not siblings or any(_is_flow(s) for s in siblings):
+    if not siblings or any(is_flow(s) for s in siblings):
         node.fa.set_flow_style()
     return node
 
@@ -443,7 +213,7 @@ def _remove_item(owner_map: CommentedMap, rtype: str, value: str | None, origin:
         return
     seq = current if shape == "list" else current["values"]
     del seq[index]
-    if shape == "list" and len(seq) == 1 and _is_flow(seq) and not isinstance(seq[0], list | dict):
+    if shape == "list" and len(seq) == 1 and is_flow(seq) and not isinstance(seq[0], list | dict):
         # a flow list left with one value goes back to the scalar it was before an add
         owner_map[key] = seq[0]
 
@@ -470,7 +240,7 @@ def _owner_map(records: CommentedMap, owner: str, origin: Name, create: bool) ->
         records[key] = CommentedMap()
         node = records[key]
         others = [v for k, v in records.items() if k != key]
-        if not others or any(_is_flow(v) for v in others):
+        if not others or any(is_flow(v) for v in others):
             node.fa.set_flow_style()
         return key, node
     node = records[key]
@@ -843,7 +613,7 @@ def srv_add(
 
 def _block_entry(siblings: CommentedSeq, items: list[tuple[str, Any]]) -> CommentedMap:
     node = CommentedMap(items)
-    if siblings and all(_is_flow(s) for s in siblings):
+    if siblings and all(is_flow(s) for s in siblings):
         node.fa.set_flow_style()
     return node
 
@@ -979,206 +749,3 @@ def unified_diff(old: str, new: str, name: str) -> str:
     return "".join(
         difflib.unified_diff(old.splitlines(keepends=True), new.splitlines(keepends=True), f"a/{name}", f"b/{name}")
     )
-
-
-# ---------------------------------------------------------------------------
-# fmt: one canonical layout
-# ---------------------------------------------------------------------------
-CANONICAL = Indent(2, 4, 2)
-TOP_ORDER = ("origin", "ttl", "soa", "nameservers", "mail", "services", "records", "silence", "faults")
-SOA_ORDER = ("primary", "contact", "serial", "refresh", "retry", "expire", "negative", "ttl")
-MAIL_ORDER = ("ttl", "null", "exchangers", "srv")  # client services (submission, imaps...) stay as written
-CLIENT_SERVICES = ("submission", "submissions", "imap", "imaps", "pop3", "pop3s")
-SERVICE_ORDER = ("name", "ttl", "targets")
-EXCHANGER_ORDER = ("host", "priority", "weight", "port", "addresses", "ttl")
-TARGET_ORDER = ("host", "port", "priority", "weight", "addresses", "ttl")
-CLIENT_ORDER = ("port", "ttl", "hosts")
-FLOW_WIDTH = 100  # a flow mapping longer than this on one line stays in block style
-
-
-def _reorder(node: Any, order: tuple[str, ...]) -> None:
-    """Move known keys into `order`; unknown keys keep their relative place at the end."""
-    if not isinstance(node, CommentedMap) or not node:
-        return
-    last = next(reversed(node))
-    for key in [k for k in order if k in node] + [k for k in list(node) if k not in order]:
-        node.move_to_end(key)
-    _move_trailing_comment(node, last, next(reversed(node)))
-
-
-def _move_trailing_comment(node: CommentedMap, old: Any, new: Any) -> None:
-    """The comment lines after a block belong after its new last key, not its old one.
-
-    ruamel stores them with the end-of-line comment of the last key (one token whose
-    text starts with that line's comment or a bare newline).
-    """
-    if old == new or isinstance(node[old], CommentedMap | CommentedSeq):
-        return
-    entry = node.ca.items.get(old)
-    token = entry[2] if entry and len(entry) > 2 else None
-    if token is None or "\n" not in token.value:
-        return
-    eol, rest = token.value.split("\n", 1)
-    if not rest:
-        return
-    if isinstance(node[new], CommentedMap | CommentedSeq):
-        return
-    token.value = eol + "\n"
-    if not eol:
-        entry[2] = None
-    target = node.ca.items.setdefault(new, [None, None, None, None])
-    if target[2] is None:
-        target[2] = CommentToken("\n" + rest, token.start_mark)
-    else:
-        target[2].value = target[2].value.rstrip("\n") + "\n" + rest
-
-
-def _has_comments(node: Any) -> bool:
-    if isinstance(node, CommentedMap | CommentedSeq):
-        ca = node.ca
-        if ca.comment or any(any(part for part in v if part) for v in ca.items.values()) or getattr(ca, "end", None):
-            return True
-        values = node.values() if isinstance(node, CommentedMap) else node
-        return any(_has_comments(v) for v in values)
-    return False
-
-
-def _plain(node: Any) -> Any:
-    """Data without ruamel types, to measure a flow line's width."""
-    if isinstance(node, dict):
-        return {str(k): _plain(v) for k, v in node.items()}
-    if isinstance(node, list):
-        return [_plain(v) for v in node]
-    return node
-
-
-def _flow_if_short(node: Any) -> None:
-    if not isinstance(node, CommentedMap | CommentedSeq) or _has_comments(node):
-        return
-    children = [c for c in (node.values() if isinstance(node, CommentedMap) else node)]
-    if len(str(_plain(node))) <= FLOW_WIDTH:
-        node.fa.set_flow_style()
-        for child in children:
-            if isinstance(child, CommentedMap | CommentedSeq):
-                child.fa.set_flow_style()
-        return
-    for child in children:  # too long for one line: its short parts still can be
-        _flow_if_short(child)
-
-
-def _requote(node: Any) -> Any:
-    """Single-quoted strings become double-quoted (one quoting style in the whole file)."""
-    if isinstance(node, SingleQuotedScalarString) and "\\" not in node and '"' not in node:
-        return DoubleQuotedScalarString(str(node))
-    if isinstance(node, CommentedMap):
-        for key in list(node):
-            if isinstance(key, SingleQuotedScalarString | DoubleQuotedScalarString):
-                _rekey(node, key, scalar(str(key)))
-        for key in list(node):
-            value = node[key]
-            new = _requote(value)
-            if new is not value:
-                node[key] = new
-        return node
-    if isinstance(node, CommentedSeq):
-        for n, value in enumerate(node):
-            new = _requote(value)
-            if new is not value:
-                node[n] = new
-        return node
-    return node
-
-
-def _rekey(node: CommentedMap, old: Any, new: Any) -> None:
-    """Respell a key in place: same position, same value, same comments."""
-    if type(old) is type(new) and old == new:
-        return
-    position = list(node).index(old)
-    comment = node.ca.items.pop(old, None)
-    value = node.pop(old)
-    node.insert(position, new, value)
-    if comment is not None:
-        node.ca.items[new] = comment
-
-
-def _hosts_items(block: Any) -> list[Any]:
-    if isinstance(block, CommentedMap):
-        hosts = block.get("hosts")
-        return list(hosts) if isinstance(hosts, CommentedSeq) else []
-    return []
-
-
-def _is_crlf(text: str) -> bool:
-    """Does the file end its lines with CRLF (mostly)? Edits and fmt keep its endings."""
-    crlf = text.count("\r\n")
-    return bool(crlf) and crlf * 2 >= text.count("\n")
-
-
-def format_text(text: str, file: str | None = None, *, fast: bool = True) -> str:
-    """The canonical layout of a zone file (idempotent; every comment kept).
-
-    Layout: 2-space indentation with list dashes indented under their key; top-level,
-    soa:, services entries and exchanger/target items in the order of the format
-    description (mail: starts with ttl, null, exchangers, srv; its client services keep
-    the order written); exchanger, target and host items, and lists of names or addresses, in
-    flow style (one line each) when they carry no comment and fit in 100 columns;
-    keys plain unless they need quotes ("@", "*.dev"), then double-quoted; values in
-    single quotes turned into double quotes. Record owners keep the order they were
-    written in: people group them on purpose.
-    """
-    if fast:  # a big machine-written records: block is laid out line by line (yaml_fmt)
-        from zonetool.source import yaml_fmt
-
-        parts = yaml_fmt.split(text)
-        if parts is not None:
-            try:
-                result = yaml_fmt.splice(format_text(parts[0], file, fast=False), parts[1])
-            except Exception:  # the rest has a problem: the whole file reports it at its real place
-                result = None
-            if result is not None:
-                return result
-    doc = Document(text, file)
-    data = doc.data
-    _reorder(data, TOP_ORDER)
-    _reorder(data.get("soa"), SOA_ORDER)
-    mail = data.get("mail")
-    _reorder(mail, MAIL_ORDER)
-    if isinstance(mail, CommentedMap):
-        for item in mail.get("exchangers") or []:
-            _reorder(item, EXCHANGER_ORDER)
-            _flow_if_short(item)
-        for key in CLIENT_SERVICES:
-            _reorder(mail.get(key), CLIENT_ORDER)
-            for item in _hosts_items(mail.get(key)):
-                _reorder(item, TARGET_ORDER)
-                _flow_if_short(item)
-            if isinstance(mail.get(key), CommentedMap):
-                _flow_if_short(mail[key])
-    for entry in data.get("services") or []:
-        _reorder(entry, SERVICE_ORDER)
-        if isinstance(entry, CommentedMap):
-            for item in entry.get("targets") or []:
-                _reorder(item, TARGET_ORDER)
-                _flow_if_short(item)
-    if isinstance(data.get("nameservers"), CommentedSeq):
-        _flow_if_short(data["nameservers"])
-    _requote(data)
-    yaml = make_yaml(CANONICAL)
-    out = io.StringIO()
-    yaml.dump(data, out)
-    result = out.getvalue()
-    lost = comments_of(text) - comments_of(result)
-    if lost:  # never trade a comment for layout
-        raise EditError(f"formatting would drop the comment {next(iter(lost))!r}; leaving the file as it is")
-    return result.replace("\n", "\r\n") if doc.crlf else result
-
-
-def comments_of(text: str) -> Counter[str]:
-    """Comment texts in `text` (whole-line and end-of-line), with their counts."""
-    found: Counter[str] = Counter()
-    for line in text.splitlines():
-        if _is_comment(line):
-            found[line.strip()] += 1
-        elif parts := _split_comment(line):
-            found[parts[2].strip()] += 1
-    return found

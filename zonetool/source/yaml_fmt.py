@@ -1,13 +1,19 @@
-"""`fmt`'s layout of a big `records:` block without ruamel.yaml (issue 16: 50 MB zones).
+"""`zonetool fmt`: one canonical layout of a zone file, by two paths that give the same bytes.
 
-Why: ruamel.yaml's round-trip load and dump cost ~0.5 ms and ~5 KB per record, so `fmt` of a
+`format_text` lays a file out through the round-trip engine (`yaml_doc`): keys reordered,
+short items in flow style, one quoting style, every comment kept. Below it, the fast path
+for a big `records:` block (issue 16: 50 MB zones) lays that block out line by line without
+ruamel.yaml; `format_text` uses it when the block is in the simple shape and formats the rest
+of the file through ruamel.yaml.
+
+Why the fast path: ruamel.yaml's round-trip load and dump cost ~0.5 ms and ~5 KB per record, so `fmt` of a
 50 MB zone ran for over 300 s at 5 GB, where `validate` takes a fraction of that. Yet big zones
 are written by programs (`zonetool import`, generators): one owner per line in flow style, or
 owner / TYPE: value lines in block style, no comments. For that shape the canonical layout is
 a per-line rewrite: keys and values keep their text except that a single-quoted value (and a
 quoted key that needs no quotes) is respelled exactly as `format_text` does.
 
-The grammar accepted here is deliberately small (printable ASCII, plain scalars without
+The grammar accepted there is deliberately small (printable ASCII, plain scalars without
 `:` in flow context, decimal integers, no comments, anchors, tags or block lists, canonical
 indentation); any other line makes `split` return None and the whole file goes through
 ruamel.yaml as before. tests/test_fmt_fast.py holds both paths to the same bytes.
@@ -15,10 +21,203 @@ ruamel.yaml as before. tests/test_fmt_fast.py holds both paths to the same bytes
 
 from __future__ import annotations
 
+import io
 import re
+from typing import Any
 
-from zonetool.source.yaml_edit import _NOT_PLAIN, _PLAIN_SAFE
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.scalarstring import DoubleQuotedScalarString, SingleQuotedScalarString
+from ruamel.yaml.tokens import CommentToken
 
+from zonetool.source.yaml_doc import NOT_PLAIN, PLAIN_SAFE, Document, EditError, Indent, comments_of, make_yaml, scalar
+
+# ---------------------------------------------------------------------------
+# fmt: one canonical layout
+# ---------------------------------------------------------------------------
+CANONICAL = Indent(2, 4, 2)
+TOP_ORDER = ("origin", "ttl", "soa", "nameservers", "mail", "services", "records", "silence", "faults")
+SOA_ORDER = ("primary", "contact", "serial", "refresh", "retry", "expire", "negative", "ttl")
+MAIL_ORDER = ("ttl", "null", "exchangers", "srv")  # client services (submission, imaps...) stay as written
+CLIENT_SERVICES = ("submission", "submissions", "imap", "imaps", "pop3", "pop3s")
+SERVICE_ORDER = ("name", "ttl", "targets")
+EXCHANGER_ORDER = ("host", "priority", "weight", "port", "addresses", "ttl")
+TARGET_ORDER = ("host", "port", "priority", "weight", "addresses", "ttl")
+CLIENT_ORDER = ("port", "ttl", "hosts")
+FLOW_WIDTH = 100  # a flow mapping longer than this on one line stays in block style
+
+
+def _reorder(node: Any, order: tuple[str, ...]) -> None:
+    """Move known keys into `order`; unknown keys keep their relative place at the end."""
+    if not isinstance(node, CommentedMap) or not node:
+        return
+    last = next(reversed(node))
+    for key in [k for k in order if k in node] + [k for k in list(node) if k not in order]:
+        node.move_to_end(key)
+    _move_trailing_comment(node, last, next(reversed(node)))
+
+
+def _move_trailing_comment(node: CommentedMap, old: Any, new: Any) -> None:
+    """The comment lines after a block belong after its new last key, not its old one.
+
+    ruamel stores them with the end-of-line comment of the last key (one token whose
+    text starts with that line's comment or a bare newline).
+    """
+    if old == new or isinstance(node[old], CommentedMap | CommentedSeq):
+        return
+    entry = node.ca.items.get(old)
+    token = entry[2] if entry and len(entry) > 2 else None
+    if token is None or "\n" not in token.value:
+        return
+    eol, rest = token.value.split("\n", 1)
+    if not rest:
+        return
+    if isinstance(node[new], CommentedMap | CommentedSeq):
+        return
+    token.value = eol + "\n"
+    if not eol:
+        entry[2] = None
+    target = node.ca.items.setdefault(new, [None, None, None, None])
+    if target[2] is None:
+        target[2] = CommentToken("\n" + rest, token.start_mark)
+    else:
+        target[2].value = target[2].value.rstrip("\n") + "\n" + rest
+
+
+def _has_comments(node: Any) -> bool:
+    if isinstance(node, CommentedMap | CommentedSeq):
+        ca = node.ca
+        if ca.comment or any(any(part for part in v if part) for v in ca.items.values()) or getattr(ca, "end", None):
+            return True
+        values = node.values() if isinstance(node, CommentedMap) else node
+        return any(_has_comments(v) for v in values)
+    return False
+
+
+def _plain_data(node: Any) -> Any:
+    """Data without ruamel types, to measure a flow line's width."""
+    if isinstance(node, dict):
+        return {str(k): _plain_data(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_plain_data(v) for v in node]
+    return node
+
+
+def _flow_if_short(node: Any) -> None:
+    if not isinstance(node, CommentedMap | CommentedSeq) or _has_comments(node):
+        return
+    children = [c for c in (node.values() if isinstance(node, CommentedMap) else node)]
+    if len(str(_plain_data(node))) <= FLOW_WIDTH:
+        node.fa.set_flow_style()
+        for child in children:
+            if isinstance(child, CommentedMap | CommentedSeq):
+                child.fa.set_flow_style()
+        return
+    for child in children:  # too long for one line: its short parts still can be
+        _flow_if_short(child)
+
+
+def _requote(node: Any) -> Any:
+    """Single-quoted strings become double-quoted (one quoting style in the whole file)."""
+    if isinstance(node, SingleQuotedScalarString) and "\\" not in node and '"' not in node:
+        return DoubleQuotedScalarString(str(node))
+    if isinstance(node, CommentedMap):
+        for key in list(node):
+            if isinstance(key, SingleQuotedScalarString | DoubleQuotedScalarString):
+                _rekey(node, key, scalar(str(key)))
+        for key in list(node):
+            value = node[key]
+            new = _requote(value)
+            if new is not value:
+                node[key] = new
+        return node
+    if isinstance(node, CommentedSeq):
+        for n, value in enumerate(node):
+            new = _requote(value)
+            if new is not value:
+                node[n] = new
+        return node
+    return node
+
+
+def _rekey(node: CommentedMap, old: Any, new: Any) -> None:
+    """Respell a key in place: same position, same value, same comments."""
+    if type(old) is type(new) and old == new:
+        return
+    position = list(node).index(old)
+    comment = node.ca.items.pop(old, None)
+    value = node.pop(old)
+    node.insert(position, new, value)
+    if comment is not None:
+        node.ca.items[new] = comment
+
+
+def _hosts_items(block: Any) -> list[Any]:
+    if isinstance(block, CommentedMap):
+        hosts = block.get("hosts")
+        return list(hosts) if isinstance(hosts, CommentedSeq) else []
+    return []
+
+
+def format_text(text: str, file: str | None = None, *, fast: bool = True) -> str:
+    """The canonical layout of a zone file (idempotent; every comment kept).
+
+    Layout: 2-space indentation with list dashes indented under their key; top-level,
+    soa:, services entries and exchanger/target items in the order of the format
+    description (mail: starts with ttl, null, exchangers, srv; its client services keep
+    the order written); exchanger, target and host items, and lists of names or addresses, in
+    flow style (one line each) when they carry no comment and fit in 100 columns;
+    keys plain unless they need quotes ("@", "*.dev"), then double-quoted; values in
+    single quotes turned into double quotes. Record owners keep the order they were
+    written in: people group them on purpose.
+    """
+    if fast:  # a big machine-written records: block is laid out line by line (split)
+        parts = split(text)
+        if parts is not None:
+            try:
+                result = splice(format_text(parts[0], file, fast=False), parts[1])
+            except Exception:  # the rest has a problem: the whole file reports it at its real place
+                result = None
+            if result is not None:
+                return result
+    doc = Document(text, file)
+    data = doc.data
+    _reorder(data, TOP_ORDER)
+    _reorder(data.get("soa"), SOA_ORDER)
+    mail = data.get("mail")
+    _reorder(mail, MAIL_ORDER)
+    if isinstance(mail, CommentedMap):
+        for item in mail.get("exchangers") or []:
+            _reorder(item, EXCHANGER_ORDER)
+            _flow_if_short(item)
+        for key in CLIENT_SERVICES:
+            _reorder(mail.get(key), CLIENT_ORDER)
+            for item in _hosts_items(mail.get(key)):
+                _reorder(item, TARGET_ORDER)
+                _flow_if_short(item)
+            if isinstance(mail.get(key), CommentedMap):
+                _flow_if_short(mail[key])
+    for entry in data.get("services") or []:
+        _reorder(entry, SERVICE_ORDER)
+        if isinstance(entry, CommentedMap):
+            for item in entry.get("targets") or []:
+                _reorder(item, TARGET_ORDER)
+                _flow_if_short(item)
+    if isinstance(data.get("nameservers"), CommentedSeq):
+        _flow_if_short(data["nameservers"])
+    _requote(data)
+    yaml = make_yaml(CANONICAL)
+    out = io.StringIO()
+    yaml.dump(data, out)
+    result = out.getvalue()
+    lost = comments_of(text) - comments_of(result)
+    if lost:  # never trade a comment for layout
+        raise EditError(f"formatting would drop the comment {next(iter(lost))!r}; leaving the file as it is")
+    return result.replace("\n", "\r\n") if doc.crlf else result
+
+
+# ---------------------------------------------------------------------------
+# the fast path: a big records: block, line by line
+# ---------------------------------------------------------------------------
 _KEY = r"""(?:[A-Za-z0-9_][A-Za-z0-9_.-]*|"[ !#-\[\]-~]*"|'[ -&(-\[\]-~]*')"""
 _OWNER_LINE = re.compile(rf"  ({_KEY}):(?: (.+))?")
 _TYPE_LINE = re.compile(rf"    ({_KEY}): (.+)")
@@ -36,9 +235,9 @@ class _NotSimple(Exception):
 def _key(text: str) -> str:
     if text[0] in "\"'":
         inner = text[1:-1]
-        plain = _PLAIN_SAFE.match(inner) and not _NOT_PLAIN.match(inner) and not inner.endswith(" ")
+        plain = PLAIN_SAFE.match(inner) and not NOT_PLAIN.match(inner) and not inner.endswith(" ")
         return inner if plain else f'"{inner}"'  # format_text's _rekey(scalar(key))
-    if _NOT_PLAIN.match(text) or _TYPED.match(text):
+    if NOT_PLAIN.match(text) or _TYPED.match(text):
         raise _NotSimple  # a number, boolean or date used as a key: ruamel's own business
     return text
 
@@ -46,7 +245,7 @@ def _key(text: str) -> str:
 def _plain(text: str) -> str:
     if text != text.strip() or "  " in text or " #" in text or ": " in text or text.endswith(":"):
         raise _NotSimple
-    if (_NOT_PLAIN.match(text) and not _DECIMAL.match(text)) or _TYPED.match(text):
+    if (NOT_PLAIN.match(text) and not _DECIMAL.match(text)) or _TYPED.match(text):
         raise _NotSimple  # floats, booleans, nulls, dates, 0x.., 1:20: typed by ruamel, maybe respelt
     return text
 
