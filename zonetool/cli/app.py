@@ -13,6 +13,7 @@ from typing import Annotated, Any, NoReturn
 import typer
 
 from zonetool import __version__
+from zonetool.cli import typer_speedup
 
 app = typer.Typer(
     name="zonetool",
@@ -70,89 +71,7 @@ def root(
     """DNS zones in YAML for mail domains and mail-sender testing."""
 
 
-def _fast_coercion() -> None:
-    """Convert plain str, bool, Path, int and Enum arguments without building pydantic TypeAdapters.
-
-    Why: typer 0.2x coerces every argument through pydantic, whose import and schema building
-    cost ~0.15-0.25 s per run, half the start-up of `zonetool validate small.yaml` (0.54 s ->
-    0.27 s with this). Only the plain cases are handled here, by the same typer functions the
-    adapters call (`coerce_cli_path`, `coerce_cli_choice`); any other annotation, any other
-    value, and every error go to typer's own coercion, so results and messages are unchanged.
-    Older or newer typers without these internals are left alone.
-    """
-    try:
-        from dataclasses import dataclass
-        from enum import Enum
-        from pathlib import Path
-        from typing import get_args, get_origin
-
-        from typer import _coercion, _param_types, core
-    except ImportError:  # pragma: no cover - another typer version
-        return
-    original = getattr(core, "build_runtime_param", None)
-    base = getattr(_coercion, "RuntimeParam", None)
-    if original is None or base is None or not hasattr(_param_types, "coerce_cli_path"):
-        return  # pragma: no cover
-    coerce_path, coerce_choice = _param_types.coerce_cli_path, _param_types.coerce_cli_choice
-
-    def leaf(annotation: Any, info: Any) -> Any:
-        """A converter for one value, or None when typer's own coercion must be used."""
-        if info.parser is not None or getattr(info, "click_type", None) is not None:
-            return None
-        if annotation is str:
-            return lambda v, param, ctx: v if v.__class__ is str else _SLOW
-        if annotation is bool:  # flags arrive as bools; an absent flag (None) never reaches the converter
-            return lambda v, param, ctx: v if v.__class__ is bool else _SLOW
-        if annotation is int and info.min is None and info.max is None:
-            return lambda v, param, ctx: (
-                v if v.__class__ is int else int(v) if v.__class__ is str and v.isdigit() and v.isascii() else _SLOW
-            )
-        if annotation is Path and info.path_type is None:
-            return lambda v, param, ctx: (
-                coerce_path(Path(v), info, path_type=Path, param=param, ctx=ctx) if isinstance(v, str | Path) else _SLOW
-            )
-        if isinstance(annotation, type) and issubclass(annotation, Enum):
-            choices = list(annotation)
-            return lambda v, param, ctx: (
-                coerce_choice(v, choices=choices, case_sensitive=info.case_sensitive, ctx=ctx)
-                if isinstance(v, str | annotation) else _SLOW
-            )
-        return None
-
-    @dataclass(frozen=True)
-    class Fast(base):  # type: ignore[misc, valid-type]
-        descriptor: Any = None
-        convert: Any = None
-        many: bool = False
-
-        def _coerce_value(self, value: Any, param: Any, ctx: Any) -> Any:
-            try:
-                if self.many:
-                    out = [self.convert(v, param, ctx) for v in value] if isinstance(value, list | tuple) else [_SLOW]
-                    if _SLOW not in out:
-                        return out
-                else:
-                    out = self.convert(value, param, ctx)
-                    if out is not _SLOW:
-                        return out
-            except Exception:  # typer's own coercion below raises the proper message
-                pass
-            return original(self.descriptor)._coerce_value(value, param=param, ctx=ctx)
-
-    def build(descriptor: Any) -> Any:
-        annotation, info = descriptor.annotation, descriptor.parameter_info
-        if descriptor.file_annotation is None:
-            many = get_origin(annotation) is list
-            convert = leaf(get_args(annotation)[0] if many else annotation, info)
-            if convert is not None:
-                return Fast(info, annotation, descriptor, convert, many)
-        return original(descriptor)
-
-    core.build_runtime_param = build
-
-
-_SLOW = object()  # "not a plain case": typer's own coercion decides
-_fast_coercion()
+typer_speedup.install()  # before any command parses its arguments
 
 
 def _only_the_command_asked_for(argv: list[str]) -> None:
