@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import difflib
 import ipaddress
-import re
 from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
 from zonetool.durations import parse_duration
 from zonetool.findings import Finding, Where, error
-from zonetool.names import MAX_LABEL, MAX_NAME, Name, NameError_, to_ascii
+from zonetool.names import MAX_LABEL, MAX_NAME, Name, NameError_, is_address_text, to_ascii
 from zonetool.records import (
     AAAA,
     CAA,
@@ -189,7 +188,7 @@ class Compiler:
 
     def host(self, value: object, path: Path, what: str) -> Name | None:
         """A target host name: never an IP address (RFC 1035 3.3.9, RFC 2782, RFC 2181 10.3)."""
-        if isinstance(value, str) and _is_address(value.strip()):
+        if isinstance(value, str) and is_address_text(value.strip()):
             self.error("host-is-address", f"{what} {value!r} is an IP address; it must be a host name", path,
                        hint="name a host and give it the address, e.g. {host: mx1, addresses: [" + value + "]}")
             return None
@@ -571,7 +570,7 @@ def _from_text(c: Compiler, rtype: str, text: str, path: Path) -> Rdata | None:
         tokens = tokenize(text)
         for i in _NAME_TOKENS.get(rtype, ()):
             if i < len(tokens):
-                if rtype in ("MX", "SRV", "NS") and _is_address(tokens[i]):
+                if rtype in ("MX", "SRV", "NS") and is_address_text(tokens[i]):
                     c.error("host-is-address", f"{rtype} target {tokens[i]!r} is an IP address; it must be a host name",
                             path)
                     return None
@@ -607,20 +606,6 @@ def _int_field(token: str, what: str) -> int:
     if not token.isdigit():
         raise RdataError(f"{what} must be a number, got {token!r}")
     return int(token)  # range checked by the record class
-
-
-_MAYBE_IP = re.compile(r"[0-9.]+\.?\Z|.*:")
-
-
-def _is_address(text: str) -> bool:
-    """An IPv4/IPv6 literal (a trailing dot tolerated): a cheap pre-check keeps big zones fast."""
-    if not _MAYBE_IP.match(text):
-        return False
-    try:
-        ipaddress.ip_address(text.rstrip("."))
-    except ValueError:
-        return False
-    return True
 
 
 def _from_mapping(c: Compiler, rtype: str, spec: dict[str, Any], path: Path) -> Rdata | None:

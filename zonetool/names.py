@@ -7,6 +7,7 @@ Comparison is ASCII case-insensitive (RFC 4343); the spelling is kept for output
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from functools import total_ordering
 
@@ -230,3 +231,48 @@ def repeats_origin(name: Name, origin: Name) -> bool:
     """
     n, k = len(name.key), len(origin.key)
     return k > 0 and n >= 2 * k and name.key[n - 2 * k :] == origin.key + origin.key
+
+
+# ---------------------------------------------------------------------------
+# name checks: what a name (or the text of one) was probably meant to be
+# ---------------------------------------------------------------------------
+_DIGITS = frozenset(b"0123456789")
+_MAYBE_IP = re.compile(r"[0-9.]+\.?\Z|.*:")
+
+
+def _is_octet(label: bytes) -> bool:
+    return 0 < len(label) <= 3 and set(label) <= _DIGITS and int(label) <= 255
+
+
+def looks_like_address(name: Name, origin: Name) -> str | None:
+    """The address a name was meant to be, if it reads as one.
+
+    `192.0.2.1` written without a trailing dot becomes 192.0.2.1.example.com.: a leading
+    run of four octet labels is caught, as is any all-numeric name and an IPv6 literal.
+    """
+    labels = name.labels
+    if len(labels) >= 4 and all(_is_octet(label) for label in labels[:4]):
+        return ".".join(label.decode() for label in labels[:4])
+    relative = labels[: len(labels) - len(origin.labels)] if name.is_subdomain_of(origin) else labels
+    if relative and all(set(label) <= _DIGITS for label in relative):
+        return ".".join(label.decode() for label in relative)
+    if labels and b":" in labels[0]:
+        try:
+            return str(ipaddress.IPv6Address(labels[0].decode("ascii")))
+        except (ValueError, UnicodeDecodeError):
+            return None
+    return None
+
+
+def is_address_text(text: str) -> bool:
+    """An IPv4/IPv6 literal (a trailing dot tolerated) where a host name belongs.
+
+    A cheap pre-check keeps big zones fast: most host names never reach `ipaddress`.
+    """
+    if not _MAYBE_IP.match(text):
+        return False
+    try:
+        ipaddress.ip_address(text.rstrip("."))
+    except ValueError:
+        return False
+    return True

@@ -32,7 +32,7 @@ def test_every_rule_has_a_failing_test() -> None:
 def test_registering_a_code_twice_is_refused() -> None:
     code = next(iter(RULES))
     try:
-        rule(code, Severity.ERROR, "names", "dup", "RFC 1")(lambda ctx: [])
+        rule(code, Severity.ERROR, "dup", "RFC 1")(lambda ctx: [])
     except ValueError as exc:
         assert code in str(exc)
     else:  # pragma: no cover

@@ -17,7 +17,7 @@ from functools import cached_property
 from typing import Any, NamedTuple, TypeVar
 
 from zonetool.findings import Finding, Severity, Where
-from zonetool.names import Name
+from zonetool.names import Name, looks_like_address
 from zonetool.zone import Record, RRset, Zone
 
 A_CODE, NS_CODE, CNAME_CODE, SOA_CODE, MX_CODE, TXT_CODE, AAAA_CODE, SRV_CODE, CAA_CODE = (
@@ -81,18 +81,25 @@ class Rule:
 RULES: dict[str, Rule] = {}
 
 
+def family_of(check: Check) -> str:
+    """The family of a rule: the last part of its module's name."""
+    return check.__module__.rpartition(".")[2]
+
+
 def rule(
-    code: str, severity: Severity, family: str, summary: str, rfc: str, *, unservable: bool = False
+    code: str, severity: Severity, summary: str, rfc: str, *, unservable: bool = False
 ) -> Callable[[Check], Check]:
     """Register `check` under a stable code (codes are what zones silence: never rename one).
 
+    The rule's family is the module it is written in (`zonetool/rules/mx.py` -> "mx"), so a
+    rule cannot sit in one family's file and be listed under another.
     `unservable`: a real authoritative server (NSD) refuses the whole zone for this finding.
     """
 
     def register(check: Check) -> Check:
         if code in RULES:
             raise ValueError(f"rule code {code!r} registered twice")
-        RULES[code] = Rule(code, severity, family, summary, rfc, check, unservable)
+        RULES[code] = Rule(code, severity, family_of(check), summary, rfc, check, unservable)
         return check
 
     return register
@@ -180,8 +187,6 @@ class Context:
     def needs_address(self, name: Name) -> bool:
         """An in-zone host we must publish addresses for, and do not (CNAMEs and address-looking
         names are reported by their own rules, so one mistake gives one finding)."""
-        from zonetool.rules.names import looks_like_address
-
         return (
             self.authoritative(name)
             and not self.is_cname(name)

@@ -28,7 +28,7 @@ def _cnames(ctx: Context) -> Iterator[tuple[Record, Name]]:
 
 # RFC 1034 3.6.2 / RFC 2181 10.1: if a CNAME is present at a name, no other data is.
 @rule(
-    "cname-and-other-data", ERROR, "cname", "a CNAME is the only record at its name", "RFC 2181 10.1",
+    "cname-and-other-data", ERROR, "a CNAME is the only record at its name", "RFC 2181 10.1",
     unservable=True,
 )
 def cname_and_other_data(ctx: Context) -> Iterator[Hit]:
@@ -46,7 +46,7 @@ def cname_and_other_data(ctx: Context) -> Iterator[Hit]:
 
 
 # RFC 1034 3.6.2 / RFC 2181 10.1: one name has at most one CNAME.
-@rule("cname-multiple", ERROR, "cname", "a name has at most one CNAME", "RFC 2181 10.1", unservable=True)
+@rule("cname-multiple", ERROR, "a name has at most one CNAME", "RFC 2181 10.1", unservable=True)
 def cname_multiple(ctx: Context) -> Iterator[Hit]:
     for rrset in ctx.rrsets(CNAME_CODE):
         for r in rrset.records[1:]:
@@ -54,7 +54,7 @@ def cname_multiple(ctx: Context) -> Iterator[Hit]:
 
 
 # RFC 1912 2.4 / RFC 1034 3.6.2: the apex holds SOA and NS, so it can never be an alias.
-@rule("cname-at-apex", ERROR, "cname", "the zone's apex is not a CNAME", "RFC 1912 2.4", unservable=True)
+@rule("cname-at-apex", ERROR, "the zone's apex is not a CNAME", "RFC 1912 2.4", unservable=True)
 def cname_at_apex(ctx: Context) -> Iterator[Hit]:
     rrset = ctx.zone.rrset(ctx.origin, CNAME_CODE)
     if rrset is not None:
@@ -100,7 +100,7 @@ def _chains(ctx: Context) -> tuple[dict[Name, int], list[list[Name]]]:
 
 
 # RFC 1034 3.6.2 / RFC 2181 10.1: an alias chain that returns to itself never resolves.
-@rule("cname-loop", ERROR, "cname", "CNAMEs do not point at each other in a loop", "RFC 1034 3.6.2")
+@rule("cname-loop", ERROR, "CNAMEs do not point at each other in a loop", "RFC 1034 3.6.2")
 def cname_loop(ctx: Context) -> Iterator[Hit]:
     _, loops = ctx.memo("cname-chains", _chains)
     for cycle in loops:
@@ -114,7 +114,7 @@ def cname_loop(ctx: Context) -> Iterator[Hit]:
 
 
 # RFC 1034 5.3.3 / RFC 1912 2.4: resolvers give up on long alias chains (BIND follows at most ~16, some 8).
-@rule("cname-chain", WARNING, "cname", f"a CNAME chain is at most {MAX_CHAIN} aliases long", "RFC 1912 2.4")
+@rule("cname-chain", WARNING, f"a CNAME chain is at most {MAX_CHAIN} aliases long", "RFC 1912 2.4")
 def cname_chain(ctx: Context) -> Iterator[Hit]:
     length, _ = ctx.memo("cname-chains", _chains)
     pointed_at = {t for _, t in _cnames(ctx) if t in length}

@@ -55,7 +55,7 @@ def _apex_mx(ctx: Context) -> tuple[list[Record], list[Record]]:
 
 
 # RFC 7208 (SPF) via RFC 7489 4: a domain that receives mail should say which hosts send for it.
-@rule("spf-missing", WARNING, "hygiene", "a domain with MX records has an SPF TXT at its apex", "RFC 7208 3")
+@rule("spf-missing", WARNING, "a domain with MX records has an SPF TXT at its apex", "RFC 7208 3")
 def spf_missing(ctx: Context) -> Iterator[Hit]:
     real, _ = _apex_mx(ctx)
     if real and not spf_records(ctx, ctx.origin):
@@ -67,7 +67,7 @@ def spf_missing(ctx: Context) -> Iterator[Hit]:
 
 
 # RFC 7208 5.1 / 6.1: an SPF policy ends with -all or ~all (or redirects); otherwise forgeries pass as neutral.
-@rule("spf-all", WARNING, "hygiene", "the apex SPF ends in `-all` or `~all` (or `redirect=`)", "RFC 7208 5.1")
+@rule("spf-all", WARNING, "the apex SPF ends in `-all` or `~all` (or `redirect=`)", "RFC 7208 5.1")
 def spf_all(ctx: Context) -> Iterator[Hit]:
     _, null = _apex_mx(ctx)
     if null:
@@ -84,7 +84,7 @@ def spf_all(ctx: Context) -> Iterator[Hit]:
 
 
 # RFC 7505 4 / RFC 7208 5.1: a domain with a null MX tells receivers to refuse forged senders: SPF ending -all.
-@rule("spf-null-mx", WARNING, "hygiene", "a null-MX domain publishes SPF ending in `-all`", "RFC 7505 4")
+@rule("spf-null-mx", WARNING, "a null-MX domain publishes SPF ending in `-all`", "RFC 7505 4")
 def spf_null_mx(ctx: Context) -> Iterator[Hit]:
     real, null = _apex_mx(ctx)
     if not null or real:
@@ -100,7 +100,7 @@ def spf_null_mx(ctx: Context) -> Iterator[Hit]:
 
 
 # RFC 7208 3.2: more than one SPF record at a name is a permanent error for every receiver.
-@rule("spf-multiple", WARNING, "hygiene", "a name has at most one SPF record", "RFC 7208 3.2")
+@rule("spf-multiple", WARNING, "a name has at most one SPF record", "RFC 7208 3.2")
 def spf_multiple(ctx: Context) -> Iterator[Hit]:
     for rrset in ctx.rrsets(TXT_CODE):
         spf = [r for r in rrset.records if _SPF.match(_text(r))]
@@ -113,7 +113,7 @@ def spf_multiple(ctx: Context) -> Iterator[Hit]:
 
 
 # RFC 7489 6.1 / 7.1: a domain that receives mail publishes a DMARC policy at _dmarc.
-@rule("dmarc-missing", WARNING, "hygiene", "a domain with MX records has a `_dmarc` TXT with `p=`", "RFC 7489 6.1")
+@rule("dmarc-missing", WARNING, "a domain with MX records has a `_dmarc` TXT with `p=`", "RFC 7489 6.1")
 def dmarc_missing(ctx: Context) -> Iterator[Hit]:
     real, _ = _apex_mx(ctx)
     if real and not dmarc_records(ctx, ctx.origin):
@@ -127,7 +127,7 @@ def dmarc_missing(ctx: Context) -> Iterator[Hit]:
 
 
 # RFC 7489 6.3: p= is required and comes right after v=DMARC1.
-@rule("dmarc-policy", WARNING, "hygiene", "a DMARC record has a `p=` policy (none, quarantine, reject)", "RFC 7489 6.3")
+@rule("dmarc-policy", WARNING, "a DMARC record has a `p=` policy (none, quarantine, reject)", "RFC 7489 6.3")
 def dmarc_policy(ctx: Context) -> Iterator[Hit]:
     for rrset in ctx.rrsets(TXT_CODE):
         if not rrset.owner.key or rrset.owner.key[0] != b"_dmarc":
@@ -143,7 +143,7 @@ def dmarc_policy(ctx: Context) -> Iterator[Hit]:
 
 
 # RFC 7489 6.6.3: several DMARC records at one name mean none is used.
-@rule("dmarc-multiple", WARNING, "hygiene", "`_dmarc` has at most one DMARC record", "RFC 7489 6.6.3")
+@rule("dmarc-multiple", WARNING, "`_dmarc` has at most one DMARC record", "RFC 7489 6.6.3")
 def dmarc_multiple(ctx: Context) -> Iterator[Hit]:
     for rrset in ctx.rrsets(TXT_CODE):
         if not rrset.owner.key or rrset.owner.key[0] != b"_dmarc":

@@ -29,7 +29,7 @@ def _mx(ctx: Context) -> Iterator[list[tuple[Record, MX]]]:
 
 
 # RFC 7505 3: a domain that accepts no mail publishes a single null MX and no other MX.
-@rule("null-mx-not-alone", ERROR, "mx", "a null MX (`0 .`) is the only MX of its name", "RFC 7505 3")
+@rule("null-mx-not-alone", ERROR, "a null MX (`0 .`) is the only MX of its name", "RFC 7505 3")
 def null_mx_not_alone(ctx: Context) -> Iterator[Hit]:
     for rrset in ctx.rrsets(MX_CODE):
         if len(rrset.records) > 1:
@@ -44,7 +44,7 @@ def null_mx_not_alone(ctx: Context) -> Iterator[Hit]:
 
 
 # RFC 7505 3: the null MX has preference 0.
-@rule("null-mx-preference", ERROR, "mx", "a null MX has preference 0", "RFC 7505 3")
+@rule("null-mx-preference", ERROR, "a null MX has preference 0", "RFC 7505 3")
 def null_mx_preference(ctx: Context) -> Iterator[Hit]:
     for r in ctx.records(MX_CODE):
         if isinstance(r.rdata, MX) and r.rdata.is_null() and r.rdata.preference != 0:
@@ -52,13 +52,13 @@ def null_mx_preference(ctx: Context) -> Iterator[Hit]:
 
 
 # RFC 2181 10.3 / RFC 5321 5.1: an MX exchange must not be an alias (CNAME).
-@rule("mx-target-cname", ERROR, "mx", "an MX exchange is not a CNAME", "RFC 2181 10.3")
+@rule("mx-target-cname", ERROR, "an MX exchange is not a CNAME", "RFC 2181 10.3")
 def mx_target_cname(ctx: Context) -> Iterator[Hit]:
     yield from targets_that_are_cnames(ctx, _exchanges(ctx), "MX exchange")
 
 
 # RFC 5321 5.1: an exchange must resolve to addresses; in-zone ones are ours to publish.
-@rule("mx-target-no-address", ERROR, "mx", "an in-zone MX exchange has A or AAAA records", "RFC 5321 5.1")
+@rule("mx-target-no-address", ERROR, "an in-zone MX exchange has A or AAAA records", "RFC 5321 5.1")
 def mx_target_no_address(ctx: Context) -> Iterator[Hit]:
     yield from targets_without_address(ctx, _exchanges(ctx), "MX exchange")
 
@@ -71,7 +71,7 @@ def _exchanges(ctx: Context) -> Iterator[tuple[Record, Name]]:
 
 
 # RFC 5321 5.1: each exchange is tried once; listing it twice at different preferences is a mistake.
-@rule("mx-duplicate-exchange", WARNING, "mx", "the same exchange appears twice in one MX set", "RFC 5321 5.1")
+@rule("mx-duplicate-exchange", WARNING, "the same exchange appears twice in one MX set", "RFC 5321 5.1")
 def mx_duplicate_exchange(ctx: Context) -> Iterator[Hit]:
     for items in _mx(ctx):
         seen: dict[Name, int] = {}

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Iterator
 
 from zonetool.findings import Severity
-from zonetool.names import Name, repeats_origin
+from zonetool.names import Name, looks_like_address, repeats_origin
 from zonetool.records import MX, NS, SRV
 from zonetool.rules.base import CNAME_CODE, MX_CODE, NS_CODE, SRV_CODE, Context, Hit, hit, rule
 from zonetool.zone import Record
 
 ERROR, WARNING = Severity.ERROR, Severity.WARNING
-_DIGITS = frozenset(b"0123456789")
 # Owner labels: LDH, "_" (RFC 8552 service labels), "/" (RFC 2317 classless reverse), "*" (wildcard-label).
 _OWNER_OK = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_/*"
 
@@ -37,32 +35,8 @@ def _targets(ctx: Context) -> Iterator[tuple[Record, Name]]:
                 yield r, target
 
 
-def _is_octet(label: bytes) -> bool:
-    return 0 < len(label) <= 3 and set(label) <= _DIGITS and int(label) <= 255
-
-
-def looks_like_address(name: Name, origin: Name) -> str | None:
-    """The address a name was meant to be, if it reads as one.
-
-    `192.0.2.1` written without a trailing dot becomes 192.0.2.1.example.com.: a leading
-    run of four octet labels is caught, as is any all-numeric name and an IPv6 literal.
-    """
-    labels = name.labels
-    if len(labels) >= 4 and all(_is_octet(label) for label in labels[:4]):
-        return ".".join(label.decode() for label in labels[:4])
-    relative = labels[: len(labels) - len(origin.labels)] if name.is_subdomain_of(origin) else labels
-    if relative and all(set(label) <= _DIGITS for label in relative):
-        return ".".join(label.decode() for label in relative)
-    if labels and b":" in labels[0]:
-        try:
-            return str(ipaddress.IPv6Address(labels[0].decode("ascii")))
-        except (ValueError, UnicodeDecodeError):
-            return None
-    return None
-
-
 # RFC 1035 3.3.9 / 3.3.11, RFC 2782: MX, NS and SRV targets are domain names; an address there is a mistake.
-@rule("target-is-address", ERROR, "names", "MX, SRV and NS targets are host names, not IP addresses", "RFC 1035 3.3.9")
+@rule("target-is-address", ERROR, "MX, SRV and NS targets are host names, not IP addresses", "RFC 1035 3.3.9")
 def target_is_address(ctx: Context) -> Iterator[Hit]:
     for r, target in _targets(ctx):
         address = looks_like_address(target, ctx.origin)
@@ -75,7 +49,7 @@ def target_is_address(ctx: Context) -> Iterator[Hit]:
 
 
 # RFC 1123 2.1 / RFC 952: MX, SRV and NS targets are host names (letters, digits, hyphen; no '_').
-@rule("target-not-hostname", ERROR, "names", "MX, SRV and NS targets are LDH host names (no `_`)", "RFC 1123 2.1")
+@rule("target-not-hostname", ERROR, "MX, SRV and NS targets are LDH host names (no `_`)", "RFC 1123 2.1")
 def target_not_hostname(ctx: Context) -> Iterator[Hit]:
     for r, target in _targets(ctx):
         if not target.is_hostname() and looks_like_address(target, ctx.origin) is None:
@@ -87,7 +61,7 @@ def target_not_hostname(ctx: Context) -> Iterator[Hit]:
 
 
 # RFC 2181 11 allows any octet, but RFC 1123 2.1 / RFC 1912 2.1: owners that resolvers meet should be LDH (+ '_').
-@rule("owner-chars", WARNING, "names", "owner names use letters, digits, `-`, `_`, `/` only", "RFC 1912 2.1")
+@rule("owner-chars", WARNING, "owner names use letters, digits, `-`, `_`, `/` only", "RFC 1912 2.1")
 def owner_chars(ctx: Context) -> Iterator[Hit]:
     for name in ctx.names:
         if b"".join(name.labels).translate(None, _OWNER_OK):  # leftover octets are the bad ones
@@ -100,7 +74,7 @@ def owner_chars(ctx: Context) -> Iterator[Hit]:
 
 
 # RFC 4592 2.1.1: only a whole leftmost '*' label makes a wildcard; '*' anywhere else is a literal star.
-@rule("wildcard-label", WARNING, "names", "`*` appears only as a whole leftmost label (a wildcard)", "RFC 4592 2.1.1")
+@rule("wildcard-label", WARNING, "`*` appears only as a whole leftmost label (a wildcard)", "RFC 4592 2.1.1")
 def wildcard_label(ctx: Context) -> Iterator[Hit]:
     for name in ctx.names:
         labels = name.labels
@@ -125,7 +99,7 @@ def _absolute_hint(name: Name, origin: Name) -> str:
 
 # RFC 1035 5.1: a name without a trailing dot is relative, so "mx2.example.com" in example.com. gains the origin again.
 @rule(
-    "name-repeats-origin", WARNING, "names", "no name ends in the origin twice (an absolute name missing its dot)",
+    "name-repeats-origin", WARNING, "no name ends in the origin twice (an absolute name missing its dot)",
     "RFC 1035 5.1",
 )
 def name_repeats_origin(ctx: Context) -> Iterator[Hit]:

@@ -34,7 +34,7 @@ def _ns_records(ctx: Context) -> Iterator[tuple[Record, Name]]:
 
 
 # RFC 1034 4.2.1: every zone has NS records at its apex naming its servers.
-@rule("ns-apex-missing", ERROR, "ns", "the apex has NS records", "RFC 1034 4.2.1")
+@rule("ns-apex-missing", ERROR, "the apex has NS records", "RFC 1034 4.2.1")
 def ns_apex_missing(ctx: Context) -> Iterator[Hit]:
     if ctx.zone.rrset(ctx.origin, NS_CODE) is None:
         yield Hit(
@@ -45,7 +45,7 @@ def ns_apex_missing(ctx: Context) -> Iterator[Hit]:
 
 
 # RFC 1034 4.1 / RFC 2182 5: a zone is served by at least two name servers, so one outage is survivable.
-@rule("ns-apex-count", WARNING, "ns", "the apex has at least two NS records", "RFC 2182 5")
+@rule("ns-apex-count", WARNING, "the apex has at least two NS records", "RFC 2182 5")
 def ns_apex_count(ctx: Context) -> Iterator[Hit]:
     rrset = ctx.zone.rrset(ctx.origin, NS_CODE)
     if rrset is not None and len(rrset.records) < 2:
@@ -53,19 +53,19 @@ def ns_apex_count(ctx: Context) -> Iterator[Hit]:
 
 
 # RFC 2181 10.3: an NS target must not be an alias.
-@rule("ns-target-cname", ERROR, "ns", "an NS target is not a CNAME", "RFC 2181 10.3")
+@rule("ns-target-cname", ERROR, "an NS target is not a CNAME", "RFC 2181 10.3")
 def ns_target_cname(ctx: Context) -> Iterator[Hit]:
     yield from targets_that_are_cnames(ctx, _ns_records(ctx), "NS target")
 
 
 # RFC 1034 4.2.1 / RFC 1912 2.3: an in-zone name server needs addresses here, or nobody can reach it.
-@rule("ns-target-no-address", ERROR, "ns", "an in-zone NS target has A or AAAA records", "RFC 1034 4.2.1")
+@rule("ns-target-no-address", ERROR, "an in-zone NS target has A or AAAA records", "RFC 1034 4.2.1")
 def ns_target_no_address(ctx: Context) -> Iterator[Hit]:
     yield from targets_without_address(ctx, _ns_records(ctx), "name server", yaml_addresses=False)
 
 
 # RFC 1034 4.2.1 (glue): a name server at or below a delegation point needs its addresses in the parent.
-@rule("glue-missing", ERROR, "ns", "a name server inside a delegated subzone has glue addresses", "RFC 1034 4.2.1")
+@rule("glue-missing", ERROR, "a name server inside a delegated subzone has glue addresses", "RFC 1034 4.2.1")
 def glue_missing(ctx: Context) -> Iterator[Hit]:
     if not ctx.zone.cuts:
         return
@@ -86,7 +86,7 @@ def _glue_targets(ctx: Context) -> set[Name]:
 
 
 # RFC 1034 4.2.1 / RFC 2181 6: below a delegation only glue is kept; other data is never served.
-@rule("occluded-data", WARNING, "ns", "no data other than glue lies at or below a delegation point", "RFC 2181 6")
+@rule("occluded-data", WARNING, "no data other than glue lies at or below a delegation point", "RFC 2181 6")
 def occluded_data(ctx: Context) -> Iterator[Hit]:
     zone = ctx.zone
     if not zone.cuts:

@@ -52,7 +52,7 @@ def _relative_labels(name: Name, origin: Name) -> tuple[bytes, ...]:
 
 
 # RFC 2782 (owner format): SRV records live at _Service._Proto.Name.
-@rule("srv-owner", ERROR, "srv", "SRV owners have the form `_service._proto.name`", "RFC 2782")
+@rule("srv-owner", ERROR, "SRV owners have the form `_service._proto.name`", "RFC 2782")
 def srv_owner(ctx: Context) -> Iterator[Hit]:
     for rrset in ctx.rrsets(SRV_CODE):
         labels = _relative_labels(rrset.owner, ctx.origin)
@@ -68,7 +68,6 @@ def srv_owner(ctx: Context) -> Iterator[Hit]:
 @rule(
     "srv-service-label",
     ERROR,
-    "srv",
     "the `_service` label is a valid service name (1-15 chars, a letter, no `--`)",
     "RFC 6335 5.1",
 )
@@ -86,7 +85,7 @@ def srv_service_label(ctx: Context) -> Iterator[Hit]:
 
 
 # RFC 2782 / RFC 6335 5.1: the _proto label names a transport (_tcp, _udp, ...); others are likely typos.
-@rule("srv-proto", WARNING, "srv", "the `_proto` label is a known transport (`_tcp`, `_udp`, ...)", "RFC 2782")
+@rule("srv-proto", WARNING, "the `_proto` label is a known transport (`_tcp`, `_udp`, ...)", "RFC 2782")
 def srv_proto(ctx: Context) -> Iterator[Hit]:
     for rrset in ctx.rrsets(SRV_CODE):
         labels = _relative_labels(rrset.owner, ctx.origin)
@@ -101,7 +100,7 @@ def srv_proto(ctx: Context) -> Iterator[Hit]:
 
 
 # RFC 2782 / RFC 6186: port 0 is only meaningful in the "service not offered" record `0 0 0 .`.
-@rule("srv-port-zero", ERROR, "srv", "SRV port 0 is used only with target `.`", "RFC 6186")
+@rule("srv-port-zero", ERROR, "SRV port 0 is used only with target `.`", "RFC 6186")
 def srv_port_zero(ctx: Context) -> Iterator[Hit]:
     for r, rd in _srv_records(ctx):
         if rd.port == 0 and not rd.target.is_root():
@@ -109,7 +108,7 @@ def srv_port_zero(ctx: Context) -> Iterator[Hit]:
 
 
 # RFC 2782 (Target): "Target '.' means the service is decidedly not available" - so it stands alone.
-@rule("srv-dot-not-alone", ERROR, "srv", "an SRV with target `.` is the only SRV of its name", "RFC 2782")
+@rule("srv-dot-not-alone", ERROR, "an SRV with target `.` is the only SRV of its name", "RFC 2782")
 def srv_dot_not_alone(ctx: Context) -> Iterator[Hit]:
     for rrset in ctx.rrsets(SRV_CODE):
         if len(rrset.records) > 1:
@@ -124,13 +123,13 @@ def srv_dot_not_alone(ctx: Context) -> Iterator[Hit]:
 
 
 # RFC 2782 (Target): the target must not be an alias; RFC 2181 10.3 likewise.
-@rule("srv-target-cname", ERROR, "srv", "an SRV target is not a CNAME", "RFC 2782")
+@rule("srv-target-cname", ERROR, "an SRV target is not a CNAME", "RFC 2782")
 def srv_target_cname(ctx: Context) -> Iterator[Hit]:
     yield from targets_that_are_cnames(ctx, ((r, rd.target) for r, rd in _srv_records(ctx)), "SRV target")
 
 
 # RFC 2782 (Target): the target must have address records; in-zone ones are ours to publish.
-@rule("srv-target-no-address", ERROR, "srv", "an in-zone SRV target has A or AAAA records", "RFC 2782")
+@rule("srv-target-no-address", ERROR, "an in-zone SRV target has A or AAAA records", "RFC 2782")
 def srv_target_no_address(ctx: Context) -> Iterator[Hit]:
     pairs = ((r, rd.target) for r, rd in _srv_records(ctx) if not rd.target.is_root())
     yield from targets_without_address(ctx, pairs, "SRV target")
@@ -138,7 +137,7 @@ def srv_target_no_address(ctx: Context) -> Iterator[Hit]:
 
 # RFC 2782 (Weight): weight 0 entries get a very small chance when others at that priority have weight.
 @rule(
-    "srv-weight-zero-mixed", WARNING, "srv", "weight 0 is not mixed with non-zero weights at one priority", "RFC 2782"
+    "srv-weight-zero-mixed", WARNING, "weight 0 is not mixed with non-zero weights at one priority", "RFC 2782"
 )
 def srv_weight_zero_mixed(ctx: Context) -> Iterator[Hit]:
     for rrset in ctx.rrsets(SRV_CODE):
@@ -160,7 +159,7 @@ def srv_weight_zero_mixed(ctx: Context) -> Iterator[Hit]:
 
 
 # RFC 5321 5.1 vs RFC 6186-style _smtp._tcp: two hand-written descriptions of one mail service must agree.
-@rule("mx-srv-mismatch", WARNING, "srv", "MX and `_smtp._tcp` SRV name the same hosts and priorities", "RFC 2782")
+@rule("mx-srv-mismatch", WARNING, "MX and `_smtp._tcp` SRV name the same hosts and priorities", "RFC 2782")
 def mx_srv_mismatch(ctx: Context) -> Iterator[Hit]:
     owners = {rrset.owner for rrset in ctx.rrsets(MX_CODE)}
     for srv_set in ctx.rrsets(SRV_CODE):

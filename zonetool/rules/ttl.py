@@ -25,7 +25,7 @@ def _fmt(seconds: int) -> str:
 
 
 # RFC 2181 8: a TTL is 0..2^31-1; the compilers refuse more, this guards any other source.
-@rule("ttl-range", ERROR, "ttl", "TTLs are 0..2147483647 seconds", "RFC 2181 8")
+@rule("ttl-range", ERROR, "TTLs are 0..2147483647 seconds", "RFC 2181 8")
 def ttl_range(ctx: Context) -> Iterator[Hit]:
     for rrset in ctx.all_rrsets():
         for r in rrset.records:
@@ -34,7 +34,7 @@ def ttl_range(ctx: Context) -> Iterator[Hit]:
 
 
 # RFC 2181 5.2: all records of one RRset must have the same TTL.
-@rule("rrset-ttl-mismatch", WARNING, "ttl", "all records of one RRset share one TTL", "RFC 2181 5.2")
+@rule("rrset-ttl-mismatch", WARNING, "all records of one RRset share one TTL", "RFC 2181 5.2")
 def rrset_ttl_mismatch(ctx: Context) -> Iterator[Hit]:
     for rrset in ctx.all_rrsets():
         if rrset.code == RRSIG_CODE:
@@ -60,7 +60,7 @@ def rrset_ttl_mismatch(ctx: Context) -> Iterator[Hit]:
 
 
 # RFC 2181 5: an RRset is a set, so a repeated record is dropped by every server.
-@rule("duplicate-record", WARNING, "ttl", "each record is written once", "RFC 2181 5")
+@rule("duplicate-record", WARNING, "each record is written once", "RFC 2181 5")
 def duplicate_record(ctx: Context) -> Iterator[Hit]:
     for r in ctx.zone.duplicates:
         yield hit(
@@ -71,7 +71,7 @@ def duplicate_record(ctx: Context) -> Iterator[Hit]:
 
 
 # RFC 1034 4.2 / RFC 1035 5.2: a zone holds only names at or below its origin.
-@rule("owner-outside-origin", ERROR, "ttl", "owner names are at or below the origin", "RFC 1034 4.2", unservable=True)
+@rule("owner-outside-origin", ERROR, "owner names are at or below the origin", "RFC 1034 4.2", unservable=True)
 def owner_outside_origin(ctx: Context) -> Iterator[Hit]:
     for name in ctx.names:
         if not ctx.in_zone(name):
@@ -85,7 +85,7 @@ def owner_outside_origin(ctx: Context) -> Iterator[Hit]:
 
 
 # RFC 1035 5.2: a zone file starts its authority with exactly one SOA at the apex.
-@rule("soa-missing", ERROR, "ttl", "the apex has an SOA record", "RFC 1035 5.2", unservable=True)
+@rule("soa-missing", ERROR, "the apex has an SOA record", "RFC 1035 5.2", unservable=True)
 def soa_missing(ctx: Context) -> Iterator[Hit]:
     if ctx.zone.soa_record() is None:
         yield Hit(Where(ctx.zone.file), f"zone {ctx.origin.to_text()} has no SOA record")
@@ -99,7 +99,7 @@ def _soa(ctx: Context) -> tuple[Where, SOA] | None:
 
 
 # RFC 1912 2.2: refresh 20 minutes to 12 hours.
-@rule("soa-refresh", WARNING, "ttl", "SOA refresh is between 20 minutes and 12 hours", "RFC 1912 2.2")
+@rule("soa-refresh", WARNING, "SOA refresh is between 20 minutes and 12 hours", "RFC 1912 2.2")
 def soa_refresh(ctx: Context) -> Iterator[Hit]:
     got = _soa(ctx)
     if got and not 1200 <= got[1].refresh <= 43200:
@@ -111,7 +111,7 @@ def soa_refresh(ctx: Context) -> Iterator[Hit]:
 
 
 # RFC 1912 2.2: retry is shorter than refresh.
-@rule("soa-retry", WARNING, "ttl", "SOA retry is shorter than refresh", "RFC 1912 2.2")
+@rule("soa-retry", WARNING, "SOA retry is shorter than refresh", "RFC 1912 2.2")
 def soa_retry(ctx: Context) -> Iterator[Hit]:
     got = _soa(ctx)
     if got and got[1].retry >= got[1].refresh:
@@ -124,7 +124,7 @@ def soa_retry(ctx: Context) -> Iterator[Hit]:
 
 
 # RFC 1912 2.2: expire is longer than refresh + retry, and 1-4 weeks so secondaries survive an outage.
-@rule("soa-expire", WARNING, "ttl", "SOA expire is at least a week and longer than refresh + retry", "RFC 1912 2.2")
+@rule("soa-expire", WARNING, "SOA expire is at least a week and longer than refresh + retry", "RFC 1912 2.2")
 def soa_expire(ctx: Context) -> Iterator[Hit]:
     got = _soa(ctx)
     if not got:
@@ -147,7 +147,7 @@ def soa_expire(ctx: Context) -> Iterator[Hit]:
 
 
 # RFC 2308 5: the negative-caching TTL (SOA MINIMUM) is 1-3 hours typically, at most a day.
-@rule("soa-minimum", WARNING, "ttl", "SOA negative-caching TTL (MINIMUM) is at most a day", "RFC 2308 5")
+@rule("soa-minimum", WARNING, "SOA negative-caching TTL (MINIMUM) is at most a day", "RFC 2308 5")
 def soa_minimum(ctx: Context) -> Iterator[Hit]:
     got = _soa(ctx)
     if got and got[1].minimum > DAY:
@@ -170,7 +170,7 @@ _IODEF = re.compile(r"^(?:mailto:[^@\s]+@[^@\s]+|https?://[^\s/]+\S*)$", re.I)
 
 
 # RFC 8659 4.2-4.4 and the IANA CAA registry: unknown tags are ignored by CAs (refused if critical).
-@rule("caa-unknown-tag", WARNING, "ttl", "CAA tag is one CAs know (issue, issuewild, iodef, ...)", "RFC 8659 4")
+@rule("caa-unknown-tag", WARNING, "CAA tag is one CAs know (issue, issuewild, iodef, ...)", "RFC 8659 4")
 def caa_unknown_tag(ctx: Context) -> Iterator[Hit]:
     for r in ctx.records(CAA_CODE):
         rd = r.rdata
@@ -184,7 +184,7 @@ def caa_unknown_tag(ctx: Context) -> Iterator[Hit]:
 
 
 # RFC 8659 4.4: iodef value is a mailto: or http(s): URL.
-@rule("caa-iodef", ERROR, "ttl", "CAA iodef is a mailto: or http(s): URL", "RFC 8659 4.4")
+@rule("caa-iodef", ERROR, "CAA iodef is a mailto: or http(s): URL", "RFC 8659 4.4")
 def caa_iodef(ctx: Context) -> Iterator[Hit]:
     for r in ctx.records(CAA_CODE):
         rd = r.rdata
@@ -199,7 +199,7 @@ def caa_iodef(ctx: Context) -> Iterator[Hit]:
 
 
 # RFC 8659 4.2-4.3: issue/issuewild value is a CA domain name (or empty) plus ;key=value parameters.
-@rule("caa-issue-value", ERROR, "ttl", "CAA issue/issuewild value is a CA domain and parameters", "RFC 8659 4.2")
+@rule("caa-issue-value", ERROR, "CAA issue/issuewild value is a CA domain and parameters", "RFC 8659 4.2")
 def caa_issue_value(ctx: Context) -> Iterator[Hit]:
     for r in ctx.records(CAA_CODE):
         rd = r.rdata
@@ -229,7 +229,7 @@ def message_size(rrset: RRset) -> int:
 
 
 # RFC 1035 3.2.1, 4.2.2: a message over TCP is at most 65,535 octets; RFC 2181 5.1: an RRset is sent whole.
-@rule("rrset-too-big", ERROR, "ttl", "every RRset fits one DNS message (65,535 octets, even over TCP)",
+@rule("rrset-too-big", ERROR, "every RRset fits one DNS message (65,535 octets, even over TCP)",
       "RFC 1035 4.2.2")
 def rrset_too_big(ctx: Context) -> Iterator[Hit]:
     room = MAX_MESSAGE - 12 - 255 - 4

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from zonetool.durations import format_duration
-from zonetool.names import Name
+from zonetool.names import Name, is_address_text
 from zonetool.rdtypes import common_ttl, native_from_text, rdata_text, rrset_order, type_mnemonic
 from zonetool.records import MX, NS, SOA, SRV, TXT, Generic, Rdata, RdataError, tokenize, type_code
 from zonetool.zone import Record, Zone
@@ -313,7 +313,7 @@ def _head_spec(zone: Zone) -> tuple[dict[str, Any], Layout]:
         and all(r.ttl == default_ttl for r in apex_ns.records)
     ):
         texts = [_rel(r.rdata.target, origin) for r in _order(apex_ns.records) if isinstance(r.rdata, NS)]
-        if all(not _looks_like_address(t) for t in texts):
+        if all(not is_address_text(t) for t in texts):
             doc["nameservers"] = Flow(texts)
             ns_in_block = True
 
@@ -374,7 +374,7 @@ def _mail_block(zone: Zone, default_ttl: int) -> tuple[dict[str, Any], set[tuple
             consumed.add((smtp_owner, 33))
     else:
         texts = [_rel(mx.exchange, origin) for mx in mxs]
-        if any(mx.exchange.is_root() or _looks_like_address(t) for mx, t in zip(mxs, texts, strict=True)):
+        if any(mx.exchange.is_root() or is_address_text(t) for mx, t in zip(mxs, texts, strict=True)):
             return {}, set()
         remaining = list(srvs)
         matched: list[SRV] = []
@@ -403,16 +403,6 @@ def _mail_block(zone: Zone, default_ttl: int) -> tuple[dict[str, Any], set[tuple
     if ttl != default_ttl:
         block = {"ttl": format_duration(ttl), **block}
     return block, consumed
-
-
-def _looks_like_address(text: str) -> bool:
-    import ipaddress
-
-    try:
-        ipaddress.ip_address(text.rstrip("."))
-    except ValueError:
-        return False
-    return True
 
 
 def zone_to_yaml(zone: Zone) -> str:
