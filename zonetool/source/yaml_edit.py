@@ -22,6 +22,7 @@ from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 
 from zonetool.names import Name, NameError_
 from zonetool.records import RdataError, parse_rdata
+from zonetool.schema import CLIENT_SERVICES
 from zonetool.source.yaml_doc import Document, EditError, flow_map, flow_seq, is_flow, scalar
 
 
@@ -513,8 +514,6 @@ def _mail_block(doc: Document, name: str, origin: Name) -> tuple[CommentedMap, s
     `_submission._tcp` and the other client services are `mail.<service>`; `_smtp._tcp` with
     `srv: true` is made from the exchangers, so it is edited with `mx`, never as an SRV set.
     """
-    from zonetool.schema import CLIENT_SERVICES
-
     mail = doc.data.get("mail")
     if not isinstance(mail, CommentedMap):
         return None
