@@ -23,13 +23,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, TextIO
 
+from zonetool.lookup import RCODE_NAMES
 from zonetool.server.logstream import StreamWriter
 from zonetool.server.trouble import Trouble
-
-RCODE_NAMES = {
-    0: "NOERROR", 1: "FORMERR", 2: "SERVFAIL", 3: "NXDOMAIN", 4: "NOTIMP", 5: "REFUSED",
-    9: "NOTAUTH", 16: "BADVERS",
-}  # RFC 1035 4.1.1, RFC 6891 9
 
 
 def _name_text(value: object) -> str:

@@ -12,12 +12,12 @@ import struct
 from dataclasses import replace
 
 from zonetool.findings import Where
+from zonetool.lookup import RCODE_NAMES
 from zonetool.names import Name
 from zonetool.wire import WireError, make_query, parse_message
 from zonetool.zone import SOA_CODE, Zone
 
 AXFR = 252
-RCODE_NAMES = {1: "FORMERR", 2: "SERVFAIL", 3: "NXDOMAIN", 4: "NOTIMP", 5: "REFUSED", 9: "NOTAUTH"}
 
 
 class AxfrError(Exception):
