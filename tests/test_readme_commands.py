@@ -148,6 +148,17 @@ def test_ci_runs_the_readme_test_command() -> None:
         "python3 -m venv .venv && .venv/bin/pip install -e . && .venv/bin/zonetool serve", "bash scripts/test.sh"]
 
 
+def test_the_readme_install_line_names_every_package_ci_installs() -> None:
+    """The quick start's `apt-get install ...` is what .ci/run installs (its `need` list), so a tool a
+    test needs is never missing from the README (scripts/unpack-postfix.sh brings Postfix)."""
+    pairs = re.search(r"^for pair in (.*?); do", (ROOT / ".ci" / "run").read_text(), re.M)
+    assert pairs
+    packages = {pair.split(":", 1)[1] for pair in pairs.group(1).split()}
+    line = re.search(r"`apt-get install ([^`]*)`", (ROOT / "README.md").read_text(encoding="utf-8"))
+    assert line
+    assert packages - {"util-linux"} <= set(line.group(1).split()), packages - set(line.group(1).split())
+
+
 def anchor(heading: str) -> str:
     """GitHub's anchor for a heading: lower case, punctuation dropped, spaces to dashes."""
     return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
