@@ -270,3 +270,44 @@ def test_an_edit_of_dash_is_a_filter() -> None:
     assert same.returncode == 0 and same.stdout == MAIL_ZONE  # already so: passed through unchanged
     bad = piped("mx", "add", "-", "mx9", "--priority", "10", stdin=MAIL_ZONE)
     assert bad.returncode == 1 and bad.stdout == "" and "mx-target-no-address" in bad.stderr
+
+
+BROKEN = ("origin: broken.example\nnameservers: [ns1]\nrecords:\n  ns1: {A: 192.0.2.1}\n"
+          "  www: {CNAME: ns1, A: 192.0.2.2}\n")
+
+
+def test_serves_json_log_says_which_zone_file_it_refused(tmp_path: Path) -> None:
+    """issue 11 A12: with --log-format json, a zone file refused at start is a JSON line of the log too
+    (it was only the text line `not serving FILE: ...` on stderr)."""
+    import json
+
+    from test_server_cli import Serve, ask, write_zone
+
+    write_zone(tmp_path / "example.com.yaml", 1)
+    bad = tmp_path / "broken.example.yaml"
+    bad.write_text(BROKEN)  # a CNAME beside other data: NSD refuses the zone, so does serve
+    p = Serve(str(tmp_path), "--log-format", "json").started()
+    try:
+        assert any(f"not serving {bad}" in line for line in p.err_lines)  # people still read it on stderr
+        event = json.loads(p.out_lines(1)[0])
+        assert (event["event"], event["file"], event["errors"], event["codes"]) == (
+            "not-serving", str(bad), 1, ["cname-and-other-data"])
+        assert [(f["code"], f["line"], f["severity"]) for f in event["findings"]] == [
+            ("cname-and-other-data", 5, "error")]
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z", event["ts"])
+        assert len(ask(p.port, "example.com", "MX").answer[0]) == 2
+        query = json.loads(p.out_lines(1)[0])  # the query log goes on after it
+        assert (query["name"], query["rcode"]) == ("example.com.", "NOERROR") and "event" not in query
+    finally:
+        p.stop()
+    text = Serve(str(tmp_path)).started()  # the text log has no such line: its first line is a query
+    try:
+        ask(text.port, "example.com", "MX")
+        assert re.match(r"\d{4}-.* udp example\.com\. MX NOERROR", text.out_lines(1)[0])
+    finally:
+        text.stop()
+    # --strict refuses every file with an error, and says so in the JSON log too before it exits 1
+    strict = run("serve", str(tmp_path), "--strict", "--log-format", "json", "--port", "0")
+    assert strict.returncode == 1 and "(--strict)" in strict.stderr
+    (line,) = strict.stdout.splitlines()
+    assert json.loads(line)["file"] == str(bad) and json.loads(line)["codes"] == ["cname-and-other-data"]

@@ -38,6 +38,19 @@ def _sink_line(ep: Endpoint, state: str) -> str:
     return f"smtp sink for {ep.name} on [{ep.address}]:{ep.port} {state}"
 
 
+def echo_refusal(file: object, blockers: list[Any]) -> None:
+    """A refused zone file as a line of the JSON log on stdout (issue 11 A12): a program reading the
+    log learns what is not served without parsing the text on stderr."""
+    import json
+    import time
+
+    from zonetool.server.querylog import rfc3339
+
+    event = {"event": "not-serving", "ts": rfc3339(time.time()), "file": str(file), "errors": len(blockers),
+             "codes": sorted({f.code for f in blockers}), "findings": [f.to_json() for f in blockers]}
+    typer.echo(json.dumps(event, separators=(",", ":"), ensure_ascii=False))
+
+
 def find_default_zones(cwd: Path | None = None) -> Path | None:
     """The zones/ next to where the user stands first, then the bundled ones (wheel or checkout)."""
     from zonetool.cli.examples import bundled_folder
@@ -217,11 +230,15 @@ def serve(
         outcome = source.load()
     except LoadError as exc:
         fail(str(exc))
+    json_log = log_format == "json" and not quiet
     if outcome.zones is None:  # --strict: any error refuses the whole set
         for finding in outcome.findings:
             typer.echo(finding.format(), err=True)
-        errors = sum(1 for f in outcome.findings if f.severity.value == "error")
-        fail(f"not serving: {errors} error(s) in the zone files (--strict)", EXIT_FINDINGS)
+        errors = [f for f in outcome.findings if f.severity.value == "error" and f.silenced is None]
+        if json_log:
+            for file in dict.fromkeys(str(f.where.file) for f in errors):
+                echo_refusal(file, [f for f in errors if str(f.where.file) == file])
+        fail(f"not serving: {len(errors)} error(s) in the zone files (--strict)", EXIT_FINDINGS)
     for finding in outcome.findings:
         if finding.silenced is None:
             typer.echo(finding.format(), err=True)
@@ -229,6 +246,8 @@ def serve(
         codes = ", ".join(sorted({f.code for f in blockers}))
         typer.echo(f"zonetool: not serving {file}: {len(blockers)} error(s) no name server would load ({codes})",
                    err=True)
+        if json_log:
+            echo_refusal(file, blockers)
     if not outcome.zones:
         fail(f"not serving: no zone in {', '.join(map(str, paths))} can be served", EXIT_FINDINGS)
     summary = served_findings(outcome)
