@@ -7,6 +7,8 @@ heavy modules inside the function body so `zonetool --help` and small jobs start
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterable
+from contextvars import ContextVar
 from enum import StrEnum
 from typing import Annotated, Any, NoReturn
 
@@ -32,8 +34,20 @@ class Format(StrEnum):
     json = "json"
 
 
+# Set by `--format` at every invocation (click calls an option's callback for its default too), so
+# a refusal knows whether a program asked for JSON.
+_json_wanted: ContextVar[bool] = ContextVar("zonetool_json_wanted", default=False)
+
+
+def _note_format(value: Format) -> Format:
+    _json_wanted.set(value is Format.json)
+    return value
+
+
 # One `--format` for every command that reports; typer checks the choice.
-FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="text for people, json for programs.")]
+FormatOpt = Annotated[
+    Format, typer.Option("--format", "-f", help="text for people, json for programs.", callback=_note_format)
+]
 
 
 def echo_json(doc: Any) -> None:
@@ -51,9 +65,16 @@ class UserError(Exception):
         self.code = code
 
 
-def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
-    typer.echo(f"zonetool: {message}", err=True)
+def fail(message: str, code: int = EXIT_USAGE, findings: Iterable[Any] = ()) -> NoReturn:
+    """Refuse: one line on stderr for a person and, under `--format json`, one document on stdout."""
+    _refusal(message, code, findings)
     raise typer.Exit(code)
+
+
+def _refusal(message: str, code: int, findings: Iterable[Any] = ()) -> None:
+    typer.echo(f"zonetool: {message}", err=True)
+    if _json_wanted.get():
+        echo_json({"ok": False, "error": message, "exit": code, "findings": [f.to_json() for f in findings]})
 
 
 def _version(value: bool) -> None:
@@ -94,5 +115,5 @@ def run() -> None:
     try:
         app()
     except UserError as exc:
-        typer.echo(f"zonetool: {exc}", err=True)
+        _refusal(str(exc), exc.code)
         sys.exit(exc.code)
