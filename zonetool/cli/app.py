@@ -34,13 +34,13 @@ class Format(StrEnum):
     json = "json"
 
 
-# Set by `--format` at every invocation (click calls an option's callback for its default too), so
-# a refusal knows whether a program asked for JSON.
-_json_wanted: ContextVar[bool] = ContextVar("zonetool_json_wanted", default=False)
+# Set by `--format` at every invocation (click calls an option's callback for its default too):
+# "text", "json" (a program asked for JSON), or "printed" (its one document is out already).
+_json_state: ContextVar[str] = ContextVar("zonetool_json_state", default="text")
 
 
 def _note_format(value: Format) -> Format:
-    _json_wanted.set(value is Format.json)
+    _json_state.set(value.value)
     return value
 
 
@@ -55,6 +55,8 @@ def echo_json(doc: Any) -> None:
     import json
 
     typer.echo(json.dumps(doc, indent=2, ensure_ascii=False))
+    if _json_state.get() == "json":
+        _json_state.set("printed")
 
 
 class UserError(Exception):
@@ -66,14 +68,15 @@ class UserError(Exception):
 
 
 def fail(message: str, code: int = EXIT_USAGE, findings: Iterable[Any] = ()) -> NoReturn:
-    """Refuse: one line on stderr for a person and, under `--format json`, one document on stdout."""
+    """Refuse: one line on stderr for a person and, under `--format json`, one document on stdout
+    (unless the command printed its document already, e.g. compile's records and findings)."""
     _refusal(message, code, findings)
     raise typer.Exit(code)
 
 
 def _refusal(message: str, code: int, findings: Iterable[Any] = ()) -> None:
     typer.echo(f"zonetool: {message}", err=True)
-    if _json_wanted.get():
+    if _json_state.get() == "json":
         echo_json({"ok": False, "error": message, "exit": code, "findings": [f.to_json() for f in findings]})
 
 

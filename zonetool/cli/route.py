@@ -100,7 +100,7 @@ def _zone_resolver(paths: list[Path]) -> Any:
         for finding in blockers:
             typer.echo(finding.format(), err=True)
         fail(f"{len(blockers)} error(s) in the zone files that no name server would serve; "
-             "fix them first (zonetool validate)", 1)
+             "fix them first (zonetool validate)", 1, blockers)
     # The loader has reported bad `faults:` items already (with line:column); the good ones apply.
     faults = FaultSet.merge(*(FaultSet.from_spec(z.faults_spec, z.origin, z.file)[0] for z in loaded.zones))
     if not loaded.zones:
