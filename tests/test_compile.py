@@ -16,7 +16,7 @@ from zonetool.compile import compile_zone
 from zonetool.findings import Finding
 from zonetool.loader import load_text
 from zonetool.names import Name
-from zonetool.records import MX, SRV, TXT, A
+from zonetool.rrtypes import MX, SRV, TXT, A
 from zonetool.zone import Zone
 
 ORIGIN = Name.from_text("example.com.")
@@ -421,7 +421,7 @@ def test_a_record_fast_path_agrees_with_ipaddress(address: str) -> None:
     """records.A skips ipaddress for canonical dotted quads; the result must be what ipaddress gives."""
     import ipaddress
 
-    from zonetool.records import RdataError
+    from zonetool.rrtypes import RdataError
 
     try:
         expected: str | None = str(ipaddress.IPv4Address(address))

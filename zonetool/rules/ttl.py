@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterator
 
 from zonetool.findings import Severity, Where
-from zonetool.records import CAA, LONG_RDATA, MAX_RDATA, SOA, rdata_length, type_name
+from zonetool.rrtypes import CAA, LONG_RDATA, MAX_RDATA, SOA, rdata_length, type_name
 from zonetool.rules.base import CAA_CODE, Context, Hit, field_where, hit, rule, text_of
 from zonetool.zone import RRset
 
