@@ -46,7 +46,7 @@ def test_good_mail_zone_is_clean(findings: Callable) -> None:
     zone = (
         MAIL.replace("mx -all", "mx ip4:192.0.2.0/24 ip6:2001:db8::/32 a:mx1.example.com include:_spf.example.com -all")
         + '_spf TXT "v=spf1 ip4:198.51.100.0/24 -all"\n'
-        + '_dmarc TXT "v=DMARC1; p=reject; sp=quarantine; np=reject; pct=100; adkim=s; aspf=r; fo=0:d; '
+        + '_dmarc TXT "v=DMARC1; p=reject; sp=quarantine; np=reject; adkim=s; aspf=r; fo=0:d; '
         'rua=mailto:dmarc@example.com,mailto:d2@example.com!10m; ruf=mailto:f@example.com; t=n; psd=n"\n'
         + f"s2048._domainkey TXT {txt('v=DKIM1; k=rsa; p=' + rsa_key(2048))}\n"
         + f'ed._domainkey TXT "v=DKIM1; k=ed25519; p={_ed25519()}"\n'
@@ -189,6 +189,12 @@ def test_dmarc_tag_value(findings: Callable) -> None:
     for bad in ("pct=150", "adkim=x", "sp=block", "np=all", "fo=2", "t=maybe", "psd=1", "ri=daily", "rf=json"):
         report = findings(dmarc(f"v=DMARC1; p=reject; {bad}"))
         assert report.lines("dmarc-tag-value") == [1], bad
+
+
+def test_dmarc_removed_tag(findings: Callable) -> None:
+    assert "dmarc-removed-tag" not in findings(dmarc("v=DMARC1; p=reject; t=y")).codes()
+    report = findings(dmarc("v=DMARC1; p=reject; pct=50; ri=3600"))
+    assert report.lines("dmarc-removed-tag") == [1, 1] and "`pct` at character 21" in report[0].message
 
 
 def test_dmarc_report_uri(findings: Callable) -> None:
