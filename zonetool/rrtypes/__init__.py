@@ -1,10 +1,14 @@
 """Record types: one module per type (or family of one shape), one registry keyed by `RRType`.
 
-Importing the package registers every type. Add a type: one module here that subclasses
-`Rdata` and is decorated with `@register` (see docs/development.md "How to add a record type").
+Importing the package imports every module in it, which registers every type. Add a type: one
+module here that subclasses `Rdata` and is decorated with `@register` (docs/development.md,
+"How to add a record type"); nothing else is edited.
 """
 
 from __future__ import annotations
+
+import importlib
+import pkgutil
 
 from zonetool.rrtypes import svcb as _svcb  # noqa: F401
 from zonetool.rrtypes import table as _table  # noqa: F401  (registers the table-driven types)
@@ -19,10 +23,12 @@ from zonetool.rrtypes.octets import OctetType
 from zonetool.rrtypes.openpgpkey import OPENPGPKEY
 from zonetool.rrtypes.registry import (
     HINT_TYPES,
+    KNOWN_TYPE_KEYS,
     MAX_RDATA,
     MODELED,
     REGISTRY,
     check_length,
+    is_type_key,
     rdata_length,
     register,
     rrset_order,
@@ -33,6 +39,7 @@ from zonetool.rrtypes.registry import (
     type_mnemonic,
     type_name,
     unregister,
+    yaml_spec,
 )
 from zonetool.rrtypes.smimea import SMIMEA
 from zonetool.rrtypes.soa import SOA
@@ -40,6 +47,9 @@ from zonetool.rrtypes.srv import SRV
 from zonetool.rrtypes.target import CNAME, NS, PTR, _Target
 from zonetool.rrtypes.text import RdataError, quote, tokenize, uint, unescape
 from zonetool.rrtypes.txt import TXT
+
+for _module in pkgutil.iter_modules(__path__):  # a new type module registers itself by being here
+    importlib.import_module(f"{__name__}.{_module.name}")
 
 # the classes whose data may pass RDLENGTH's 65,535 octets (checked where a record is born)
 LONG_RDATA = frozenset(cls for cls in (*MODELED.values(), Generic) if cls.long)
@@ -49,6 +59,7 @@ __all__ = [
     "CAA",
     "CNAME",
     "HINT_TYPES",
+    "KNOWN_TYPE_KEYS",
     "LONG_RDATA",
     "MAX_RDATA",
     "META",
@@ -74,6 +85,7 @@ __all__ = [
     "_Target",
     "check_length",
     "from_wire",
+    "is_type_key",
     "name_wire",
     "native_from_text",
     "parse_rdata",
@@ -93,4 +105,5 @@ __all__ = [
     "uint",
     "unescape",
     "unregister",
+    "yaml_spec",
 ]  # fmt: skip

@@ -32,6 +32,7 @@ class A(Rdata):
     address: str
     rtype: ClassVar[str] = "A"
     code: ClassVar[int] = 1
+    bad_code: ClassVar[str] = "bad-address"
 
     def __post_init__(self) -> None:
         if _CANONICAL_V4.match(self.address):  # already canonical: skip ipaddress (big zones)
@@ -48,6 +49,10 @@ class A(Rdata):
 
     def to_text(self, origin: Name | None = None) -> str:
         return self.address
+
+    @classmethod
+    def from_yaml_text(cls, text: str) -> A:
+        return cls(text.strip())
 
     @classmethod
     def from_dnslib(cls, rd: dnslib.RD) -> A:
@@ -85,6 +90,7 @@ class AAAA(Rdata):
     address: str
     rtype: ClassVar[str] = "AAAA"
     code: ClassVar[int] = 28
+    bad_code: ClassVar[str] = "bad-address"
 
     def __post_init__(self) -> None:
         canonical = _fast_v6(self.address)
@@ -101,6 +107,10 @@ class AAAA(Rdata):
 
     def to_text(self, origin: Name | None = None) -> str:
         return self.address
+
+    @classmethod
+    def from_yaml_text(cls, text: str) -> AAAA:
+        return cls(text.strip())
 
     @classmethod
     def from_dnslib(cls, rd: dnslib.RD) -> AAAA:

@@ -44,7 +44,6 @@ class MappingContext(Protocol):
 
     def error(self, code: str, message: str, path: Path, hint: str | None = None) -> None: ...
 
-    def text_item(self, rtype: str, value: str, path: Path) -> Rdata | None: ...
 
 
 def read_name(data: bytes, pos: int, pointers: bool = True) -> tuple[Name, int]:
@@ -102,6 +101,13 @@ class Rdata:
     mapping_required: ClassVar[tuple[str, ...]] = ()
     hint: ClassVar[str | None] = None
     long: ClassVar[bool] = False  # may exceed 65,535 octets (checked where the record is born)
+    # YAML text: what a wrong value is said to need, the finding code of bad data, the number of
+    # tokens of the plain form whose last token is the one name (`from_target`), that name's label
+    yaml_shapes: ClassVar[str] = "presentation text or a mapping"
+    bad_code: ClassVar[str] = "bad-rdata"
+    text_fields: ClassVar[int] = 1
+    target_what: ClassVar[str | None] = None
+    yaml_list: ClassVar[bool] = False  # a YAML list may be one item (`from_yaml_list`)
 
     # -- presentation text --------------------------------------------------------------
     @classmethod
@@ -174,6 +180,21 @@ class Rdata:
     def mapping_text(cls, spec: Mapping[str, Any]) -> str | None:
         """The presentation text a mapping item stands for (edits compare items by it); None: no mapping form."""
         return None
+
+    @classmethod
+    def from_yaml_text(cls, text: str) -> Rdata | None:
+        """A fast path for one YAML text item (TXT: one logical string; A: an address); None: tokenize it."""
+        return None
+
+    @classmethod
+    def from_yaml_list(cls, c: MappingContext, value: list[Any], path: Path) -> Rdata | None:
+        """A YAML list as one item (TXT: one record of several strings); only called when `yaml_list` is set."""
+        return None
+
+    @classmethod
+    def from_target(cls, tokens: list[str], target: Name) -> Rdata:
+        """The plain text form of a type whose last token is its one name, that name already read."""
+        raise NotImplementedError
 
     def yaml_item(self, origin: Name) -> str | list[str]:
         """One item as YAML text (a list: several character-strings) that compiles back to this rdata."""

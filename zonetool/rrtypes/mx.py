@@ -29,6 +29,8 @@ class MX(Rdata):
     mapping_fields: ClassVar[dict[str, tuple[str, str]]] = {"priority": ("u16", "preference"), "host": _HOST}
     mapping_required: ClassVar[tuple[str, ...]] = ("priority", "host")
     hint: ClassVar[str | None] = 'MX: "10 mx1" or {priority: 10, host: mx1}'
+    text_fields: ClassVar[int] = 2
+    target_what: ClassVar[str | None] = "MX exchange"
 
     def __post_init__(self) -> None:
         check_uint(self.preference, 16, "MX preference")
@@ -37,6 +39,10 @@ class MX(Rdata):
     def from_text(cls, tokens: list[str], origin: Name | None, name_of: NameOf | None = None) -> MX:
         arity(tokens, 2, "MX", "preference exchange")
         return cls(uint(tokens[0], 16, "MX preference"), (name_of or default_name_of(origin))(tokens[1], "MX exchange"))
+
+    @classmethod
+    def from_target(cls, tokens: list[str], target: Name) -> Rdata:
+        return cls(uint(tokens[0], 16, "MX preference"), target)
 
     def to_text(self, origin: Name | None = None) -> str:
         return f"{self.preference} {name_text(self.exchange, origin)}"

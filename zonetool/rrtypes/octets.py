@@ -24,6 +24,11 @@ class OctetType:
     mapping_required: ClassVar[tuple[str, ...]] = ()
     hint: ClassVar[str | None] = None
     long: ClassVar[bool] = True
+    yaml_shapes: ClassVar[str] = "presentation text or a mapping"
+    bad_code: ClassVar[str] = "bad-rdata"
+    text_fields: ClassVar[int] = 1
+    target_what: ClassVar[str | None] = None
+    yaml_list: ClassVar[bool] = False
 
     def __init__(self, code: int, rtype: str, parse: Callable[[list[str], Name | None, NameOf], bytes],
                  show: Callable[[bytes, Name | None], str]) -> None:
@@ -50,4 +55,8 @@ class OctetType:
 
     @classmethod
     def mapping_text(cls, spec: Mapping[str, Any]) -> str | None:
+        return None
+
+    @classmethod
+    def from_yaml_text(cls, text: str) -> Rdata | None:
         return None

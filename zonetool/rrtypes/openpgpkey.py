@@ -32,8 +32,7 @@ class OPENPGPKEY(Rdata):
     rtype: ClassVar[str] = "OPENPGPKEY"
     code: ClassVar[int] = 61
     mapping_doc: ClassVar[str | None] = "OPENPGPKEY item (RFC 7929)."
-    # the mapping form is switched on when the records block reads it through the registry
-    pending_mapping_fields: ClassVar[dict[str, tuple[str, str]]] = {
+    mapping_fields: ClassVar[dict[str, tuple[str, str]]] = {
         "key": ("string", "the OpenPGP public key in base64 (RFC 7929 2.3)"),
     }
     mapping_required: ClassVar[tuple[str, ...]] = ("key",)

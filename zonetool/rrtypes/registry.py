@@ -51,7 +51,7 @@ def register(spec: Any) -> Any:
     _NAMES[spec.code] = spec.rtype
     if isinstance(spec, type):
         MODELED[spec.rtype] = spec
-    _KNOWN.clear()
+    _forget()
     return spec
 
 
@@ -61,7 +61,7 @@ def unregister(code: int) -> None:
     MODELED.pop(spec.rtype, None)
     if code in _NAMES and spec.rtype not in BY_NAME:
         del _NAMES[code], _CODES[spec.rtype]
-    _KNOWN.clear()
+    _forget()
 
 
 def spec_of(code: int) -> Any | None:
@@ -73,7 +73,39 @@ def spec_named(mnemonic: str) -> Any | None:
     return None if code is None else REGISTRY.get(code)
 
 
-_KNOWN: dict[str, int | None] = {}
+# Caches of the YAML compiler's look-ups by type key, emptied whenever a type is (un)registered.
+KNOWN_TYPE_KEYS: dict[str, bool] = {}  # "MX" -> True, "FOO" -> False
+YAML_SPECS: dict[str, Any] = {}  # "MX" -> its spec; a key without one -> the `Rdata` defaults
+
+
+def _forget() -> None:
+    KNOWN_TYPE_KEYS.clear()
+    YAML_SPECS.clear()
+
+
+def is_type_key(rtype: str) -> bool:
+    """Is `rtype` a type the YAML format accepts (a mnemonic we know, or TYPEnnn)?"""
+    known = KNOWN_TYPE_KEYS.get(rtype)
+    if known is None:
+        try:
+            type_code(rtype)
+            known = True
+        except RdataError:
+            known = False
+        KNOWN_TYPE_KEYS[rtype] = known
+    return known
+
+
+def yaml_spec(rtype: str) -> Any:
+    """The spec of a known type key (`Rdata` itself, whose hooks are the defaults, for one without)."""
+    spec = YAML_SPECS.get(rtype)
+    if spec is None:
+        try:
+            spec = REGISTRY.get(type_code(rtype)) or Rdata
+        except RdataError:
+            spec = Rdata
+        YAML_SPECS[rtype] = spec
+    return spec
 
 
 def type_code(name: str) -> int:

@@ -30,8 +30,7 @@ class SMIMEA(Rdata):
     rtype: ClassVar[str] = "SMIMEA"
     code: ClassVar[int] = 53
     mapping_doc: ClassVar[str | None] = "SMIMEA item (RFC 8162)."
-    # the mapping form is switched on when the records block reads it through the registry
-    pending_mapping_fields: ClassVar[dict[str, tuple[str, str]]] = {
+    mapping_fields: ClassVar[dict[str, tuple[str, str]]] = {
         "usage": ("u8", "certificate usage (RFC 6698 2.1.1: 0-3)"),
         "selector": ("u8", "0 = whole certificate, 1 = SubjectPublicKeyInfo"),
         "matching_type": ("u8", "0 = exact, 1 = SHA-256, 2 = SHA-512"),

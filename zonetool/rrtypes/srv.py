@@ -37,6 +37,7 @@ class SRV(Rdata):
     }
     mapping_required: ClassVar[tuple[str, ...]] = ("port", "host")
     hint: ClassVar[str | None] = 'SRV: "0 5 5060 sip" or {priority: 0, weight: 5, port: 5060, host: sip}'
+    text_fields: ClassVar[int] = 4
 
     def __post_init__(self) -> None:
         check_uint(self.priority, 16, "SRV priority")
@@ -52,6 +53,11 @@ class SRV(Rdata):
             uint(tokens[2], 16, "SRV port"),
             (name_of or default_name_of(origin))(tokens[3], "SRV target"),
         )
+
+    @classmethod
+    def from_target(cls, tokens: list[str], target: Name) -> Rdata:
+        nums = [uint(t, 16, f"SRV {f}") for t, f in zip(tokens[:3], ("priority", "weight", "port"), strict=True)]
+        return cls(nums[0], nums[1], nums[2], target)
 
     def to_text(self, origin: Name | None = None) -> str:
         return f"{self.priority} {self.weight} {self.port} {name_text(self.target, origin)}"

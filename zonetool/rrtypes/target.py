@@ -29,6 +29,10 @@ class _Target(Rdata):
     def to_text(self, origin: Name | None = None) -> str:
         return name_text(self.target, origin)
 
+    @classmethod
+    def from_target(cls, tokens: list[str], target: Name) -> Rdata:
+        return cls(target)
+
     def targets(self) -> tuple[Name, ...]:
         return (self.target,)
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import dnslib
 
 from zonetool.names import Name
-from zonetool.rrtypes.base import NameOf, Packer, Rdata
+from zonetool.rrtypes.base import MappingContext, NameOf, Packer, Path, Rdata
 from zonetool.rrtypes.generic import Generic
 from zonetool.rrtypes.registry import register
 from zonetool.rrtypes.text import RdataError, quote, unescape
@@ -31,6 +31,8 @@ class TXT(Rdata):
     code: ClassVar[int] = 16
     hint: ClassVar[str | None] = 'TXT: "v=spf1 mx -all"'
     long: ClassVar[bool] = True
+    yaml_shapes: ClassVar[str] = "text, a list of strings or a mapping"
+    yaml_list: ClassVar[bool] = True
 
     def __post_init__(self) -> None:
         for s in self.strings:
@@ -42,6 +44,33 @@ class TXT(Rdata):
         if not tokens:
             raise RdataError("TXT needs at least one string")
         return cls(tuple(string(t) for t in tokens))
+
+    @classmethod
+    def from_yaml_text(cls, text: str) -> TXT | None:
+        """A YAML string is ONE logical text, split at 255 octets (RFC 3597 form aside)."""
+        return None if text.startswith("\\#") else cls.from_value(text)
+
+    @classmethod
+    def from_yaml_list(cls, c: MappingContext, value: list[Any], path: Path) -> Rdata | None:
+        """A list inside TXT: one record of several character-strings (each at most 255 octets)."""
+        strings: list[bytes] = []
+        for i, s in enumerate(value):
+            if isinstance(s, int) and not isinstance(s, bool):
+                s = str(s)
+            if not isinstance(s, str):
+                c.wrong_type("text", s, (*path, i))
+                return None
+            data = s.encode("utf-8")
+            if len(data) > 255:
+                c.error("bad-rdata", f"TXT character-string is {len(data)} octets, at most 255 (RFC 1035 3.3)",
+                        (*path, i), hint="write the text as one string (not in an inner list) to have it split "
+                        "automatically")
+                return None
+            strings.append(data)
+        if not strings:
+            c.error("bad-rdata", "TXT needs at least one string", path)
+            return None
+        return cls(tuple(strings))
 
     @classmethod
     def from_value(cls, text: str | bytes) -> TXT:

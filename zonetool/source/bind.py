@@ -31,6 +31,7 @@ from zonetool.rrtypes import (
     type_from_text,
     type_mnemonic,
 )
+from zonetool.rrtypes.base import NameOf
 from zonetool.rrtypes.text import LEX, NEEDS_LEXER, TOKENS, unescape
 from zonetool.zone import Record, Zone, common_ttl
 
@@ -172,6 +173,7 @@ class _Reader:
         self.default_ttl: int | None = None  # $TTL (RFC 2308 4)
         self.last_ttl: int | None = None  # RFC 1035 5.1: the last stated TTL when no $TTL
         self._names: dict[tuple[str, Name | None], Name] = {}
+        self._name_of: dict[Name | None, NameOf] = {}
 
     # -- names -------------------------------------------------------------
     def name(self, text: str, origin: Name | None) -> Name:
@@ -377,8 +379,11 @@ class _Reader:
             return rdata
         if spec is None:
             raise RdataError(f"type {type_mnemonic(code)} can only be read in RFC 3597 form (\\# LENGTH HEX)")
-        name = self.name
-        return spec.from_text(tokens, origin, lambda token, field: name(token, origin))
+        name_of = self._name_of.get(origin)
+        if name_of is None:  # one reader of names per origin, through the name cache
+            name = self.name
+            name_of = self._name_of[origin] = lambda token, field: name(token, origin)
+        return spec.from_text(tokens, origin, name_of)
 
     # -- $GENERATE (a BIND extension) ---------------------------------------------
     def generate(self, entry: _Entry, file: str | None, origin: Name | None) -> None:
