@@ -84,11 +84,41 @@ BLOCKS: dict[str, Block] = {
             "exchangers": ("exchangers", "MX hosts"),
             "srv": ("bool", "also publish _smtp._tcp SRV records (priority, weight, port, host)"),
             "null": ("bool", "send-only domain: RFC 7505 null MX '0 .' (no exchangers)"),
+            "spf": ("spf", "the apex SPF record (RFC 7208), built from mechanisms"),
+            "dmarc": ("dmarc", "the _dmarc record (RFC 7489)"),
+            "tls_rpt": ("tls-rpt", "the _smtp._tls TLS reporting record (RFC 8460)"),
             **{
                 key: ("client", f"{label}._tcp SRV records (default port {port}); false = not offered")
                 for key, (label, port) in CLIENT_SERVICES.items()
             },
         },
+    ),
+    "spf": Block(
+        "The apex SPF record: v=spf1 [mx] [a] MECHANISMS... ALL, split into 255-octet strings.",
+        {
+            "mx": ("bool", "the exchangers may send for the domain (default true)"),
+            "a": ("bool", "the apex address may send (default false)"),
+            "mechanisms": ("strings", "further mechanisms, e.g. ip4:198.51.100.0/24, include:_spf.example.net"),
+            "all": ("spf-all", "everyone else: fail (-all, default), softfail (~all) or neutral (?all)"),
+        },
+    ),
+    "dmarc": Block(
+        "The _dmarc record: v=DMARC1; p=... (RFC 7489 6.3).",
+        {
+            "policy": ("dmarc-policy", "p: none (default), quarantine or reject"),
+            "subdomain_policy": ("dmarc-policy", "sp: the policy for subdomains"),
+            "np": ("dmarc-policy", "np (DMARCbis): the policy for subdomains that do not exist"),
+            "adkim": ("alignment", "DKIM alignment: relaxed or strict"),
+            "aspf": ("alignment", "SPF alignment: relaxed or strict"),
+            "fo": ("string", "failure reporting options: 0, 1, d, s joined by ':'"),
+            "rua": ("strings", "aggregate report addresses (mailto: is added to a bare address)"),
+            "ruf": ("strings", "failure report addresses"),
+        },
+    ),
+    "tls-rpt": Block(
+        "The _smtp._tls record: v=TLSRPTv1; rua=... (RFC 8460 3).",
+        {"rua": ("strings", "report addresses (mail) or https: URLs")},
+        ("rua",),
     ),
     "exchanger": Block(
         "One mail exchanger.",
@@ -223,6 +253,13 @@ _KINDS: dict[str, dict[str, Any]] = {
     "soa": {"$ref": "#/$defs/soa"},
     "mail": {"$ref": "#/$defs/mail"},
     "exchangers": {"type": "array", "items": {"$ref": "#/$defs/exchanger"}},
+    "strings": _one_or_many({"type": "string", "minLength": 1}),
+    "spf": {"$ref": "#/$defs/spf"},
+    "spf-all": {"enum": ["fail", "softfail", "neutral"]},
+    "dmarc": {"$ref": "#/$defs/dmarc"},
+    "dmarc-policy": {"enum": ["none", "quarantine", "reject"]},
+    "alignment": {"enum": ["relaxed", "strict"]},
+    "tls-rpt": {"$ref": "#/$defs/tls-rpt"},
     "client": {"oneOf": [{"const": False}, {"$ref": "#/$defs/client"}]},
     "client-hosts": _one_or_many({"oneOf": [_NAME, {"$ref": "#/$defs/client-host"}]}),
     "services": {"type": "array", "items": {"$ref": "#/$defs/service"}},
