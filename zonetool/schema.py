@@ -12,6 +12,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from zonetool.faults import ACTIONS, EFFECTS
+
 MAX_TTL = 2**31 - 1  # RFC 2181 8
 MAX_U16 = 2**16 - 1
 MAX_U32 = 2**32 - 1
@@ -171,6 +173,18 @@ BLOCKS: dict[str, Block] = {
         },
         ("host", "port"),
     ),
+    "fault": Block(
+        "One sender-harness fault (zonetool.faults): which questions are answered badly, and how.",
+        {
+            "name": ("fault-names", "name it fires for, relative to the origin; '*.x' = every name below x"),
+            "names": ("fault-names", "several names (instead of name)"),
+            "type": ("fault-types", "record type asked (mnemonic or number; default: every type)"),
+            "types": ("fault-types", "several types (instead of type)"),
+            "action": ("fault-action", "what the answer becomes: " + ", ".join(ACTIONS)),
+            "delay": ("delay", "how late the reply comes: milliseconds, 1500ms or a duration like 2s"),
+        },
+        ("action",),
+    ),
     "values": Block(
         "Several items of one type with a shared TTL.",
         {"values": ("items", "the items"), "ttl": _TTL},
@@ -234,6 +248,15 @@ _DURATION: dict[str, Any] = {
 _SCALAR = {"type": ["string", "integer"]}
 
 
+def _any_case(*words: str) -> str:
+    """A pattern for any of `words` in any letter case (faults take SERVFAIL as servfail)."""
+    def one(word: str) -> str:
+        return "".join(f"[{ch.lower()}{ch.upper()}]" if ch.isalpha() else ch if ch == "-" else re.escape(ch)
+                       for ch in word)
+
+    return "^(?:" + "|".join(one(w) for w in words) + ")$"
+
+
 def _one_or_many(item: dict[str, Any]) -> dict[str, Any]:
     return {"oneOf": [item, {"type": "array", "items": item}]}
 
@@ -266,7 +289,16 @@ _KINDS: dict[str, dict[str, Any]] = {
     "targets": {"type": "array", "items": {"$ref": "#/$defs/target"}},
     "records": {"type": "object", "additionalProperties": {"$ref": "#/$defs/owner"}},
     "silence": {"type": "object", "additionalProperties": {"type": "string", "minLength": 1}},
-    "faults": {"type": "array"},
+    "faults": {"type": "array", "items": {"$ref": "#/$defs/fault"}},
+    "fault-names": _one_or_many(_NAME),
+    "fault-types": _one_or_many({"type": ["string", "integer"]}),
+    "fault-action": {"anyOf": [{"enum": list(ACTIONS)}, {"type": "string", "pattern": _any_case(*ACTIONS)}]},
+    "delay": {
+        "oneOf": [
+            {"type": "integer", "minimum": 0},
+            {"type": "string", "pattern": r"^\s*(?:[0-9]+\s*[mM][sS]|[0-9]+|(?:[0-9]+[smhdwSMHDW])+)\s*$"},
+        ],
+    },
     # a TXT item may also be a list of strings (one record of several character-strings)
     "item": {"oneOf": [_SCALAR, {"type": "array", "items": {"type": "string"}}]},
     # anyOf: a list of strings is both one TXT item and a list of items, and both are right
@@ -302,6 +334,14 @@ def _build_schema() -> dict[str, Any]:
         "patternProperties": {TYPE_KEY.pattern: {"$ref": "#/$defs/rtype"}},
         "additionalProperties": False,
     }
+    late = [a for a, e in EFFECTS.items() if e.needs_delay]
+    defs["fault"]["allOf"] = [
+        {"anyOf": [{"required": ["name"]}, {"required": ["names"]}]},  # a fault needs a name
+        {"not": {"required": ["name", "names"]}},
+        {"not": {"required": ["type", "types"]}},
+        {"if": {"properties": {"action": {"pattern": _any_case(*late)}}, "required": ["action"]},
+         "then": {"required": ["delay"]}},
+    ]
     defs["mail"]["properties"]["null"] = {**_KINDS["bool"], "description": BLOCKS["mail"].keys["null"][1]}
     top = _object(BLOCKS["zone"])
     return {
