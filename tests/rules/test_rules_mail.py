@@ -12,6 +12,7 @@ from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 from tests.rules.conftest import Report, build_zone
 from zonetool.names import Name
 from zonetool.rules import run_rules
+from zonetool.rules.base import Peers
 
 # A mail domain that passes every rule: MX with an address, SPF, DMARC, and the policy names.
 MAIL = '@ MX 10 mx1\nmx1 A 192.0.2.10\n@ TXT "v=spf1 mx -all"\n_dmarc TXT "v=DMARC1; p=reject"\n'
@@ -313,3 +314,12 @@ def test_tlsa_length(findings: Callable) -> None:
 def test_dane_unsigned(findings: Callable) -> None:
     report = findings(f"_25._tcp.mx1 TLSA 3 1 1 {SHA256}\n" + MAIL)
     assert report.lines("dane-unsigned") == [1]
+
+
+def test_tlsa_exchanger_named_by_an_mx_of_another_zone() -> None:
+    """A provider's zone holds the TLSA; its customers' zones hold the MX (the run's shared Peers index)."""
+    provider = build_zone(f"_25._tcp.mx1 TLSA 3 1 1 {SHA256}\n" + SIGNED + "mx1 A 192.0.2.10\n")
+    customer = build_zone("@ MX 10 mx1.example.com.\n", origin=Name.from_text("example.org."), file="org.zone")
+    assert Report(run_rules(provider)).lines("tlsa-not-exchanger") == [1]
+    together = Peers([provider, customer])
+    assert "tlsa-not-exchanger" not in Report(run_rules(provider, peers=together)).codes()
