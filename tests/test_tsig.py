@@ -174,3 +174,26 @@ def test_a_bad_key_file_is_said_with_its_place(text: str, where: str, words: str
         parse_keys(text, "k")
     assert str(caught.value).startswith(where + ": ") and words in str(caught.value), str(caught.value)
     assert "c2VjcmV0" not in str(caught.value)
+
+
+@pytest.mark.parametrize(("args", "words"), [
+    (["--tsig-key", "missing.key"], "--tsig-key missing.key: no such file or folder"),
+    (["--tsig-key", "bad.key"], "--tsig-key bad.key:2:13: algorithm 'hmac-md6'"),
+    (["--allow-transfer", "key=xfr.example"], "no --tsig-key file defines the key 'xfr.example'"),
+    (["--tsig-key", "good.key", "--allow-transfer", "10.0.0.0/8,key=other"], "defines the key 'other'"),
+    (["--tsig-key", "good.key", "--notify", "127.0.0.1:5300,key=other"], "defines the key 'other'"),
+    (["--tsig-key", "good.key", "--tsig-key", "good.key"], "is defined in two files"),
+])
+def test_serve_says_what_is_wrong_with_keys_and_rules(tmp_path: Path, args: list[str], words: str) -> None:
+    import subprocess
+
+    from conftest import zonetool_exe
+
+    (tmp_path / "good.key").write_text(KEYFILE)
+    (tmp_path / "good.key").chmod(0o600)
+    (tmp_path / "bad.key").write_text('key "a" {\n  algorithm hmac-md6;\n  secret "c2VjcmV0";\n};\n')
+    (tmp_path / "z.yaml").write_text("origin: example.com\nnameservers: [ns1]\nrecords:\n  ns1: {A: 192.0.2.1}\n")
+    out = subprocess.run([zonetool_exe(), "serve", "z.yaml", "--port", "0", *args], cwd=tmp_path,
+                         capture_output=True, text=True, timeout=30)
+    assert out.returncode == 2 and words in out.stderr and "Traceback" not in out.stderr, out.stderr
+    assert "9UnO" not in out.stderr

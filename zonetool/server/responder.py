@@ -10,14 +10,14 @@ single attribute store, so a reload can never pair new zones with old answers.
 
 from __future__ import annotations
 
-import ipaddress
+import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from zonetool import wire
+from zonetool import tsig, wire
 from zonetool.lookup import (
     NOERROR,
     NOTAUTH,
@@ -33,6 +33,7 @@ from zonetool.lookup import (
 )
 from zonetool.names import Name
 from zonetool.records import type_name
+from zonetool.server import acl
 from zonetool.server.trouble import Trouble
 from zonetool.zone import Record, Zone
 
@@ -52,16 +53,6 @@ def _type_text(code: int) -> str:
     if name is None:
         name = _TYPE_NAMES[code] = type_name(code)
     return name
-
-
-def _network(text: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
-    """An --allow-transfer entry: an address or a CIDR prefix."""
-    try:
-        return ipaddress.ip_network(text.strip(), strict=False)
-    except ValueError:
-        raise ValueError(
-            f"allow-transfer {text!r} is not an IP address or CIDR prefix (e.g. 192.0.2.1, 10.0.0.0/8)"
-        ) from None
 
 
 class Fault(Protocol):
@@ -128,6 +119,26 @@ class Transfer:
             yield wire.pack_error(self._data, SERVFAIL, self._query, our_udp=self._our_udp)
 
 
+class SignedTransfer:
+    """A transfer whose every message is signed as it is packed (RFC 8945 5.3.1), still lazy."""
+
+    __slots__ = ("_signer", "_transfer")
+
+    def __init__(self, transfer: Transfer, signer: tsig.Signer) -> None:
+        self._transfer, self._signer = transfer, signer
+
+    def __iter__(self) -> Iterator[bytes]:
+        for message in self._transfer:
+            yield self._signer.sign(message, int(time.time()))
+
+    def __len__(self) -> int:
+        return len(self._transfer)
+
+    @property
+    def problem(self) -> str | None:
+        return self._transfer.problem
+
+
 def _zone_records(zone: Zone) -> Iterator[Record]:
     """Every record but the SOA, node by node as stored (a snapshot of the nodes: no sort)."""
     for node in list(zone.nodes.values()):
@@ -140,7 +151,7 @@ def _zone_records(zone: Zone) -> Iterator[Record]:
 class Reply:
     """What to send: no message = stay silent; a `Transfer` (lazy, TCP only) for a zone transfer."""
 
-    messages: list[bytes] | Transfer
+    messages: list[bytes] | Transfer | SignedTransfer
     info: QueryInfo
     delay: float = 0.0
     close: bool = False  # TCP: the stream cannot be trusted any more; close it
@@ -185,10 +196,12 @@ class Responder:
         cache_size: int = 100_000,
         allow_transfer: Sequence[str] = (),
         faults: FaultMatcher | None = None,
+        keys: Iterable[tsig.Key] = (),
     ) -> None:
         self.max_udp = max(wire.MIN_UDP, min(max_udp, wire.MAX_MESSAGE))
         self.cache_size = cache_size
-        self.allow_transfer = tuple(_network(a) for a in allow_transfer)
+        self.keys: Mapping[Name, tsig.Key] = {key.name: key for key in keys}  # --tsig-key (RFC 8945)
+        self.allow_transfer = tuple(acl.parse_rule(a, self.keys) for a in allow_transfer)
         self.faults = faults
         # where bad packets are counted (the Server sets its Trouble here): once per interval, never per packet
         self.trouble: Trouble | None = None
@@ -363,6 +376,16 @@ class Responder:
             # RFC 1035 4.1.1: FORMERR, header only, since the question is unreadable
             self._trouble("malformed-packet", client, transport, f"{exc} (FORMERR)")
             return Reply([wire.pack_error(data, FORMERR)], QueryInfo(client, transport, "", "", "FORMERR", 0, None))
+        if query.tsig_at is not None:
+            return self._signed(snap, data, query, client, transport)
+        return self._answer(snap, data, query, client, transport)
+
+    def _answer(
+        self, snap: _Snapshot, data: bytes, query: wire.Query, client: tuple[str, int], transport: str,
+        key: Name | None = None, reserve: int = 0,
+    ) -> Reply:
+        """The answer to a parsed query; `key` signed it (checked), `reserve` octets are kept free for its TSIG."""
+        flags = query.flags
         qname = query.qname_text().lower()
         qtype = _type_text(query.qtype)
 
@@ -378,9 +401,9 @@ class Responder:
         if query.qclass != 1:
             return error(REFUSED)  # we serve class IN only
         if query.qtype in (AXFR, IXFR):
-            return self._transfer(snap, data, query, client, transport, qname, qtype)
+            return self._transfer(snap, data, query, client, transport, qname, qtype, key)
 
-        limit = TCP_LIMIT if transport == "tcp" else wire.udp_limit(query.edns, self.max_udp)
+        limit = (TCP_LIMIT if transport == "tcp" else wire.udp_limit(query.edns, self.max_udp)) - reserve
         fault = self.faults.match(query.name, query.qtype) if self.faults is not None else None
         if fault is not None:
             return self._fault(snap, data, query, fault, limit, client, transport, qname, qtype)
@@ -409,6 +432,39 @@ class Responder:
             cache[key] = (body[2:12], body[qend:], (qname, qtype, rcode, answers))
         return Reply([body], QueryInfo(client, transport, qname, qtype, rcode, answers))
 
+    def _signed(self, snap: _Snapshot, data: bytes, query: wire.Query, client: tuple[str, int], transport: str,
+                ) -> Reply:
+        """A request with a TSIG (RFC 8945 5.2): checked, answered as if unsigned, every reply message signed."""
+        assert query.tsig_at is not None
+        qname, qtype = query.qname_text().lower(), _type_text(query.qtype)
+        try:
+            checked = tsig.check_request(data, query.tsig_at, self.keys, int(time.time()))
+        except tsig.TsigFormError as exc:
+            self._trouble("malformed-packet", client, transport, f"{exc} (FORMERR)")
+            return Reply([wire.pack_error(data, FORMERR)], QueryInfo(client, transport, qname, qtype, "FORMERR", 0))
+        stripped = data[:10] + (query.arcount - 1).to_bytes(2) + data[12 : query.tsig_at]
+        inner = wire.parse_query(stripped)
+        if checked.error:
+            why = tsig.ERROR_NAMES[checked.error]
+            self._trouble("tsig-refused", client, transport,
+                          f"{qtype} {qname} signed with key {checked.key_name}: {why} (answered NOTAUTH)")
+            body = wire.pack_error(stripped, NOTAUTH, inner, our_udp=self.max_udp)
+            if checked.signer is not None:  # BADTIME: signed, with our time (RFC 8945 5.2.3)
+                body = checked.signer.sign(body, int(time.time()))
+            else:  # BADKEY, BADSIG, BADTRUNC: unsigned (RFC 8945 5.2.1, 5.2.2)
+                body = tsig.unsigned_error(body, checked.record, checked.error)
+            return Reply([body], QueryInfo(client, transport, qname, qtype, "NOTAUTH", 0))
+        assert checked.key is not None and checked.signer is not None
+        reply = self._answer(snap, stripped, inner, client, transport, checked.key.name,
+                             tsig.record_size(checked.key))
+        signer = checked.signer
+        if isinstance(reply.messages, Transfer):
+            reply.messages = SignedTransfer(reply.messages, signer)
+        else:
+            now = int(time.time())
+            reply.messages = [signer.sign(m, now) for m in reply.messages]
+        return reply
+
     def _trouble(self, kind: str, client: tuple[str, int], transport: str, reason: str) -> None:
         trouble = self.trouble
         if trouble is not None:
@@ -417,15 +473,6 @@ class Responder:
             trouble.report(kind, f"{where} {transport}: {reason}")
 
     # -- zone transfer -------------------------------------------------------------------
-    def _transfer_allowed(self, client: tuple[str, int]) -> bool:
-        try:
-            address = ipaddress.ip_address(client[0].split("%", 1)[0])
-        except ValueError:
-            return False
-        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-            address = address.ipv4_mapped  # a dual-stack socket reports IPv4 clients as ::ffff:a.b.c.d
-        return any(address in net for net in self.allow_transfer if net.version == address.version)
-
     def _transfer(
         self,
         snap: _Snapshot,
@@ -435,8 +482,10 @@ class Responder:
         transport: str,
         qname: str,
         qtype: str,
+        key: Name | None,
     ) -> Reply:
-        """AXFR over TCP to allowed clients (RFC 5936); IXFR answered with the whole zone (RFC 1995 4)."""
+        """AXFR over TCP to allowed clients (RFC 5936); IXFR answered with the whole zone (RFC 1995 4).
+        `key` is the TSIG key that signed the request (already checked), for rules that name one."""
 
         def error(rcode: int) -> Reply:
             body = wire.pack_error(data, rcode, query, our_udp=self.max_udp)
@@ -446,7 +495,7 @@ class Responder:
             return error(NOTIMP)  # RFC 5936 4.2: AXFR is TCP only; NSD 4.6 answers NOTIMP over UDP
         if query.qtype == IXFR and query.nscount != 1:
             return error(FORMERR)  # RFC 1995 3: an IXFR query carries the client's SOA in authority
-        if not self._transfer_allowed(client):
+        if not acl.allowed(self.allow_transfer, client, key):
             return error(REFUSED)  # RFC 5936 4.2: the primary decides who may transfer
         zone = snap.zoneset.by_apex.get(query.name)
         soa = zone.soa_record() if zone is not None else None
