@@ -11,7 +11,7 @@ scanning the whole zone per record.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, NamedTuple, TypeVar
@@ -72,6 +72,9 @@ class Rule:
     # NSD refuses to load a zone with this finding, so `serve` does not serve it either (issue 10);
     # tests/test_serve_policy.py holds each such rule against nsd-checkzone.
     unservable: bool = False
+    # The rule reads the other zones validated together (`Context.peers`); the loader runs it
+    # again once every zone is loaded, so its findings for one file change with the others.
+    cross_zone: bool = False
 
     def run(self, ctx: Context) -> Iterator[Finding]:
         for h in self.check(ctx):
@@ -87,31 +90,48 @@ def family_of(check: Check) -> str:
 
 
 def rule(
-    code: str, severity: Severity, summary: str, rfc: str, *, unservable: bool = False
+    code: str, severity: Severity, summary: str, rfc: str, *, unservable: bool = False, cross_zone: bool = False
 ) -> Callable[[Check], Check]:
     """Register `check` under a stable code (codes are what zones silence: never rename one).
 
     The rule's family is the module it is written in (`zonetool/rules/mx.py` -> "mx"), so a
     rule cannot sit in one family's file and be listed under another.
     `unservable`: a real authoritative server (NSD) refuses the whole zone for this finding.
+    `cross_zone`: the rule also reads `ctx.peers` (SPF include targets, DMARC report domains).
     """
 
     def register(check: Check) -> Check:
         if code in RULES:
             raise ValueError(f"rule code {code!r} registered twice")
-        RULES[code] = Rule(code, severity, family_of(check), summary, rfc, check, unservable)
+        RULES[code] = Rule(code, severity, family_of(check), summary, rfc, check, unservable, cross_zone)
         return check
 
     return register
 
 
 class Context:
-    """Indexes over one zone, built once per run and shared by every rule."""
+    """Indexes over one zone, built once per run and shared by every rule.
 
-    def __init__(self, zone: Zone) -> None:
+    `peers`: the other zones validated together, by origin (empty when a zone is judged alone);
+    only `cross_zone` rules read them.
+    """
+
+    def __init__(self, zone: Zone, peers: Mapping[Name, Zone] | None = None) -> None:
         self.zone = zone
         self.origin = zone.origin
+        self.peers: Mapping[Name, Zone] = peers or {}
         self._memo: dict[str, Any] = {}
+
+    def zone_of(self, name: Name) -> Zone | None:
+        """The zone (this one or a peer) whose data answers for `name`, or None: the deepest origin
+        above it, unless `name` is below a delegation there (then that data is not authoritative)."""
+        labels = name.labels
+        for i in range(len(labels) + 1):  # deepest origin first: O(depth), not O(peers)
+            above = Name(labels[i:])
+            found = self.zone if above == self.origin else self.peers.get(above)
+            if found is not None:
+                return None if found.find_cut(name) is not None else found
+        return None
 
     def memo(self, key: str, build: Callable[[Context], T]) -> T:
         """An index several rules share (e.g. CNAME chains), built by the first that asks."""
