@@ -45,7 +45,7 @@ def keygen(path: Path, name: str = KEY) -> str:
     return text.split('secret "', 1)[1].split('"', 1)[0]
 
 
-def nsd_conf(tmp: Path, port: int, primary: int, secret: str) -> list[str]:
+def nsd_conf(tmp: Path, port: int, primary: int, secret: str, protocol: str = "AXFR ") -> list[str]:
     conf = tmp / "nsd.conf"
     conf.write_text(f"""\
 server:
@@ -70,7 +70,7 @@ key:
 zone:
     name: example.com
     zonefile: "example.com.zone"
-    request-xfr: AXFR 127.0.0.1@{primary} {KEY}
+    request-xfr: {protocol}127.0.0.1@{primary} {KEY}
     allow-notify: 127.0.0.1 {KEY}
 """)
     subprocess.run([require_tool("nsd-checkconf"), str(conf)], check=True)
@@ -227,3 +227,37 @@ def test_dig_checks_every_signed_message_and_unsigned_or_unknown_is_refused(
     stranger = axfr("-k", str(tmp_path / "stranger.key"))
     assert "Transfer failed" in stranger or "NOTAUTH" in stranger
     primary.wait_err(r"signed with key stranger\.example\.: BADKEY")
+
+
+IXFR_KINDS: dict[str, Callable[[Path, int, int, str], list[str]]] = {
+    "knot": knot_conf, "bind": bind_conf,
+    "nsd": lambda tmp, port, primary, secret: nsd_conf(tmp, port, primary, secret, protocol=""),  # IXFR, then AXFR
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", list(IXFR_KINDS))
+def test_after_an_edit_a_secondary_transfers_only_the_difference(
+    kind: str, dig: str, tmp_path: Path, primaries: list[Serve], processes: list[subprocess.Popen[str]],  # noqa: F811
+) -> None:
+    """Issue 13, 2: the first transfer is the whole zone; after an edit and NOTIFY the secondary asks
+    IXFR and gets the deltas only (the query log's answer count), and ends up with zonetool's content."""
+    import re
+
+    secret = keygen(tmp_path / "xfr.key")
+    zone = tmp_path / "example.com.yaml"
+    write_atomic(zone, zone_text(1, 5000))
+    port = free_port()
+    primary = start(primaries, str(zone), "--tsig-key", str(tmp_path / "xfr.key"),
+                    "--allow-transfer", f"key={KEY}", "--notify", f"127.0.0.1:{port},key={KEY}")
+    launch(IXFR_KINDS[kind](tmp_path, port, primary.port, secret), tmp_path, processes)
+    assert wait_until(lambda: "mx-1-a.example.com." in dig_short(dig, port, "MX", "example.com"), timeout=60)
+    write_atomic(zone, zone_text(2, 5000))  # 2 exchangers and a TXT change; 5,000 hosts stay
+    assert wait_until(lambda: "mx-2-a.example.com." in dig_short(dig, port, "MX", "example.com"), timeout=60), \
+        f"{kind} did not follow the edit:\n{(tmp_path / 'secondary.log').read_text()[-3000:]}"
+    assert answers(dig, port, 2)[:4] == answers(dig, primary.port, 2)[:4]
+    assert dig_short(dig, port, "A", "h4999.example.com") == "10.0.19.135"
+    assert dig_short(dig, port, "A", "mx-1-a.example.com") == ""  # the removed records went
+    out = "\n".join(primary.out_lines(400, timeout=5))
+    ixfrs = [int(n) for n in re.findall(r"tcp example\.com\. IXFR NOERROR answers=(\d+)", out)]
+    assert ixfrs and max(ixfrs) < 100, out[-2000:]  # the deltas, not the 5,000 records

@@ -194,6 +194,18 @@ def parse_query(data: bytes) -> Query:
     return Query(ident, flags, qd, an, ns, ar, labels, qtype, qclass, question_end, edns, tsig_at)
 
 
+def ixfr_serial(data: bytes, query: Query) -> int | None:
+    """The client's serial from an IXFR query's authority SOA (RFC 1995 3), or None if there is none."""
+    try:
+        pos = _skip_name(data, query.question_end)
+        if pos + 10 > len(data) or int.from_bytes(data[pos : pos + 2]) != 6:
+            return None
+        pos = _skip_name(data, _skip_name(data, pos + 10))  # MNAME, RNAME
+    except WireError:
+        return None
+    return int.from_bytes(data[pos : pos + 4]) if pos + 4 <= len(data) else None
+
+
 def tsig_start(data: bytes) -> int | None:
     """Where the TSIG RR of a whole message (a reply) begins, or None if its last record is not one."""
     header = parse_header(data)

@@ -96,6 +96,9 @@ def serve(
         typer.Option("--notify", help="Secondary HOST:PORT to NOTIFY after a reload, HOST:PORT,key=NAME to sign "
                      "it (repeatable)."),
     ] = None,
+    ixfr_history: Annotated[
+        int, typer.Option("--ixfr-history", help="Versions of each zone kept for IXFR (RFC 1995); 0: none."),
+    ] = 20,
     tsig_key: Annotated[
         list[Path] | None,
         typer.Option("--tsig-key", help="TSIG key file in BIND syntax, as tsig-keygen writes it (repeatable)."),
@@ -192,6 +195,8 @@ def serve(
         fail("--workers must be at least 1")
     if cache_size < 0:
         fail("--cache-size must not be negative")
+    if not 0 <= ixfr_history <= 10_000:
+        fail(f"--ixfr-history must be 0..10000, not {ixfr_history}")
     if (settle is not None and settle < 0) or grace < 0:
         fail("--settle and --grace must not be negative")
     if not 512 <= max_udp <= 65535:
@@ -292,7 +297,7 @@ def serve(
         # A fresh responder per process; the zones were loaded once, before any fork.
         responder = Responder(
             zones, max_udp=max_udp, cache_size=cache_size, allow_transfer=tuple(allow_transfer or ()),
-            keys=keys.values(),
+            keys=keys.values(), ixfr_history=ixfr_history,
         )
         responder.faults = ZoneFaults(lambda: responder.zones)  # the zones' `faults:`, following reloads (issue 4)
         sink = events if worker == 0 else (lambda m: events(f"[worker {worker}] {m}"))

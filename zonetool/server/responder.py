@@ -17,7 +17,7 @@ from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from zonetool import tsig, wire
+from zonetool import ixfr, tsig, wire
 from zonetool.lookup import (
     NOERROR,
     NOTAUTH,
@@ -33,6 +33,7 @@ from zonetool.lookup import (
 )
 from zonetool.names import Name
 from zonetool.records import type_name
+from zonetool.serial import serial_gt
 from zonetool.server import acl
 from zonetool.server.trouble import Trouble
 from zonetool.zone import Record, Zone
@@ -89,10 +90,12 @@ class Transfer:
     (RFC 5936 2.2: an error RCODE ends it and the client keeps nothing); `problem` then names it.
     """
 
-    __slots__ = ("_all", "_data", "_our_udp", "_query", "_zone", "problem")
+    __slots__ = ("_all", "_chain", "_data", "_our_udp", "_query", "_zone", "problem")
 
-    def __init__(self, data: bytes, query: wire.Query, zone: Zone, our_udp: int) -> None:
+    def __init__(self, data: bytes, query: wire.Query, zone: Zone, our_udp: int,
+                 chain: list[ixfr.Delta] | None = None) -> None:
         self._data, self._query, self._zone, self._our_udp = data, query, zone, our_udp
+        self._chain = chain  # an incremental answer (RFC 1995 4): these deltas instead of every record
         self._all: list[bytes] | None = None
         self.problem: str | None = None
 
@@ -113,7 +116,8 @@ class Transfer:
         soa = zone.soa_record()
         assert soa is not None
         try:
-            yield from wire.transfer_messages(self._data, self._query, _zone_records(zone), soa)
+            records = _zone_records(zone) if self._chain is None else ixfr.ixfr_records(self._chain)
+            yield from wire.transfer_messages(self._data, self._query, records, soa)
         except wire.RecordTooBig as exc:
             self.problem = f"{exc}; the transfer of {zone.origin.to_text()} ended with SERVFAIL"
             yield wire.pack_error(self._data, SERVFAIL, self._query, our_udp=self._our_udp)
@@ -197,6 +201,7 @@ class Responder:
         allow_transfer: Sequence[str] = (),
         faults: FaultMatcher | None = None,
         keys: Iterable[tsig.Key] = (),
+        ixfr_history: int = ixfr.DEFAULT_HISTORY,
     ) -> None:
         self.max_udp = max(wire.MIN_UDP, min(max_udp, wire.MAX_MESSAGE))
         self.cache_size = cache_size
@@ -206,6 +211,8 @@ class Responder:
         # where bad packets are counted (the Server sets its Trouble here): once per interval, never per packet
         self.trouble: Trouble | None = None
         self._snap = _Snapshot(ZoneSet(zones))
+        self.ixfr_history = ixfr_history  # deltas kept per zone for IXFR (0: always the whole zone)
+        self.histories: dict[Name, ixfr.History] = {}
 
     # -- zones ---------------------------------------------------------------------
     @property
@@ -218,7 +225,19 @@ class Responder:
         return self._snap.zoneset
 
     def swap(self, zones: Sequence[Zone]) -> None:
-        """Serve `zones` from now on; the cache goes with the old zones (one atomic store)."""
+        """Serve `zones` from now on; the cache goes with the old zones (one atomic store). A zone
+        that changed its serial leaves its delta in the IXFR history (a zone object reused by the
+        reload is the same version: nothing to compare)."""
+        before = {zone.origin: zone for zone in self.zones}
+        for zone in zones:
+            old = before.get(zone.origin)
+            if old is not None and old is not zone and self.ixfr_history:
+                step = ixfr.delta(old, zone)
+                if step is not None:
+                    self.histories.setdefault(zone.origin, ixfr.History(self.ixfr_history)).add(step, len(zone))
+        served = {zone.origin for zone in zones}
+        for origin in [o for o in self.histories if o not in served]:
+            del self.histories[origin]
         self._snap = _Snapshot(ZoneSet(zones))
 
     def cached(self) -> int:
@@ -484,7 +503,8 @@ class Responder:
         qtype: str,
         key: Name | None,
     ) -> Reply:
-        """AXFR over TCP to allowed clients (RFC 5936); IXFR answered with the whole zone (RFC 1995 4).
+        """AXFR over TCP to allowed clients (RFC 5936); IXFR with the deltas since the client's serial
+        when they are kept, else with the whole zone (RFC 1995 4).
         `key` is the TSIG key that signed the request (already checked), for rules that name one."""
 
         def error(rcode: int) -> Reply:
@@ -506,6 +526,20 @@ class Responder:
             answer = Answer(NOERROR, True, [zone.rrset(zone.origin, 6)], zone=zone)  # type: ignore[list-item]
             body = wire.pack_answer(data, query, answer, wire.udp_limit(query.edns, self.max_udp), self.max_udp)
             return Reply([body], QueryInfo(client, transport, qname, qtype, "NOERROR", 1))
+        if query.qtype == IXFR:
+            serial = wire.ixfr_serial(data, query)
+            current = soa.rdata.serial  # type: ignore[attr-defined]
+            if serial is not None and not serial_gt(current, serial):
+                # RFC 1995 2: the client is current (or ahead): the SOA alone
+                answer = Answer(NOERROR, True, [zone.rrset(zone.origin, 6)], zone=zone)  # type: ignore[list-item]
+                body = wire.pack_answer(data, query, answer, TCP_LIMIT, self.max_udp)
+                return Reply([body], QueryInfo(client, transport, qname, qtype, "NOERROR", 1))
+            history = self.histories.get(zone.origin)
+            chain = history.since(serial, len(zone)) if history is not None and serial is not None else None
+            if chain is not None:  # RFC 1995 4: the differences; else the whole zone, AXFR form
+                count = sum(len(step) for step in chain) + 2
+                transfer = Transfer(data, query, zone, self.max_udp, chain)
+                return Reply(transfer, QueryInfo(client, transport, qname, qtype, "NOERROR", count))
         transfer = Transfer(data, query, zone, self.max_udp)
         return Reply(transfer, QueryInfo(client, transport, qname, qtype, "NOERROR", len(zone) + 1))  # SOA twice
 
