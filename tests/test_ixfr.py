@@ -109,3 +109,18 @@ def test_no_history_means_the_whole_zone(limit: int) -> None:
     r.swap([version(2, "www 300 A 192.0.2.80\n")])
     assert r.histories == {}
     assert len(records(serve(r, ixfr_query(1)))) == len(version(2, "www 300 A 192.0.2.80\n")) + 1
+
+
+def test_a_prepared_swap_does_not_compare_the_zones_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A reload computes the deltas in its worker thread (`prepare`); `swap` on the event loop reuses them."""
+    r = Responder([version(1)], allow_transfer=["127.0.0.1"])
+    v2 = version(2, "www 300 A 192.0.2.80\n")
+    r.prepare([v2])
+    calls: list[object] = []
+    real = ixfr.delta
+    monkeypatch.setattr(ixfr, "delta", lambda old, new: calls.append(new) or real(old, new))
+    r.swap([v2])
+    assert calls == [] and [d.new_serial for d in r.histories[v2.origin].deltas] == [2]
+    v3 = version(3)
+    r.swap([v3])  # not prepared (an API change, a test): computed here
+    assert calls == [v3]
