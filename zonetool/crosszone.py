@@ -15,6 +15,7 @@ from pathlib import Path
 from zonetool.findings import Finding
 from zonetool.names import Name, NameError_
 from zonetool.rules import RULES, apply_silence, run_rules
+from zonetool.rules.base import Peers
 from zonetool.zone import Zone
 
 TXT_CODE, TLSA_CODE = 16, 52
@@ -27,13 +28,12 @@ def refine(zones: list[Zone], findings: list[Finding]) -> list[Finding]:
     if len(zones) < 2:
         return findings
     cross = [code for code, r in RULES.items() if r.cross_zone]
-    everyone = {z.origin: z for z in zones}
+    everyone = Peers(zones)  # one set for all zones: its indexes are built once
     redone: dict[str | None, list[Finding]] = {}
     for zone in zones:
         if not _names_a_peer(zone, everyone):
             continue
-        peers = {origin: z for origin, z in everyone.items() if z is not zone}
-        found = apply_silence(run_rules(zone, only=cross, peers=peers), zone.silence)
+        found = apply_silence(run_rules(zone, only=cross, peers=everyone), zone.silence)
         redone[zone.file] = _place(found, zone)
     if not redone:
         return findings
@@ -42,7 +42,7 @@ def refine(zones: list[Zone], findings: list[Finding]) -> list[Finding]:
     return kept + [f for found in redone.values() for f in found]
 
 
-def _names_a_peer(zone: Zone, everyone: dict[Name, Zone]) -> bool:
+def _names_a_peer(zone: Zone, everyone: Peers) -> bool:
     """Cheap test: a TXT record of the zone mentions a name in another zone, or the zone has TLSA
     (whose exchanger's MX may sit in another zone). Zones that fail it would get the same findings."""
     for node in zone.nodes.values():
@@ -58,7 +58,7 @@ def _names_a_peer(zone: Zone, everyone: dict[Name, Zone]) -> bool:
     return False
 
 
-def _in_peer(text: bytes, zone: Zone, everyone: dict[Name, Zone]) -> bool:
+def _in_peer(text: bytes, zone: Zone, everyone: Peers) -> bool:
     try:
         labels = Name.from_text(text.decode("ascii", "replace").rstrip(".") + ".").labels
     except NameError_:

@@ -12,6 +12,7 @@ from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 from tests.rules.conftest import Report, build_zone
 from zonetool.names import Name
 from zonetool.rules import run_rules
+from zonetool.rules.base import Peers
 
 # A mail domain that passes every rule: MX with an address, SPF, DMARC, and the policy names.
 MAIL = '@ MX 10 mx1\nmx1 A 192.0.2.10\n@ TXT "v=spf1 mx -all"\n_dmarc TXT "v=DMARC1; p=reject"\n'
@@ -46,7 +47,7 @@ def test_good_mail_zone_is_clean(findings: Callable) -> None:
     zone = (
         MAIL.replace("mx -all", "mx ip4:192.0.2.0/24 ip6:2001:db8::/32 a:mx1.example.com include:_spf.example.com -all")
         + '_spf TXT "v=spf1 ip4:198.51.100.0/24 -all"\n'
-        + '_dmarc TXT "v=DMARC1; p=reject; sp=quarantine; np=reject; pct=100; adkim=s; aspf=r; fo=0:d; '
+        + '_dmarc TXT "v=DMARC1; p=reject; sp=quarantine; np=reject; adkim=s; aspf=r; fo=0:d; '
         'rua=mailto:dmarc@example.com,mailto:d2@example.com!10m; ruf=mailto:f@example.com; t=n; psd=n"\n'
         + f"s2048._domainkey TXT {txt('v=DKIM1; k=rsa; p=' + rsa_key(2048))}\n"
         + f'ed._domainkey TXT "v=DKIM1; k=ed25519; p={_ed25519()}"\n'
@@ -191,6 +192,12 @@ def test_dmarc_tag_value(findings: Callable) -> None:
         assert report.lines("dmarc-tag-value") == [1], bad
 
 
+def test_dmarc_removed_tag(findings: Callable) -> None:
+    assert "dmarc-removed-tag" not in findings(dmarc("v=DMARC1; p=reject; t=y")).codes()
+    report = findings(dmarc("v=DMARC1; p=reject; pct=50; ri=3600"))
+    assert report.lines("dmarc-removed-tag") == [1, 1] and "`pct` at character 21" in report[0].message
+
+
 def test_dmarc_report_uri(findings: Callable) -> None:
     report = findings(dmarc("v=DMARC1; p=reject; rua=dmarc@example.com; ruf=https://example.com/r"))
     assert report.lines("dmarc-report-uri") == [1, 1]
@@ -307,3 +314,12 @@ def test_tlsa_length(findings: Callable) -> None:
 def test_dane_unsigned(findings: Callable) -> None:
     report = findings(f"_25._tcp.mx1 TLSA 3 1 1 {SHA256}\n" + MAIL)
     assert report.lines("dane-unsigned") == [1]
+
+
+def test_tlsa_exchanger_named_by_an_mx_of_another_zone() -> None:
+    """A provider's zone holds the TLSA; its customers' zones hold the MX (the run's shared Peers index)."""
+    provider = build_zone(f"_25._tcp.mx1 TLSA 3 1 1 {SHA256}\n" + SIGNED + "mx1 A 192.0.2.10\n")
+    customer = build_zone("@ MX 10 mx1.example.com.\n", origin=Name.from_text("example.org."), file="org.zone")
+    assert Report(run_rules(provider)).lines("tlsa-not-exchanger") == [1]
+    together = Peers([provider, customer])
+    assert "tlsa-not-exchanger" not in Report(run_rules(provider, peers=together)).codes()

@@ -142,6 +142,7 @@ FAILING: dict[str, str] = {
     "dmarc-syntax": "records:\n  _dmarc: {TXT: 'v=DMARC1; p=reject; p=none'}  # <-\n" + HOSTS,
     "dmarc-unknown-tag": "records:\n  _dmarc: {TXT: 'v=DMARC1; p=reject; ruaa=mailto:d@example.com'}  # <-\n" + HOSTS,
     "dmarc-tag-value": "records:\n  _dmarc: {TXT: 'v=DMARC1; p=reject; pct=150'}  # <-\n" + HOSTS,
+    "dmarc-removed-tag": "records:\n  _dmarc: {TXT: 'v=DMARC1; p=reject; pct=50'}  # <-\n" + HOSTS,
     "dmarc-report-uri": "records:\n  _dmarc: {TXT: 'v=DMARC1; p=reject; rua=d@example.com'}  # <-\n" + HOSTS,
     "dmarc-too-many-uris": "records:\n  _dmarc:\n    TXT: 'v=DMARC1; p=reject; rua=mailto:a@example.com,"
     "mailto:b@example.com,mailto:c@example.com'  # <-\n" + HOSTS,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 from zonetool.findings import Severity
 from zonetool.names import Name
@@ -25,9 +25,11 @@ def _smtp_tlsa(ctx: Context) -> list[tuple[Record, Name, tuple[int, int, int, by
     return out
 
 
-def _exchangers(zone: Zone) -> set[Name]:
+def _exchangers(zones: Iterable[Zone]) -> set[Name]:
+    """Every host an MX record of `zones` names (built once per run over all zones, see Context.across)."""
     return {
         r.rdata.exchange
+        for zone in zones
         for node in zone.nodes.values()
         if (rrset := node.get(MX_CODE)) is not None
         for r in rrset.records
@@ -42,7 +44,7 @@ def tlsa_not_exchanger(ctx: Context) -> Iterator[Hit]:
     found = _smtp_tlsa(ctx)
     if not found:
         return
-    exchangers = set().union(*(_exchangers(z) for z in (ctx.zone, *ctx.peers.values())))
+    exchangers = ctx.across("mx-exchangers", _exchangers)
     reported: set[Name] = set()
     for r, host, _fields in found:
         if host not in exchangers and host not in reported:

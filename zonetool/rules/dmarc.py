@@ -53,6 +53,19 @@ def dmarc_unknown_tag(ctx: Context) -> Iterator[Hit]:
                           hint="tags are v, p, sp, np, psd, t, rua, ruf, adkim, aspf, fo, pct, ri, rf")
 
 
+REMOVED = {"pct": "sampling is gone: use t=y to test", "rf": "there is one report format", "ri": "reports are daily"}
+
+
+# RFC 9989 (DMARCbis) drops pct, rf and ri; receivers that follow it ignore them.
+@rule("dmarc-removed-tag", WARNING, "DMARC uses no tag DMARCbis removed (pct, rf, ri)", "RFC 9989")
+def dmarc_removed_tag(ctx: Context) -> Iterator[Hit]:
+    for r, record in _dmarc(ctx):
+        for t in record.tags.tags:
+            if t.key in REMOVED:
+                yield hit(r, f"DMARC tag `{t.name}` {at(t.start)} was removed by DMARCbis (RFC 9989); receivers "
+                          f"that follow it ignore it", hint=f"drop {t.name}= ({REMOVED[t.key]})")
+
+
 # RFC 7489 6.3: sp/np, adkim/aspf, fo, pct, ri, rf (and DMARCbis psd, t) take fixed values.
 @rule("dmarc-tag-value", ERROR, "DMARC tag values are ones RFC 7489 allows (pct 0..100, adkim r|s, ...)",
       "RFC 7489 6.3")
