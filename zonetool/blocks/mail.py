@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from zonetool.blocks.context import Compiler, Path
+from zonetool.blocks.mailpolicy import compile_policies
 from zonetool.blocks.registry import block
 from zonetool.blocks.services import number, srv_target
 from zonetool.names import ROOT, Name
@@ -66,6 +67,7 @@ def compile_mail(c: Compiler, value: object, path: Path) -> None:
     for key, (service, port) in CLIENT_SERVICES.items():
         if key in spec:
             _client(c, spec[key], (*path, key), _label(c, service, "_tcp"), port, ttl)
+    compile_policies(c, spec, path, ttl)  # spf:, dmarc:, tls_rpt: (blocks/mailpolicy.py, issue 12)
 
 
 def _flag(c: Compiler, spec: Mapping[str, Any], key: str, path: Path) -> bool:
