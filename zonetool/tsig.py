@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from zonetool.names import Name
-from zonetool.rrtypes import RRType
+from zonetool.rrtypes import RRType, WireError, read_name
 from zonetool.wire import tsig_start
 
 TSIG, ANY = int(RRType.TSIG), int(RRType.ANY)  # RFC 8945 4.2
@@ -77,24 +77,16 @@ class TsigRecord:
     start: int  # offset of the RR's owner name: the message without it is data[:start]
 
 
-def _read_name(data: bytes, pos: int) -> tuple[Name, int]:
-    """An uncompressed name (RFC 8945 4.2: the key and algorithm names are never compressed)."""
-    labels: list[bytes] = []
-    while True:
-        if pos >= len(data):
-            raise TsigFormError("TSIG name runs past the end of the message")
-        n = data[pos]
-        if n == 0:
-            return Name(tuple(labels)), pos + 1
-        if n > 63 or pos + 1 + n > len(data):
-            raise TsigFormError("TSIG name is compressed or runs past the end")
-        labels.append(data[pos + 1 : pos + 1 + n])
-        pos += 1 + n
+def _read_name(data: bytes, pos: int, pointers: bool) -> tuple[Name, int]:
+    try:
+        return read_name(data, pos, pointers)
+    except WireError as exc:
+        raise TsigFormError(f"TSIG name: {exc}") from None
 
 
 def read_tsig(data: bytes, start: int) -> TsigRecord:
     """The TSIG RR whose owner name begins at `start` (the last record of the additional section)."""
-    key_name, pos = _read_name(data, start)
+    key_name, pos = _read_name(data, start, True)
     if pos + 10 > len(data):
         raise TsigFormError("TSIG record header runs past the end")
     rtype, rclass, ttl, rdlen = struct.unpack_from("!HHIH", data, pos)
@@ -102,7 +94,7 @@ def read_tsig(data: bytes, start: int) -> TsigRecord:
     end = pos + rdlen
     if rtype != TSIG or rclass != ANY or ttl != 0 or end != len(data):
         raise TsigFormError("TSIG is not class ANY, TTL 0, last in the message")  # RFC 8945 4.2
-    algorithm, pos = _read_name(data, pos)
+    algorithm, pos = _read_name(data, pos, False)  # RFC 8945 4.2: never compressed
     if pos + 10 > end:
         raise TsigFormError("TSIG data too short")
     high, low, fudge, mac_len = struct.unpack_from("!HIHH", data, pos)
