@@ -311,3 +311,30 @@ def test_serves_json_log_says_which_zone_file_it_refused(tmp_path: Path) -> None
     assert strict.returncode == 1 and "(--strict)" in strict.stderr
     (line,) = strict.stdout.splitlines()
     assert json.loads(line)["file"] == str(bad) and json.loads(line)["codes"] == ["cname-and-other-data"]
+
+
+def test_serves_json_log_says_which_zone_file_a_reload_refused(tmp_path: Path) -> None:
+    """issue 11 A12: a file refused at a reload is a JSON line of the log too, with `"reload": true`,
+    and the previous version goes on being served."""
+    import json
+    import time
+
+    from test_server_cli import Serve, ask, write_zone
+
+    write_zone(tmp_path / "example.com.yaml", 1)
+    good = tmp_path / "broken.example.yaml"
+    good.write_text(BROKEN.replace("  www: {CNAME: ns1, A: 192.0.2.2}\n", "  www: {A: 192.0.2.2}\n"))
+    p = Serve(str(tmp_path), "--log-format", "json").started()
+    try:
+        assert ask(p.port, "www.broken.example", "A").answer[0][0].to_text() == "192.0.2.2"
+        good.write_text(BROKEN)  # now NSD would refuse it: the reload keeps the previous version
+        deadline = time.monotonic() + 20
+        event: dict[str, object] = {}
+        while time.monotonic() < deadline and event.get("event") != "not-serving":
+            lines = p.out_lines(1, timeout=max(0.1, deadline - time.monotonic()))
+            event = json.loads(lines[0]) if lines else {}
+        assert (event["event"], event["file"], event["codes"], event["reload"]) == (
+            "not-serving", str(good), ["cname-and-other-data"], True)
+        assert ask(p.port, "www.broken.example", "A").answer[0][0].to_text() == "192.0.2.2"
+    finally:
+        p.stop()

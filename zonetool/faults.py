@@ -15,16 +15,10 @@ names are relative to the zone's origin unless they end in "." ("@" is the origi
       - {names: [mx1, mx2], types: [A, AAAA], action: refused}
       - {name: "@", type: MX, action: truncate}       # TC bit over UDP: the client must retry over TCP
 
-Actions:
-  servfail   RCODE 2: a temporary failure; a sender must defer (RFC 5321 5.1: never "no MX").
-  refused    RCODE 5: the same for a sender (try later, or another server).
-  nxdomain   RCODE 3 with the SOA: the name does not exist (a permanent answer).
-  timeout    no answer at all: the sender's resolver times out, a temporary failure.
-  delay      the normal answer, `delay` later (ms; `2s`, `1500ms` or an integer of ms).
-  truncate   UDP answers carry TC and no records (RFC 1035 4.2.1); TCP answers normally.
-  bad-id     the reply carries a wrong message ID; a resolver must ignore it (RFC 5452 9.1).
-`delay` may also be given with another action: the fault's reply is sent that much later.
-`type`/`types` is optional (default: every type).
+`type`/`types` is optional (default: every type). `delay` may also be given with another
+action: the fault's reply is sent that much later. The actions are the rows of `EFFECTS`
+(listed at the end of this docstring, from the table): the responder, the in-process resolver
+and the route notes all read what an action does from there, so a new action is one row.
 """
 
 from __future__ import annotations
@@ -38,8 +32,78 @@ from typing import Any
 from zonetool.findings import Finding, Where, error, warning
 from zonetool.names import Name, NameError_, to_ascii
 
-ACTIONS = ("servfail", "refused", "nxdomain", "timeout", "delay", "truncate", "bad-id")
-RCODES = {"servfail": 2, "refused": 5, "nxdomain": 3}  # RFC 1035 4.1.1 / RFC 2136
+
+@dataclass(frozen=True, slots=True)
+class Effect:
+    """What one fault action does to an answer: the one description every part of the harness reads.
+
+    `rcode`: reply with this RCODE instead of the answer (with the zone's SOA in the authority
+    section if `negative`); `drop`: no reply at all; `tc_udp`: over UDP the reply carries TC and
+    no records, over TCP the normal answer; `wrong_id`: the normal reply with a wrong message
+    ID; `needs_delay`: the fault must say how late (any fault may add a delay). `event` is what a
+    resolver records when it meets the effect (`{delay_ms}` filled in), and `note` the route
+    note for that event (code, text with `{what}` and `{detail}`).
+    """
+
+    action: str
+    summary: str
+    rcode: int | None = None
+    negative: bool = False
+    drop: bool = False
+    tc_udp: bool = False
+    wrong_id: bool = False
+    needs_delay: bool = False
+    event: str | None = None
+    note: tuple[str, str] | None = None
+
+    def event_text(self, delay_ms: int) -> str | None:
+        """The resolver event for a fault of this action (None: the `fault:` event says it all)."""
+        return None if self.event is None else self.event.format(delay_ms=delay_ms)
+
+
+# RFC 1035 4.1.1 / RFC 2136 RCODEs; RFC 1035 4.2.1 TC; RFC 5452 9.1 IDs.
+EFFECTS: dict[str, Effect] = {e.action: e for e in (
+    Effect("servfail", "RCODE 2: a temporary failure; a sender must defer (RFC 5321 5.1: never \"no MX\").",
+           rcode=2),
+    Effect("refused", "RCODE 5: the same for a sender (try later, or another server).", rcode=5),
+    Effect("nxdomain", "RCODE 3 with the SOA: the name does not exist (a permanent answer).", rcode=3, negative=True),
+    Effect("timeout", "no answer at all: the sender's resolver times out, a temporary failure.", drop=True),
+    Effect("delay", "the normal answer, `delay` later (ms; `2s`, `1500ms` or an integer of ms).", needs_delay=True,
+           event="delay:{delay_ms}",
+           note=("dns-delay", "{what}: the answer came {detail} ms late; a sender with a shorter resolver timeout "
+                 "sees a timeout and must defer, not bounce")),
+    Effect("truncate", "UDP answers carry TC and no records (RFC 1035 4.2.1); TCP answers normally.", tc_udp=True,
+           event="truncated",
+           note=("dns-truncated", "{what}: the UDP answer was truncated (TC); a compliant resolver repeats the query "
+                 "over TCP and uses the full answer, never the truncated one (RFC 1035 4.2.1, RFC 7766 5)")),
+    Effect("bad-id", "the reply carries a wrong message ID; a resolver must ignore it (RFC 5452 9.1).",
+           wrong_id=True, event="bad-id",
+           note=("dns-bad-id", "{what}: a reply with the wrong message ID arrived; a resolver must discard it "
+                 "(RFC 5452 9.1) and keep waiting, so the lookup ends as a timeout")),
+)}
+NORMAL = Effect("none", "the normal answer")  # what a matcher's action the table does not know does
+ACTIONS = tuple(EFFECTS)  # the action names, for messages and the JSON Schema
+
+
+def effect(action: str) -> Effect:
+    """The effect of `action` (NORMAL for an action the table does not know)."""
+    return EFFECTS.get(action, NORMAL)
+
+
+def event_note(kind: str) -> tuple[str, str] | None:
+    """The route note (code, text) for a resolver event kind ("truncated", "bad-id", "delay")."""
+    for e in EFFECTS.values():
+        if e.note is not None and e.event is not None and e.event.partition(":")[0] == kind:
+            return e.note
+    return None
+
+
+def actions_help(indent: str = "  ") -> str:
+    """One line per action, for docstrings and help texts."""
+    width = max(map(len, EFFECTS))
+    return "\n".join(f"{indent}{e.action:<{width}}  {e.summary}" for e in EFFECTS.values())
+
+
 _KEYS = frozenset({"name", "names", "type", "types", "action", "delay"})
 _ids = itertools.count(1)
 
@@ -99,8 +163,8 @@ class Fault:
     id: int = field(default_factory=lambda: next(_ids))
 
     def __post_init__(self) -> None:
-        if self.action not in ACTIONS:
-            raise ValueError(f"unknown fault action {self.action!r} (one of {', '.join(ACTIONS)})")
+        if self.action not in EFFECTS:
+            raise ValueError(f"unknown fault action {self.action!r} (one of {', '.join(EFFECTS)})")
         if self.delay_ms < 0:
             raise ValueError("delay_ms must not be negative")
         if not self.names:
@@ -129,7 +193,7 @@ class Fault:
     @property
     def rcode(self) -> int | None:
         """The RCODE this fault answers with, if it answers with one of its own."""
-        return RCODES.get(self.action)
+        return effect(self.action).rcode
 
     def matches(self, qname: Name, qtype: int) -> bool:
         if self.qtypes and qtype not in self.qtypes:
@@ -284,12 +348,12 @@ def _fault_from_item(item: object, origin: Name, where: Where, findings: list[Fi
             ok = False
     action = item.get("action")
     if action is None:
-        findings.append(error("fault-invalid", f"a fault needs an action: one of {', '.join(ACTIONS)}", where))
+        findings.append(error("fault-invalid", f"a fault needs an action: one of {', '.join(EFFECTS)}", where))
         ok = False
-    elif not isinstance(action, str) or action.lower() not in ACTIONS:
+    elif not isinstance(action, str) or action.lower() not in EFFECTS:
         findings.append(
             error(
-                "fault-invalid", f"unknown fault action {action!r} (one of {', '.join(ACTIONS)})", where.child("action")
+                "fault-invalid", f"unknown fault action {action!r} (one of {', '.join(EFFECTS)})", where.child("action")
             )
         )
         ok = False
@@ -354,8 +418,8 @@ def _fault_from_item(item: object, origin: Name, where: Where, findings: list[Fi
         except ValueError as exc:
             findings.append(error("fault-invalid", str(exc), where.child("delay")))
             ok = False
-    elif action == "delay":
-        findings.append(error("fault-invalid", "action delay needs delay: (e.g. delay: 2000ms)", where))
+    elif isinstance(action, str) and effect(action).needs_delay:
+        findings.append(error("fault-invalid", f"action {action} needs delay: (e.g. delay: 2000ms)", where))
         ok = False
 
     if not ok:
@@ -418,3 +482,6 @@ class ZoneFaults:
     def __iter__(self) -> Iterator[Fault]:
         yield from self.declared
         yield from self.runtime
+
+
+__doc__ = f"{__doc__}\nActions:\n{actions_help()}\n"

@@ -361,6 +361,9 @@ def load_paths(
                 findings.append(_duplicate_origin(zone, first, p))
             loaded.zones.append(zone)
         loaded.findings.extend(findings)
+    from zonetool.crosszone import refine  # rules that read the other zones (SPF includes, DMARC reports)
+
+    loaded.findings = refine(loaded.zones, loaded.findings)
     return loaded
 
 

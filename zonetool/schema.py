@@ -12,6 +12,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from zonetool.faults import ACTIONS, EFFECTS
+
 MAX_TTL = 2**31 - 1  # RFC 2181 8
 MAX_U16 = 2**16 - 1
 MAX_U32 = 2**32 - 1
@@ -84,11 +86,41 @@ BLOCKS: dict[str, Block] = {
             "exchangers": ("exchangers", "MX hosts"),
             "srv": ("bool", "also publish _smtp._tcp SRV records (priority, weight, port, host)"),
             "null": ("bool", "send-only domain: RFC 7505 null MX '0 .' (no exchangers)"),
+            "spf": ("spf", "the apex SPF record (RFC 7208), built from mechanisms"),
+            "dmarc": ("dmarc", "the _dmarc record (RFC 7489)"),
+            "tls_rpt": ("tls-rpt", "the _smtp._tls TLS reporting record (RFC 8460)"),
             **{
                 key: ("client", f"{label}._tcp SRV records (default port {port}); false = not offered")
                 for key, (label, port) in CLIENT_SERVICES.items()
             },
         },
+    ),
+    "spf": Block(
+        "The apex SPF record: v=spf1 [mx] [a] MECHANISMS... ALL, split into 255-octet strings.",
+        {
+            "mx": ("bool", "the exchangers may send for the domain (default true)"),
+            "a": ("bool", "the apex address may send (default false)"),
+            "mechanisms": ("strings", "further mechanisms, e.g. ip4:198.51.100.0/24, include:_spf.example.net"),
+            "all": ("spf-all", "everyone else: fail (-all, default), softfail (~all) or neutral (?all)"),
+        },
+    ),
+    "dmarc": Block(
+        "The _dmarc record: v=DMARC1; p=... (RFC 7489 6.3).",
+        {
+            "policy": ("dmarc-policy", "p: none (default), quarantine or reject"),
+            "subdomain_policy": ("dmarc-policy", "sp: the policy for subdomains"),
+            "np": ("dmarc-policy", "np (DMARCbis): the policy for subdomains that do not exist"),
+            "adkim": ("alignment", "DKIM alignment: relaxed or strict"),
+            "aspf": ("alignment", "SPF alignment: relaxed or strict"),
+            "fo": ("string", "failure reporting options: 0, 1, d, s joined by ':'"),
+            "rua": ("strings", "aggregate report addresses (mailto: is added to a bare address)"),
+            "ruf": ("strings", "failure report addresses"),
+        },
+    ),
+    "tls-rpt": Block(
+        "The _smtp._tls record: v=TLSRPTv1; rua=... (RFC 8460 3).",
+        {"rua": ("strings", "report addresses (mail) or https: URLs")},
+        ("rua",),
     ),
     "exchanger": Block(
         "One mail exchanger.",
@@ -140,6 +172,18 @@ BLOCKS: dict[str, Block] = {
             "addresses": _ADDRS,
         },
         ("host", "port"),
+    ),
+    "fault": Block(
+        "One sender-harness fault (zonetool.faults): which questions are answered badly, and how.",
+        {
+            "name": ("fault-names", "name it fires for, relative to the origin; '*.x' = every name below x"),
+            "names": ("fault-names", "several names (instead of name)"),
+            "type": ("fault-types", "record type asked (mnemonic or number; default: every type)"),
+            "types": ("fault-types", "several types (instead of type)"),
+            "action": ("fault-action", "what the answer becomes: " + ", ".join(ACTIONS)),
+            "delay": ("delay", "how late the reply comes: milliseconds, 1500ms or a duration like 2s"),
+        },
+        ("action",),
     ),
     "values": Block(
         "Several items of one type with a shared TTL.",
@@ -204,6 +248,15 @@ _DURATION: dict[str, Any] = {
 _SCALAR = {"type": ["string", "integer"]}
 
 
+def _any_case(*words: str) -> str:
+    """A pattern for any of `words` in any letter case (faults take SERVFAIL as servfail)."""
+    def one(word: str) -> str:
+        return "".join(f"[{ch.lower()}{ch.upper()}]" if ch.isalpha() else ch if ch == "-" else re.escape(ch)
+                       for ch in word)
+
+    return "^(?:" + "|".join(one(w) for w in words) + ")$"
+
+
 def _one_or_many(item: dict[str, Any]) -> dict[str, Any]:
     return {"oneOf": [item, {"type": "array", "items": item}]}
 
@@ -223,13 +276,29 @@ _KINDS: dict[str, dict[str, Any]] = {
     "soa": {"$ref": "#/$defs/soa"},
     "mail": {"$ref": "#/$defs/mail"},
     "exchangers": {"type": "array", "items": {"$ref": "#/$defs/exchanger"}},
+    "strings": _one_or_many({"type": "string", "minLength": 1}),
+    "spf": {"$ref": "#/$defs/spf"},
+    "spf-all": {"enum": ["fail", "softfail", "neutral"]},
+    "dmarc": {"$ref": "#/$defs/dmarc"},
+    "dmarc-policy": {"enum": ["none", "quarantine", "reject"]},
+    "alignment": {"enum": ["relaxed", "strict"]},
+    "tls-rpt": {"$ref": "#/$defs/tls-rpt"},
     "client": {"oneOf": [{"const": False}, {"$ref": "#/$defs/client"}]},
     "client-hosts": _one_or_many({"oneOf": [_NAME, {"$ref": "#/$defs/client-host"}]}),
     "services": {"type": "array", "items": {"$ref": "#/$defs/service"}},
     "targets": {"type": "array", "items": {"$ref": "#/$defs/target"}},
     "records": {"type": "object", "additionalProperties": {"$ref": "#/$defs/owner"}},
     "silence": {"type": "object", "additionalProperties": {"type": "string", "minLength": 1}},
-    "faults": {"type": "array"},
+    "faults": {"type": "array", "items": {"$ref": "#/$defs/fault"}},
+    "fault-names": _one_or_many(_NAME),
+    "fault-types": _one_or_many({"type": ["string", "integer"]}),
+    "fault-action": {"anyOf": [{"enum": list(ACTIONS)}, {"type": "string", "pattern": _any_case(*ACTIONS)}]},
+    "delay": {
+        "oneOf": [
+            {"type": "integer", "minimum": 0},
+            {"type": "string", "pattern": r"^\s*(?:[0-9]+\s*[mM][sS]|[0-9]+|(?:[0-9]+[smhdwSMHDW])+)\s*$"},
+        ],
+    },
     # a TXT item may also be a list of strings (one record of several character-strings)
     "item": {"oneOf": [_SCALAR, {"type": "array", "items": {"type": "string"}}]},
     # anyOf: a list of strings is both one TXT item and a list of items, and both are right
@@ -265,6 +334,14 @@ def _build_schema() -> dict[str, Any]:
         "patternProperties": {TYPE_KEY.pattern: {"$ref": "#/$defs/rtype"}},
         "additionalProperties": False,
     }
+    late = [a for a, e in EFFECTS.items() if e.needs_delay]
+    defs["fault"]["allOf"] = [
+        {"anyOf": [{"required": ["name"]}, {"required": ["names"]}]},  # a fault needs a name
+        {"not": {"required": ["name", "names"]}},
+        {"not": {"required": ["type", "types"]}},
+        {"if": {"properties": {"action": {"pattern": _any_case(*late)}}, "required": ["action"]},
+         "then": {"required": ["delay"]}},
+    ]
     defs["mail"]["properties"]["null"] = {**_KINDS["bool"], "description": BLOCKS["mail"].keys["null"][1]}
     top = _object(BLOCKS["zone"])
     return {

@@ -28,7 +28,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from zonetool.faults import Fault
+from zonetool.faults import Fault, actions_help
 from zonetool.findings import Finding
 from zonetool.names import Name, to_ascii
 from zonetool.records import Rdata
@@ -275,9 +275,12 @@ class DNSTestServer:
     ) -> Fault:
         """Misbehave for `name` (`mx1` = in the only zone; `*.x` = every name below x) and `qtype` (None = every type).
 
-        action: servfail, refused, nxdomain, timeout, delay (needs delay_ms or delay="2s"),
-        truncate, bad-id. Returns the fault, for `remove_fault`; the query log names the action
+        `action` is one of the table below (zonetool.faults.EFFECTS); an action that needs a delay takes
+        delay_ms or delay="2s". Returns the fault, for `remove_fault`; the query log names the action
         when it fires. A name in no served zone, an unknown action or a delay without one: ValueError.
+
+        Actions:
+        {actions}
         """
         return self.control.add_fault(name, qtype, action, delay if delay is not None else (delay_ms or None))
 
@@ -297,6 +300,11 @@ try:
     import pytest
 except ImportError:  # the class works without pytest; only the fixtures need it
     pytest = None  # type: ignore[assignment]
+
+# fault()'s help lists the actions from the one table of their effects (zonetool.faults.EFFECTS).
+if DNSTestServer.fault.__doc__:
+    DNSTestServer.fault.__doc__ = DNSTestServer.fault.__doc__.replace("{actions}", actions_help(" " * 8).lstrip())
+
 
 if pytest is not None:
 

@@ -74,3 +74,25 @@ def test_rules_only_bind_can_reach(tmp_path: Path) -> None:
     _zone, findings = loader.load_file(path)
     codes = {f.code for f in findings}
     assert {"soa-missing", "ns-apex-missing"} <= codes
+
+
+# issue 12: mail policy records imported from a master file, one mistake a line (line 8 on)
+MAIL = """@ MX 10 ns1
+@ TXT "v=spf1 mx ipv4:192.0.2.1 -all"
+_dmarc TXT ( "v=DMARC1; p=reject; "
+             "rua=dmarc@example.com" )
+sel._domainkey TXT "v=DKIM1; k=ed25519; p=QUJD"
+_mta-sts TXT "v=STSv1; id=2026-01-01"
+_smtp._tls TXT "v=TLSRPTv1; rua=http://example.com/r"
+_25._tcp.ns1 TLSA 1 1 1 8D02536C887482BC34FF54E41D2BA659
+"""
+
+
+def test_mail_policy_rules_judge_master_files(tmp_path: Path) -> None:
+    """The mail rules point at the master file's own lines (a record in parentheses: its first line)."""
+    _zone, findings = loader.load_file(_write(tmp_path, MAIL))
+    lines = {(f.code, f.where.line) for f in findings if f.where.file == str(tmp_path / "example.com.zone")}
+    assert {("spf-unknown-mechanism", 9), ("dmarc-report-uri", 10), ("dkim-key", 12), ("mta-sts-record", 13),
+            ("mta-sts-policy-host", 13), ("tls-rpt-record", 14), ("tlsa-smtp-usage", 15), ("tlsa-length", 15),
+            ("dane-unsigned", 15)} <= lines
+    assert "character 11" in next(f.message for f in findings if f.code == "spf-unknown-mechanism")

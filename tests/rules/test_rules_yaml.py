@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.rules.test_rules_mail import SHA256, rsa_key
 from zonetool import loader
 from zonetool.findings import Finding
 from zonetool.rules import RULES
@@ -119,6 +120,52 @@ FAILING: dict[str, str] = {
     "dmarc-missing": MX1 + "  # <-\nrecords:\n  '@': {TXT: 'v=spf1 mx -all'}\n" + HOSTS,
     "dmarc-policy": "records:\n  _dmarc: {TXT: 'v=DMARC1; rua=mailto:d@example.com'}  # <-\n" + HOSTS,
     "dmarc-multiple": "records:\n  _dmarc: {TXT: ['v=DMARC1; p=none', 'v=DMARC1; p=reject']}  # <-\n" + HOSTS,
+    # issue 12: the mail policy families, written by hand under records:
+    "spf-syntax": "records:\n  '@': {TXT: 'v=spf1 include: -all'}  # <-\n" + HOSTS,
+    "spf-unknown-mechanism": "records:\n  '@': {TXT: 'v=spf1 ipv4:192.0.2.1 -all'}  # <-\n" + HOSTS,
+    "spf-bad-ip": "records:\n  '@': {TXT: 'v=spf1 ip4:192.0.2.0/33 -all'}  # <-\n" + HOSTS,
+    "spf-version": "records:\n  '@': {TXT: 'v=spf1mx -all'}  # <-\n" + HOSTS,
+    "spf-ptr": "records:\n  '@': {TXT: 'v=spf1 ptr -all'}  # <-\n" + HOSTS,
+    "spf-redirect-with-all": "records:\n  '@': {TXT: 'v=spf1 redirect=_spf.example.net -all'}  # <-\n" + HOSTS,
+    "spf-too-long": "records:\n  '@': {TXT: 'v=spf1 " + " ".join(f"ip6:2001:db8:{i:x}::/48" for i in range(30))
+    + " -all'}  # <-\n" + HOSTS,
+    "spf-too-many-lookups": "records:\n  '@': {TXT: 'v=spf1 " + " ".join(f"include:s{i}.example.net" for i in range(11))
+    + " -all'}  # <-\n" + HOSTS,
+    "spf-include-loop": "records:\n  '@': {TXT: 'v=spf1 include:_a.example.com -all'}  # <-\n"
+    "  _a: {TXT: 'v=spf1 include:example.com -all'}  # <-\n" + HOSTS,
+    "spf-include-no-spf": "records:\n  '@': {TXT: 'v=spf1 include:_a.example.com -all'}  # <-\n"
+    "  _a: {TXT: hello}\n" + HOSTS,
+    "spf-void-lookup": "records:\n  '@': {TXT: 'v=spf1 a:nohost.example.com -all'}  # <-\n" + HOSTS,
+    "spf-too-many-void-lookups": "records:\n  '@': {TXT: 'v=spf1 a:n1.example.com a:n2.example.com mx:n3.example.com "
+    "-all'}  # <-\n" + HOSTS,
+    "dmarc-version": "records:\n  _dmarc: {TXT: 'p=reject; v=DMARC1'}  # <-\n" + HOSTS,
+    "dmarc-syntax": "records:\n  _dmarc: {TXT: 'v=DMARC1; p=reject; p=none'}  # <-\n" + HOSTS,
+    "dmarc-unknown-tag": "records:\n  _dmarc: {TXT: 'v=DMARC1; p=reject; ruaa=mailto:d@example.com'}  # <-\n" + HOSTS,
+    "dmarc-tag-value": "records:\n  _dmarc: {TXT: 'v=DMARC1; p=reject; pct=150'}  # <-\n" + HOSTS,
+    "dmarc-removed-tag": "records:\n  _dmarc: {TXT: 'v=DMARC1; p=reject; pct=50'}  # <-\n" + HOSTS,
+    "dmarc-report-uri": "records:\n  _dmarc: {TXT: 'v=DMARC1; p=reject; rua=d@example.com'}  # <-\n" + HOSTS,
+    "dmarc-too-many-uris": "records:\n  _dmarc:\n    TXT: 'v=DMARC1; p=reject; rua=mailto:a@example.com,"
+    "mailto:b@example.com,mailto:c@example.com'  # <-\n" + HOSTS,
+    "dkim-syntax": "records:\n  sel._domainkey: {TXT: 'v=DKIM1; k=rsa'}  # <-\n" + HOSTS,
+    "dkim-key-type": f"records:\n  sel._domainkey: {{TXT: 'v=DKIM1; k=dsa; p={rsa_key(1024)}'}}  # <-\n" + HOSTS,
+    "dkim-key": "records:\n  sel._domainkey: {TXT: 'v=DKIM1; p=QUJD'}  # <-\n" + HOSTS,
+    "dkim-rsa-too-short": f"records:\n  sel._domainkey: {{TXT: 'v=DKIM1; p={rsa_key(768)}'}}  # <-\n" + HOSTS,
+    "dkim-rsa-weak": f"records:\n  sel._domainkey: {{TXT: 'v=DKIM1; p={rsa_key(1024)}'}}  # <-\n" + HOSTS,
+    "dkim-testing": f"records:\n  sel._domainkey:\n    TXT: 'v=DKIM1; t=y; p={rsa_key(2048)}'  # <-\n" + HOSTS,
+    "mta-sts-record": "records:\n  _mta-sts: {TXT: 'v=STSv1; id=2026-01-01'}  # <-\n"
+    "  mta-sts: {A: 192.0.2.80}\n" + HOSTS,
+    "mta-sts-policy-host": "records:\n  _mta-sts: {TXT: 'v=STSv1; id=abc'}  # <-\n" + HOSTS,
+    "tls-rpt-record": "records:\n  _smtp._tls: {TXT: 'v=TLSRPTv1; rua=tls@example.com'}  # <-\n" + HOSTS,
+    "tlsa-not-exchanger": f"records:\n  _25._tcp.www: {{TLSA: '3 1 1 {SHA256}'}}  # <-\n" + HOSTS,
+    "tlsa-smtp-usage": f"{MX1}\nrecords:\n  _25._tcp.mx1: {{TLSA: '1 1 1 {SHA256}'}}  # <-\n" + HOSTS,
+    "tlsa-fields": f"{MX1}\nrecords:\n  _25._tcp.mx1: {{TLSA: '3 2 1 {SHA256}'}}  # <-\n" + HOSTS,
+    "tlsa-length": f"{MX1}\nrecords:\n  _25._tcp.mx1: {{TLSA: '3 1 2 {SHA256}'}}  # <-\n" + HOSTS,
+    "dane-unsigned": f"{MX1}\nrecords:\n  _25._tcp.mx1: {{TLSA: '3 1 1 {SHA256}'}}  # <-\n" + HOSTS,
+}
+# Rules whose failing case needs a second zone validated together: (this zone, the other zone's file).
+PEERS: dict[str, tuple[str, str]] = {
+    "dmarc-external-report": ("records:\n  _dmarc: {TXT: 'v=DMARC1; p=reject; rua=mailto:d@example.net'}  # <-\n"
+                              + HOSTS, "origin: example.net\nnameservers: [ns1.example.com.]\n"),
 }
 # Rules the YAML compiler makes unreachable (it refuses the input first, under its own code);
 # they are proven by the core tests and, where a BIND file can reach them, by test_rules_bind.py.
@@ -155,7 +202,7 @@ def test_compiler_reports_what_it_makes_unreachable(tmp_path: Path) -> None:
 
 
 def test_every_rule_has_a_yaml_case() -> None:
-    assert set(FAILING) | set(COMPILER_COVERS) == set(RULES)
+    assert set(FAILING) | set(COMPILER_COVERS) | set(PEERS) == set(RULES)
 
 
 @pytest.mark.parametrize("code", sorted(FAILING))
@@ -222,3 +269,30 @@ def test_a_failed_rules_child_is_done_over_here(two_processes: list[int], monkey
 
     monkeypatch.setattr(rules, "run_rules", dying)
     assert [loader._run_rules(z, loader.ONE_SHOT_COMMAND) for z in zones] == serial and two_processes
+
+
+@pytest.mark.parametrize("code", sorted(PEERS))
+def test_cross_zone_rule_fails_at_its_line(tmp_path: Path, code: str) -> None:
+    """Validated alone the zone passes the rule; with the other zone in the same run it fails at its line."""
+    text, other = PEERS[code]
+    text = HEAD + text
+    (tmp_path / "zone.yaml").write_text(text)
+    marked = [n for n, line in enumerate(text.splitlines(), start=1) if "# <-" in line]
+    assert code not in [f.code for f in loader.load_paths([tmp_path / "zone.yaml"]).findings]
+    (tmp_path / "other.yaml").write_text(other)
+    hits = [f for f in loader.load_paths([tmp_path]).findings if f.code == code]
+    assert [f.where.line for f in hits] == marked
+    assert all(f.where.file == str(tmp_path / "zone.yaml") and f.where.column for f in hits)
+
+
+def test_spf_lookups_counted_into_the_zones_validated_together(tmp_path: Path) -> None:
+    """An include into another zone of the run costs what that zone's record costs (RFC 7208 4.6.4)."""
+    text = HEAD + "records:\n  '@': {TXT: 'v=spf1 mx include:_spf.example.net -all'}  # <-\n" + HOSTS
+    inner = " ".join(f"a:h{i}.example.org" for i in range(9))
+    (tmp_path / "zone.yaml").write_text(text)
+    assert "spf-too-many-lookups" not in [f.code for f in loader.load_paths([tmp_path]).findings]
+    (tmp_path / "net.yaml").write_text(f"origin: example.net\nnameservers: [ns1.example.com.]\n"
+                                       f"records:\n  _spf: {{TXT: 'v=spf1 {inner} -all'}}\n")
+    hits = [f for f in loader.load_paths([tmp_path]).findings if f.code == "spf-too-many-lookups"]
+    assert [(f.where.file, f.where.line) for f in hits] == [(str(tmp_path / "zone.yaml"), 4)]
+    assert "needs 11" in hits[0].message

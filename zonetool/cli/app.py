@@ -7,6 +7,8 @@ heavy modules inside the function body so `zonetool --help` and small jobs start
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterable
+from contextvars import ContextVar
 from enum import StrEnum
 from typing import Annotated, Any, NoReturn
 
@@ -32,8 +34,20 @@ class Format(StrEnum):
     json = "json"
 
 
+# Set by `--format` at every invocation (click calls an option's callback for its default too):
+# "text", "json" (a program asked for JSON), or "printed" (its one document is out already).
+_json_state: ContextVar[str] = ContextVar("zonetool_json_state", default="text")
+
+
+def _note_format(value: Format) -> Format:
+    _json_state.set(value.value)
+    return value
+
+
 # One `--format` for every command that reports; typer checks the choice.
-FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="text for people, json for programs.")]
+FormatOpt = Annotated[
+    Format, typer.Option("--format", "-f", help="text for people, json for programs.", callback=_note_format)
+]
 
 
 def echo_json(doc: Any) -> None:
@@ -41,6 +55,8 @@ def echo_json(doc: Any) -> None:
     import json
 
     typer.echo(json.dumps(doc, indent=2, ensure_ascii=False))
+    if _json_state.get() == "json":
+        _json_state.set("printed")
 
 
 class UserError(Exception):
@@ -51,9 +67,17 @@ class UserError(Exception):
         self.code = code
 
 
-def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
-    typer.echo(f"zonetool: {message}", err=True)
+def fail(message: str, code: int = EXIT_USAGE, findings: Iterable[Any] = ()) -> NoReturn:
+    """Refuse: one line on stderr for a person and, under `--format json`, one document on stdout
+    (unless the command printed its document already, e.g. compile's records and findings)."""
+    _refusal(message, code, findings)
     raise typer.Exit(code)
+
+
+def _refusal(message: str, code: int, findings: Iterable[Any] = ()) -> None:
+    typer.echo(f"zonetool: {message}", err=True)
+    if _json_state.get() == "json":
+        echo_json({"ok": False, "error": message, "exit": code, "findings": [f.to_json() for f in findings]})
 
 
 def _version(value: bool) -> None:
@@ -94,5 +118,5 @@ def run() -> None:
     try:
         app()
     except UserError as exc:
-        typer.echo(f"zonetool: {exc}", err=True)
+        _refusal(str(exc), exc.code)
         sys.exit(exc.code)

@@ -238,7 +238,8 @@ def import_(
         if format != "json":
             _print_findings(warnings)
         if zone.soa is None and zone.rrset(zone.origin, 2) is None:  # as named-checkzone: nothing at the origin
-            fail(f"{file}: no SOA and no NS at {zone.origin}: is --origin right? nothing written", EXIT_FINDINGS)
+            fail(f"{file}: no SOA and no NS at {zone.origin}: is --origin right? nothing written", EXIT_FINDINGS,
+                 warnings)
         # The promise of import: the YAML compiles to the very same records. Check it, never assume it.
         result, lost, problems = import_check.checked_yaml(zone, str(output or "<import>"))
     if lost:

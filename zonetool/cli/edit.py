@@ -61,7 +61,7 @@ def run_edit(
     """The one way every edit command changes a file; it says which findings the edit brings in.
 
     With `format="json"` a successful edit prints one document (file, edit, changed, written,
-    serial, findings, diff); refusals stay one line on stderr with their exit code.
+    serial, findings, diff); a refusal prints `fail`'s error document instead.
     """
     from zonetool.atomic import write_atomic
     from zonetool.loader import has_errors, load_text, sort_key
@@ -103,14 +103,15 @@ def run_edit(
         for f in sorted(findings, key=sort_key):
             if f.silenced is None and f.severity.value == "error":
                 typer.echo(f.format(), err=True)
-        fail(f"{path}: {what}: the zone would not be valid; the file was not changed", EXIT_FINDINGS)
+        fail(f"{path}: {what}: the zone would not be valid; the file was not changed", EXIT_FINDINGS,
+             [f for f in findings if f.silenced is None and f.severity.value == "error"])
     new = introduced(load_text(text, str(path))[1], findings)
     if format != "json":
         for f in new:  # e.g. a second SPF record: said now, not at the next validate (issue 11)
             typer.echo(f.format(), err=True)
     if strict and new:
         fail(f"{path}: {what}: the edit brings in {len(new)} finding(s) (--strict); the file was not changed",
-             EXIT_FINDINGS)
+             EXIT_FINDINGS, new)
     if dry_run:
         diff = unified_diff(text, result.new_text, str(path))
         if format == "json":

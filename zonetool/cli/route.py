@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from zonetool.cli.app import app, fail
+from zonetool.cli.app import Format, FormatOpt, app, echo_json, fail
 
 if TYPE_CHECKING:
     from zonetool.harness.plan import Plan, SampleReport
@@ -46,15 +45,13 @@ def route(
     samples: Annotated[int, typer.Option("--samples", "-n", help="Draw N plans and count which host comes first.")] = 0,
     seed: Annotated[int | None, typer.Option("--seed", help="Random seed for --samples (default: random).")] = None,
     timeout: Annotated[float, typer.Option("--timeout", help="Seconds to wait for each answer (--server).")] = 2.0,
-    output: Annotated[str, typer.Option("--format", "-f", help="text or json.")] = "text",
+    format: FormatOpt = Format.text,
 ) -> None:
     """Print the delivery plan a compliant sender follows, and what it must do in each failure case."""
     import random
 
     from zonetool.harness.plan import SERVICES, plan_route, sample_plans
 
-    if output not in ("text", "json"):
-        fail(f"--format must be text or json, not {output!r}")
     if bool(zone) == bool(server):
         fail("give the zones to read (--zone PATH) or a DNS server to ask (--server HOST:PORT), one of the two")
     if samples < 0:
@@ -74,12 +71,12 @@ def route(
     if samples:
         used_seed = seed if seed is not None else random.SystemRandom().randrange(2**32)
         report = sample_plans(plan, samples, random.Random(used_seed))
-    if output == "json":
+    if format is Format.json:
         data: dict[str, Any] = plan.to_json()
         data["explanation"] = OUTCOME_TEXT.get(plan.outcome, plan.outcome)
         if report is not None:
             data["samples"] = {**report.to_json(), "seed": used_seed}
-        typer.echo(json.dumps(data, indent=2))
+        echo_json(data)
         return
     typer.echo(format_plan(plan))
     if report is not None:
@@ -103,7 +100,7 @@ def _zone_resolver(paths: list[Path]) -> Any:
         for finding in blockers:
             typer.echo(finding.format(), err=True)
         fail(f"{len(blockers)} error(s) in the zone files that no name server would serve; "
-             "fix them first (zonetool validate)", 1)
+             "fix them first (zonetool validate)", 1, blockers)
     # The loader has reported bad `faults:` items already (with line:column); the good ones apply.
     faults = FaultSet.merge(*(FaultSet.from_spec(z.faults_spec, z.origin, z.file)[0] for z in loaded.zones))
     if not loaded.zones:

@@ -2,30 +2,23 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
 from typing import Annotated
 
 import typer
 
-from zonetool.cli.app import EXIT_USAGE, app, fail
-
-
-class Format(StrEnum):
-    text = "text"
-    json = "json"
+from zonetool.cli.app import EXIT_USAGE, Format, FormatOpt, app, echo_json, fail
 
 
 @app.command("rules")
 def rules(
     code: Annotated[str | None, typer.Argument(help="Show only this rule (e.g. mx-target-cname).")] = None,
-    format: Annotated[Format, typer.Option("--format", "-f", help="text for people, json for programs.")] = Format.text,
+    format: FormatOpt = Format.text,
 ) -> None:
     """List every validation rule: code, severity, what it requires, and its RFC.
 
     A code listed here can be named under `silence:` in a zone, with the reason for accepting it.
     """
     import difflib
-    import json
 
     from zonetool.rules import RULES
 
@@ -40,7 +33,7 @@ def rules(
             {"code": r.code, "severity": r.severity.value, "family": r.family, "requires": r.summary, "rfc": r.rfc}
             for r in selected
         ]
-        typer.echo(json.dumps(doc, indent=2))
+        echo_json(doc)
         return
     width = max(len(r.code) for r in selected)
     for r in selected:

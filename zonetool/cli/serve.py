@@ -39,16 +39,12 @@ def _sink_line(ep: Endpoint, state: str) -> str:
 
 
 def echo_refusal(file: object, blockers: list[Any]) -> None:
-    """A refused zone file as a line of the JSON log on stdout (issue 11 A12): a program reading the
-    log learns what is not served without parsing the text on stderr."""
+    """A zone file refused at start, as a line of the JSON log on stdout (no log thread runs yet)."""
     import json
-    import time
 
-    from zonetool.server.querylog import rfc3339
+    from zonetool.server.querylog import refusal_event
 
-    event = {"event": "not-serving", "ts": rfc3339(time.time()), "file": str(file), "errors": len(blockers),
-             "codes": sorted({f.code for f in blockers}), "findings": [f.to_json() for f in blockers]}
-    typer.echo(json.dumps(event, separators=(",", ":"), ensure_ascii=False))
+    typer.echo(json.dumps(refusal_event(file, blockers, reload=False), separators=(",", ":"), ensure_ascii=False))
 
 
 def find_default_zones(cwd: Path | None = None) -> Path | None:

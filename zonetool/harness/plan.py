@@ -25,6 +25,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from zonetool.faults import event_note
 from zonetool.names import Name, NameError_, to_ascii
 from zonetool.records import MX, SRV, Rdata
 
@@ -328,39 +329,15 @@ def _event_notes(result: Result, what: str, host: str | None = None) -> list[Not
     """The notes for what happened on the way to an answer (`Result.events`): a fault that fired,
     a truncated UDP answer, a reply with a wrong ID, a late answer.
 
-    The one place the plan turns resolver events (and so injected faults) into notes: every
-    lookup of the plan goes through here, so a new fault action's note is written here only.
+    The one place the plan turns resolver events (and so injected faults) into notes: the
+    texts are the `note` of the fault action's row in `zonetool.faults.EFFECTS`.
     """
     notes = []
     for event in result.events:
         kind, _, detail = event.partition(":")
-        if kind == "truncated":
-            notes.append(
-                Note(
-                    "dns-truncated",
-                    f"{what}: the UDP answer was truncated (TC); a compliant resolver repeats the query over TCP "
-                    "and uses the full answer, never the truncated one (RFC 1035 4.2.1, RFC 7766 5)",
-                    host,
-                )
-            )
-        elif kind == "bad-id":
-            notes.append(
-                Note(
-                    "dns-bad-id",
-                    f"{what}: a reply with the wrong message ID arrived; a resolver must discard it "
-                    "(RFC 5452 9.1) and keep waiting, so the lookup ends as a timeout",
-                    host,
-                )
-            )
-        elif kind == "delay":
-            notes.append(
-                Note(
-                    "dns-delay",
-                    f"{what}: the answer came {detail} ms late; a sender with a shorter resolver timeout "
-                    "sees a timeout and must defer, not bounce",
-                    host,
-                )
-            )
+        note = event_note(kind)
+        if note is not None:
+            notes.append(Note(note[0], note[1].format(what=what, detail=detail), host))
         elif kind == "fault":
             notes.append(Note("fault", f"{what}: injected {detail}", host))
     return notes

@@ -13,7 +13,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from zonetool.faults import FaultSet
+from zonetool.faults import FaultSet, effect
 from zonetool.harness.plan import OUTSIDE, RCODE_ERRORS, REFERRAL, TIMEOUT, Result
 from zonetool.names import Name
 from zonetool.records import Rdata
@@ -27,9 +27,10 @@ MAX_CHAIN = 16  # aliases followed before calling it a loop
 class ZoneResolver:
     """Answers from zones in memory through `lookup`, with the same faults the server would apply.
 
-    A fault is turned into what a compliant resolver would make of it: `timeout` and `bad-id`
-    become a timeout (a reply with a wrong ID is discarded, RFC 5452 9.1), `truncate` a retry
-    over TCP that succeeds, `delay` a late but normal answer.
+    A fault is turned into what a compliant resolver would make of it, from its row of
+    `zonetool.faults.EFFECTS`: no reply or a wrong ID (discarded, RFC 5452 9.1) become a timeout,
+    an RCODE that RCODE, TC over UDP a retry over TCP that succeeds, a delay a late but normal
+    answer; the row's event is recorded for the route notes.
     """
 
     def __init__(self, zones: Sequence[Zone], faults: FaultSet | None = None) -> None:
@@ -48,20 +49,14 @@ class ZoneResolver:
             fault = self.faults.match(current, qtype)
             if fault is not None:
                 events.append(f"fault:{fault.describe()}")
-                action = fault.action
-                if action in ("timeout", "bad-id"):
-                    if action == "bad-id":
-                        events.append("bad-id")
+                how = effect(fault.action)
+                event = how.event_text(fault.delay_ms)
+                if event is not None:
+                    events.append(event)
+                if how.drop or how.wrong_id:  # a reply with a wrong ID is discarded (RFC 5452 9.1)
                     return Result(None, (), tuple(chain), TIMEOUT, tuple(events))
-                if action in ("servfail", "refused"):
-                    rcode = 2 if action == "servfail" else 5
-                    return Result(rcode, (), tuple(chain), RCODE_ERRORS[rcode], tuple(events))
-                if action == "nxdomain":
-                    return Result(3, (), tuple(chain), None, tuple(events))
-                if action == "truncate":
-                    events.append("truncated")
-                elif action == "delay":
-                    events.append(f"delay:{fault.delay_ms}")
+                if how.rcode is not None:
+                    return Result(how.rcode, (), tuple(chain), RCODE_ERRORS.get(how.rcode), tuple(events))
             step = self._one(current, qtype)
             if isinstance(step, Result):
                 return Result(step.rcode, step.records, (*chain, *step.chain), step.error, tuple(events))

@@ -12,20 +12,24 @@ from collections.abc import Iterable, Mapping
 from dataclasses import replace
 
 from zonetool.findings import Finding
+from zonetool.names import Name
 from zonetool.rules.base import RULES, Context, Rule, rule
 from zonetool.zone import Zone
 
 __all__ = ["FAMILIES", "RULES", "Rule", "apply_silence", "rule", "run_rules"]
 
 # Importing a family module registers its rules; this order is the order of findings.
-FAMILIES = ("names", "mx", "srv", "cname", "ns", "ttl", "hygiene")
+FAMILIES = ("names", "mx", "srv", "cname", "ns", "ttl", "hygiene", "spf", "dmarc", "dkim", "mtasts", "tlsrpt", "dane")
 for _family in FAMILIES:
     importlib.import_module(f"zonetool.rules.{_family}")
 
 
-def run_rules(zone: Zone, only: Iterable[str] | None = None) -> list[Finding]:
-    """Every finding of every rule (or of the codes in `only`), in registry order."""
-    ctx = Context(zone)
+def run_rules(
+    zone: Zone, only: Iterable[str] | None = None, peers: Mapping[Name, Zone] | None = None
+) -> list[Finding]:
+    """Every finding of every rule (or of the codes in `only`), in registry order; `peers` are
+    the other zones validated together (by origin), which the cross-zone rules read."""
+    ctx = Context(zone, peers)
     wanted = None if only is None else set(only)
     findings: list[Finding] = []
     for code, r in RULES.items():

@@ -11,7 +11,7 @@ scanning the whole zone per record.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, NamedTuple, TypeVar
@@ -72,6 +72,9 @@ class Rule:
     # NSD refuses to load a zone with this finding, so `serve` does not serve it either (issue 10);
     # tests/test_serve_policy.py holds each such rule against nsd-checkzone.
     unservable: bool = False
+    # The rule reads the other zones validated together (`Context.peers`); the loader runs it
+    # again once every zone is loaded, so its findings for one file change with the others.
+    cross_zone: bool = False
 
     def run(self, ctx: Context) -> Iterator[Finding]:
         for h in self.check(ctx):
@@ -87,31 +90,69 @@ def family_of(check: Check) -> str:
 
 
 def rule(
-    code: str, severity: Severity, summary: str, rfc: str, *, unservable: bool = False
+    code: str, severity: Severity, summary: str, rfc: str, *, unservable: bool = False, cross_zone: bool = False
 ) -> Callable[[Check], Check]:
     """Register `check` under a stable code (codes are what zones silence: never rename one).
 
     The rule's family is the module it is written in (`zonetool/rules/mx.py` -> "mx"), so a
     rule cannot sit in one family's file and be listed under another.
     `unservable`: a real authoritative server (NSD) refuses the whole zone for this finding.
+    `cross_zone`: the rule also reads `ctx.peers` (SPF include targets, DMARC report domains).
     """
 
     def register(check: Check) -> Check:
         if code in RULES:
             raise ValueError(f"rule code {code!r} registered twice")
-        RULES[code] = Rule(code, severity, family_of(check), summary, rfc, check, unservable)
+        RULES[code] = Rule(code, severity, family_of(check), summary, rfc, check, unservable, cross_zone)
         return check
 
     return register
 
 
-class Context:
-    """Indexes over one zone, built once per run and shared by every rule."""
+class Peers(dict[Name, Zone]):
+    """The zones validated together, by origin (the judged zone may be among them), with indexes
+    over all of them built once per run rather than once per zone (10,000 zones stay linear)."""
 
-    def __init__(self, zone: Zone) -> None:
+    def __init__(self, zones: Iterable[Zone] = ()) -> None:
+        super().__init__((z.origin, z) for z in zones)
+        self._memo: dict[str, Any] = {}
+
+    def memo(self, key: str, build: Callable[[Peers], T]) -> T:
+        if key not in self._memo:
+            self._memo[key] = build(self)
+        return self._memo[key]  # type: ignore[no-any-return]
+
+
+class Context:
+    """Indexes over one zone, built once per run and shared by every rule.
+
+    `peers`: the other zones validated together, by origin (empty when a zone is judged alone; the
+    zone itself may be among them); only `cross_zone` rules read them.
+    """
+
+    def __init__(self, zone: Zone, peers: Mapping[Name, Zone] | None = None) -> None:
         self.zone = zone
         self.origin = zone.origin
+        self.peers: Mapping[Name, Zone] = peers or {}
         self._memo: dict[str, Any] = {}
+
+    def zone_of(self, name: Name) -> Zone | None:
+        """The zone (this one or a peer) whose data answers for `name`, or None: the deepest origin
+        above it, unless `name` is below a delegation there (then that data is not authoritative)."""
+        labels = name.labels
+        for i in range(len(labels) + 1):  # deepest origin first: O(depth), not O(peers)
+            above = Name(labels[i:])
+            found = self.zone if above == self.origin else self.peers.get(above)
+            if found is not None:
+                return None if found.find_cut(name) is not None else found
+        return None
+
+    def across(self, key: str, build: Callable[[Iterable[Zone]], T]) -> T:
+        """An index over this zone and every peer: built once for all zones of a run when the
+        peers are a `Peers` (which then hold this zone too), else for this context."""
+        if isinstance(self.peers, Peers) and self.peers.get(self.origin) is self.zone:
+            return self.peers.memo(key, lambda peers: build(peers.values()))
+        return self.memo(key, lambda ctx: build([ctx.zone, *(z for z in ctx.peers.values() if z is not ctx.zone)]))
 
     def memo(self, key: str, build: Callable[[Context], T]) -> T:
         """An index several rules share (e.g. CNAME chains), built by the first that asks."""

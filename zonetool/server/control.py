@@ -32,7 +32,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from zonetool.faults import ACTIONS, Fault, ZoneFaults, parse_delay_ms
+from zonetool.faults import EFFECTS, Fault, ZoneFaults, effect, parse_delay_ms
 from zonetool.names import Name, NameError_, repeats_origin, to_ascii
 from zonetool.records import Rdata, RdataError, parse_rdata, type_code, type_name
 from zonetool.server.zonesource import SerialBook
@@ -383,8 +383,8 @@ class Control:
         `delay` is milliseconds or a duration (`2s`, `1500ms`); action `delay` needs one.
         """
         runtime = self._runtime_faults()
-        if not isinstance(action, str) or action.strip().lower() not in ACTIONS:
-            raise ControlError("action", f"unknown fault action {action!r} (one of {', '.join(ACTIONS)})")
+        if not isinstance(action, str) or action.strip().lower() not in EFFECTS:
+            raise ControlError("action", f"unknown fault action {action!r} (one of {', '.join(EFFECTS)})")
         action = action.strip().lower()
         delay_ms = 0
         if delay is not None and delay != "":
@@ -392,8 +392,8 @@ class Control:
                 delay_ms = parse_delay_ms(delay)  # type: ignore[arg-type]
             except (ValueError, TypeError) as exc:
                 raise ControlError("delay", str(exc)) from None
-        if action == "delay" and delay_ms <= 0:
-            raise ControlError("delay", "action delay needs a delay: milliseconds or a duration (2s, 1500ms)")
+        if effect(action).needs_delay and delay_ms <= 0:
+            raise ControlError("delay", f"action {action} needs a delay: milliseconds or a duration (2s, 1500ms)")
         raw_names = [name] if isinstance(name, str | Name) else list(name)
         if not raw_names:
             raise ControlError("name", "a fault needs a name")

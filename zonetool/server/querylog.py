@@ -57,6 +57,14 @@ def rfc3339(ts: float) -> str:
     return _dt.datetime.fromtimestamp(ts, _dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+def refusal_event(file: object, blockers: list[Any], *, reload: bool) -> dict[str, Any]:
+    """A zone file not served, as one line of the JSON log (issue 11 A12): a program reading the log
+    learns what is not served without parsing the text on stderr."""
+    return {"event": "not-serving", "ts": rfc3339(time.time()), "file": str(file), "reload": reload,
+            "errors": len(blockers), "codes": sorted({f.code for f in blockers}),
+            "findings": [f.to_json() for f in blockers]}
+
+
 @dataclass(frozen=True, slots=True)
 class Entry:
     """One logged question with its outcome; `client` is (address, port), `ts` seconds since the epoch."""
@@ -231,6 +239,13 @@ class QueryLog:
             line = json.dumps(entry.to_json(), separators=(",", ":")) if self.fmt == "json" else entry.to_text()
             if not self._writer_for(stream).put(line):  # the reader went away (`| head`): keep serving, stop logging
                 self.stream = None
+
+    def event(self, doc: dict[str, Any]) -> None:
+        """A server event as a line of the JSON log, through the same writer as the queries (lines never
+        interleave); the text log has no such lines (its events are said on stderr)."""
+        stream = self.stream
+        if stream is not None and self.fmt == "json":
+            self._writer_for(stream).put(json.dumps(doc, separators=(",", ":"), ensure_ascii=False))
 
     def _writer_for(self, stream: TextIO) -> StreamWriter:
         writer = self._writer

@@ -18,11 +18,11 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from zonetool import wire
+from zonetool.faults import effect
 from zonetool.lookup import (
     NOERROR,
     NOTAUTH,
     NOTIMP,
-    NXDOMAIN,
     RCODE_NAMES,
     REFUSED,
     SERVFAIL,
@@ -65,7 +65,7 @@ def _network(text: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
 
 
 class Fault(Protocol):
-    action: str  # servfail | refused | nxdomain | timeout | delay | truncate | bad-id
+    action: str  # a row of zonetool.faults.EFFECTS
     delay_ms: int
 
 
@@ -473,30 +473,33 @@ class Responder:
         qname: str,
         qtype: str,
     ) -> Reply:
-        """Misbehave on purpose for the sender harness; never cached, always named in the log."""
+        """Misbehave on purpose for the sender harness; never cached, always named in the log.
+
+        What the action does comes from its row of `zonetool.faults.EFFECTS`.
+        """
         action = fault.action
+        how = effect(action)
         delay = max(0, int(getattr(fault, "delay_ms", 0) or 0)) / 1000.0  # any action may come late
 
         def info(rcode: int, answers: int = 0) -> QueryInfo:
             return QueryInfo(client, transport, qname, qtype, RCODE_NAMES.get(rcode, str(rcode)), answers, action)
 
-        if action == "timeout":
+        if how.drop:
             return Reply([], info(NOERROR))
-        if action in ("servfail", "refused"):
-            rcode = SERVFAIL if action == "servfail" else REFUSED
-            return Reply([wire.pack_error(data, rcode, query, our_udp=self.max_udp)], info(rcode), delay=delay)
-        if action == "nxdomain":
+        if how.rcode is not None and not how.negative:
+            return Reply([wire.pack_error(data, how.rcode, query, our_udp=self.max_udp)], info(how.rcode), delay=delay)
+        if how.rcode is not None:  # a negative answer: the zone's SOA for caching it (RFC 2308 3)
             zone = snap.zoneset.find(query.name)
-            answer = Answer(NXDOMAIN, zone is not None, authority=negative_soa(zone) if zone else [], zone=zone)
+            answer = Answer(how.rcode, zone is not None, authority=negative_soa(zone) if zone else [], zone=zone)
             body = wire.pack_answer(data, query, answer, limit, self.max_udp)
-            return Reply([body], info(NXDOMAIN), delay=delay)
-        if action == "truncate" and transport != "tcp":
+            return Reply([body], info(how.rcode), delay=delay)
+        if how.tc_udp and transport != "tcp":
             body = wire.pack_answer(data, query, Answer(NOERROR, True), limit, self.max_udp)
             body = body[:2] + ((body[2] | 0x02).to_bytes(1)) + body[3:]  # TC, no records (RFC 1035 4.2.1)
             return Reply([body], info(NOERROR), delay=delay)
         answer = lookup(snap.zoneset, query.name, query.qtype, query.qclass)
         body = wire.pack_answer(data, query, answer, limit, self.max_udp)
         answers = int.from_bytes(body[6:8])
-        if action == "bad-id":
+        if how.wrong_id:
             body = ((int.from_bytes(body[:2]) ^ 0xFFFF).to_bytes(2)) + body[2:]  # never the ID asked (RFC 5452 9.1)
         return Reply([body], info(answer.rcode, answers), delay=delay)

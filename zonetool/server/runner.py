@@ -22,6 +22,7 @@ from typing import Any
 from zonetool.loader import ZONE_SUFFIXES
 from zonetool.lookup import RCODE_NAMES
 from zonetool.server.notify import Target, send_notify
+from zonetool.server.querylog import refusal_event
 from zonetool.server.rrl import RateLimiter, ResponseRateLimit
 from zonetool.server.sockets import bind_pair
 from zonetool.server.tcp import IDLE_TIMEOUT, TCPLimits, TCPServer
@@ -347,7 +348,10 @@ class Server:
                     + "\n".join(lines)
                 )
                 return False
+            event = getattr(self.querylog, "event", None)
             for file, blockers in outcome.refused.items():
+                if event is not None:
+                    event(refusal_event(file, blockers, reload=True))
                 state = "the previous version" if file in outcome.kept else "nothing for it"
                 self.events(
                     f"reload ({reason}): the new version has errors; still serving {state} ({file})\n"

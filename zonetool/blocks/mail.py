@@ -1,24 +1,32 @@
-"""The `mail:` and `services:` blocks: one definition of a mail setup -> MX, SRV, A/AAAA records.
+"""The `mail:` block: one definition of a mail setup -> MX, SRV, A/AAAA records.
 
 A mail domain is described once (exchangers with priority, weight, port and addresses)
 and published in both forms senders look for: MX (RFC 5321 5.1) and, on request, the
 `_smtp._tcp` SRV set (RFC 2782), plus the client services of RFC 6186 / RFC 8314. Every
-record carries `origin="mail"` (or "services") and the path of the item that made it.
+record carries `origin="mail"` and the path of the item that made it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from zonetool.blocks.context import Compiler, Path
+from zonetool.blocks.mailpolicy import compile_policies
+from zonetool.blocks.registry import block
+from zonetool.blocks.services import number, srv_target
 from zonetool.names import ROOT, Name
 from zonetool.records import MX, SRV
-from zonetool.schema import CLIENT_SERVICES, MAX_U16
-
-if TYPE_CHECKING:
-    from zonetool.compile import Compiler, Path
+from zonetool.schema import CLIENT_SERVICES
 
 SMTP_PORT = 25
+KEYS = {"mail": ("mail", "MX records (and _smtp._tcp / client SRV records) from one definition")}
+
+
+@block("mail", keys=KEYS, order=20, position=30)
+def compile_mail_block(c: Compiler, spec: Mapping[str, Any]) -> None:
+    if "mail" in spec:
+        compile_mail(c, spec["mail"], ("mail",))
 
 
 def _label(c: Compiler, *labels: str) -> Name:
@@ -59,6 +67,7 @@ def compile_mail(c: Compiler, value: object, path: Path) -> None:
     for key, (service, port) in CLIENT_SERVICES.items():
         if key in spec:
             _client(c, spec[key], (*path, key), _label(c, service, "_tcp"), port, ttl)
+    compile_policies(c, spec, path, ttl)  # spf:, dmarc:, tls_rpt: (blocks/mailpolicy.py, issue 12)
 
 
 def _flag(c: Compiler, spec: Mapping[str, Any], key: str, path: Path) -> bool:
@@ -69,20 +78,14 @@ def _flag(c: Compiler, spec: Mapping[str, Any], key: str, path: Path) -> bool:
     return False
 
 
-def _num(c: Compiler, spec: Mapping[str, Any], key: str, path: Path, default: int | None, what: str) -> int | None:
-    if key not in spec:
-        return default
-    return c.integer(spec[key], (*path, key), what, MAX_U16)
-
-
 def _exchanger(c: Compiler, value: object, path: Path, ttl: int, smtp: Name | None) -> None:
     spec = c.mapping(value, "exchanger", path)
     if spec is None or "host" not in spec:
         return
     host = c.host(spec["host"], (*path, "host"), "exchanger host")
-    priority = _num(c, spec, "priority", path, None, "priority")
-    weight = _num(c, spec, "weight", path, 0, "weight")
-    port = _num(c, spec, "port", path, SMTP_PORT, "port")
+    priority = number(c, spec, "priority", path, None, "priority")
+    weight = number(c, spec, "weight", path, 0, "weight")
+    port = number(c, spec, "port", path, SMTP_PORT, "port")
     if host is None:
         return
     if "addresses" in spec and not c.addresses(host, spec["addresses"], ttl, (*path, "addresses"), "mail"):
@@ -103,7 +106,7 @@ def _client(c: Compiler, value: object, path: Path, owner: Name, default_port: i
     if spec is None or "hosts" not in spec:
         return
     ttl = c.ttl_of(spec, path, ttl)
-    port = _num(c, spec, "port", path, default_port, "port")
+    port = number(c, spec, "port", path, default_port, "port")
     if port is None:
         return
     hosts = spec["hosts"]
@@ -111,54 +114,10 @@ def _client(c: Compiler, value: object, path: Path, owner: Name, default_port: i
     for i, item in enumerate(items):
         hpath = (*path, "hosts", i) if isinstance(hosts, list) else (*path, "hosts")
         if isinstance(item, Mapping):
-            _target(c, item, hpath, owner, ttl, "client-host", port, "mail")
+            srv_target(c, item, hpath, owner, ttl, "client-host", port, "mail")
         else:
             host = c.host(item, hpath, "host")
             if host is not None:
                 c.add(owner, ttl, SRV(0, 0, port, host), hpath, "mail")
 
 
-def _target(c: Compiler, value: object, path: Path, owner: Name, ttl: int, block: str, port: int | None,
-            origin: str) -> None:
-    """One SRV target in mapping form: {host, port, priority, weight, addresses}."""
-    spec = c.mapping(value, block, path)
-    if spec is None or "host" not in spec:
-        return
-    host = c.host(spec["host"], (*path, "host"), "SRV target")
-    priority = _num(c, spec, "priority", path, 0, "priority")
-    weight = _num(c, spec, "weight", path, 0, "weight")
-    port = _num(c, spec, "port", path, port, "port")
-    if host is None:
-        return
-    if "addresses" in spec and not c.addresses(host, spec["addresses"], ttl, (*path, "addresses"), origin):
-        return
-    if priority is None or weight is None or port is None:
-        return
-    c.add(owner, ttl, SRV(priority, weight, port, host), (*path, "host"), origin)
-
-
-def compile_services(c: Compiler, value: object, path: Path) -> None:
-    if not isinstance(value, list):
-        c.wrong_type("a list of services", value, path,
-                     hint="services: [{name: _xmpp-server._tcp, targets: [{host: xmpp1, port: 5269}]}]")
-        return
-    for i, item in enumerate(value):
-        spath = (*path, i)
-        spec = c.mapping(item, "service", spath)
-        if spec is None or "name" not in spec or "targets" not in spec:
-            continue
-        owner = c.name(spec["name"], (*spath, "name"), "service name")
-        ttl = c.ttl_of(spec, spath, c.ttl)
-        targets = spec["targets"]
-        tpath = (*spath, "targets")
-        if not isinstance(targets, list):
-            c.wrong_type("a list of targets", targets, tpath, hint="targets: [{host: xmpp1, port: 5269}]")
-            continue
-        if not targets:
-            c.error("empty-list", "a service needs at least one target", tpath,
-                    hint="to say the service is not offered, use one target {host: '.', port: 0} (RFC 2782)")
-            continue
-        if owner is None:
-            continue
-        for j, target in enumerate(targets):
-            _target(c, target, (*tpath, j), owner, ttl, "target", None, "services")

@@ -1,0 +1,181 @@
+"""Fault actions are data (issue 15, item 3): every row of `EFFECTS` is honoured by the server over
+real UDP/TCP, by the in-process resolver, and the route notes are the row's text.
+
+The expectations are read from each row's fields, so a new row is tested here without a new test.
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+from collections.abc import Iterator
+
+import dns.flags
+import dns.message
+import dns.query
+import dns.rcode
+import dns.rdatatype
+import pytest
+
+from zonetool.compile import compile_zone
+from zonetool.faults import EFFECTS, Effect, Fault, FaultSet, actions_help
+from zonetool.harness.plan import TIMEOUT, Result, _event_notes
+from zonetool.harness.resolvers import ZoneResolver
+from zonetool.names import Name
+from zonetool.schema import SCHEMA
+from zonetool.server.responder import Responder
+from zonetool.testing import DNSTestServer
+from zonetool.zone import Zone
+
+SPEC = {"origin": "example.com", "nameservers": ["ns1"], "records": {"ns1": {"A": "192.0.2.53"},
+                                                                    "mx1": {"A": "192.0.2.10"}}}
+MX1 = Name.from_text("mx1.example.com.")
+DELAY_MS = 150
+
+
+def delay_for(e: Effect) -> int:
+    return DELAY_MS if e.needs_delay else 0
+
+
+@pytest.fixture(scope="module")
+def zone() -> Zone:
+    z, findings = compile_zone(SPEC)
+    assert z is not None and not findings
+    return z
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[DNSTestServer]:
+    with DNSTestServer() as srv:
+        srv.load(SPEC)
+        yield srv
+
+
+def test_every_row_changes_something() -> None:
+    for e in EFFECTS.values():
+        assert e.rcode is not None or e.drop or e.tc_udp or e.wrong_id or e.needs_delay, e.action
+        assert e.note is None or e.event is not None, f"{e.action}: a note needs the event it is for"
+
+
+def ask_udp(srv: DNSTestServer, query: dns.message.Message, wait: float) -> tuple[bytes | None, float]:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.settimeout(wait)
+        start = time.monotonic()
+        s.sendto(query.to_wire(), (srv.host, srv.port))
+        try:
+            data, _ = s.recvfrom(65535)
+        except TimeoutError:
+            return None, time.monotonic() - start
+        return data, time.monotonic() - start
+
+
+@pytest.mark.parametrize("action", list(EFFECTS))
+def test_the_server_honours_the_row_over_udp_and_tcp(server: DNSTestServer, action: str) -> None:
+    e = EFFECTS[action]
+    fault = server.fault("mx1", "A", action, delay_ms=delay_for(e))
+    try:
+        query = dns.message.make_query("mx1.example.com.", "A")
+        data, took = ask_udp(server, query, wait=1.0)
+        if e.drop:
+            assert data is None
+            return
+        assert data is not None, f"{action}: no reply"
+        assert took >= delay_for(e) / 1000
+        msg = dns.message.from_wire(data, ignore_trailing=True)
+        assert (msg.id != query.id) == e.wrong_id
+        if e.rcode is not None:
+            assert msg.rcode() == e.rcode and msg.answer == []
+            assert bool(msg.authority and msg.authority[0].rdtype == dns.rdatatype.SOA) == e.negative
+        elif e.tc_udp:
+            assert msg.flags & dns.flags.TC and msg.answer == []
+        else:
+            assert [r.to_text() for rrset in msg.answer for r in rrset] == ["192.0.2.10"]
+        if e.tc_udp and not e.wrong_id:  # over TCP the same question is answered normally
+            tcp = dns.query.tcp(dns.message.make_query("mx1.example.com.", "A"), server.host, port=server.port,
+                                timeout=5)
+            assert not tcp.flags & dns.flags.TC
+            assert [r.to_text() for rrset in tcp.answer for r in rrset] == ["192.0.2.10"]
+    finally:
+        server.remove_fault(fault)
+
+
+@pytest.mark.parametrize("action", list(EFFECTS))
+def test_the_in_process_resolver_honours_the_row(zone: Zone, action: str) -> None:
+    e = EFFECTS[action]
+    fault = Fault.make(MX1, "A", action, delay_for(e))
+    res = ZoneResolver([zone], FaultSet([fault])).resolve(MX1, 1)
+    expected_events = [f"fault:{fault.describe()}"]
+    if e.event is not None:
+        expected_events.append(e.event_text(fault.delay_ms))
+    assert list(res.events) == expected_events
+    if e.drop or e.wrong_id:  # no reply, or one a resolver must discard (RFC 5452 9.1)
+        assert res.rcode is None and res.error == TIMEOUT
+    elif e.rcode is not None:
+        assert res.rcode == e.rcode and res.records == ()
+    else:
+        assert [r.to_text() for r in res.records] == ["192.0.2.10"]
+
+
+@pytest.mark.parametrize("action", list(EFFECTS))
+def test_the_route_notes_are_the_rows_text(zone: Zone, action: str) -> None:
+    e = EFFECTS[action]
+    fault = Fault.make(MX1, "A", action, delay_for(e))
+    res = ZoneResolver([zone], FaultSet([fault])).resolve(MX1, 1)
+    notes = _event_notes(res, "A mx1.example.com.", "mx1.example.com.")
+    assert notes[0].code == "fault" and notes[0].message == f"A mx1.example.com.: injected {fault.describe()}"
+    if e.note is None:
+        assert len(notes) == 1
+    else:
+        code, text = e.note
+        assert [(n.code, n.message) for n in notes[1:]] == [
+            (code, text.format(what="A mx1.example.com.", detail=str(delay_for(e))))
+        ]
+
+
+def test_help_and_schema_list_every_row() -> None:
+    assert DNSTestServer.fault.__doc__ is not None
+    enum = SCHEMA["$defs"]["fault"]["properties"]["action"]["anyOf"][0]["enum"]
+    assert enum == list(EFFECTS)
+    for e in EFFECTS.values():
+        assert f"{e.action:<8}  {e.summary}" in DNSTestServer.fault.__doc__
+        assert e.summary in actions_help()
+
+
+def test_a_new_action_is_one_row(zone: Zone, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A toy action added only to the table: parsed from `faults:`, served, resolved and noted."""
+    toy = Effect("formerr", "RCODE 1 (a test action)", rcode=1, event="odd:{delay_ms}",
+                 note=("dns-odd", "{what}: odd after {detail} ms"))
+    monkeypatch.setitem(EFFECTS, "formerr", toy)
+    faults, findings = FaultSet.from_spec([{"name": "mx1", "action": "FORMERR", "delay": 5}], zone.origin)
+    assert findings == [] and [f.action for f in faults] == ["formerr"]
+    reply = Responder([zone], faults=faults).respond(dns.message.make_query("mx1.example.com.", "A").to_wire(),
+                                                     ("127.0.0.1", 5300), "udp")
+    assert dns.message.from_wire(reply.messages[0]).rcode() == dns.rcode.FORMERR and reply.delay == 0.005
+    res = ZoneResolver([zone], faults).resolve(MX1, 1)
+    assert res.rcode == 1 and res.events[1:] == ("odd:5",)
+    assert [(n.code, n.message) for n in _event_notes(res, "A mx1")][1:] == [("dns-odd", "A mx1: odd after 5 ms")]
+    assert "formerr" in actions_help()
+    assert _event_notes(Result(events=("odd:1",)), "x") != []  # the note follows the row, not a branch
+
+
+FAULT_ITEMS = [
+    *({"name": "mx1", "action": a, **({"delay": "2s"} if e.needs_delay else {})} for a, e in EFFECTS.items()),
+    {"names": ["mx1", "*.lab"], "types": ["A", 28], "action": "SERVFAIL", "delay": "1500ms"},
+    {"name": "mx1", "action": "explode"},  # unknown action
+    {"action": "servfail"},  # no name
+    {"name": "mx1", "names": ["mx2"], "action": "refused"},
+    {"name": "mx1", "type": "A", "types": ["MX"], "action": "refused"},
+    *({"name": "mx1", "action": a} for a, e in EFFECTS.items() if e.needs_delay),  # a delay action without delay
+    {"name": "mx1", "action": "timeout", "when": "always"},  # unknown key
+    {"name": "mx1", "action": "delay", "delay": "soon"},
+]
+
+
+@pytest.mark.parametrize("item", FAULT_ITEMS, ids=repr)
+def test_the_faults_schema_agrees_with_the_parser(item: dict[str, object]) -> None:
+    import jsonschema
+
+    validator = jsonschema.Draft202012Validator(SCHEMA)
+    schema_ok = not list(validator.iter_errors({"origin": "example.com", "faults": [item]}))
+    _, findings = FaultSet.from_spec([item], Name.from_text("example.com."))
+    assert schema_ok == (not findings), [f.message for f in findings]

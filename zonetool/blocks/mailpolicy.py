@@ -1,0 +1,110 @@
+"""The mail block's policy keys (issue 12 section 1): `spf:`, `dmarc:` and `tls_rpt:` -> TXT records.
+
+Each key builds the record an operator would otherwise write by hand; the compiler checks only
+shapes and fixed choices, and the same rules that judge hand-written records (zonetool.rules.spf,
+dmarc, tlsrpt) judge these, pointing at the key that made them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from zonetool.blocks.context import Compiler, Path
+from zonetool.names import Name
+from zonetool.records import TXT
+
+SPF_ALL = {"fail": "-all", "softfail": "~all", "neutral": "?all"}  # RFC 7208 4.6.2 qualifiers
+POLICIES = ("none", "quarantine", "reject")  # RFC 7489 6.3
+ALIGNMENT = {"relaxed": "r", "strict": "s"}
+
+
+def compile_policies(c: Compiler, spec: Mapping[str, Any], path: Path, ttl: int) -> None:
+    """The policy keys of one `mail:` mapping (called by blocks/mail.py)."""
+    if "spf" in spec:
+        _spf(c, spec["spf"], (*path, "spf"), ttl)
+    if "dmarc" in spec:
+        _dmarc(c, spec["dmarc"], (*path, "dmarc"), ttl)
+    if "tls_rpt" in spec:
+        _tls_rpt(c, spec["tls_rpt"], (*path, "tls_rpt"), ttl)
+
+
+def _owner(c: Compiler, *labels: bytes) -> Name:
+    return Name((*labels, *c.origin.labels))
+
+
+def _strings(c: Compiler, spec: Mapping[str, Any], key: str, path: Path, example: str) -> list[str] | None:
+    value = spec.get(key, [])
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, list) or not all(isinstance(i, str) and i.strip() for i in items):
+        c.wrong_type("a list of strings", value, (*path, key), hint=f"{key}: [{example}]")
+        return None
+    return [i.strip() for i in items]
+
+
+def _choice(c: Compiler, spec: Mapping[str, Any], key: str, path: Path, choices: Any, default: str | None) -> Any:
+    value = spec.get(key, default)
+    if value is None or value in choices:
+        return value
+    c.error("bad-value", f"{key} must be one of {', '.join(choices)}, got {value!r}", (*path, key))
+    return False
+
+
+def _spf(c: Compiler, value: object, path: Path, ttl: int) -> None:
+    """v=spf1 [mx] [a] MECHANISMS... ALL at the apex, split into 255-octet strings (RFC 7208 3.3)."""
+    spec = c.mapping(value, "spf", path)
+    if spec is None:
+        return
+    mechanisms = _strings(c, spec, "mechanisms", path, "ip4:198.51.100.0/24, include:_spf.example.net")
+    ending = _choice(c, spec, "all", path, SPF_ALL, "fail")
+    mx, a = spec.get("mx", True), spec.get("a", False)
+    for key, flag in (("mx", mx), ("a", a)):
+        if not isinstance(flag, bool):
+            c.wrong_type("true or false", flag, (*path, key))
+            return
+    if mechanisms is None or ending is False:
+        return
+    terms = ["v=spf1", *(["mx"] if mx else []), *(["a"] if a else []), *mechanisms, SPF_ALL[ending]]
+    c.add(c.origin, ttl, TXT.from_value(" ".join(terms)), path, "mail")
+
+
+def _uri(address: str) -> str:
+    """A report address as a URI: a bare mail address gets `mailto:` (RFC 7489 6.2)."""
+    return address if ":" in address else f"mailto:{address}"
+
+
+def _dmarc(c: Compiler, value: object, path: Path, ttl: int) -> None:
+    """v=DMARC1; p=...; [sp=; np=; adkim=; aspf=; pct=; fo=; rua=; ruf=] at _dmarc (RFC 7489 6.3)."""
+    spec = c.mapping(value, "dmarc", path)
+    if spec is None:
+        return
+    policy = _choice(c, spec, "policy", path, POLICIES, "none")
+    sub = _choice(c, spec, "subdomain_policy", path, POLICIES, None)
+    np = _choice(c, spec, "np", path, POLICIES, None)
+    adkim = _choice(c, spec, "adkim", path, ALIGNMENT, None)
+    aspf = _choice(c, spec, "aspf", path, ALIGNMENT, None)
+    rua = _strings(c, spec, "rua", path, "dmarc@example.com")
+    ruf = _strings(c, spec, "ruf", path, "dmarc-forensic@example.com")
+    if False in (policy, sub, np, adkim, aspf) or rua is None or ruf is None:
+        return
+    tags = [f"v=DMARC1; p={policy}"]
+    tags += [f"{tag}={v}" for tag, v in (("sp", sub), ("np", np)) if v]
+    tags += [f"{tag}={ALIGNMENT[v]}" for tag, v in (("adkim", adkim), ("aspf", aspf)) if v]
+    if "fo" in spec:
+        tags.append(f"fo={spec['fo']}")
+    tags += [f"{tag}={','.join(_uri(a) for a in uris)}" for tag, uris in (("rua", rua), ("ruf", ruf)) if uris]
+    c.add(_owner(c, b"_dmarc"), ttl, TXT.from_value("; ".join(tags)), path, "mail")
+
+
+def _tls_rpt(c: Compiler, value: object, path: Path, ttl: int) -> None:
+    """v=TLSRPTv1; rua=... at _smtp._tls (RFC 8460 3): mail addresses get mailto:, https: stays."""
+    spec = c.mapping(value, "tls-rpt", path)
+    if spec is None:
+        return
+    rua = _strings(c, spec, "rua", path, "tls-reports@example.com")
+    if not rua:
+        if rua == []:
+            c.error("missing-key", "tls_rpt needs `rua`: where reports go", path, hint="rua: [tls-reports@example.com]")
+        return
+    text = "v=TLSRPTv1; rua=" + ",".join(_uri(a) for a in rua)
+    c.add(_owner(c, b"_smtp", b"_tls"), ttl, TXT.from_value(text), path, "mail")

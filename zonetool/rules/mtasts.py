@@ -1,0 +1,46 @@
+"""MTA-STS (RFC 8461): the `_mta-sts` TXT record and the policy host senders fetch the policy from."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from zonetool.findings import Severity
+from zonetool.mailpolicy import mtasts
+from zonetool.rules.base import Context, Hit, hit, rule, text_of
+from zonetool.rules.mailtext import ADDRESS, at, resolves, txt_records
+
+ERROR = Severity.ERROR
+
+
+# RFC 8461 3.1: v=STSv1 first, an id of 1-32 letters and digits, one such record per name.
+@rule("mta-sts-record", ERROR, "`_mta-sts` holds one `v=STSv1; id=...` record (id: 1-32 letters, digits)",
+      "RFC 8461 3.1")
+def mta_sts_record(ctx: Context) -> Iterator[Hit]:
+    seen: dict[object, int] = {}
+    for r, text in txt_records(ctx, b"_mta-sts"):
+        record = mtasts.parse(text)
+        if mtasts.is_sts(text):
+            seen[r.owner] = seen.get(r.owner, 0) + 1
+            if seen[r.owner] == 2:
+                yield hit(r, f"{text_of(r.owner, ctx.origin)} has more than one v=STSv1 record: senders then use "
+                          "no policy", hint="keep one record")
+        elif not mtasts.looks_like_sts(text):
+            continue
+        for offset, why in mtasts.problems(record):
+            yield hit(r, f"MTA-STS record {at(offset)}: {why}", hint='write "v=STSv1; id=20260101T000000"; change '
+                      "the id whenever the policy changes")
+
+
+# RFC 8461 3.2: the policy is fetched from https://mta-sts.<domain>/.well-known/mta-sts.txt.
+@rule("mta-sts-policy-host", ERROR, "with `_mta-sts` published, `mta-sts.<domain>` has an address", "RFC 8461 3.2",
+      cross_zone=True)
+def mta_sts_policy_host(ctx: Context) -> Iterator[Hit]:
+    for r, text in txt_records(ctx, b"_mta-sts"):
+        if not mtasts.is_sts(text):
+            continue
+        host = r.owner.parent().child(b"mta-sts")
+        zone = ctx.zone_of(host)
+        if zone is not None and not resolves(zone, host, ADDRESS):
+            yield hit(r, f"MTA-STS is announced but the policy host {host.to_text()} has no A or AAAA record, so "
+                      "senders cannot fetch the policy", hint=f"add an address for {host.to_text()} (the web server "
+                      "that serves /.well-known/mta-sts.txt)")
