@@ -44,6 +44,7 @@ from zonetool.zone import Record, RRset
 
 HEADER = struct.Struct("!HHHHHH")
 OPT = 41
+TSIG = 250  # RFC 8945 4.2
 MAX_MESSAGE = 65535  # RFC 1035 4.2.2: TCP length prefix is 16 bits
 MIN_UDP = 512  # RFC 1035 2.3.4 / RFC 6891 6.2.3: sizes below 512 are treated as 512
 
@@ -88,6 +89,7 @@ class Query:
     qclass: int
     question_end: int  # offset just past qtype/qclass
     edns: Edns | None
+    tsig_at: int | None = None  # where a TSIG RR begins (always the message's last record)
 
     @property
     def opcode(self) -> int:
@@ -163,6 +165,7 @@ def parse_query(data: bytes) -> Query:
     pos += 4
     question_end = pos
     edns: Edns | None = None
+    tsig_at: int | None = None
     for index in range(an + ns + ar):
         owner_at = pos
         pos = _skip_name(data, pos)
@@ -173,7 +176,11 @@ def parse_query(data: bytes) -> Query:
         end = pos + rdlen
         if end > len(data):
             raise WireError("resource record data runs past the end")
-        if rtype == OPT:
+        if rtype == TSIG:
+            if index != an + ns + ar - 1:
+                raise WireError("TSIG is not the last record")  # RFC 8945 4.2
+            tsig_at = owner_at
+        elif rtype == OPT:
             if index < an + ns:
                 raise WireError("OPT outside the additional section")  # RFC 6891 6.1.1
             if edns is not None:
@@ -184,7 +191,42 @@ def parse_query(data: bytes) -> Query:
             edns = Edns(rclass, (ttl >> 16) & 0xFF, bool(ttl & 0x8000), ttl >> 24)
         pos = end
     # Octets after the last counted record are ignored, as NSD 4.6 does.
-    return Query(ident, flags, qd, an, ns, ar, labels, qtype, qclass, question_end, edns)
+    return Query(ident, flags, qd, an, ns, ar, labels, qtype, qclass, question_end, edns, tsig_at)
+
+
+def ixfr_serial(data: bytes, query: Query) -> int | None:
+    """The client's serial from an IXFR query's authority SOA (RFC 1995 3), or None if there is none."""
+    try:
+        pos = _skip_name(data, query.question_end)
+        if pos + 10 > len(data) or int.from_bytes(data[pos : pos + 2]) != 6:
+            return None
+        pos = _skip_name(data, _skip_name(data, pos + 10))  # MNAME, RNAME
+    except WireError:
+        return None
+    return int.from_bytes(data[pos : pos + 4]) if pos + 4 <= len(data) else None
+
+
+def tsig_start(data: bytes) -> int | None:
+    """Where the TSIG RR of a whole message (a reply) begins, or None if its last record is not one."""
+    header = parse_header(data)
+    if header is None:
+        return None
+    qd, an, ns, ar = header[2:]
+    try:
+        pos = 12
+        for _ in range(qd):
+            pos = _skip_name(data, pos) + 4
+        last, rtype = None, None
+        for _ in range(an + ns + ar):
+            last = pos
+            pos = _skip_name(data, pos)
+            if pos + 10 > len(data):
+                return None
+            rtype = int.from_bytes(data[pos : pos + 2])
+            pos += 10 + int.from_bytes(data[pos + 8 : pos + 10])
+    except WireError:
+        return None
+    return last if rtype == TSIG and pos == len(data) else None
 
 
 def _check_options(data: bytes, pos: int, end: int) -> None:

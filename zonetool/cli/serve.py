@@ -47,6 +47,25 @@ def echo_refusal(file: object, blockers: list[Any]) -> None:
     typer.echo(json.dumps(refusal_event(file, blockers, reload=False), separators=(",", ":"), ensure_ascii=False))
 
 
+def _tsig_keys(files: list[Path]) -> dict[Any, Any]:
+    """The keys of every --tsig-key file by name; a clear message for a bad file (never the secret)."""
+    from zonetool.source.keyfile import KeyFileError, read_key_file
+
+    keys: dict[Any, Any] = {}
+    for file in files:
+        try:
+            found, warnings = read_key_file(file)
+        except KeyFileError as exc:
+            fail(f"--tsig-key {exc}")
+        for warning in warnings:
+            typer.echo(f"zonetool: warning: {warning}", err=True)
+        for key in found:
+            if key.name in keys:
+                fail(f"--tsig-key {file}: the key {key.name.to_text()} is defined in two files")
+            keys[key.name] = key
+    return keys
+
+
 def find_default_zones(cwd: Path | None = None) -> Path | None:
     """The zones/ next to where the user stands first, then the bundled ones (wheel or checkout)."""
     from zonetool.cli.examples import bundled_folder
@@ -69,11 +88,20 @@ def serve(
     log_format: Annotated[str, typer.Option("--log-format", help="Query log lines as text or json.")] = "text",
     allow_transfer: Annotated[
         list[str] | None,
-        typer.Option("--allow-transfer", help="Address or CIDR allowed to AXFR (repeatable; default: nobody)."),
+        typer.Option("--allow-transfer", help="Who may AXFR: ADDRESS, CIDR, key=NAME (a --tsig-key), or "
+                     "CIDR,key=NAME for both (repeatable; default: nobody)."),
     ] = None,
     notify: Annotated[
         list[str] | None,
-        typer.Option("--notify", help="Secondary HOST:PORT to NOTIFY after a reload (repeatable)."),
+        typer.Option("--notify", help="Secondary HOST:PORT to NOTIFY after a reload, HOST:PORT,key=NAME to sign "
+                     "it (repeatable)."),
+    ] = None,
+    ixfr_history: Annotated[
+        int, typer.Option("--ixfr-history", help="Versions of each zone kept for IXFR (RFC 1995); 0: none."),
+    ] = 20,
+    tsig_key: Annotated[
+        list[Path] | None,
+        typer.Option("--tsig-key", help="TSIG key file in BIND syntax, as tsig-keygen writes it (repeatable)."),
     ] = None,
     cache_size: Annotated[
         int, typer.Option("--cache-size", help="Most packed answers kept in memory (0: no cache).")
@@ -145,10 +173,10 @@ def serve(
     ] = None,
 ) -> None:
     """Serve zones over UDP and TCP; SIGHUP or an edited file reloads them; Ctrl-C stops."""
-    import ipaddress
     import sys
 
     from zonetool.faults import ZoneFaults
+    from zonetool.server.acl import parse_rule
     from zonetool.server.notify import Target
     from zonetool.server.querylog import QueryLog
     from zonetool.server.responder import Responder
@@ -167,6 +195,8 @@ def serve(
         fail("--workers must be at least 1")
     if cache_size < 0:
         fail("--cache-size must not be negative")
+    if not 0 <= ixfr_history <= 10_000:
+        fail(f"--ixfr-history must be 0..10000, not {ixfr_history}")
     if (settle is not None and settle < 0) or grace < 0:
         fail("--settle and --grace must not be negative")
     if not 512 <= max_udp <= 65535:
@@ -192,18 +222,19 @@ def serve(
         fail(f"--rrl-slip must be 0..100, not {rrl_slip}")
     if rrl is None:  # a test harness on loopback sends bursts on purpose; a server on a network must not amplify
         rrl = default_rate(address)
+    keys = _tsig_keys(tsig_key or [])
     for entry in allow_transfer or []:
         try:
-            ipaddress.ip_network(entry, strict=False)
-        except ValueError:
-            fail(f"--allow-transfer {entry!r} is not an IP address or CIDR block (e.g. 127.0.0.1 or 10.0.0.0/8)")
+            parse_rule(entry, keys)
+        except ValueError as exc:
+            fail(f"--{exc}")
     if api_token is not None and api is None:
         fail("--api-token needs --api HOST:PORT")
     api_where = _api_address(api, api_token, workers) if api is not None else None
     targets: list[Target] = []
     for entry in notify or []:
         try:
-            targets.append(Target.parse(entry))
+            targets.append(Target.parse(entry, keys))
         except (ValueError, OSError) as exc:
             fail(f"--notify {entry!r}: {exc}")
 
@@ -265,7 +296,8 @@ def serve(
     def make_server(worker: int) -> Server:
         # A fresh responder per process; the zones were loaded once, before any fork.
         responder = Responder(
-            zones, max_udp=max_udp, cache_size=cache_size, allow_transfer=tuple(allow_transfer or ())
+            zones, max_udp=max_udp, cache_size=cache_size, allow_transfer=tuple(allow_transfer or ()),
+            keys=keys.values(), ixfr_history=ixfr_history,
         )
         responder.faults = ZoneFaults(lambda: responder.zones)  # the zones' `faults:`, following reloads (issue 4)
         sink = events if worker == 0 else (lambda m: events(f"[worker {worker}] {m}"))

@@ -9,8 +9,11 @@ from __future__ import annotations
 import contextlib
 import random
 import socket
+import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 
+from zonetool import tsig
 from zonetool.names import Name
 from zonetool.server.sockets import family_of
 
@@ -22,11 +25,21 @@ SOA = 6
 class Target:
     host: str
     port: int
+    key: tsig.Key | None = None  # the NOTIFY is signed with it (RFC 8945; the secondary's allow-notify key)
 
     @classmethod
-    def parse(cls, text: str) -> Target:
-        """HOST:PORT, [V6]:PORT, or a bare host (port 53)."""
-        text = text.strip()
+    def parse(cls, text: str, keys: Mapping[Name, tsig.Key] | None = None) -> Target:
+        """HOST:PORT, [V6]:PORT, or a bare host (port 53); `,key=NAME` signs the NOTIFY with a --tsig-key."""
+        text, _, options = text.strip().partition(",")
+        key = None
+        if options:
+            if not options.startswith("key="):
+                raise ValueError(f"{options!r}: expected key=NAME after the comma")
+            raw = options[4:]
+            name = Name.from_text(raw if raw.endswith(".") else raw + ".")
+            key = (keys or {}).get(name)
+            if key is None:
+                raise ValueError(f"no --tsig-key file defines the key {raw!r}")
         host, port = text, 53
         if text.startswith("["):
             host, _, rest = text[1:].partition("]")
@@ -36,7 +49,7 @@ class Target:
             host, _, p = text.partition(":")
             port = _port(p, text)
         family_of(host)  # raises a clear error for a non-address
-        return cls(host, port)
+        return cls(host, port, key)
 
     def __str__(self) -> str:
         return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
@@ -60,6 +73,8 @@ def send_notify(origin: Name, target: Target, *, timeout: float = 1.0, tries: in
     """Send one NOTIFY and wait for its answer; returns the answer's RCODE, or None if none came."""
     msg_id = random.randrange(1 << 16)
     packet = _message(origin, msg_id)
+    if target.key is not None:
+        packet, _mac = tsig.sign_request(packet, target.key, int(time.time()))
     with socket.socket(family_of(target.host), socket.SOCK_DGRAM) as sock:
         sock.settimeout(timeout)
         for _ in range(tries):

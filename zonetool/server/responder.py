@@ -10,14 +10,14 @@ single attribute store, so a reload can never pair new zones with old answers.
 
 from __future__ import annotations
 
-import ipaddress
+import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from zonetool import wire
+from zonetool import ixfr, tsig, wire
 from zonetool.faults import effect
 from zonetool.lookup import (
     NOERROR,
@@ -33,6 +33,8 @@ from zonetool.lookup import (
 )
 from zonetool.names import Name
 from zonetool.records import type_name
+from zonetool.serial import serial_gt
+from zonetool.server import acl
 from zonetool.server.trouble import Trouble
 from zonetool.zone import Record, Zone
 
@@ -52,16 +54,6 @@ def _type_text(code: int) -> str:
     if name is None:
         name = _TYPE_NAMES[code] = type_name(code)
     return name
-
-
-def _network(text: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
-    """An --allow-transfer entry: an address or a CIDR prefix."""
-    try:
-        return ipaddress.ip_network(text.strip(), strict=False)
-    except ValueError:
-        raise ValueError(
-            f"allow-transfer {text!r} is not an IP address or CIDR prefix (e.g. 192.0.2.1, 10.0.0.0/8)"
-        ) from None
 
 
 class Fault(Protocol):
@@ -98,10 +90,12 @@ class Transfer:
     (RFC 5936 2.2: an error RCODE ends it and the client keeps nothing); `problem` then names it.
     """
 
-    __slots__ = ("_all", "_data", "_our_udp", "_query", "_zone", "problem")
+    __slots__ = ("_all", "_chain", "_data", "_our_udp", "_query", "_zone", "problem")
 
-    def __init__(self, data: bytes, query: wire.Query, zone: Zone, our_udp: int) -> None:
+    def __init__(self, data: bytes, query: wire.Query, zone: Zone, our_udp: int,
+                 chain: list[ixfr.Delta] | None = None) -> None:
         self._data, self._query, self._zone, self._our_udp = data, query, zone, our_udp
+        self._chain = chain  # an incremental answer (RFC 1995 4): these deltas instead of every record
         self._all: list[bytes] | None = None
         self.problem: str | None = None
 
@@ -122,10 +116,31 @@ class Transfer:
         soa = zone.soa_record()
         assert soa is not None
         try:
-            yield from wire.transfer_messages(self._data, self._query, _zone_records(zone), soa)
+            records = _zone_records(zone) if self._chain is None else ixfr.ixfr_records(self._chain)
+            yield from wire.transfer_messages(self._data, self._query, records, soa)
         except wire.RecordTooBig as exc:
             self.problem = f"{exc}; the transfer of {zone.origin.to_text()} ended with SERVFAIL"
             yield wire.pack_error(self._data, SERVFAIL, self._query, our_udp=self._our_udp)
+
+
+class SignedTransfer:
+    """A transfer whose every message is signed as it is packed (RFC 8945 5.3.1), still lazy."""
+
+    __slots__ = ("_signer", "_transfer")
+
+    def __init__(self, transfer: Transfer, signer: tsig.Signer) -> None:
+        self._transfer, self._signer = transfer, signer
+
+    def __iter__(self) -> Iterator[bytes]:
+        for message in self._transfer:
+            yield self._signer.sign(message, int(time.time()))
+
+    def __len__(self) -> int:
+        return len(self._transfer)
+
+    @property
+    def problem(self) -> str | None:
+        return self._transfer.problem
 
 
 def _zone_records(zone: Zone) -> Iterator[Record]:
@@ -140,7 +155,7 @@ def _zone_records(zone: Zone) -> Iterator[Record]:
 class Reply:
     """What to send: no message = stay silent; a `Transfer` (lazy, TCP only) for a zone transfer."""
 
-    messages: list[bytes] | Transfer
+    messages: list[bytes] | Transfer | SignedTransfer
     info: QueryInfo
     delay: float = 0.0
     close: bool = False  # TCP: the stream cannot be trusted any more; close it
@@ -185,14 +200,20 @@ class Responder:
         cache_size: int = 100_000,
         allow_transfer: Sequence[str] = (),
         faults: FaultMatcher | None = None,
+        keys: Iterable[tsig.Key] = (),
+        ixfr_history: int = ixfr.DEFAULT_HISTORY,
     ) -> None:
         self.max_udp = max(wire.MIN_UDP, min(max_udp, wire.MAX_MESSAGE))
         self.cache_size = cache_size
-        self.allow_transfer = tuple(_network(a) for a in allow_transfer)
+        self.keys: Mapping[Name, tsig.Key] = {key.name: key for key in keys}  # --tsig-key (RFC 8945)
+        self.allow_transfer = tuple(acl.parse_rule(a, self.keys) for a in allow_transfer)
         self.faults = faults
         # where bad packets are counted (the Server sets its Trouble here): once per interval, never per packet
         self.trouble: Trouble | None = None
         self._snap = _Snapshot(ZoneSet(zones))
+        self.ixfr_history = ixfr_history  # deltas kept per zone for IXFR (0: always the whole zone)
+        self.histories: dict[Name, ixfr.History] = {}
+        self._prepared: dict[int, tuple[Zone, ixfr.Delta | None]] = {}  # id(new zone) -> (old zone, delta)
 
     # -- zones ---------------------------------------------------------------------
     @property
@@ -205,8 +226,35 @@ class Responder:
         return self._snap.zoneset
 
     def swap(self, zones: Sequence[Zone]) -> None:
-        """Serve `zones` from now on; the cache goes with the old zones (one atomic store)."""
+        """Serve `zones` from now on; the cache goes with the old zones (one atomic store). A zone
+        that changed its serial leaves its delta in the IXFR history (a zone object reused by the
+        reload is the same version: nothing to compare)."""
+        prepared, self._prepared = self._prepared, {}
+        for zone, _old, step in self._deltas(zones, prepared):
+            if step is not None:
+                self.histories.setdefault(zone.origin, ixfr.History(self.ixfr_history)).add(step, len(zone))
+        served = {zone.origin for zone in zones}
+        for origin in [o for o in self.histories if o not in served]:
+            del self.histories[origin]
         self._snap = _Snapshot(ZoneSet(zones))
+
+    def prepare(self, zones: Sequence[Zone]) -> None:
+        """Compute the IXFR deltas of the next `swap(zones)` now, off the event loop (a reload calls
+        it in its worker thread: a 100,000-record zone costs about half a second)."""
+        self._prepared = {id(zone): (old, step) for zone, old, step in self._deltas(zones, {})}
+
+    def _deltas(self, zones: Sequence[Zone], prepared: dict[int, tuple[Zone, ixfr.Delta | None]],
+                ) -> Iterator[tuple[Zone, Zone, ixfr.Delta | None]]:
+        """(new, old, delta) for each zone that is a new version of one served now."""
+        if not self.ixfr_history:
+            return
+        before = {zone.origin: zone for zone in self.zones}
+        for zone in zones:
+            old = before.get(zone.origin)
+            if old is None or old is zone:
+                continue  # a zone object reused by the reload is the same version
+            done = prepared.get(id(zone))
+            yield zone, old, done[1] if done is not None and done[0] is old else ixfr.delta(old, zone)
 
     def cached(self) -> int:
         """How many answers are cached now (for tests and the benchmark)."""
@@ -363,6 +411,16 @@ class Responder:
             # RFC 1035 4.1.1: FORMERR, header only, since the question is unreadable
             self._trouble("malformed-packet", client, transport, f"{exc} (FORMERR)")
             return Reply([wire.pack_error(data, FORMERR)], QueryInfo(client, transport, "", "", "FORMERR", 0, None))
+        if query.tsig_at is not None:
+            return self._signed(snap, data, query, client, transport)
+        return self._answer(snap, data, query, client, transport)
+
+    def _answer(
+        self, snap: _Snapshot, data: bytes, query: wire.Query, client: tuple[str, int], transport: str,
+        key: Name | None = None, reserve: int = 0,
+    ) -> Reply:
+        """The answer to a parsed query; `key` signed it (checked), `reserve` octets are kept free for its TSIG."""
+        flags = query.flags
         qname = query.qname_text().lower()
         qtype = _type_text(query.qtype)
 
@@ -378,9 +436,9 @@ class Responder:
         if query.qclass != 1:
             return error(REFUSED)  # we serve class IN only
         if query.qtype in (AXFR, IXFR):
-            return self._transfer(snap, data, query, client, transport, qname, qtype)
+            return self._transfer(snap, data, query, client, transport, qname, qtype, key)
 
-        limit = TCP_LIMIT if transport == "tcp" else wire.udp_limit(query.edns, self.max_udp)
+        limit = (TCP_LIMIT if transport == "tcp" else wire.udp_limit(query.edns, self.max_udp)) - reserve
         fault = self.faults.match(query.name, query.qtype) if self.faults is not None else None
         if fault is not None:
             return self._fault(snap, data, query, fault, limit, client, transport, qname, qtype)
@@ -409,6 +467,39 @@ class Responder:
             cache[key] = (body[2:12], body[qend:], (qname, qtype, rcode, answers))
         return Reply([body], QueryInfo(client, transport, qname, qtype, rcode, answers))
 
+    def _signed(self, snap: _Snapshot, data: bytes, query: wire.Query, client: tuple[str, int], transport: str,
+                ) -> Reply:
+        """A request with a TSIG (RFC 8945 5.2): checked, answered as if unsigned, every reply message signed."""
+        assert query.tsig_at is not None
+        qname, qtype = query.qname_text().lower(), _type_text(query.qtype)
+        try:
+            checked = tsig.check_request(data, query.tsig_at, self.keys, int(time.time()))
+        except tsig.TsigFormError as exc:
+            self._trouble("malformed-packet", client, transport, f"{exc} (FORMERR)")
+            return Reply([wire.pack_error(data, FORMERR)], QueryInfo(client, transport, qname, qtype, "FORMERR", 0))
+        stripped = data[:10] + (query.arcount - 1).to_bytes(2) + data[12 : query.tsig_at]
+        inner = wire.parse_query(stripped)
+        if checked.error:
+            why = tsig.ERROR_NAMES[checked.error]
+            self._trouble("tsig-refused", client, transport,
+                          f"{qtype} {qname} signed with key {checked.key_name}: {why} (answered NOTAUTH)")
+            body = wire.pack_error(stripped, NOTAUTH, inner, our_udp=self.max_udp)
+            if checked.signer is not None:  # BADTIME: signed, with our time (RFC 8945 5.2.3)
+                body = checked.signer.sign(body, int(time.time()))
+            else:  # BADKEY, BADSIG, BADTRUNC: unsigned (RFC 8945 5.2.1, 5.2.2)
+                body = tsig.unsigned_error(body, checked.record, checked.error)
+            return Reply([body], QueryInfo(client, transport, qname, qtype, "NOTAUTH", 0))
+        assert checked.key is not None and checked.signer is not None
+        reply = self._answer(snap, stripped, inner, client, transport, checked.key.name,
+                             tsig.record_size(checked.key))
+        signer = checked.signer
+        if isinstance(reply.messages, Transfer):
+            reply.messages = SignedTransfer(reply.messages, signer)
+        else:
+            now = int(time.time())
+            reply.messages = [signer.sign(m, now) for m in reply.messages]
+        return reply
+
     def _trouble(self, kind: str, client: tuple[str, int], transport: str, reason: str) -> None:
         trouble = self.trouble
         if trouble is not None:
@@ -417,15 +508,6 @@ class Responder:
             trouble.report(kind, f"{where} {transport}: {reason}")
 
     # -- zone transfer -------------------------------------------------------------------
-    def _transfer_allowed(self, client: tuple[str, int]) -> bool:
-        try:
-            address = ipaddress.ip_address(client[0].split("%", 1)[0])
-        except ValueError:
-            return False
-        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-            address = address.ipv4_mapped  # a dual-stack socket reports IPv4 clients as ::ffff:a.b.c.d
-        return any(address in net for net in self.allow_transfer if net.version == address.version)
-
     def _transfer(
         self,
         snap: _Snapshot,
@@ -435,8 +517,11 @@ class Responder:
         transport: str,
         qname: str,
         qtype: str,
+        key: Name | None,
     ) -> Reply:
-        """AXFR over TCP to allowed clients (RFC 5936); IXFR answered with the whole zone (RFC 1995 4)."""
+        """AXFR over TCP to allowed clients (RFC 5936); IXFR with the deltas since the client's serial
+        when they are kept, else with the whole zone (RFC 1995 4).
+        `key` is the TSIG key that signed the request (already checked), for rules that name one."""
 
         def error(rcode: int) -> Reply:
             body = wire.pack_error(data, rcode, query, our_udp=self.max_udp)
@@ -446,7 +531,7 @@ class Responder:
             return error(NOTIMP)  # RFC 5936 4.2: AXFR is TCP only; NSD 4.6 answers NOTIMP over UDP
         if query.qtype == IXFR and query.nscount != 1:
             return error(FORMERR)  # RFC 1995 3: an IXFR query carries the client's SOA in authority
-        if not self._transfer_allowed(client):
+        if not acl.allowed(self.allow_transfer, client, key):
             return error(REFUSED)  # RFC 5936 4.2: the primary decides who may transfer
         zone = snap.zoneset.by_apex.get(query.name)
         soa = zone.soa_record() if zone is not None else None
@@ -457,6 +542,20 @@ class Responder:
             answer = Answer(NOERROR, True, [zone.rrset(zone.origin, 6)], zone=zone)  # type: ignore[list-item]
             body = wire.pack_answer(data, query, answer, wire.udp_limit(query.edns, self.max_udp), self.max_udp)
             return Reply([body], QueryInfo(client, transport, qname, qtype, "NOERROR", 1))
+        if query.qtype == IXFR:
+            serial = wire.ixfr_serial(data, query)
+            current = soa.rdata.serial  # type: ignore[attr-defined]
+            if serial is not None and not serial_gt(current, serial):
+                # RFC 1995 2: the client is current (or ahead): the SOA alone
+                answer = Answer(NOERROR, True, [zone.rrset(zone.origin, 6)], zone=zone)  # type: ignore[list-item]
+                body = wire.pack_answer(data, query, answer, TCP_LIMIT, self.max_udp)
+                return Reply([body], QueryInfo(client, transport, qname, qtype, "NOERROR", 1))
+            history = self.histories.get(zone.origin)
+            chain = history.since(serial, len(zone)) if history is not None and serial is not None else None
+            if chain is not None:  # RFC 1995 4: the differences; else the whole zone, AXFR form
+                count = sum(len(step) for step in chain) + 2
+                transfer = Transfer(data, query, zone, self.max_udp, chain)
+                return Reply(transfer, QueryInfo(client, transport, qname, qtype, "NOERROR", count))
         transfer = Transfer(data, query, zone, self.max_udp)
         return Reply(transfer, QueryInfo(client, transport, qname, qtype, "NOERROR", len(zone) + 1))  # SOA twice
 

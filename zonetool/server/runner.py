@@ -348,6 +348,8 @@ class Server:
                     + "\n".join(lines)
                 )
                 return False
+            zones = outcome.zones
+            await loop.run_in_executor(None, lambda: self.responder.prepare(zones))  # IXFR deltas, off the loop
             event = getattr(self.querylog, "event", None)
             for file, blockers in outcome.refused.items():
                 if event is not None:

@@ -1,0 +1,256 @@
+"""TSIG (RFC 8945): signing and checking DNS messages with a shared secret, as pure functions over bytes.
+
+No sockets and no clock of its own: the caller passes `now`, so the server, the NOTIFY sender and
+the tests use the same code, and a test can be a minute late on purpose. The responder checks a
+signed request with `check_request`, then signs each reply (every message of a zone transfer
+included, RFC 8945 5.3.1) with the `Signer` it got back.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import struct
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from zonetool.names import Name
+from zonetool.wire import tsig_start
+
+TSIG = 250  # RFC 8945 4.2
+ANY = 255
+NOTAUTH, FORMERR = 9, 1
+BADSIG, BADKEY, BADTIME, BADTRUNC = 16, 17, 18, 22  # RFC 8945 3
+ERROR_NAMES = {0: "NOERROR", BADSIG: "BADSIG", BADKEY: "BADKEY", BADTIME: "BADTIME", BADTRUNC: "BADTRUNC"}
+DEFAULT_FUDGE = 300  # RFC 8945 10: 300 seconds
+
+# RFC 8945 6: the algorithm names; hmac-sha256 is the one every implementation must have.
+ALGORITHMS: dict[str, Callable[..., object]] = {
+    "hmac-sha1": hashlib.sha1,
+    "hmac-sha224": hashlib.sha224,
+    "hmac-sha256": hashlib.sha256,
+    "hmac-sha384": hashlib.sha384,
+    "hmac-sha512": hashlib.sha512,
+}
+
+
+class TsigFormError(ValueError):
+    """A TSIG record that cannot be read: the answer is FORMERR."""
+
+
+def _canonical(name: Name) -> bytes:
+    """A name in canonical wire form (RFC 4034 6.2: lower case, uncompressed), as the MAC covers it."""
+    return b"".join(bytes((len(label),)) + label.lower() for label in name.labels) + b"\x00"
+
+
+@dataclass(frozen=True, slots=True)
+class Key:
+    """A shared secret; `repr` never shows it (keys are never printed or logged)."""
+
+    name: Name
+    algorithm: str  # one of ALGORITHMS
+    secret: bytes
+
+    def __repr__(self) -> str:
+        return f"Key({self.name.to_text()}, {self.algorithm})"
+
+    def mac(self, data: bytes) -> bytes:
+        return hmac.new(self.secret, data, ALGORITHMS[self.algorithm]).digest()  # type: ignore[arg-type]
+
+    @property
+    def mac_size(self) -> int:
+        return ALGORITHMS[self.algorithm]().digest_size  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True, slots=True)
+class TsigRecord:
+    """The TSIG RR of a message (RFC 8945 4.2) and where it starts."""
+
+    key_name: Name
+    algorithm: Name
+    time_signed: int
+    fudge: int
+    mac: bytes
+    original_id: int
+    error: int
+    other: bytes
+    start: int  # offset of the RR's owner name: the message without it is data[:start]
+
+
+def _read_name(data: bytes, pos: int) -> tuple[Name, int]:
+    """An uncompressed name (RFC 8945 4.2: the key and algorithm names are never compressed)."""
+    labels: list[bytes] = []
+    while True:
+        if pos >= len(data):
+            raise TsigFormError("TSIG name runs past the end of the message")
+        n = data[pos]
+        if n == 0:
+            return Name(tuple(labels)), pos + 1
+        if n > 63 or pos + 1 + n > len(data):
+            raise TsigFormError("TSIG name is compressed or runs past the end")
+        labels.append(data[pos + 1 : pos + 1 + n])
+        pos += 1 + n
+
+
+def read_tsig(data: bytes, start: int) -> TsigRecord:
+    """The TSIG RR whose owner name begins at `start` (the last record of the additional section)."""
+    key_name, pos = _read_name(data, start)
+    if pos + 10 > len(data):
+        raise TsigFormError("TSIG record header runs past the end")
+    rtype, rclass, ttl, rdlen = struct.unpack_from("!HHIH", data, pos)
+    pos += 10
+    end = pos + rdlen
+    if rtype != TSIG or rclass != ANY or ttl != 0 or end != len(data):
+        raise TsigFormError("TSIG is not class ANY, TTL 0, last in the message")  # RFC 8945 4.2
+    algorithm, pos = _read_name(data, pos)
+    if pos + 10 > end:
+        raise TsigFormError("TSIG data too short")
+    high, low, fudge, mac_len = struct.unpack_from("!HIHH", data, pos)
+    pos += 10
+    mac = data[pos : pos + mac_len]
+    pos += mac_len
+    if pos + 6 > end:
+        raise TsigFormError("TSIG data too short")
+    original_id, error, other_len = struct.unpack_from("!HHH", data, pos)
+    pos += 6
+    other = data[pos : pos + other_len]
+    if pos + other_len != end:
+        raise TsigFormError("TSIG data length does not match its fields")
+    return TsigRecord(key_name, algorithm, high << 32 | low, fudge, mac, original_id, error, other, start)
+
+
+def _unsigned(data: bytes, record: TsigRecord) -> bytes:
+    """The message as it was before signing: TSIG removed, ARCOUNT one less, the original ID (RFC 8945 4.3.1)."""
+    arcount = struct.unpack_from("!H", data, 10)[0]
+    return struct.pack("!H", record.original_id) + data[2:10] + struct.pack("!H", arcount - 1) + data[12 : record.start]
+
+
+def _variables(key: Key, time_signed: int, fudge: int, error: int, other: bytes) -> bytes:
+    """The TSIG variables the MAC covers (RFC 8945 4.3.3)."""
+    return (_canonical(key.name) + struct.pack("!HI", ANY, 0) + _canonical(Name.from_text(key.algorithm + "."))
+            + _timers(time_signed, fudge) + struct.pack("!HH", error, len(other)) + other)
+
+
+def _timers(time_signed: int, fudge: int) -> bytes:
+    return struct.pack("!HIH", time_signed >> 32, time_signed & 0xFFFFFFFF, fudge)
+
+
+def _prior(mac: bytes) -> bytes:
+    return struct.pack("!H", len(mac)) + mac
+
+
+def _append(message: bytes, key: Key, time_signed: int, fudge: int, mac: bytes, original_id: int, error: int,
+            other: bytes) -> bytes:
+    """`message` with its TSIG RR appended and ARCOUNT one more."""
+    rdata = (_canonical(Name.from_text(key.algorithm + ".")) + _timers(time_signed, fudge) + _prior(mac)
+             + struct.pack("!HHH", original_id, error, len(other)) + other)
+    rr = _canonical(key.name) + struct.pack("!HHIH", TSIG, ANY, 0, len(rdata)) + rdata
+    arcount = struct.unpack_from("!H", message, 10)[0]
+    return message[:10] + struct.pack("!H", arcount + 1) + message[12:] + rr
+
+
+def sign_request(message: bytes, key: Key, now: int, fudge: int = DEFAULT_FUDGE) -> tuple[bytes, bytes]:
+    """A request (NOTIFY, a test's query) signed: (the signed message, its MAC for checking the reply)."""
+    original_id = struct.unpack_from("!H", message, 0)[0]
+    mac = key.mac(message + _variables(key, now, fudge, 0, b""))
+    return _append(message, key, now, fudge, mac, original_id, 0, b""), mac
+
+
+def record_size(key: Key, other: int = 0) -> int:
+    """Octets a TSIG RR of `key` adds to a message (so an answer can leave room for it)."""
+    algorithm = len(_canonical(Name.from_text(key.algorithm + ".")))
+    return len(_canonical(key.name)) + 10 + algorithm + 10 + key.mac_size + 6 + other
+
+
+class Signer:
+    """Signs the replies to one checked request: the first with the request's MAC and every
+    variable, each later message of the same transfer with the MAC before it and the timers only
+    (RFC 8945 5.3.1), so a secondary can check every message of a multi-message AXFR."""
+
+    __slots__ = ("_prior", "_signed", "error", "fudge", "key", "original_id", "other", "time_signed")
+
+    def __init__(self, key: Key, request_mac: bytes, original_id: int, *, error: int = 0, other: bytes = b"",
+                 time_signed: int | None = None, fudge: int = DEFAULT_FUDGE) -> None:
+        self.key, self.original_id, self.error, self.other = key, original_id, error, other
+        self.time_signed, self.fudge = time_signed, fudge  # a BADTIME reply keeps the request's time
+        self._prior = request_mac
+        self._signed = 0
+
+    def sign(self, message: bytes, now: int) -> bytes:
+        """The next reply, signed."""
+        key, signed_at = self.key, (self.time_signed if self.time_signed is not None else now)
+        if self._signed == 0:
+            covered = _variables(key, signed_at, self.fudge, self.error, self.other)
+            error, other = self.error, self.other
+        else:
+            covered, error, other = _timers(signed_at, self.fudge), 0, b""
+        mac = key.mac(_prior(self._prior) + message + covered)
+        self._prior = mac
+        self._signed += 1
+        return _append(message, key, signed_at, self.fudge, mac, self.original_id, error, other)
+
+
+@dataclass(frozen=True, slots=True)
+class Checked:
+    """The outcome of checking a signed request.
+
+    `error` 0: good, `signer` signs the replies. Otherwise the RFC's error: BADKEY and BADSIG
+    replies go unsigned (`signer` None, RFC 8945 5.2.1, 5.2.2), a BADTIME reply is signed and
+    carries the server's time (5.2.3).
+    """
+
+    record: TsigRecord
+    error: int
+    key: Key | None
+    signer: Signer | None
+
+    @property
+    def key_name(self) -> str:
+        return self.record.key_name.to_text()
+
+
+def check_request(data: bytes, start: int, keys: Mapping[Name, Key], now: int) -> Checked:
+    """Check the TSIG of a request (RFC 8945 5.2: key, then MAC, then time). Raises TsigFormError."""
+    record = read_tsig(data, start)
+    key = keys.get(record.key_name)
+    if key is None or Name.from_text(key.algorithm + ".") != record.algorithm:
+        return Checked(record, BADKEY, None, None)  # 5.2.1
+    if len(record.mac) > key.mac_size:
+        raise TsigFormError("TSIG MAC longer than its algorithm's")  # 5.2.2.1
+    if len(record.mac) < key.mac_size:
+        return Checked(record, BADTRUNC, key, None)  # 5.2.2.1: we take untruncated MACs only
+    expected = key.mac(_unsigned(data, record)
+                       + _variables(key, record.time_signed, record.fudge, record.error, record.other))
+    if not hmac.compare_digest(expected, record.mac):
+        return Checked(record, BADSIG, key, None)  # 5.2.2
+    if abs(now - record.time_signed) > record.fudge:
+        server_time = struct.pack("!HI", now >> 32, now & 0xFFFFFFFF)
+        signer = Signer(key, record.mac, record.original_id, error=BADTIME, other=server_time,
+                        time_signed=record.time_signed, fudge=record.fudge)
+        return Checked(record, BADTIME, key, signer)  # 5.2.3
+    return Checked(record, 0, key, Signer(key, record.mac, record.original_id, fudge=record.fudge))
+
+
+def unsigned_error(reply: bytes, record: TsigRecord, error: int) -> bytes:
+    """An error reply with an unsigned TSIG (MAC size 0) naming the key and the TSIG error (5.2.1, 5.2.2)."""
+    rdata = (_canonical(record.algorithm) + _timers(record.time_signed, record.fudge) + _prior(b"")
+             + struct.pack("!HHH", record.original_id, error, 0))
+    rr = _canonical(record.key_name) + struct.pack("!HHIH", TSIG, ANY, 0, len(rdata)) + rdata
+    arcount = struct.unpack_from("!H", reply, 10)[0]
+    return reply[:10] + struct.pack("!H", arcount + 1) + reply[12:] + rr
+
+
+def check_reply(data: bytes, key: Key, request_mac: bytes) -> bool:
+    """Whether a single reply (a NOTIFY's answer) is signed by `key` over our request's MAC."""
+    start = tsig_start(data)
+    if start is None:
+        return False
+    try:
+        record = read_tsig(data, start)
+    except TsigFormError:
+        return False
+    if record.key_name != key.name or record.error:
+        return False
+    digest = (_prior(request_mac) + _unsigned(data, record)
+              + _variables(key, record.time_signed, record.fudge, record.error, record.other))
+    return hmac.compare_digest(key.mac(digest), record.mac)
