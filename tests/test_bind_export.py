@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from zonetool.cli import app
 from zonetool.loader import load_file, load_paths
 from zonetool.names import Name
-from zonetool.records import MX, SRV, TXT, A
+from zonetool.rrtypes import MX, SRV, TXT, A
 from zonetool.serial import content_digest
 from zonetool.source.bind import DIGEST_PREFIX, read_zone, write_zone
 from zonetool.zone import Record, Zone
@@ -60,7 +60,7 @@ def _zone() -> Zone:
     def add(owner: str, rdata: object, ttl: int = 3600) -> None:
         zone.add(Record(Name.from_text(owner, origin), ttl, rdata))  # type: ignore[arg-type]
 
-    from zonetool.records import NS, SOA
+    from zonetool.rrtypes import NS, SOA
 
     add("zz", A("192.0.2.9"))
     add("@", MX(20, Name.from_text("b.example.net.")))

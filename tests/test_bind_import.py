@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from zonetool.cli import app
 from zonetool.compile import compile_zone
 from zonetool.names import Name
-from zonetool.records import MX, SOA, SRV, TXT, A, Generic
+from zonetool.rrtypes import MX, SOA, SRV, TXT, A, Generic
 from zonetool.source import yaml as yaml_source
 from zonetool.source.bind import BindSyntaxError, read_zone, read_zone_with_warnings
 from zonetool.zone import Zone

@@ -10,7 +10,7 @@ import pytest
 from zonetool.blocks import Compiler
 from zonetool.blocks.registry import block, blocks, unregister, zone_block
 from zonetool.compile import compile_zone
-from zonetool.records import TXT
+from zonetool.rrtypes import TXT
 from zonetool.schema import BLOCKS
 
 BUILT_IN_RUN_ORDER = ["origin", "nameservers", "mail", "services", "records", "soa", "silence", "faults"]

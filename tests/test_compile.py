@@ -16,7 +16,7 @@ from zonetool.compile import compile_zone
 from zonetool.findings import Finding
 from zonetool.loader import load_text
 from zonetool.names import Name
-from zonetool.records import MX, SRV, TXT, A
+from zonetool.rrtypes import MX, SRV, TXT, A
 from zonetool.zone import Zone
 
 ORIGIN = Name.from_text("example.com.")
@@ -323,7 +323,7 @@ def test_idna_names_are_converted_or_refused() -> None:
 def test_unknown_type_mnemonic_needs_rfc3597_form() -> None:
     _, findings = load("origin: example.com\nrecords:\n  a: {NULL: 'abc'}\n")
     assert "RFC 3597" in the(findings, "bad-rdata").message
-    # types in zonetool.rdtypes (SSHFP, TLSA, DS, ...) are read in their native syntax too
+    # types in zonetool.rrtypes (SSHFP, TLSA, DS, ...) are read in their native syntax too
     sshfp = "1 1 0123456789abcdef0123456789abcdef01234567"
     zone, findings = load(f"origin: example.com\nrecords:\n  a: {{SSHFP: '{sshfp}'}}\n")
     assert zone is not None and not placed(findings, "bad-rdata")
@@ -421,7 +421,7 @@ def test_a_record_fast_path_agrees_with_ipaddress(address: str) -> None:
     """records.A skips ipaddress for canonical dotted quads; the result must be what ipaddress gives."""
     import ipaddress
 
-    from zonetool.records import RdataError
+    from zonetool.rrtypes import RdataError
 
     try:
         expected: str | None = str(ipaddress.IPv4Address(address))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from zonetool.names import Name, NameError_
-from zonetool.records import AAAA, MX, SRV, TXT, A, Generic, RdataError, parse_rdata
+from zonetool.rrtypes import AAAA, MX, SRV, TXT, A, Generic, RdataError, parse_rdata
 from zonetool.zone import Record, Zone
 
 ORIGIN = Name.from_text("example.com.")

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from zonetool.cli import app
 from zonetool.diff import ADDED, REMOVED, TTL_CHANGED, diff_zones, format_changes
 from zonetool.names import Name
-from zonetool.records import parse_rdata
+from zonetool.rrtypes import parse_rdata
 from zonetool.zone import Record, Zone
 
 ORIGIN = Name.from_text("example.org.")

@@ -6,7 +6,7 @@ import pytest
 
 from zonetool.lookup import NOERROR, NXDOMAIN, REFUSED, Answer, ZoneSet, lookup
 from zonetool.names import Name
-from zonetool.records import parse_rdata, type_code
+from zonetool.rrtypes import parse_rdata, type_code
 from zonetool.zone import Record, Zone
 
 EXAMPLE_COM = """

@@ -25,7 +25,7 @@ import pytest
 from conftest import names_to_ask, require_tool
 
 from zonetool.names import Name
-from zonetool.records import parse_rdata
+from zonetool.rrtypes import parse_rdata
 from zonetool.server.responder import QueryInfo, Reply, Responder
 from zonetool.zone import Record, Zone
 
@@ -340,7 +340,7 @@ def test_axfr_of_a_big_zone_is_split_into_messages() -> None:
 
 
 def test_a_transfer_is_packed_as_it_is_read_and_ends_with_servfail_on_a_record_too_big() -> None:
-    from zonetool.records import TXT
+    from zonetool.rrtypes import TXT
 
     zone = big_txt_zone(count=1, size=60)
     for i in range(3000):

@@ -26,7 +26,7 @@ from zonetool.harness.plan import (
 )
 from zonetool.harness.resolvers import ZoneResolver
 from zonetool.names import Name
-from zonetool.records import parse_rdata
+from zonetool.rrtypes import parse_rdata
 from zonetool.zone import Record, Zone
 
 ORIGIN = Name.from_text("example.com.")

@@ -25,7 +25,7 @@ import pytest
 from test_server_cli import Serve
 
 from zonetool.faults import Fault, FaultSet
-from zonetool.records import TXT
+from zonetool.rrtypes import TXT
 from zonetool.server.tcp import TCPLimits
 from zonetool.testing import DNSTestServer
 

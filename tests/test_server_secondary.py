@@ -1,4 +1,4 @@
-"""zonetool as a hidden primary: real Knot DNS and NSD secondaries transfer a zone from `zonetool serve`.
+"""zonetool as a hidden primary: real Knot DNS, NSD and BIND secondaries transfer a zone from `zonetool serve`.
 
 Each secondary runs as the current user on 127.0.0.1 with a free port and a config, run
 directory and storage written into tmp_path. It must answer MX and SRV exactly as zonetool
@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from conftest import require_tool
+from secondaries import SECONDARIES, launch
 from test_server_cli import Serve, dig_short, start, write_zone
 
 QUESTIONS = [("MX", "example.com"), ("SRV", "_smtp._tcp.example.com"), ("A", "mx-{v}-a.example.com"),
@@ -87,75 +87,14 @@ def run_secondary_case(
     same_answers(dig, primary.port, port, 2)
 
 
-def test_knot_secondary_transfers_and_answers_alike(
-    dig: str, tmp_path: Path, primaries: list[Serve], processes: list[subprocess.Popen[str]]
+@pytest.mark.parametrize("kind", list(SECONDARIES))
+def test_a_secondary_transfers_and_answers_alike(
+    kind: str, dig: str, tmp_path: Path, primaries: list[Serve], processes: list[subprocess.Popen[str]]
 ) -> None:
-    knotd = require_tool("knotd")
-    (tmp_path / "run").mkdir()
-    (tmp_path / "storage").mkdir()
+    """Knot, NSD and BIND `named`, configured as tests/secondaries.py writes them (no TSIG here)."""
 
-    def launch(primary: int, port: int) -> subprocess.Popen[str]:
-        conf = tmp_path / "knot.conf"
-        conf.write_text(f"""\
-server:
-    rundir: "{tmp_path}/run"
-    listen: 127.0.0.1@{port}
-database:
-    storage: "{tmp_path}/storage"
-log:
-  - target: stderr
-    any: info
-remote:
-  - id: zonetool
-    address: 127.0.0.1@{primary}
-acl:
-  - id: notify-from-zonetool
-    address: 127.0.0.1
-    action: notify
-template:
-  - id: default
-    storage: "{tmp_path}/storage"
-zone:
-  - domain: example.com
-    master: zonetool
-    acl: notify-from-zonetool
-""")
-        return subprocess.Popen([knotd, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                text=True)
+    def start_secondary(primary: int, port: int) -> subprocess.Popen[str]:
+        launch(SECONDARIES[kind](tmp_path, port, primary), tmp_path, processes)
+        return processes.pop()
 
-    run_secondary_case(dig, tmp_path, primaries, processes, launch)
-
-
-def test_nsd_secondary_transfers_and_answers_alike(
-    dig: str, tmp_path: Path, primaries: list[Serve], processes: list[subprocess.Popen[str]]
-) -> None:
-    nsd = require_tool("nsd")
-
-    def launch(primary: int, port: int) -> subprocess.Popen[str]:
-        conf = tmp_path / "nsd.conf"
-        conf.write_text(f"""\
-server:
-    ip-address: 127.0.0.1@{port}
-    port: {port}
-    username: ""
-    chroot: ""
-    zonesdir: "{tmp_path}"
-    pidfile: "{tmp_path}/nsd.pid"
-    xfrdfile: "{tmp_path}/xfrd.state"
-    xfrdir: "{tmp_path}"
-    zonelistfile: "{tmp_path}/zone.list"
-    database: ""
-    logfile: "{tmp_path}/nsd.log"
-    server-count: 1
-remote-control:
-    control-enable: no
-zone:
-    name: example.com
-    zonefile: "example.com.zone"
-    request-xfr: AXFR 127.0.0.1@{primary} NOKEY
-    allow-notify: 127.0.0.1 NOKEY
-""")
-        return subprocess.Popen([nsd, "-c", str(conf), "-d"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                text=True)
-
-    run_secondary_case(dig, tmp_path, primaries, processes, launch)
+    run_secondary_case(dig, tmp_path, primaries, processes, start_secondary)

@@ -10,7 +10,7 @@ from conftest import zonetool_exe
 
 from zonetool.harness.sinks import MailSinks, SinkError, exchangers, free_port
 from zonetool.names import Name
-from zonetool.records import parse_rdata
+from zonetool.rrtypes import parse_rdata
 from zonetool.zone import Record, Zone
 
 MX1, MX2 = "127.0.0.10", "127.0.0.11"

@@ -17,7 +17,7 @@ from conftest import zonetool_exe
 from zonetool import wire
 from zonetool.lookup import Answer
 from zonetool.names import Name
-from zonetool.records import TXT, parse_rdata
+from zonetool.rrtypes import TXT, parse_rdata
 from zonetool.server.responder import Responder
 from zonetool.testing import DNSTestServer, ZoneFindingsWarning
 from zonetool.zone import Record, Zone

@@ -15,8 +15,6 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "zonetool"
 MAX_LINES = 800
@@ -127,10 +125,6 @@ def test_the_split_modules_import_one_way() -> None:
     assert not edges["zonetool.rules.base"] - {"zonetool.findings", "zonetool.names", "zonetool.zone"}
 
 
-# Still failing until the other issue-15 branches land (see the reason); then the mark goes.
-@pytest.mark.xfail(
-    strict=False, reason="cycles left: rdtypes <-> records <-> zone (types branch), compile <-> mail (blocks branch)"
-)
 def test_no_import_cycles() -> None:
     assert cycles(graph()) == []
 

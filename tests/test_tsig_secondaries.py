@@ -15,12 +15,12 @@ from pathlib import Path
 
 import pytest
 from conftest import require_tool
+from secondaries import KEY, SECONDARIES, bind_conf, knot_conf, launch, nsd_conf
 from test_server_cli import Serve, dig_short, start
 from test_server_secondary import free_port, primaries, processes, wait_until  # noqa: F401 (fixtures)
 
 from zonetool.atomic import write_atomic
 
-KEY = "xfr.example"
 HOSTS = 100_000  # the issue's zone size: the transfer spans many signed messages
 
 
@@ -43,116 +43,6 @@ def keygen(path: Path, name: str = KEY) -> str:
     path.write_text(text)
     path.chmod(0o600)
     return text.split('secret "', 1)[1].split('"', 1)[0]
-
-
-def nsd_conf(tmp: Path, port: int, primary: int, secret: str, protocol: str = "AXFR ") -> list[str]:
-    conf = tmp / "nsd.conf"
-    conf.write_text(f"""\
-server:
-    ip-address: 127.0.0.1@{port}
-    port: {port}
-    username: ""
-    chroot: ""
-    zonesdir: "{tmp}"
-    pidfile: "{tmp}/nsd.pid"
-    xfrdfile: "{tmp}/xfrd.state"
-    xfrdir: "{tmp}"
-    zonelistfile: "{tmp}/zone.list"
-    database: ""
-    logfile: "{tmp}/nsd.log"
-    server-count: 1
-remote-control:
-    control-enable: no
-key:
-    name: "{KEY}"
-    algorithm: hmac-sha256
-    secret: "{secret}"
-zone:
-    name: example.com
-    zonefile: "example.com.zone"
-    request-xfr: {protocol}127.0.0.1@{primary} {KEY}
-    allow-notify: 127.0.0.1 {KEY}
-""")
-    subprocess.run([require_tool("nsd-checkconf"), str(conf)], check=True)
-    return [require_tool("nsd"), "-c", str(conf), "-d"]
-
-
-def knot_conf(tmp: Path, port: int, primary: int, secret: str) -> list[str]:
-    (tmp / "run").mkdir(exist_ok=True)
-    (tmp / "storage").mkdir(exist_ok=True)
-    conf = tmp / "knot.conf"
-    conf.write_text(f"""\
-server:
-    rundir: "{tmp}/run"
-    listen: 127.0.0.1@{port}
-database:
-    storage: "{tmp}/storage"
-log:
-  - target: stderr
-    any: info
-key:
-  - id: {KEY}
-    algorithm: hmac-sha256
-    secret: {secret}
-remote:
-  - id: zonetool
-    address: 127.0.0.1@{primary}
-    key: {KEY}
-acl:
-  - id: notify-from-zonetool
-    address: 127.0.0.1
-    key: {KEY}
-    action: notify
-template:
-  - id: default
-    storage: "{tmp}/storage"
-zone:
-  - domain: example.com
-    master: zonetool
-    acl: notify-from-zonetool
-""")
-    subprocess.run([require_tool("knotc"), "-c", str(conf), "conf-check"], check=True, capture_output=True)
-    return [require_tool("knotd"), "-c", str(conf)]
-
-
-def bind_conf(tmp: Path, port: int, primary: int, secret: str) -> list[str]:
-    conf = tmp / "named.conf"
-    conf.write_text(f"""\
-options {{
-    directory "{tmp}";
-    pid-file "{tmp}/named.pid";
-    session-keyfile "{tmp}/session.key";
-    managed-keys-directory "{tmp}";
-    listen-on port {port} {{ 127.0.0.1; }};
-    listen-on-v6 {{ none; }};
-    recursion no;
-    dnssec-validation no;
-    notify no;
-}};
-controls {{ }};
-key "{KEY}" {{
-    algorithm hmac-sha256;
-    secret "{secret}";
-}};
-zone "example.com" {{
-    type secondary;
-    primaries port {primary} {{ 127.0.0.1 key "{KEY}"; }};
-    file "{tmp}/example.com.db";
-    allow-notify {{ key "{KEY}"; }};
-}};
-""")
-    subprocess.run([require_tool("named-checkconf"), str(conf)], check=True)
-    return [require_tool("named"), "-g", "-n", "1", "-c", str(conf)]
-
-
-SECONDARIES: dict[str, Callable[[Path, int, int, str], list[str]]] = {
-    "nsd": nsd_conf, "knot": knot_conf, "bind": bind_conf,
-}
-
-
-def launch(cmd: list[str], tmp: Path, processes: list[subprocess.Popen[str]]) -> None:  # noqa: F811
-    log = (tmp / "secondary.log").open("w")
-    processes.append(subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, text=True))
 
 
 def answers(dig: str, port: int, version: int) -> list[list[str]]:

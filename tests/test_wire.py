@@ -14,7 +14,7 @@ import pytest
 from zonetool import wire
 from zonetool.lookup import Answer
 from zonetool.names import Name
-from zonetool.records import parse_rdata
+from zonetool.rrtypes import parse_rdata
 from zonetool.zone import Record, RRset
 
 ORIGIN = Name.from_text("example.com.")
@@ -173,7 +173,7 @@ def test_transfer_rolls_back_compression_across_messages() -> None:
 
 
 def test_transfer_messages_is_lazy_and_stops_at_a_record_no_message_can_carry() -> None:
-    from zonetool.records import TXT
+    from zonetool.rrtypes import TXT
 
     soa = Record(ORIGIN, 60, parse_rdata("SOA", "ns1 hostmaster 1 2 3 4 5", ORIGIN))
     taken: list[int] = []

@@ -14,11 +14,12 @@ from pathlib import Path
 
 from zonetool.findings import Finding
 from zonetool.names import Name, NameError_
+from zonetool.rrtypes import RRType
 from zonetool.rules import RULES, apply_silence, run_rules
 from zonetool.rules.base import Peers
 from zonetool.zone import Zone
 
-TXT_CODE, TLSA_CODE = 16, 52
+TXT_CODE, TLSA_CODE = int(RRType.TXT), int(RRType.TLSA)
 _DOMAIN = re.compile(rb"[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)+")
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from itertools import groupby
 
 from zonetool.names import Name
-from zonetool.records import SOA, Rdata, type_name
+from zonetool.rrtypes import SOA, Rdata, type_name
 from zonetool.zone import SOA_CODE, Zone
 
 ADDED, REMOVED, TTL_CHANGED = "+", "-", "~"

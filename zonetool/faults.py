@@ -109,7 +109,7 @@ _ids = itertools.count(1)
 
 
 def _qtype_code(value: str | int) -> int:
-    from zonetool.records import type_code
+    from zonetool.rrtypes import type_code
 
     if isinstance(value, bool):
         raise ValueError(f"{value!r} is not a record type")
@@ -121,7 +121,7 @@ def _qtype_code(value: str | int) -> int:
 
 
 def _qtype_text(code: int) -> str:
-    from zonetool.records import type_name
+    from zonetool.rrtypes import type_name
 
     return type_name(code)
 

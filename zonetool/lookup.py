@@ -11,6 +11,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 
 from zonetool.names import Name
+from zonetool.rrtypes import RRType
 from zonetool.zone import RRset, Zone
 
 # RFC 1035 4.1.1 / RFC 6895 2.3 response codes
@@ -26,7 +27,10 @@ RCODE_NAMES = {
     16: "BADVERS",
 }
 
-A, NS, CNAME, SOA, MX, AAAA, SRV, DS, ANY = 1, 2, 5, 6, 15, 28, 33, 43, 255
+# plain ints: the hot path compares and hashes them
+A, NS, CNAME, SOA, MX, AAAA, SRV, DS, ANY = map(
+    int, (RRType.A, RRType.NS, RRType.CNAME, RRType.SOA, RRType.MX, RRType.AAAA, RRType.SRV, RRType.DS, RRType.ANY)
+)
 CLASS_IN = 1
 MAX_CHAIN = 16  # CNAME links followed before giving up (loop or absurd chain)
 _ADDITIONAL_FROM = frozenset({NS, MX, SRV})  # RFC 1035 3.3.9, RFC 2782, RFC 1034 4.3.2 step 6

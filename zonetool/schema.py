@@ -13,6 +13,7 @@ import re
 from typing import Any
 
 from zonetool.faults import ACTIONS, EFFECTS
+from zonetool.rrtypes import HINT_TYPES, REGISTRY, spec_named
 
 MAX_TTL = 2**31 - 1  # RFC 2181 8
 MAX_U16 = 2**16 - 1
@@ -29,9 +30,8 @@ CLIENT_SERVICES: dict[str, tuple[str, int]] = {
     "pop3s": ("_pop3s", 995),
 }
 
-# Record types written by mnemonic under `records:`; any other type as TYPEnnn (RFC 3597 5).
-RECORD_TYPES = ("A", "AAAA", "CNAME", "MX", "SRV", "TXT", "NS", "PTR", "CAA")
-# Other mnemonics dnslib knows are accepted too, but only with RFC 3597 `\# LEN HEX` data.
+# The record types a hint names (any registered type is accepted; others as TYPEnnn, RFC 3597 5).
+RECORD_TYPES = HINT_TYPES
 TYPE_KEY = re.compile(r"^(?:[A-Z][A-Z0-9]*|TYPE[0-9]+)$")
 
 
@@ -47,6 +47,15 @@ class Block:
 
 
 _HOST = ("name", "host name, relative to the origin unless it ends in '.'")
+def _item_block(spec: Any) -> Block:
+    """A type's mapping form (its own fragment from zonetool.rrtypes) as a block of the format."""
+    return Block(spec.mapping_doc or f"{spec.rtype} item.", {**spec.mapping_fields, "ttl": _TTL}, spec.mapping_required)
+
+
+# the types with a mapping form, in the order the schema lists them (MX, SRV first, as always)
+MAPPING_SPECS = sorted(
+    (s for s in REGISTRY.values() if s.mapping_fields), key=lambda s: (s.rtype not in HINT_TYPES, s.code)
+)
 _ADDRS = ("addresses", "IPv4/IPv6 addresses of an in-zone host: creates its A/AAAA records")
 _TTL = ("ttl", "TTL: seconds or units (30s, 5m, 1h, 2d, 1w, combinable: 1h30m)")
 
@@ -190,29 +199,8 @@ BLOCKS: dict[str, Block] = {
         {"values": ("items", "the items"), "ttl": _TTL},
         ("values",),
     ),
-    # mapping forms of one record item, by type ("value" covers A, AAAA, CNAME, NS, PTR, TXT, TYPEnnn)
-    "MX": Block("MX item.", {"priority": ("u16", "preference"), "host": _HOST, "ttl": _TTL}, ("priority", "host")),
-    "SRV": Block(
-        "SRV item.",
-        {
-            "priority": ("u16", "priority (default 0)"),
-            "weight": ("u16", "weight (default 0)"),
-            "port": ("u16", "port"),
-            "host": _HOST,
-            "ttl": _TTL,
-        },
-        ("port", "host"),
-    ),
-    "CAA": Block(
-        "CAA item (RFC 8659).",
-        {
-            "flags": ("u8", "flags (default 0; 128 = critical)"),
-            "tag": ("string", "issue, issuewild, iodef, ..."),
-            "value": ("string", "the property value"),
-            "ttl": _TTL,
-        },
-        ("tag", "value"),
-    ),
+    # mapping forms of one record item: each type's own fragment (zonetool.rrtypes), then "value"
+    **{spec.rtype: _item_block(spec) for spec in MAPPING_SPECS},
     "value": Block("One item in mapping form.", {"value": ("item", "the item's data"), "ttl": _TTL}, ("value",)),
 }
 
@@ -222,8 +210,16 @@ def block(name: str) -> Block:
 
 
 def item_block(rtype: str) -> Block:
-    """The mapping form of one item of `rtype`."""
-    return BLOCKS.get(rtype, BLOCKS["value"]) if rtype in ("MX", "SRV", "CAA") else BLOCKS["value"]
+    """The mapping form of one item of `rtype` (its type's fragment, looked up when asked: types may be added)."""
+    block = _ITEM_BLOCKS.get(rtype)
+    if block is None:
+        spec = spec_named(rtype) if TYPE_KEY.match(rtype) else None
+        block = _item_block(spec) if spec is not None and spec.mapping_fields else BLOCKS["value"]
+        _ITEM_BLOCKS[rtype] = block
+    return block
+
+
+_ITEM_BLOCKS: dict[str, Block] = {}
 
 
 # ---------------------------------------------------------------------------
@@ -320,7 +316,7 @@ def _object(b: Block) -> dict[str, Any]:
 
 def _build_schema() -> dict[str, Any]:
     defs: dict[str, Any] = {name: _object(b) for name, b in BLOCKS.items() if name != "zone"}
-    item_forms = [{"$ref": "#/$defs/MX"}, {"$ref": "#/$defs/SRV"}, {"$ref": "#/$defs/CAA"}, {"$ref": "#/$defs/value"}]
+    item_forms = [*({"$ref": f"#/$defs/{spec.rtype}"} for spec in MAPPING_SPECS), {"$ref": "#/$defs/value"}]
     defs["item"] = {"anyOf": [_KINDS["item"], *item_forms]}
     defs["rtype"] = {
         "description": "one item, a list of items, or {values: [...], ttl: ...}",

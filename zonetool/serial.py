@@ -12,7 +12,7 @@ import hashlib
 from dataclasses import replace
 from datetime import UTC, date, datetime
 
-from zonetool.records import SOA
+from zonetool.rrtypes import SOA
 from zonetool.zone import Zone
 
 SERIAL_BITS = 32

@@ -31,7 +31,7 @@ from typing import Any
 from zonetool.faults import Fault, actions_help
 from zonetool.findings import Finding
 from zonetool.names import Name, to_ascii
-from zonetool.records import Rdata
+from zonetool.rrtypes import Rdata
 from zonetool.server.control import Control
 from zonetool.server.querylog import QueryLog
 from zonetool.server.runner import Server

@@ -15,10 +15,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from zonetool.names import Name
+from zonetool.rrtypes import RRType
 from zonetool.wire import tsig_start
 
-TSIG = 250  # RFC 8945 4.2
-ANY = 255
+TSIG, ANY = int(RRType.TSIG), int(RRType.ANY)  # RFC 8945 4.2
 NOTAUTH, FORMERR = 9, 1
 BADSIG, BADKEY, BADTIME, BADTRUNC = 16, 17, 18, 22  # RFC 8945 3
 ERROR_NAMES = {0: "NOERROR", BADSIG: "BADSIG", BADKEY: "BADKEY", BADTIME: "BADTIME", BADTRUNC: "BADTRUNC"}

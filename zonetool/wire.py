@@ -9,8 +9,8 @@ instead of through dnslib, for two reasons:
   * speed: the hot path needs only the question's span and the EDNS size, not objects.
 Answers are packed by our own small packer too, with case-insensitive name compression
 (RFC 1035 4.1.4) so that a cached answer is the same bytes whatever case the query used.
-dnslib is therefore not used on the wire path at all; records.Rdata keeps its dnslib bridge
-for other edges.
+dnslib is therefore not used on the wire path at all: each record type packs and reads its own
+RDATA (`Rdata.pack`, `read` in zonetool.rrtypes); dnslib decodes uncompressed RDATA of some types.
 """
 
 from __future__ import annotations
@@ -18,33 +18,16 @@ from __future__ import annotations
 import struct
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from socket import AF_INET, AF_INET6, inet_pton
 
 from zonetool.lookup import SERVFAIL, Answer
 from zonetool.names import Name, escape_label
-from zonetool.records import (
-    AAAA,
-    CAA,
-    CNAME,
-    MX,
-    NS,
-    PTR,
-    SOA,
-    SRV,
-    TXT,
-    A,
-    Generic,
-    Rdata,
-    RdataError,
-    _Target,
-    from_wire,
-    type_name,
-)
+from zonetool.rrtypes import Rdata, RdataError, RRType, WireError, read_name, spec_of, type_name
+from zonetool.rrtypes.generic import Generic
 from zonetool.zone import Record, RRset
 
 HEADER = struct.Struct("!HHHHHH")
-OPT = 41
-TSIG = 250  # RFC 8945 4.2
+OPT = int(RRType.OPT)
+TSIG = int(RRType.TSIG)  # RFC 8945 4.2
 MAX_MESSAGE = 65535  # RFC 1035 4.2.2: TCP length prefix is 16 bits
 MIN_UDP = 512  # RFC 1035 2.3.4 / RFC 6891 6.2.3: sizes below 512 are treated as 512
 
@@ -59,9 +42,6 @@ class TooBig(OverflowError):
     still gets a clean outcome: Packer.record leaves the message as it was and raises this
     (an OverflowError, so transfer_messages' handler sees it too)."""
 
-
-class WireError(ValueError):
-    """A query that cannot be read past its header: the answer is FORMERR."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -325,35 +305,7 @@ class Packer:
         self.names = {k: v for k, v in self.names.items() if v < size}
 
     def rdata(self, rdata: Rdata) -> None:
-        buf = self.buf
-        # RFC 3597 4: only RFC 1035 types may have their names compressed; SRV must not (RFC 2782).
-        if isinstance(rdata, _Target):
-            self.name(rdata.target)
-        elif isinstance(rdata, MX):
-            buf += rdata.preference.to_bytes(2)
-            self.name(rdata.exchange)
-        elif isinstance(rdata, A):
-            buf += inet_pton(AF_INET, rdata.address)
-        elif isinstance(rdata, AAAA):
-            buf += inet_pton(AF_INET6, rdata.address)
-        elif isinstance(rdata, SRV):
-            buf += struct.pack("!HHH", rdata.priority, rdata.weight, rdata.port)
-            self.name(rdata.target, compress=False)
-        elif isinstance(rdata, TXT):
-            for s in rdata.strings:
-                buf.append(len(s))
-                buf += s
-        elif isinstance(rdata, SOA):
-            self.name(rdata.mname)
-            self.name(rdata.rname)
-            buf += struct.pack("!IIIII", rdata.serial, rdata.refresh, rdata.retry, rdata.expire, rdata.minimum)
-        elif isinstance(rdata, CAA):
-            tag = rdata.tag.encode("ascii")
-            buf += bytes((rdata.flags, len(tag))) + tag + rdata.value  # RFC 8659 4.1
-        elif isinstance(rdata, Generic):
-            buf += rdata.data
-        else:  # a type added to records.py later: its own wire form, names uncompressed
-            buf += rdata.to_wire()
+        rdata.pack(self)  # each type writes itself; only RFC 1035 types compress names (RFC 3597 4)
 
 
 def response_flags(query_flags: int, rcode: int, aa: bool, tc: bool = False) -> int:
@@ -414,7 +366,7 @@ def pack_answer(data: bytes, query: Query, answer: Answer, limit: int, our_udp: 
         else:
             cut = fit[-1] if fit else (question_end, 0, 0, 0)
             # Dropped additional data is not a truncation, except a referral's glue (RFC 9471 3).
-            tc = not answer.authoritative and any(r.code == 2 for r in answer.authority)
+            tc = not answer.authoritative and any(r.code == RRType.NS for r in answer.authority)
         del p.buf[cut[0] :]
         an, ns, ar = cut[1], cut[2], cut[3]
     flags = response_flags(query.flags, answer.rcode, answer.authoritative, tc)
@@ -514,62 +466,15 @@ class Message:
         return bool(self.flags & AA)
 
 
-def read_name(data: bytes, pos: int) -> tuple[Name, int]:
-    """A possibly compressed name at `pos` (RFC 1035 4.1.4) and the offset after it; loop-safe."""
-    labels: list[bytes] = []
-    end = -1
-    hops = 0
-    total = 1
-    n = len(data)
-    while True:
-        if pos >= n:
-            raise WireError("name runs past the end of the message")
-        length = data[pos]
-        if length & 0xC0 == 0xC0:
-            if pos + 1 >= n:
-                raise WireError("truncated compression pointer")
-            if end < 0:
-                end = pos + 2
-            target = ((length & 0x3F) << 8) | data[pos + 1]
-            hops += 1
-            if hops > 127 or target >= pos:
-                raise WireError("compression pointer loops or points forward")
-            pos = target
-            continue
-        if length > 63:
-            raise WireError("unknown label type")
-        if length == 0:
-            return Name(tuple(labels)), (end if end >= 0 else pos + 1)
-        total += length + 1
-        if total > 255 or pos + 1 + length > n:
-            raise WireError("name too long or cut short")
-        labels.append(data[pos + 1 : pos + 1 + length])
-        pos += 1 + length
-
-
-_TARGET_TYPES: dict[int, type[_Target]] = {2: NS, 5: CNAME, 12: PTR}
-
-
 def _read_rdata(data: bytes, code: int, start: int, end: int) -> Rdata:
-    """Rdata of one record; names inside may point anywhere earlier in the message."""
+    """Rdata of one record, read by its type; names inside may point anywhere earlier in the message."""
+    spec = spec_of(code)
+    if spec is None:
+        return Generic(code, data[start:end])
     try:
-        if code in (2, 5, 12):  # NS, CNAME, PTR
-            name, pos = read_name(data, start)
-            rdata: Rdata = _TARGET_TYPES[code](name)
-        elif code == 15:
-            name, pos = read_name(data, start + 2)
-            rdata = MX(int.from_bytes(data[start : start + 2]), name)
-        elif code == 6:
-            mname, pos = read_name(data, start)
-            rname, pos = read_name(data, pos)
-            rdata = SOA(mname, rname, *struct.unpack_from("!IIIII", data, pos))
-            pos += 20
-        elif code == 33:
-            priority, weight, port = struct.unpack_from("!HHH", data, start)
-            target, pos = read_name(data, start + 6)
-            rdata = SRV(priority, weight, port, target)
-        else:
-            return from_wire(code, data[start:end])
+        rdata, pos = spec.read(data, start, end)
+    except WireError:
+        raise
     except (struct.error, RdataError) as exc:
         raise WireError(f"bad record data of type {code}: {exc}") from None
     if pos != end:

@@ -6,14 +6,17 @@ it is built by the YAML compiler, the BIND reader or by hand in tests.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from zonetool.findings import Where
 from zonetool.names import Name
-from zonetool.records import SOA, Rdata
+from zonetool.rrtypes import SOA, Rdata, RRType, type_name
 
-SOA_CODE, NS_CODE, CNAME_CODE = 6, 2, 5
+__all__ = ["CNAME_CODE", "NS_CODE", "SOA_CODE", "RRType", "RRset", "Record", "Zone", "common_ttl"]
+
+SOA_CODE, NS_CODE, CNAME_CODE = int(RRType.SOA), int(RRType.NS), int(RRType.CNAME)  # plain ints: hot dict keys
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,8 +33,6 @@ class Record:
 
     @property
     def rtype(self) -> str:
-        from zonetool.records import type_name
-
         return type_name(self.code)
 
 
@@ -217,3 +218,12 @@ class Zone:
 
     def __repr__(self) -> str:
         return f"<Zone {self.origin} {len(self)} records>"
+
+
+def common_ttl(zone: Zone) -> int:
+    """The most common TTL (the lowest on a tie): the zone's default in both output formats."""
+    # nodes walked unsorted (the choice depends only on the counts): zone.records() sorts every name
+    counts = Counter(r.ttl for node in zone.nodes.values() for rrset in node.values() for r in rrset.records)
+    if not counts:
+        return 3600
+    return min(counts, key=lambda ttl: (-counts[ttl], ttl))

@@ -12,7 +12,7 @@ import pytest
 
 from zonetool.findings import Finding, Where
 from zonetool.names import Name
-from zonetool.records import parse_rdata
+from zonetool.rrtypes import parse_rdata
 from zonetool.rules import run_rules
 from zonetool.zone import Record, Zone
 

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from zonetool.names import Name
-from zonetool.records import CNAME, MX, NS, SOA, SRV, TXT, A
+from zonetool.rrtypes import CNAME, MX, NS, SOA, SRV, TXT, A
 from zonetool.rules import run_rules
 from zonetool.zone import Record, Zone
 

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from zonetool.findings import Where
 from zonetool.names import Name
-from zonetool.records import CAA, CNAME, MX, NS, SOA, SRV, TXT, A, Rdata
+from zonetool.rrtypes import CAA, CNAME, MX, NS, SOA, SRV, TXT, A, Rdata
 from zonetool.rules import RULES, run_rules
 from zonetool.zone import Record, Zone
 

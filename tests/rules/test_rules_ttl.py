@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from zonetool.names import Name
-from zonetool.records import SOA
+from zonetool.rrtypes import SOA
 from zonetool.zone import Record, Zone
 
 

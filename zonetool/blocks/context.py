@@ -18,7 +18,7 @@ from typing import Any
 from zonetool.durations import parse_duration
 from zonetool.findings import Finding, Where, error
 from zonetool.names import MAX_LABEL, MAX_NAME, Name, NameError_, is_address_text, to_ascii
-from zonetool.records import AAAA, LONG_RDATA, A, Rdata, RdataError, check_length, type_name
+from zonetool.rrtypes import AAAA, A, Rdata, RdataError, check_length, type_name
 from zonetool.schema import BLOCKS, MAX_TTL, Block
 from zonetool.zone import Record
 
@@ -196,7 +196,7 @@ class Compiler:
         return value
 
     def fits(self, rdata: Rdata, path: Path) -> bool:
-        """False (with a `bad-rdata` finding) for RDATA over 65,535 octets; call it for LONG_RDATA only."""
+        """False (with a `bad-rdata` finding) for RDATA over 65,535 octets; call it for types marked `long` only."""
         try:
             check_length(rdata)
         except RdataError as exc:
@@ -206,7 +206,7 @@ class Compiler:
         return True
 
     def add(self, owner: Name, ttl: int, rdata: Rdata, path: Path, origin: str | None = None) -> None:
-        if rdata.__class__ in LONG_RDATA and not self.fits(rdata, path):
+        if rdata.long and not self.fits(rdata, path):
             return
         self.records.append(Record(owner, ttl, rdata, Where(self.file, path=path), origin))
 

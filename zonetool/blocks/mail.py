@@ -16,7 +16,7 @@ from zonetool.blocks.mailpolicy import compile_policies
 from zonetool.blocks.registry import block
 from zonetool.blocks.services import number, srv_target
 from zonetool.names import ROOT, Name
-from zonetool.records import MX, SRV
+from zonetool.rrtypes import MX, SRV
 from zonetool.schema import CLIENT_SERVICES
 
 SMTP_PORT = 25

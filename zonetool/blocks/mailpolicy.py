@@ -12,7 +12,7 @@ from typing import Any
 
 from zonetool.blocks.context import Compiler, Path
 from zonetool.names import Name
-from zonetool.records import TXT
+from zonetool.rrtypes import TXT
 
 SPF_ALL = {"fail": "-all", "softfail": "~all", "neutral": "?all"}  # RFC 7208 4.6.2 qualifiers
 POLICIES = ("none", "quarantine", "reject")  # RFC 7489 6.3

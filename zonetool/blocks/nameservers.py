@@ -25,7 +25,7 @@ def _nameservers(c: Compiler, value: object) -> list[Name]:
     for item, path in zip(items, paths, strict=True):
         target = c.host(item, path, "nameserver")
         if target is not None:
-            from zonetool.records import NS
+            from zonetool.rrtypes import NS
 
             c.add(c.origin, c.ttl, NS(target), path)
             out.append(target)

@@ -12,7 +12,7 @@ from typing import Any
 from zonetool.blocks.context import Compiler, Path
 from zonetool.blocks.registry import block
 from zonetool.names import Name
-from zonetool.records import SRV
+from zonetool.rrtypes import SRV
 from zonetool.schema import MAX_U16
 
 KEYS = {"services": ("services", "other SRV record sets")}

@@ -14,7 +14,7 @@ from zonetool.blocks.context import Compiler, Path
 from zonetool.blocks.registry import block
 from zonetool.findings import Where
 from zonetool.names import Name, NameError_, to_ascii
-from zonetool.records import SOA
+from zonetool.rrtypes import SOA
 from zonetool.schema import MAX_U32
 from zonetool.serial import date_serial
 from zonetool.zone import Record

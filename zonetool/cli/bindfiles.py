@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from zonetool.cli.app import EXIT_FINDINGS, EXIT_USAGE, Format, FormatOpt, app, echo_json, fail
+from zonetool.rrtypes import RRType
 
 if TYPE_CHECKING:
     from zonetool import forked
@@ -237,7 +238,7 @@ def import_(
             fail(str(exc), EXIT_FINDINGS)
         if format != "json":
             _print_findings(warnings)
-        if zone.soa is None and zone.rrset(zone.origin, 2) is None:  # as named-checkzone: nothing at the origin
+        if zone.soa is None and zone.rrset(zone.origin, RRType.NS) is None:  # as named-checkzone: nothing at the origin
             fail(f"{file}: no SOA and no NS at {zone.origin}: is --origin right? nothing written", EXIT_FINDINGS,
                  warnings)
         # The promise of import: the YAML compiles to the very same records. Check it, never assume it.

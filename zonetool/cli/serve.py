@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from zonetool.cli.app import EXIT_FINDINGS, EXIT_USAGE, app, fail
+from zonetool.rrtypes import RRType
 
 if TYPE_CHECKING:
     from zonetool.harness.sinks import Endpoint
@@ -29,7 +30,7 @@ def origins_summary(zones: list[Any]) -> str:
 def dig_hint(zones: list[Any], address: str, port: int) -> str:
     """The command that asks the server something it knows: `dig @127.0.0.1 -p 10053 MX example.com`."""
     zone = zones[0]
-    qtype = "MX" if zone.rrset(zone.origin, 15) is not None else "SOA"
+    qtype = "MX" if zone.rrset(zone.origin, RRType.MX) is not None else "SOA"
     port_part = "" if port == 53 else f" -p {port}"
     return f"dig @{address}{port_part} {qtype} {zone.origin.to_text().rstrip('.') or '.'}"
 

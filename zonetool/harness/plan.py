@@ -27,9 +27,9 @@ from typing import Any, Protocol
 
 from zonetool.faults import event_note
 from zonetool.names import Name, NameError_, to_ascii
-from zonetool.records import MX, SRV, Rdata
+from zonetool.rrtypes import MX, SRV, Rdata, RRType
 
-A_CODE, AAAA_CODE, MX_CODE, SRV_CODE = 1, 28, 15, 33
+A_CODE, AAAA_CODE, MX_CODE, SRV_CODE = int(RRType.A), int(RRType.AAAA), int(RRType.MX), int(RRType.SRV)
 MAX_ADDRESSES_PER_HOST = 16
 
 # Error kinds a resolver reports; every one but OUTSIDE is a temporary failure for a sender.

@@ -16,11 +16,11 @@ from dataclasses import dataclass, field
 from zonetool.faults import FaultSet, effect
 from zonetool.harness.plan import OUTSIDE, RCODE_ERRORS, REFERRAL, TIMEOUT, Result
 from zonetool.names import Name
-from zonetool.records import Rdata
+from zonetool.rrtypes import Rdata, RRType
 from zonetool.wire import Message, WireError, make_query, parse_message
 from zonetool.zone import Zone
 
-CNAME_CODE = 5
+CNAME_CODE = int(RRType.CNAME)
 MAX_CHAIN = 16  # aliases followed before calling it a loop
 
 
@@ -163,12 +163,12 @@ class WireResolver:
         rcode = reply.rcode
         if rcode not in (0, 3):
             return Result(rcode, (), (), RCODE_ERRORS.get(rcode, f"rcode {rcode}")), False
-        if not reply.aa and not reply.answer and any(r.code == 2 for r in reply.authority):
+        if not reply.aa and not reply.answer and any(r.code == RRType.NS for r in reply.authority):
             return Result(0, (), (), REFERRAL), False
         rrsets = [(r.owner, r.code, [r.rdata]) for r in reply.answer]
         records, aliases, _final = _walk(name, qtype, rrsets)
         # A SOA in authority after aliases: the server followed them and found nothing at the end.
-        ended = any(r.code == 6 for r in reply.authority)
+        ended = any(r.code == RRType.SOA for r in reply.authority)
         return Result(rcode, tuple(records), tuple(aliases), None), ended
 
     def _family(self) -> int:

@@ -30,11 +30,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from zonetool.names import Name
+from zonetool.rrtypes import RRType
 from zonetool.zone import Zone
 
 BEHAVIOURS = ("accept", "tempfail", "reject", "tempfail-greeting", "refuse", "hang", "closed")
 SMTP_SRV_PREFIXES = ((b"_smtp", b"_tcp"), (b"_submission", b"_tcp"))
-A_CODE, AAAA_CODE, CNAME_CODE, MX_CODE, SRV_CODE = 1, 28, 5, 15, 33
+A_CODE, AAAA_CODE, CNAME_CODE, MX_CODE, SRV_CODE = map(
+    int, (RRType.A, RRType.AAAA, RRType.CNAME, RRType.MX, RRType.SRV)
+)
 TEMPFAIL_REPLY = "451 4.3.0 zonetool sink: try again later"
 REJECT_REPLY = "550 5.1.1 zonetool sink: recipient rejected"
 

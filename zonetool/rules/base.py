@@ -18,18 +18,11 @@ from typing import Any, NamedTuple, TypeVar
 
 from zonetool.findings import Finding, Severity, Where
 from zonetool.names import Name, looks_like_address
-from zonetool.zone import Record, RRset, Zone
+from zonetool.zone import Record, RRset, RRType, Zone
 
-A_CODE, NS_CODE, CNAME_CODE, SOA_CODE, MX_CODE, TXT_CODE, AAAA_CODE, SRV_CODE, CAA_CODE = (
-    1,
-    2,
-    5,
-    6,
-    15,
-    16,
-    28,
-    33,
-    257,
+A_CODE, NS_CODE, CNAME_CODE, SOA_CODE, MX_CODE, TXT_CODE, AAAA_CODE, SRV_CODE, CAA_CODE = map(
+    int,
+    (RRType.A, RRType.NS, RRType.CNAME, RRType.SOA, RRType.MX, RRType.TXT, RRType.AAAA, RRType.SRV, RRType.CAA),
 )
 
 

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from zonetool.findings import Severity
 from zonetool.names import Name
-from zonetool.records import CNAME, type_name
+from zonetool.rrtypes import CNAME, type_name
 from zonetool.rules.base import CNAME_CODE, Context, Hit, hit, rule, text_of
 from zonetool.zone import Record
 

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Iterator
 
 from zonetool.findings import Severity
 from zonetool.names import Name
-from zonetool.records import MX
+from zonetool.rrtypes import MX
 from zonetool.rules.base import MX_CODE, Context, Hit, hit, rule, text_of
 from zonetool.rules.mailtext import DNSKEY_CODE, TLSA_CODE, tlsa
 from zonetool.zone import Record, Zone

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 from zonetool.findings import Severity
 from zonetool.names import Name
-from zonetool.records import MX, TXT
+from zonetool.rrtypes import MX, TXT
 from zonetool.rules.base import MX_CODE, TXT_CODE, Context, Hit, hit, rule, text_of
 from zonetool.zone import Record
 

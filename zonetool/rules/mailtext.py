@@ -9,11 +9,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from zonetool.names import Name, NameError_
-from zonetool.records import TXT
+from zonetool.rrtypes import TXT, RRType
 from zonetool.rules.base import A_CODE, AAAA_CODE, CNAME_CODE, TXT_CODE, Context
 from zonetool.zone import Record, Zone
 
-TLSA_CODE, DNSKEY_CODE = 52, 48
+TLSA_CODE, DNSKEY_CODE = int(RRType.TLSA), int(RRType.DNSKEY)
 
 
 def txt(record: Record) -> str | None:

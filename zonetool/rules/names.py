@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from zonetool.findings import Severity
 from zonetool.names import Name, looks_like_address, repeats_origin
-from zonetool.records import MX, NS, SRV
+from zonetool.rrtypes import MX, NS, SRV, RRType
 from zonetool.rules.base import CNAME_CODE, MX_CODE, NS_CODE, SRV_CODE, Context, Hit, hit, rule
 from zonetool.zone import Record
 
@@ -89,7 +89,7 @@ def wildcard_label(ctx: Context) -> Iterator[Hit]:
             )
 
 
-PTR_CODE = 12
+PTR_CODE = int(RRType.PTR)
 
 
 def _absolute_hint(name: Name, origin: Name) -> str:

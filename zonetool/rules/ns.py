@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from zonetool.findings import Severity
 from zonetool.names import Name
-from zonetool.records import NS, type_name
+from zonetool.rrtypes import NS, RRType, type_name
 from zonetool.rules.base import (
     A_CODE,
     AAAA_CODE,
@@ -22,7 +22,7 @@ from zonetool.rules.base import (
 from zonetool.zone import Record
 
 ERROR, WARNING = Severity.ERROR, Severity.WARNING
-DS_CODE, RRSIG_CODE, NSEC_CODE = 43, 46, 47
+DS_CODE, RRSIG_CODE, NSEC_CODE = int(RRType.DS), int(RRType.RRSIG), int(RRType.NSEC)
 # RFC 4035 2.4 / 2.3: a signed parent keeps the DS, its NSEC and their RRSIGs at the cut, beside the NS.
 _AT_CUT = frozenset({NS_CODE, DS_CODE, RRSIG_CODE, NSEC_CODE})
 

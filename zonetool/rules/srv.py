@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from zonetool.findings import Severity
 from zonetool.names import Name
-from zonetool.records import MX, SRV
+from zonetool.rrtypes import MX, SRV
 from zonetool.rules.base import (
     MX_CODE,
     SRV_CODE,

@@ -6,14 +6,14 @@ import re
 from collections.abc import Iterator
 
 from zonetool.findings import Severity, Where
-from zonetool.records import CAA, LONG_RDATA, MAX_RDATA, SOA, rdata_length, type_name
+from zonetool.rrtypes import CAA, MAX_RDATA, SOA, RRType, rdata_length, type_name
 from zonetool.rules.base import CAA_CODE, Context, Hit, field_where, hit, rule, text_of
 from zonetool.zone import RRset
 
 ERROR, WARNING = Severity.ERROR, Severity.WARNING
 MAX_TTL = 2147483647  # RFC 2181 8
 DAY, WEEK = 86400, 604800
-RRSIG_CODE = 46
+RRSIG_CODE = int(RRType.RRSIG)
 MAX_MESSAGE = MAX_RDATA  # the same 16 bits: a TCP message's length prefix (RFC 1035 4.2.2)
 
 
@@ -235,7 +235,7 @@ def rrset_too_big(ctx: Context) -> Iterator[Hit]:
     room = MAX_MESSAGE - 12 - 255 - 4
     for rrset in ctx.all_rrsets():
         records = rrset.records
-        if len(records) * _SHORT_RR <= room and all(r.rdata.__class__ not in LONG_RDATA for r in records):
+        if len(records) * _SHORT_RR <= room and all(not r.rdata.long for r in records):
             continue  # cannot be too big: most RRsets of a big zone stop here
         size = message_size(rrset)
         if size > MAX_MESSAGE:

@@ -34,11 +34,11 @@ from typing import Any
 
 from zonetool.faults import EFFECTS, Fault, ZoneFaults, effect, parse_delay_ms
 from zonetool.names import Name, NameError_, repeats_origin, to_ascii
-from zonetool.records import Rdata, RdataError, parse_rdata, type_code, type_name
+from zonetool.rrtypes import Rdata, RdataError, RRType, parse_rdata, type_code, type_name
 from zonetool.server.zonesource import SerialBook
 from zonetool.zone import Record, RRset, Zone
 
-SOA_CODE = 6
+SOA_CODE = int(RRType.SOA)
 DEFAULT_TTL = 3600
 MAX_TTL = 2**31 - 1  # RFC 2181 8
 

@@ -15,10 +15,11 @@ from dataclasses import dataclass
 
 from zonetool import tsig
 from zonetool.names import Name
+from zonetool.rrtypes import RRType
 from zonetool.server.sockets import family_of
 
 OPCODE_NOTIFY = 4  # RFC 1996 3.1
-SOA = 6
+SOA = int(RRType.SOA)
 
 
 @dataclass(frozen=True, slots=True)

@@ -40,7 +40,7 @@ def _type_text(value: object) -> str:
     if value is None:
         return ""
     if isinstance(value, int):
-        from zonetool.records import type_name
+        from zonetool.rrtypes import type_name
 
         return type_name(value)
     return str(value).upper()

@@ -32,7 +32,7 @@ from zonetool.lookup import (
     negative_soa,
 )
 from zonetool.names import Name
-from zonetool.records import type_name
+from zonetool.rrtypes import RRType, type_name
 from zonetool.serial import serial_gt
 from zonetool.server import acl
 from zonetool.server.trouble import Trouble
@@ -40,7 +40,7 @@ from zonetool.zone import Record, Zone
 
 FORMERR = 1
 BADVERS = 16  # RFC 6891 6.1.3, carried in the OPT extended rcode
-AXFR, IXFR = 252, 251
+AXFR, IXFR = int(RRType.AXFR), int(RRType.IXFR)
 TCP_LIMIT = wire.MAX_MESSAGE
 _PLAIN_HEADER = b"\x00\x01\x00\x00\x00\x00"  # QDCOUNT=1, ANCOUNT=0, NSCOUNT=0
 MAX_CACHED = 4096  # octets: bigger answers (rare, TCP) are packed each time, so memory stays ~cache_size x 4 KiB
@@ -147,7 +147,7 @@ def _zone_records(zone: Zone) -> Iterator[Record]:
     """Every record but the SOA, node by node as stored (a snapshot of the nodes: no sort)."""
     for node in list(zone.nodes.values()):
         for code, rrset in list(node.items()):
-            if code != 6:
+            if code != RRType.SOA:
                 yield from rrset.records
 
 
@@ -539,7 +539,7 @@ class Responder:
             return error(NOTAUTH)  # not the apex of a zone we serve (RFC 5936 2.2.1)
         if transport != "tcp":
             # RFC 1995 2: an IXFR over UDP that cannot fit gets the current SOA; the client retries over TCP.
-            answer = Answer(NOERROR, True, [zone.rrset(zone.origin, 6)], zone=zone)  # type: ignore[list-item]
+            answer = Answer(NOERROR, True, [zone.rrset(zone.origin, RRType.SOA)], zone=zone)  # type: ignore[list-item]
             body = wire.pack_answer(data, query, answer, wire.udp_limit(query.edns, self.max_udp), self.max_udp)
             return Reply([body], QueryInfo(client, transport, qname, qtype, "NOERROR", 1))
         if query.qtype == IXFR:
@@ -547,7 +547,7 @@ class Responder:
             current = soa.rdata.serial  # type: ignore[attr-defined]
             if serial is not None and not serial_gt(current, serial):
                 # RFC 1995 2: the client is current (or ahead): the SOA alone
-                answer = Answer(NOERROR, True, [zone.rrset(zone.origin, 6)], zone=zone)  # type: ignore[list-item]
+                answer = Answer(NOERROR, True, [zone.rrset(zone.origin, RRType.SOA)], zone=zone)  # type: ignore[list-item]
                 body = wire.pack_answer(data, query, answer, TCP_LIMIT, self.max_udp)
                 return Reply([body], QueryInfo(client, transport, qname, qtype, "NOERROR", 1))
             history = self.histories.get(zone.origin)

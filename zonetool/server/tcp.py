@@ -33,6 +33,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from zonetool.rrtypes import RRType
 from zonetool.server.trouble import Trouble
 
 IDLE_TIMEOUT = 10.0  # seconds; RFC 7766 6.2.3 suggests a few seconds for an idle client
@@ -42,6 +43,7 @@ ACCEPT_PAUSE = 0.1  # seconds without accepting after the descriptors ran out
 RESERVE_FDS = 32  # descriptors kept for everything but connections (zone files, logs, the API)
 _OUT_OF_RESOURCES = (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM)
 _REFUSED = 5
+_TRANSFERS = frozenset((RRType.AXFR.name, RRType.IXFR.name))  # query-log names of the transfer types
 
 
 @dataclass(frozen=True, slots=True)
@@ -375,7 +377,7 @@ class _Connection(asyncio.Protocol):
         messages = reply.messages
         if type(messages) is list and messages and len(messages[0]) > 3 and messages[0][3] & 0xF == _REFUSED:
             info = reply.info
-            if info.qtype in ("AXFR", "IXFR"):  # RFC 5936 4.2: only --allow-transfer clients may
+            if info.qtype in _TRANSFERS:  # RFC 5936 4.2: only --allow-transfer clients may
                 server.trouble.report("transfer-refused", f"{info.qtype} {info.qname} for {self.client[0]} "
                                       "(not in --allow-transfer)")
         if reply.delay > 0:

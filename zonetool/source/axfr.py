@@ -14,10 +14,11 @@ from dataclasses import replace
 from zonetool.findings import Where
 from zonetool.lookup import RCODE_NAMES
 from zonetool.names import Name
+from zonetool.rrtypes import RRType
 from zonetool.wire import WireError, make_query, parse_message
 from zonetool.zone import SOA_CODE, Zone
 
-AXFR = 252
+AXFR = int(RRType.AXFR)
 
 
 class AxfrError(Exception):

@@ -2,9 +2,9 @@
 
 The reader is one pass over the lines: common lines are split with `str.split`,
 only lines with quotes, parentheses, comments or escapes go through the lexer.
-Types the core does not model are kept as wire octets (`records.Generic`);
-`zonetool.rdtypes` converts them from and to their native text, so an imported
-TLSA or DNSKEY comes back out exactly as it went in.
+Each type's text is read and written by its module in `zonetool.rrtypes` (found in the
+registry by type code); types kept as wire octets (`Generic`: TLSA, DNSKEY, ...) convert
+from and to their native text there too, so they come back out exactly as they went in.
 """
 
 from __future__ import annotations
@@ -18,37 +18,22 @@ from pathlib import Path
 from zonetool.durations import MAX_TTL, parse_duration
 from zonetool.findings import Finding, Where, not_utf8, warning
 from zonetool.names import Name, NameError_
-from zonetool.rdtypes import (
-    EXTRA_TYPES,
-    SVCB_CODES,
-    common_ttl,
-    extra_from_text,
-    extra_to_text,
-    rdata_text,
-    rrset_order,
-    type_from_text,
-    type_mnemonic,
-    uint,
-)
-from zonetool.records import (
-    AAAA,
-    CNAME,
-    MX,
-    NS,
-    PTR,
-    RDATA_TYPES,
+from zonetool.rrtypes import (
     SOA,
-    SRV,
-    TXT,
-    A,
     Generic,
     Rdata,
     RdataError,
+    RRType,
     check_length,
-    from_wire,
-    unescape,
+    rdata_text,
+    rrset_order,
+    spec_of,
+    type_from_text,
+    type_mnemonic,
 )
-from zonetool.zone import Record, Zone
+from zonetool.rrtypes.base import NameOf
+from zonetool.rrtypes.text import LEX, NEEDS_LEXER, TOKENS, unescape
+from zonetool.zone import Record, Zone, common_ttl
 
 __all__ = ["BindSyntaxError", "rdata_text", "read_zone", "read_zone_with_warnings", "type_mnemonic", "write_zone"]
 
@@ -68,20 +53,11 @@ class BindSyntaxError(ValueError):
 # ===========================================================================
 # reader
 # ===========================================================================
-# One lexer for the lines that need it (RFC 1035 5.1): quoted strings, parentheses, comments, escapes.
-# Why unrolled, possessive loops (`"[^"\\]*+(?:\\.[^"\\]*+)*+"`, not `"(?:[^"\\]|\\.)*"`): `re` keeps
-# backtracking state for every turn of a repeated group, ~200 octets per character (a 10 MB
-# string took 2 GB); a possessive repeat keeps none, and no token here ever needs to give back.
-_LEX = re.compile(
-    r'(?P<ws>[ \t\r\f\v]+)|(?P<comment>;.*)|(?P<q>"[^"\\]*+(?:\\.[^"\\]*+)*+")|(?P<open>\()|(?P<close>\))'
-    r'|(?P<word>(?:[^\s;()"\\]|\\.)[^\s;()\\]*+(?:\\.[^\s;()\\]*+)*+)|(?P<bad>.)',
-    re.S,
-)
-_NEEDS_LEXER = re.compile(r'[;()"\\]')
-# The same tokens as _LEX without positions; a lone quote or backslash sends the line to _LEX for its error.
-_TOKENS = re.compile(
-    r'"[^"\\]*+(?:\\.[^"\\]*+)*+"|;.*|(?:[^\s;()"\\]|\\.)[^\s;()\\]*+(?:\\.[^\s;()\\]*+)*+|["\\]', re.S
-)
+# One lexer for the lines that need it (RFC 1035 5.1): quoted strings, parentheses, comments, escapes;
+# its token grammar is the one every rdata reader shares (zonetool.rrtypes.text).
+_LEX = LEX
+_NEEDS_LEXER = NEEDS_LEXER
+_TOKENS = TOKENS
 _CLASSES = frozenset({"IN", "CLASS1"})
 _OTHER_CLASSES = frozenset({"CH", "CS", "HS", "NONE", "ANY"})
 
@@ -197,6 +173,7 @@ class _Reader:
         self.default_ttl: int | None = None  # $TTL (RFC 2308 4)
         self.last_ttl: int | None = None  # RFC 1035 5.1: the last stated TTL when no $TTL
         self._names: dict[tuple[str, Name | None], Name] = {}
+        self._name_of: dict[Name | None, NameOf] = {}
 
     # -- names -------------------------------------------------------------
     def name(self, text: str, origin: Name | None) -> Name:
@@ -391,57 +368,22 @@ class _Reader:
         return owner
 
     def rdata(self, code: int, tokens: list[str], origin: Name | None) -> Rdata:
+        spec = spec_of(code)
         if tokens and tokens[0] == "\\#":
             generic = Generic.from_generic(code, tokens)  # RFC 3597 5, also for known types
-            if code in _CORE_CODES:
-                return from_wire(code, generic.data)
-            if code in EXTRA_TYPES or code in SVCB_CODES:
-                extra_to_text(code, generic.data, origin)  # refuse what BIND would refuse
-            return generic
-        name = self.name
-        match code:
-            case 1:
-                if len(tokens) != 1:
-                    raise RdataError(f"A takes one address, got {len(tokens)} fields")
-                return A(tokens[0])
-            case 28:
-                if len(tokens) != 1:
-                    raise RdataError(f"AAAA takes one address, got {len(tokens)} fields")
-                return AAAA(tokens[0])
-            case 2 | 5 | 12:
-                if len(tokens) != 1:
-                    raise RdataError(f"takes one domain name, got {len(tokens)} fields")
-                cls = NS if code == 2 else CNAME if code == 5 else PTR
-                return cls(name(tokens[0], origin))
-            case 15:
-                if len(tokens) != 2:
-                    raise RdataError(f"MX takes 2 fields (preference exchange), got {len(tokens)}")
-                return MX(uint(tokens[0], 16, "MX preference"), name(tokens[1], origin))
-            case 33:
-                if len(tokens) != 4:
-                    raise RdataError(f"SRV takes 4 fields (priority weight port target), got {len(tokens)}")
-                return SRV(
-                    uint(tokens[0], 16, "SRV priority"),
-                    uint(tokens[1], 16, "SRV weight"),
-                    uint(tokens[2], 16, "SRV port"),
-                    name(tokens[3], origin),
-                )
-            case 16:
-                if not tokens:
-                    raise RdataError("TXT needs at least one string")
-                return TXT(tuple(_string(t) for t in tokens))
-            case 6:
-                if len(tokens) != 7:
-                    raise RdataError(
-                        f"SOA takes 7 fields (mname rname serial refresh retry expire minimum), got {len(tokens)}"
-                    )
-                timers = [_parse_ttl(t) for t in tokens[3:]]
-                return SOA(name(tokens[0], origin), name(tokens[1], origin), uint(tokens[2], 32, "SOA serial"), *timers)
-            case 257:
-                return RDATA_TYPES["CAA"].from_text(tokens, origin)
-        if code in EXTRA_TYPES or code in SVCB_CODES:
-            return extra_from_text(code, tokens, origin, lambda t: name(t, origin))
-        raise RdataError(f"type {type_mnemonic(code)} can only be read in RFC 3597 form (\\# LENGTH HEX)")
+            if spec is None:
+                return generic
+            rdata = spec.from_wire(generic.data)
+            if hasattr(spec, "text"):
+                spec.text(generic.data, origin)  # refuse what BIND would refuse
+            return rdata
+        if spec is None:
+            raise RdataError(f"type {type_mnemonic(code)} can only be read in RFC 3597 form (\\# LENGTH HEX)")
+        name_of = self._name_of.get(origin)
+        if name_of is None:  # one reader of names per origin, through the name cache
+            name = self.name
+            name_of = self._name_of[origin] = lambda token, field: name(token, origin)
+        return spec.from_text(tokens, origin, name_of)
 
     # -- $GENERATE (a BIND extension) ---------------------------------------------
     def generate(self, entry: _Entry, file: str | None, origin: Name | None) -> None:
@@ -469,7 +411,6 @@ class _Reader:
                 raise BindSyntaxError(f"$GENERATE ({value}): {exc.message}", _token_where(entry, 0, file)) from None
 
 
-_CORE_CODES = frozenset(cls.code for cls in RDATA_TYPES.values())
 _GEN_MOD = re.compile(r"\$\{(-?\d+)(?:,(\d+)(?:,([doxXnN]))?)?\}|\$\$|\\\$|\$")
 
 
@@ -491,15 +432,6 @@ def _substitute(template: str, value: int) -> str:
         return format(v, f"0{width}{base}")
 
     return _GEN_MOD.sub(repl, template)
-
-
-def _string(token: str) -> bytes:
-    """A character-string token's octets; the common case (no escapes) without a per-character loop."""
-    if "\\" not in token:
-        if len(token) >= 2 and token[0] == '"' and token[-1] == '"':
-            token = token[1:-1]
-        return token.encode("utf-8")
-    return unescape(token)
 
 
 def read_zone_with_warnings(
@@ -576,7 +508,7 @@ def write_zone(zone: Zone, *, digest: str | None = None) -> str:
     last: str | None = None
     for name in zone.names():
         node = zone.nodes[name]
-        codes = sorted(node, key=lambda c: (c != 6, c != 2, c))
+        codes = sorted(node, key=lambda c: (c != RRType.SOA, c != RRType.NS, c))
         for code in codes:
             rrset = node[code]
             # Each RRset keeps the spelling its first record had, as named does (RFC 4343).
@@ -584,7 +516,7 @@ def write_zone(zone: Zone, *, digest: str | None = None) -> str:
             records = rrset.records if len(rrset.records) == 1 else sorted(rrset.records, key=rrset_order(code))
             for record in records:
                 ttl = "" if record.ttl == default_ttl else str(record.ttl)
-                if code == 6 and isinstance(record.rdata, SOA) and name == origin:
+                if isinstance(record.rdata, SOA) and name == origin:
                     soa_rows = _soa_lines(record, owner_text, origin, default_ttl)
                     rows.append(("\0soa", ttl, "SOA", ""))
                     last = owner_text

@@ -21,7 +21,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 
 from zonetool.names import Name, NameError_
-from zonetool.records import RdataError, parse_rdata
+from zonetool.rrtypes import RdataError, parse_rdata, spec_named
 from zonetool.schema import CLIENT_SERVICES
 from zonetool.source.yaml_doc import Document, EditError, flow_map, flow_seq, is_flow, scalar
 
@@ -120,15 +120,11 @@ def bump_serial(doc: Document, today: date | None = None) -> tuple[int, int] | N
 # ---------------------------------------------------------------------------
 def _item_text(rtype: str, item: Any) -> str | None:
     if isinstance(item, CommentedMap | dict):
-        get = item.get
-        match rtype:
-            case "MX":
-                return f"{get('priority')} {get('host')}"
-            case "SRV":
-                return f"{get('priority', 0)} {get('weight', 0)} {get('port')} {get('host')}"
-            case "CAA":
-                return f'{get("flags", 0)} {get("tag")} "{get("value")}"'
-        value = get("value")
+        spec = spec_named(rtype)
+        text = spec.mapping_text(item) if spec is not None and spec.mapping_fields else None
+        if text is not None:
+            return text  # the type's own mapping form (zonetool.rrtypes)
+        value = item.get("value")
         return None if value is None else str(value)
     return None if isinstance(item, list) else str(item)
 

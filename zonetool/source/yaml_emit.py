@@ -19,9 +19,9 @@ from typing import Any
 
 from zonetool.durations import format_duration
 from zonetool.names import Name, is_address_text
-from zonetool.rdtypes import common_ttl, native_from_text, rdata_text, rrset_order, type_mnemonic
-from zonetool.records import MX, NS, SOA, SRV, TXT, Generic, Rdata, RdataError, tokenize, type_code
-from zonetool.zone import Record, Zone
+from zonetool.rrtypes import MX, NS, SOA, SRV, Rdata, RRType, rrset_order
+from zonetool.rrtypes.registry import yaml_type_key
+from zonetool.zone import Record, Zone, common_ttl
 
 # Plain scalars YAML 1.1 or 1.2 readers turn into booleans, nulls, numbers or dates: always quoted.
 _KEYWORDS = re.compile(
@@ -37,7 +37,6 @@ _INDICATORS = frozenset(" -?:,[]{}#&*!|>'\"%@`\\")
 _KEYWORD_START = frozenset("ynotfeYNOTFE~=<-+._0123456789")  # every first character _KEYWORDS can match
 _FLOW_STOP = re.compile(r"[,\[\]{}:#]")
 _EMAIL_LOCAL = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+$")
-_TYPE_KEY = re.compile(r"^(?:[A-Z][A-Z0-9]*|TYPE[0-9]+)$")
 _FLOW_WIDTH = 90
 
 
@@ -182,63 +181,21 @@ def _contact(rname: Name, origin: Name) -> str:
     return rname.to_text()
 
 
-def _txt_item(rdata: TXT) -> Any:
-    """One TXT record: a string when the compiler's 255-octet split gives it back, else a list, else RFC 3597."""
-    joined = rdata.joined()
-    try:
-        whole = joined.decode("utf-8")
-        parts = [s.decode("utf-8") for s in rdata.strings]
-    except UnicodeDecodeError:
-        return Generic(16, rdata.to_wire()).to_text()
-    if TXT.from_value(joined).strings == rdata.strings and not whole.startswith("\\#"):
-        return whole
-    return Flow(parts)
-
-
-def _type_key(rdata: Rdata) -> str:
-    if isinstance(rdata, Generic):
-        mnemonic = type_mnemonic(rdata.number)
-        try:
-            if _TYPE_KEY.match(mnemonic) and type_code(mnemonic) == rdata.number:
-                return mnemonic
-        except RdataError:
-            pass
-        return f"TYPE{rdata.number}"
-    return rdata.rtype
-
-
-def _generic_text(rdata: Generic, origin: Name) -> str:
-    """Native text (e.g. TLSA '3 1 1 8D02...') when it parses back to the same octets, else RFC 3597."""
-    mnemonic, text = rdata_text(rdata, origin)
-    if not mnemonic.startswith("TYPE") and _type_key(rdata) == mnemonic:
-        try:
-            if native_from_text(rdata.number, tokenize(text), origin) == rdata:
-                return text
-        except (RdataError, ValueError):
-            pass
-    return rdata.to_text(origin)
-
-
 def _item(rdata: Rdata, origin: Name) -> Any:
-    if isinstance(rdata, TXT):
-        return _txt_item(rdata)
-    if isinstance(rdata, Generic):
-        return _generic_text(rdata, origin)
-    return rdata.to_text(origin)
+    item = rdata.yaml_item(origin)  # each type's own YAML text (TXT: a list of strings when it must)
+    return Flow(item) if isinstance(item, list) else item
 
 
 def _mapping_item(record: Record, origin: Name) -> Any:
     """The mapping form of one item, used only when an RRset's records have different TTLs."""
     rdata = record.rdata
     m = FlowMap()
-    if isinstance(rdata, MX):
-        m["priority"] = rdata.preference
-        m["host"] = _rel(rdata.exchange, origin)
-    elif isinstance(rdata, SRV):
-        m["priority"], m["weight"], m["port"] = rdata.priority, rdata.weight, rdata.port
-        m["host"] = _rel(rdata.target, origin)
-    else:
+    fields = rdata.to_mapping(origin) if rdata.__class__.mapping_fields else None
+    if fields is None:
         m["value"] = _item(rdata, origin)
+    else:
+        for key, value in fields.items():
+            m[key] = _rel(value, origin) if isinstance(value, Name) else value
     m["ttl"] = format_duration(record.ttl)
     return m
 
@@ -305,7 +262,7 @@ def _head_spec(zone: Zone) -> tuple[dict[str, Any], Layout]:
             block["ttl"] = format_duration(soa_record.ttl)
         doc["soa"] = block
 
-    apex_ns = zone.rrset(origin, 2)
+    apex_ns = zone.rrset(origin, RRType.NS)
     ns_in_block = False
     if (
         apex_ns is not None
@@ -330,15 +287,15 @@ def _records_of(zone: Zone, names: list[Name], layout: Layout) -> dict[str, Any]
     records: dict[str, Any] = {}
     for name in names:
         node = zone.nodes[name]
-        for code in sorted(node, key=lambda c: (c != 2, c)):
-            if code == 6 and name == origin:
+        for code in sorted(node, key=lambda c: (c != RRType.NS, c)):
+            if code == RRType.SOA and name == origin:
                 continue
-            if (code == 2 and name == origin and ns_in_block) or (name, code) in consumed:
+            if (code == RRType.NS and name == origin and ns_in_block) or (name, code) in consumed:
                 continue
             rrset = node[code]
             # one key per spelling: each RRset keeps its owner's letter case (RFC 4343), as named does
             owner = records.setdefault(_rel(rrset.owner, origin), {})
-            owner[_type_key(rrset.records[0].rdata)] = _rrset_value(rrset.records, origin, default_ttl)
+            owner[yaml_type_key(rrset.records[0].rdata)] = _rrset_value(rrset.records, origin, default_ttl)
     return records
 
 
@@ -350,13 +307,13 @@ def _mail_block(zone: Zone, default_ttl: int) -> tuple[dict[str, Any], set[tuple
     records stay under `records:`.
     """
     origin = zone.origin
-    mx_set = zone.rrset(origin, 15)
+    mx_set = zone.rrset(origin, RRType.MX)
     if mx_set is None or len({r.ttl for r in mx_set.records}) != 1 or mx_set.owner.labels != origin.labels:
         return {}, set()
     ttl = mx_set.records[0].ttl
     mxs = [r.rdata for r in _order(mx_set.records) if isinstance(r.rdata, MX)]
     smtp_owner = Name((b"_smtp", b"_tcp", *origin.labels))
-    smtp_set = zone.rrset(smtp_owner, 33)
+    smtp_set = zone.rrset(smtp_owner, RRType.SRV)
     srvs = [r.rdata for r in smtp_set.records if isinstance(r.rdata, SRV)] if smtp_set else []
     srv_ok = (
         smtp_set is not None
@@ -364,14 +321,14 @@ def _mail_block(zone: Zone, default_ttl: int) -> tuple[dict[str, Any], set[tuple
         and {r.ttl for r in smtp_set.records} == {ttl}
     )
     block: dict[str, Any] = {}
-    consumed = {(origin, 15)}
+    consumed = {(origin, int(RRType.MX))}
     if len(mxs) == 1 and mxs[0].exchange.is_root():
         if mxs[0].preference != 0:
             return {}, set()
         block["null"] = True
         if srv_ok and srvs == [SRV(0, 0, 0, Name(()))]:
             block["srv"] = True
-            consumed.add((smtp_owner, 33))
+            consumed.add((smtp_owner, int(RRType.SRV)))
     else:
         texts = [_rel(mx.exchange, origin) for mx in mxs]
         if any(mx.exchange.is_root() or is_address_text(t) for mx, t in zip(mxs, texts, strict=True)):
@@ -399,7 +356,7 @@ def _mail_block(zone: Zone, default_ttl: int) -> tuple[dict[str, Any], set[tuple
         block["exchangers"] = exchangers
         if use_srv:
             block["srv"] = True
-            consumed.add((smtp_owner, 33))
+            consumed.add((smtp_owner, int(RRType.SRV)))
     if ttl != default_ttl:
         block = {"ttl": format_duration(ttl), **block}
     return block, consumed
