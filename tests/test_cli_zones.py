@@ -204,19 +204,19 @@ def test_the_installed_command_finds_every_command_and_group() -> None:
 
 
 def test_one_shot_mode_ends_with_the_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """validate/export/import switch the loader to one-shot mode (frozen zone, forked rules) only
-    while they load: a command run in-process leaves the loader as it found it."""
+    """validate/export hand the loader the one-shot policy (frozen zone, forked rules); the loader
+    keeps no mode of its own, so a command run in-process leaves nothing behind."""
     from zonetool import loader
 
     seen: list[bool] = []
     real = loader.load_paths
 
-    def spy(paths):  # type: ignore[no-untyped-def]
-        seen.append(loader.ONE_SHOT)
-        return real(paths)
+    def spy(paths, policy=loader.LONG_RUNNING):  # type: ignore[no-untyped-def]
+        seen.append(policy.one_shot and policy.fork)
+        return real(paths, policy=policy)
 
     monkeypatch.setattr(loader, "load_paths", spy)
     assert invoke("validate", str(ZONES))[0] == 0
     assert invoke("export", str(ZONES / "example.com.yaml"), "-o", str(tmp_path / "x.zone"))[0] == 0
     assert invoke("import", str(tmp_path / "x.zone"), "--origin", "example.com", "-o", str(tmp_path / "x.yaml"))[0] == 0
-    assert seen == [True, True] and loader.ONE_SHOT is False
+    assert seen == [True, True] and not hasattr(loader, "ONE_SHOT")

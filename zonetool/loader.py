@@ -15,7 +15,7 @@ import errno
 import gc
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from zonetool.findings import Finding, Severity, Where, error, not_utf8, warning
@@ -26,6 +26,30 @@ BIND_SUFFIX = ".zone"
 ZONE_SUFFIXES = (*YAML_SUFFIXES, BIND_SUFFIX)  # what a folder scan takes (and the server's watcher follows)
 # Findings that mean "this file is not a YAML zone at all" (the CLI exits 2 for them).
 NOT_YAML = frozenset(("yaml-syntax", "yaml-limit", "not-text", "not-a-mapping"))
+
+
+@dataclass(frozen=True)
+class Policy:
+    """How the caller runs, given to the loader by the caller (no module state to set and restore).
+
+    `one_shot`: the process builds its zones once, keeps them to its end and runs no other thread
+    (validate, compile, export, import); loading then freezes what it built (see _no_gc).
+    `fork`: the rules of a big zone may run half in a forked child (see _run_rules); only safe
+    where no other thread could be caught holding a lock, so a server never asks for it.
+    `compiled(zone)`: called for each zone built without errors, before its rules run (export
+    starts writing the BIND text of a big zone then, on the core the rules leave).
+    """
+
+    one_shot: bool = False
+    fork: bool = False
+    compiled: Callable[[Zone], None] | None = None
+
+    def with_compiled(self, compiled: Callable[[Zone], None] | None) -> Policy:
+        return replace(self, compiled=compiled)
+
+
+LONG_RUNNING = Policy()  # serve, the testing harness, the editing commands: nothing frozen, nothing forked
+ONE_SHOT_COMMAND = Policy(one_shot=True, fork=True)  # validate, compile, export, import
 
 
 class LoadError(Exception):
@@ -80,15 +104,17 @@ def sort_key(f: Finding) -> tuple[str, int, int]:
 # ---------------------------------------------------------------------------
 # one zone
 # ---------------------------------------------------------------------------
-def load_mapping(data: Mapping[str, object] | object, file: str | None = None) -> tuple[Zone | None, list[Finding]]:
+def load_mapping(
+    data: Mapping[str, object] | object, file: str | None = None, policy: Policy = LONG_RUNNING
+) -> tuple[Zone | None, list[Finding]]:
     """Compile loaded data and judge it: findings carry spec paths (no line numbers)."""
     from zonetool.compile import compile_zone
 
     zone, findings = compile_zone(data, file)
     if zone is not None:
-        if _COMPILED is not None and not has_errors(findings):
-            _COMPILED(zone)
-        judged = judge(zone)
+        if policy.compiled is not None and not has_errors(findings):
+            policy.compiled(zone)
+        judged = judge(zone, policy)
         if any(f.code == "missing-key" and f.where.path[:1] == ("soa",) for f in findings):
             judged = [f for f in judged if f.code != "soa-missing"]  # the compiler already said why there is none
         findings.extend(judged)
@@ -99,11 +125,11 @@ def load_mapping(data: Mapping[str, object] | object, file: str | None = None) -
     return zone, findings
 
 
-def judge(zone: Zone) -> list[Finding]:
+def judge(zone: Zone, policy: Policy = LONG_RUNNING) -> list[Finding]:
     """The rules' findings for a built zone, with the zone's own `silence:` applied."""
     from zonetool.rules import RULES, apply_silence
 
-    findings = _run_rules(zone)
+    findings = _run_rules(zone, policy)
     silence = zone.silence
     if not silence:
         return findings
@@ -118,37 +144,13 @@ def judge(zone: Zone) -> list[Finding]:
     return findings
 
 
-# One-shot commands (validate, compile, export, import) set this: the zone is built once and
-# kept to the end, and no other thread runs. Then loading freezes what it built (see _no_gc) and
-# the rules of a big zone run on two processes (see _run_rules). `serve` leaves it off.
-ONE_SHOT = False
-
-
-_COMPILED: Callable[[Zone], None] | None = None
-
-
-@contextlib.contextmanager
-def one_shot(compiled: Callable[[Zone], None] | None = None) -> Iterator[None]:
-    """ONE_SHOT for the loading inside the block, as the one-shot commands use it (restored after,
-    so a command run in-process by a test leaves nothing behind). `compiled(zone)` is called for
-    each zone built without errors, before its rules run: export starts writing the BIND text of
-    a big zone then, on the core the rules leave."""
-    global ONE_SHOT, _COMPILED
-    was = ONE_SHOT, _COMPILED
-    ONE_SHOT, _COMPILED = True, compiled
-    try:
-        yield
-    finally:
-        ONE_SHOT, _COMPILED = was
-
-
-def _run_rules(zone: Zone) -> list[Finding]:
-    """`run_rules(zone)`, the same findings in the same order; for a big zone in a one-shot
-    command, every other rule runs in a forked child (1.3 s of rules at 100k records -> ~0.8 s)."""
+def _run_rules(zone: Zone, policy: Policy = LONG_RUNNING) -> list[Finding]:
+    """`run_rules(zone)`, the same findings in the same order; for a big zone, when the policy
+    allows forking, every other rule runs in a forked child (1.3 s of rules at 100k records -> ~0.8 s)."""
     from zonetool import forked
     from zonetool.rules import RULES, run_rules
 
-    if not ONE_SHOT or len(zone) < forked.MIN_RECORDS:
+    if not policy.fork or len(zone) < forked.MIN_RECORDS:
         return run_rules(zone)
     codes = list(RULES)
     theirs = codes[1::2]
@@ -162,7 +164,7 @@ def _run_rules(zone: Zone) -> list[Finding]:
 
 
 @contextlib.contextmanager
-def _no_gc() -> Iterator[None]:
+def _no_gc(policy: Policy = LONG_RUNNING) -> Iterator[None]:
     """Pause the cyclic garbage collector while a zone is built.
 
     Loading makes hundreds of thousands of small acyclic objects, and each allocation
@@ -174,7 +176,7 @@ def _no_gc() -> Iterator[None]:
     try:
         yield
     finally:
-        if ONE_SHOT:
+        if policy.one_shot:
             # Why: everything built while paused sits in the youngest generation, so the next
             # collections would walk it all (gen0, then gen1, then a full pass: ~0.4-0.6 s for
             # 100k records, measured). A one-shot command keeps the zone to the end anyway, so
@@ -185,13 +187,15 @@ def _no_gc() -> Iterator[None]:
             gc.enable()
 
 
-def load_text(text: str | bytes, file: str | None = None) -> tuple[Zone | None, list[Finding]]:
+def load_text(
+    text: str | bytes, file: str | None = None, policy: Policy = LONG_RUNNING
+) -> tuple[Zone | None, list[Finding]]:
     """A YAML zone from its text; every finding gets its line and column."""
-    with _no_gc():
-        return _load_text(text, file)
+    with _no_gc(policy):
+        return _load_text(text, file, policy)
 
 
-def _load_text(text: str | bytes, file: str | None) -> tuple[Zone | None, list[Finding]]:
+def _load_text(text: str | bytes, file: str | None, policy: Policy) -> tuple[Zone | None, list[Finding]]:
     from zonetool.source import yaml as yaml_source
 
     try:
@@ -201,7 +205,7 @@ def _load_text(text: str | bytes, file: str | None) -> tuple[Zone | None, list[F
         return None, [exc.finding]
     if not isinstance(data, dict):
         return None, [*findings, _not_a_mapping(data, text, file)]
-    zone, more = load_mapping(data, file)
+    zone, more = load_mapping(data, file, policy)
     return zone, yaml_source.locate(findings + more, text, file)
 
 
@@ -251,17 +255,17 @@ def missing_reason(p: Path) -> str:
     return "no such file or folder"
 
 
-def load_file(path: str | Path) -> tuple[Zone | None, list[Finding]]:
+def load_file(path: str | Path, policy: Policy = LONG_RUNNING) -> tuple[Zone | None, list[Finding]]:
     """One zone file (YAML, or BIND for `*.zone`); raises LoadError if it cannot be read."""
     p = Path(path)
     file = str(path)
     data = read_bytes(p)
     if p.suffix == BIND_SUFFIX:
-        return _load_bind(data, p, file)
-    return load_text(data, file)
+        return _load_bind(data, p, file, policy)
+    return load_text(data, file, policy)
 
 
-def _load_bind(data: bytes, p: Path, file: str) -> tuple[Zone | None, list[Finding]]:
+def _load_bind(data: bytes, p: Path, file: str, policy: Policy) -> tuple[Zone | None, list[Finding]]:
     """A master file named ORIGIN.zone, read by the BIND edge and judged by the same rules."""
     import importlib.util
 
@@ -277,14 +281,14 @@ def _load_bind(data: bytes, p: Path, file: str) -> tuple[Zone | None, list[Findi
     found = bind.origin_from_text(text)
     origin = found.to_text() if found is not None else p.name[: -len(BIND_SUFFIX)]
     try:
-        with _no_gc():
+        with _no_gc(policy):
             zone, warnings = bind.read_zone_with_warnings(text, origin, file, base_dir=p.parent)
     except bind.BindSyntaxError as exc:
         return None, [error("bind-syntax", exc.message, exc.where)]
     # The reader's `no-soa` warning is for import; here the soa-missing rule reports it (as an error).
-    if _COMPILED is not None:
-        _COMPILED(zone)
-    return zone, [*(w for w in warnings if w.code != "no-soa"), *judge(zone)]
+    if policy.compiled is not None:
+        policy.compiled(zone)
+    return zone, [*(w for w in warnings if w.code != "no-soa"), *judge(zone, policy)]
 
 
 # ---------------------------------------------------------------------------
@@ -336,18 +340,19 @@ def load_paths(
     paths: Iterable[str | Path],
     load: Callable[[Path], tuple[Zone | None, list[Finding]]] | None = None,
     empty_ok: bool = False,
+    policy: Policy = LONG_RUNNING,
 ) -> Loaded:
     """Every zone under `paths`; raises LoadError for usage problems, reports the rest as findings.
 
-    `load` reads one file (default `load_file`); a long-running server passes one that reuses
-    what it built for files that did not change, so a reload costs what changed, not the whole set.
-    `empty_ok`: see `zone_files`.
+    `load` reads one file (default `load_file` with `policy`); a long-running server passes one
+    that reuses what it built for files that did not change, so a reload costs what changed, not
+    the whole set. `empty_ok`: see `zone_files`.
     """
     loaded = Loaded()
     origins: dict[object, str] = {}
     for p in zone_files(paths, loaded.findings, empty_ok):
         file = str(p)
-        zone, findings = (load or load_file)(p)
+        zone, findings = load(p) if load is not None else load_file(p, policy)
         findings = list(findings)  # the duplicate-origin finding below must not land in a cached list
         loaded.files.append(file)
         if zone is not None:

@@ -200,13 +200,13 @@ class DNSTestServer:
         """
         import warnings
 
-        from zonetool.loader import load_mapping, load_paths, serving_blockers
+        from zonetool.loader import LONG_RUNNING, load_mapping, load_paths, serving_blockers
 
         loaded_zones: list[Zone] = []
         findings: list[Finding] = []
         for source in sources:
             if isinstance(source, Mapping):
-                zone, found = load_mapping(dict(source), "<dict>")
+                zone, found = load_mapping(dict(source), "<dict>", LONG_RUNNING)
                 findings.extend(found)
                 if zone is not None:
                     loaded_zones.append(zone)
@@ -214,7 +214,7 @@ class DNSTestServer:
                 path = Path(source)
                 if not path.exists():
                     raise FileNotFoundError(f"{path}: no such zone file or directory")
-                loaded = load_paths([path])
+                loaded = load_paths([path], policy=LONG_RUNNING)  # in a test's process: other threads run
                 findings.extend(loaded.findings)
                 loaded_zones.extend(loaded.zones)
         blockers = serving_blockers(findings, self.strict)

@@ -243,15 +243,12 @@ def _zones_with_findings() -> list:  # type: ignore[type-arg]
     return [z for z in zones if z is not None]
 
 
-def test_rules_on_two_processes_give_the_same_findings_in_the_same_order(
-    two_processes: list[int], monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_rules_on_two_processes_give_the_same_findings_in_the_same_order(two_processes: list[int]) -> None:
     from zonetool.rules import run_rules
 
     zones = _zones_with_findings()
     serial = [run_rules(z) for z in zones]
-    monkeypatch.setattr(loader, "ONE_SHOT", True)
-    parallel = [loader._run_rules(z) for z in zones]
+    parallel = [loader._run_rules(z, loader.ONE_SHOT_COMMAND) for z in zones]
     assert parallel == serial and sum(map(len, serial)) >= len(FAILING)
     assert len(two_processes) == len(zones)
 
@@ -271,8 +268,7 @@ def test_a_failed_rules_child_is_done_over_here(two_processes: list[int], monkey
         return real(*args, **kw)
 
     monkeypatch.setattr(rules, "run_rules", dying)
-    monkeypatch.setattr(loader, "ONE_SHOT", True)
-    assert [loader._run_rules(z) for z in zones] == serial and two_processes
+    assert [loader._run_rules(z, loader.ONE_SHOT_COMMAND) for z in zones] == serial and two_processes
 
 
 @pytest.mark.parametrize("code", sorted(PEERS))

@@ -125,7 +125,7 @@ def export(
     as_json = format == "json"
     from zonetool import forked
     from zonetool.atomic import write_atomic
-    from zonetool.loader import NOT_YAML, LoadError, load_paths, one_shot
+    from zonetool.loader import NOT_YAML, ONE_SHOT_COMMAND, LoadError, load_paths
 
     early: dict[int, tuple[Path | None, forked.Child[str]]] = {}  # id(zone) -> (its target, the child writing it)
 
@@ -138,8 +138,7 @@ def export(
                 early[id(zone)] = (target, child)
 
     try:
-        with one_shot(compiled=start_render):
-            loaded = load_paths(paths)
+        loaded = load_paths(paths, policy=ONE_SHOT_COMMAND.with_compiled(start_render))
         if loaded.has_errors():
             code = EXIT_USAGE if any(f.code in NOT_YAML for f in loaded.findings) else EXIT_FINDINGS
             if as_json:
@@ -212,7 +211,7 @@ def import_(
         output = None
     from zonetool.atomic import write_atomic
     from zonetool.cli import import_check
-    from zonetool.loader import LoadError, _no_gc, one_shot, read_bytes
+    from zonetool.loader import ONE_SHOT_COMMAND, LoadError, _no_gc, read_bytes
     from zonetool.source.bind import BindSyntaxError, read_zone_with_warnings
 
     try:
@@ -232,7 +231,7 @@ def import_(
             fail(f"{file}: no $ORIGIN in the file; give --origin NAME", EXIT_USAGE)
     # Why: read, emit and the compile-back check build ~1M small acyclic objects; without the
     # cyclic collector's passes over them a 100k-record import takes about a third less time.
-    with one_shot(), _no_gc():
+    with _no_gc(ONE_SHOT_COMMAND):
         try:
             zone, warnings = read_zone_with_warnings(text, origin, str(file), base_dir=file.parent)
         except BindSyntaxError as exc:

@@ -24,11 +24,10 @@ PathsArg = Annotated[list[Path], typer.Argument(help="Zone files (.yaml, .yml, .
 
 
 def _load(paths: list[Path]) -> Loaded:
-    from zonetool.loader import LoadError, load_paths, one_shot
+    from zonetool.loader import ONE_SHOT_COMMAND, LoadError, load_paths
 
     try:
-        with one_shot():
-            return load_paths(paths)
+        return load_paths(paths, policy=ONE_SHOT_COMMAND)
     except LoadError as exc:
         fail(str(exc), EXIT_USAGE)
 

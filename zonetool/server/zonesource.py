@@ -119,16 +119,17 @@ class ZoneSource:
 
     def _load_file(self, path: Path) -> tuple[Zone | None, list[Finding]]:
         """`loader.load_file`, or what it gave last time if the file's stat is the same."""
-        from zonetool.loader import load_file
+        from zonetool.loader import LONG_RUNNING, load_file
 
         key = str(path)
         sig = self._stats.get(key) or _stat_of(key)  # the stat the signature took: no second one
         if sig[0] < 0:
-            return load_file(path)  # says why, as a LoadError
+            return load_file(path, LONG_RUNNING)  # says why, as a LoadError
         cached = self._built.get(key)
         if cached is not None and cached[0] == sig:
             return cached[1], cached[2]
-        zone, findings = load_file(path)
+        # A server reloads (nothing frozen) and runs threads (nothing forked): the long-running policy.
+        zone, findings = load_file(path, LONG_RUNNING)
         self._built[key] = (sig, zone, findings)
         return zone, findings
 
