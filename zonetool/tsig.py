@@ -34,6 +34,9 @@ ALGORITHMS: dict[str, Callable[..., object]] = {
 }
 
 
+_ALGORITHM_NAMES = {name: Name.from_text(name + ".") for name in ALGORITHMS}
+
+
 class TsigFormError(ValueError):
     """A TSIG record that cannot be read: the answer is FORMERR."""
 
@@ -56,6 +59,10 @@ class Key:
 
     def mac(self, data: bytes) -> bytes:
         return hmac.new(self.secret, data, ALGORITHMS[self.algorithm]).digest()  # type: ignore[arg-type]
+
+    @property
+    def algorithm_name(self) -> Name:
+        return _ALGORITHM_NAMES[self.algorithm]
 
     @property
     def mac_size(self) -> int:
@@ -119,7 +126,7 @@ def _unsigned(data: bytes, record: TsigRecord) -> bytes:
 
 def _variables(key: Key, time_signed: int, fudge: int, error: int, other: bytes) -> bytes:
     """The TSIG variables the MAC covers (RFC 8945 4.3.3)."""
-    return (_canonical(key.name) + struct.pack("!HI", ANY, 0) + _canonical(Name.from_text(key.algorithm + "."))
+    return (_canonical(key.name) + struct.pack("!HI", ANY, 0) + _canonical(key.algorithm_name)
             + _timers(time_signed, fudge) + struct.pack("!HH", error, len(other)) + other)
 
 
@@ -131,12 +138,12 @@ def _prior(mac: bytes) -> bytes:
     return struct.pack("!H", len(mac)) + mac
 
 
-def _append(message: bytes, key: Key, time_signed: int, fudge: int, mac: bytes, original_id: int, error: int,
-            other: bytes) -> bytes:
+def _append(message: bytes, key_name: Name, algorithm: Name, time_signed: int, fudge: int, mac: bytes,
+            original_id: int, error: int, other: bytes) -> bytes:
     """`message` with its TSIG RR appended and ARCOUNT one more."""
-    rdata = (_canonical(Name.from_text(key.algorithm + ".")) + _timers(time_signed, fudge) + _prior(mac)
+    rdata = (_canonical(algorithm) + _timers(time_signed, fudge) + _prior(mac)
              + struct.pack("!HHH", original_id, error, len(other)) + other)
-    rr = _canonical(key.name) + struct.pack("!HHIH", TSIG, ANY, 0, len(rdata)) + rdata
+    rr = _canonical(key_name) + struct.pack("!HHIH", TSIG, ANY, 0, len(rdata)) + rdata
     arcount = struct.unpack_from("!H", message, 10)[0]
     return message[:10] + struct.pack("!H", arcount + 1) + message[12:] + rr
 
@@ -145,12 +152,12 @@ def sign_request(message: bytes, key: Key, now: int, fudge: int = DEFAULT_FUDGE)
     """A request (NOTIFY, a test's query) signed: (the signed message, its MAC for checking the reply)."""
     original_id = struct.unpack_from("!H", message, 0)[0]
     mac = key.mac(message + _variables(key, now, fudge, 0, b""))
-    return _append(message, key, now, fudge, mac, original_id, 0, b""), mac
+    return _append(message, key.name, key.algorithm_name, now, fudge, mac, original_id, 0, b""), mac
 
 
 def record_size(key: Key, other: int = 0) -> int:
     """Octets a TSIG RR of `key` adds to a message (so an answer can leave room for it)."""
-    algorithm = len(_canonical(Name.from_text(key.algorithm + ".")))
+    algorithm = len(_canonical(key.algorithm_name))
     return len(_canonical(key.name)) + 10 + algorithm + 10 + key.mac_size + 6 + other
 
 
@@ -179,7 +186,8 @@ class Signer:
         mac = key.mac(_prior(self._prior) + message + covered)
         self._prior = mac
         self._signed += 1
-        return _append(message, key, signed_at, self.fudge, mac, self.original_id, error, other)
+        return _append(message, key.name, key.algorithm_name, signed_at, self.fudge, mac, self.original_id, error,
+                       other)
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,7 +213,7 @@ def check_request(data: bytes, start: int, keys: Mapping[Name, Key], now: int) -
     """Check the TSIG of a request (RFC 8945 5.2: key, then MAC, then time). Raises TsigFormError."""
     record = read_tsig(data, start)
     key = keys.get(record.key_name)
-    if key is None or Name.from_text(key.algorithm + ".") != record.algorithm:
+    if key is None or key.algorithm_name != record.algorithm:
         return Checked(record, BADKEY, None, None)  # 5.2.1
     if len(record.mac) > key.mac_size:
         raise TsigFormError("TSIG MAC longer than its algorithm's")  # 5.2.2.1
@@ -225,11 +233,8 @@ def check_request(data: bytes, start: int, keys: Mapping[Name, Key], now: int) -
 
 def unsigned_error(reply: bytes, record: TsigRecord, error: int) -> bytes:
     """An error reply with an unsigned TSIG (MAC size 0) naming the key and the TSIG error (5.2.1, 5.2.2)."""
-    rdata = (_canonical(record.algorithm) + _timers(record.time_signed, record.fudge) + _prior(b"")
-             + struct.pack("!HHH", record.original_id, error, 0))
-    rr = _canonical(record.key_name) + struct.pack("!HHIH", TSIG, ANY, 0, len(rdata)) + rdata
-    arcount = struct.unpack_from("!H", reply, 10)[0]
-    return reply[:10] + struct.pack("!H", arcount + 1) + reply[12:] + rr
+    return _append(reply, record.key_name, record.algorithm, record.time_signed, record.fudge, b"",
+                   record.original_id, error, b"")
 
 
 def check_reply(data: bytes, key: Key, request_mac: bytes) -> bool:

@@ -537,19 +537,20 @@ class Responder:
         soa = zone.soa_record() if zone is not None else None
         if zone is None or soa is None:
             return error(NOTAUTH)  # not the apex of a zone we serve (RFC 5936 2.2.1)
+
+        def soa_alone(limit: int) -> Reply:
+            answer = Answer(NOERROR, True, [zone.rrset(zone.origin, RRType.SOA)], zone=zone)  # type: ignore[list-item,union-attr]
+            body = wire.pack_answer(data, query, answer, limit, self.max_udp)
+            return Reply([body], QueryInfo(client, transport, qname, qtype, "NOERROR", 1))
+
         if transport != "tcp":
             # RFC 1995 2: an IXFR over UDP that cannot fit gets the current SOA; the client retries over TCP.
-            answer = Answer(NOERROR, True, [zone.rrset(zone.origin, RRType.SOA)], zone=zone)  # type: ignore[list-item]
-            body = wire.pack_answer(data, query, answer, wire.udp_limit(query.edns, self.max_udp), self.max_udp)
-            return Reply([body], QueryInfo(client, transport, qname, qtype, "NOERROR", 1))
+            return soa_alone(wire.udp_limit(query.edns, self.max_udp))
         if query.qtype == IXFR:
             serial = wire.ixfr_serial(data, query)
             current = soa.rdata.serial  # type: ignore[attr-defined]
             if serial is not None and not serial_gt(current, serial):
-                # RFC 1995 2: the client is current (or ahead): the SOA alone
-                answer = Answer(NOERROR, True, [zone.rrset(zone.origin, RRType.SOA)], zone=zone)  # type: ignore[list-item]
-                body = wire.pack_answer(data, query, answer, TCP_LIMIT, self.max_udp)
-                return Reply([body], QueryInfo(client, transport, qname, qtype, "NOERROR", 1))
+                return soa_alone(TCP_LIMIT)  # RFC 1995 2: the client is current (or ahead): the SOA alone
             history = self.histories.get(zone.origin)
             chain = history.since(serial, len(zone)) if history is not None and serial is not None else None
             if chain is not None:  # RFC 1995 4: the differences; else the whole zone, AXFR form
