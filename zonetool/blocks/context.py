@@ -74,6 +74,7 @@ class Compiler:
         self.auto_serial = False
         self.silence: dict[str, str] = {}
         self.faults_spec: list[Any] = []
+        self.dnssec: Any = None  # the `dnssec:` block's zonetool.dnssec.Policy, or None: not signed
 
     def stop(self) -> None:
         """No usable zone (its finding is already reported): later blocks do not run."""
