@@ -169,6 +169,15 @@ def serve(
             help="HOST=accept|tempfail|reject|tempfail-greeting|refuse|hang|closed (repeatable; default accept).",
         ),
     ] = None,
+    smtp_tls: Annotated[
+        list[str] | None,
+        typer.Option("--smtp-tls", help="STARTTLS at the sinks: on (default), off, or HOST=on|off (repeatable)."),
+    ] = None,
+    tls_ca_out: Annotated[
+        Path | None,
+        typer.Option("--tls-ca-out", help="Write the test CA's certificate (PEM) here for senders to trust "
+                     "(default: a temporary file, named at start)."),
+    ] = None,
     api: Annotated[
         str | None,
         typer.Option("--api", help="Serve the HTTP control API on HOST:PORT (loopback unless --api-token)."),
@@ -369,17 +378,32 @@ def serve(
             events(f"control API on {api_server.url}" + (" (token required)" if api_token else ""))
 
     sinks = None
+    if (smtp_tls or tls_ca_out) and not smtp:
+        fail("--smtp-tls and --tls-ca-out need --smtp")
+    ca_folder = None
     if smtp:  # SMTP sinks for the sender harness (zonetool.harness.sinks, issue 4)
         from zonetool.harness.sinks import SinkError, start_for_zones
+        from zonetool.harness.testca import TestCA, publish
 
+        ca = TestCA()  # STARTTLS certificates for the sinks (issue 12 section 4)
         try:
-            sinks = start_for_zones(zones, smtp_port or (), smtp_behaviour or (), None if quiet else typer.echo)
+            ca_file, ca_folder = publish(ca, tls_ca_out)
+        except OSError as exc:
+            fail(f"--tls-ca-out {tls_ca_out}: {exc.strerror or exc}")
+        try:
+            sinks = start_for_zones(zones, smtp_port or (), smtp_behaviour or (), None if quiet else typer.echo,
+                                    tls=smtp_tls or (), ca=ca)
         except (ValueError, SinkError) as exc:
+            if ca_folder is not None:
+                import shutil
+
+                shutil.rmtree(ca_folder, ignore_errors=True)
             fail(str(exc))
         for ep in sinks.endpoints:
-            events(_sink_line(ep, f"({ep.behaviour})"))
+            events(_sink_line(ep, f"({ep.behaviour}{'' if ep.tls else ', no TLS'})"))
         for note in sinks.skipped:
             events(f"smtp: {note}")
+        events(f"smtp: STARTTLS with certificates of a test CA made now; senders trust it with {ca_file}")
 
     def follow_sinks(server: Server) -> None:
         assert sinks is not None
@@ -402,6 +426,11 @@ def serve(
             api_server.stop()
         if sinks is not None:
             sinks.stop()
+            ca.close()
+        if ca_folder is not None:
+            import shutil
+
+            shutil.rmtree(ca_folder, ignore_errors=True)
     events("stopped")
 
 
