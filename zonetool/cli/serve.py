@@ -100,6 +100,11 @@ def serve(
     ixfr_history: Annotated[
         int, typer.Option("--ixfr-history", help="Versions of each zone kept for IXFR (RFC 1995); 0: none."),
     ] = 20,
+    catalog: Annotated[
+        str | None,
+        typer.Option("--catalog", help="Also serve the catalog zone NAME (RFC 9432) listing every served zone, "
+                     "for secondaries that provision from it (needs --allow-transfer)."),
+    ] = None,
     tsig_key: Annotated[
         list[Path] | None,
         typer.Option("--tsig-key", help="TSIG key file in BIND syntax, as tsig-keygen writes it (repeatable)."),
@@ -266,7 +271,13 @@ def serve(
         if not path.exists():
             fail(f"{path}: {missing_reason(path)}")
 
-    source = ZoneSource(paths, strict=strict, grace=grace)
+    catalog_name = _catalog_name(catalog, allow_transfer) if catalog is not None else None
+    if catalog_name is not None:
+        from zonetool.server.catalogsource import CatalogSource
+
+        source: ZoneSource = CatalogSource(paths, catalog_name, strict=strict, grace=grace)
+    else:
+        source = ZoneSource(paths, strict=strict, grace=grace)
     try:
         outcome = source.load()
     except LoadError as exc:
@@ -289,7 +300,11 @@ def serve(
                    err=True)
         if json_log:
             echo_refusal(file, blockers)
-    if not outcome.zones:
+    if catalog_name is not None:
+        clash = [str(z.file) for z in source.served.values() if z.origin == catalog_name]
+        if clash:
+            fail(f"--catalog {catalog}: {clash[0]} is a zone of that name; the catalog needs a name of its own")
+    if not outcome.zones or (catalog_name is not None and len(outcome.zones) == 1):
         fail(f"not serving: no zone in {', '.join(map(str, paths))} can be served", EXIT_FINDINGS)
     summary = served_findings(outcome)
     if summary:
@@ -447,6 +462,22 @@ def serve(
 
             shutil.rmtree(ca_folder, ignore_errors=True)
     events("stopped")
+
+
+def _catalog_name(text: str, allow_transfer: list[str] | None) -> Any:
+    """--catalog NAME as a Name; a catalog tells who serves what, so only with an explicit transfer ACL."""
+    from zonetool.names import Name, NameError_
+
+    try:
+        name = Name.from_text(text if text.endswith(".") else text + ".")
+    except NameError_ as exc:
+        fail(f"--catalog {text!r}: {exc}")
+    if name.is_root():
+        fail("--catalog: the root cannot be a catalog zone")
+    if not allow_transfer:
+        fail("--catalog needs --allow-transfer: secondaries transfer the catalog and its zones, and "
+             "nobody may transfer without an explicit rule")
+    return name
 
 
 def _api_address(spec: str, token: str | None, workers: int) -> tuple[str, int]:
