@@ -318,3 +318,28 @@ def test_dnssec_keygen_keys_sign_in_zonetool_and_zonetool_keys_sign_in_dnssec_si
     assert {rd.key_tag for _, _, rd in bind.iterate_rdatas() if rd.rdtype == dns.rdatatype.RRSIG} == tags
     _referees(tmp_path / "bind-signed.zone", "lab.example")
     shutil.rmtree(tmp_path / "ours")
+
+
+def test_a_parent_exported_with_its_signed_child_publishes_the_childs_ds(tmp_path: Path) -> None:
+    parent = LAB.replace("  insecure: {NS: [ns.insecure, ns.elsewhere.example.]}",
+                         "  insecure: {NS: [ns.insecure, ns.elsewhere.example.]}\n  kid: {NS: [ns1.kid]}\n"
+                         "  ns1.kid: {A: 192.0.2.90}")
+    (tmp_path / "lab.yaml").write_text(parent + "dnssec: true\n")
+    (tmp_path / "kid.yaml").write_text("origin: kid.lab.example\nnameservers: [ns1, ns2.lab.example.]\n"
+                                       "records: {ns1: {A: 192.0.2.90}, www: {A: 192.0.2.91}}\ndnssec: true\n")
+    for name in ("lab.yaml", "kid.yaml"):
+        assert _run("keygen", name, cwd=tmp_path).returncode == 0
+    done = _run("export", "lab.yaml", "kid.yaml", "-o", "out/", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    lab = dns.zone.from_text((tmp_path / "out" / "lab.example.zone").read_text(), "lab.example.", relativize=False)
+    kid = dns.zone.from_text((tmp_path / "out" / "kid.lab.example.zone").read_text(), "kid.lab.example.",
+                             relativize=False)
+    kid_name = dns.name.from_text("kid.lab.example.")
+    ksks = [k for k in kid.find_rdataset(kid_name, "DNSKEY") if k.flags == 257]
+    published = set(lab.find_rdataset(kid_name, "DS"))
+    assert published == {dns.dnssec.make_ds(kid_name, k, "SHA256") for k in ksks} and len(published) == 1
+    printed = _run("ds", "kid.yaml", cwd=tmp_path).stdout.split()
+    assert printed[-1] == next(iter(published)).digest.hex().upper()
+    signed = _validate((tmp_path / "out" / "lab.example.zone").read_text(), "lab.example.")
+    assert ("kid.lab.example.", "DS") in signed and ("kid.lab.example.", "NS") not in signed
+    _referees(tmp_path / "out" / "lab.example.zone", "lab.example")

@@ -172,6 +172,12 @@ def export(
         if not zones:
             fail("no zones to export", EXIT_USAGE)
         targets, folder = _targets(zones, output, output_text)
+        from zonetool.cli.dnssec import publish_child_ds
+
+        for changed in publish_child_ds(zones):  # a signed child's DS goes into its parent exported with it
+            stale = early.pop(id(changed), None)
+            if stale is not None:
+                stale[1].cancel()
         # Render everything before writing anything: a failure leaves every old file as it was.
         texts = [_rendered(z, target, early.pop(id(z), None), now) for z, target in zip(zones, targets, strict=True)]
     except LoadError as exc:

@@ -84,6 +84,36 @@ def signing_for(zone: Zone, now: int | None) -> Signing:
     return Signing(policy, zone_keys(zone, policy), window(policy, int(time.time()) if now is None else now))
 
 
+def publish_child_ds(zones: list[Zone]) -> list[Zone]:
+    """Each zone delegating to another of `zones` that is signed gets the child's DS at the cut (RFC 4035 2.4).
+
+    A DS already written at the cut is left as it is (the parent's own word). Returns the zones changed."""
+    from zonetool.dnssec import DnssecError, ds_rdata
+    from zonetool.dnssec.canonical import lower_wire
+    from zonetool.rrtypes import Generic, RRType
+    from zonetool.zone import Record
+
+    by_origin = {z.origin: z for z in zones}
+    changed: list[Zone] = []
+    for parent in zones:
+        added = False
+        for cut in sorted(parent.cuts):
+            child = by_origin.get(cut)
+            if child is None or child.dnssec is None or parent.rrset(cut, int(RRType.DS)) is not None:
+                continue
+            try:
+                keys = [k for k in zone_keys(child, child.dnssec) if k.is_sep]
+            except DnssecError:
+                continue  # the child's own export says what is missing
+            ttl = parent.rrset(cut, int(RRType.NS)).ttl  # type: ignore[union-attr]
+            for key in keys:
+                parent.add(Record(cut, ttl, Generic(int(RRType.DS), ds_rdata(lower_wire(cut), key)), origin="dnssec"))
+                added = True
+        if added:
+            changed.append(parent)
+    return changed
+
+
 def _one_zone(path: Path) -> Zone:
     from zonetool.loader import LoadError, has_errors, load_paths, sort_key
 

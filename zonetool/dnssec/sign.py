@@ -20,9 +20,8 @@ from zonetool.rrtypes import Generic, RRType
 from zonetool.rrtypes.table import type_bitmap
 from zonetool.zone import Record, RRset, Zone
 
-DNSKEY, RRSIG, NSEC, NSEC3, NSEC3PARAM, DS = (int(RRType[t]) for t in ("DNSKEY", "RRSIG", "NSEC", "NSEC3",
-                                                                     "NSEC3PARAM", "DS"))
-NS, SOA = int(RRType.NS), int(RRType.SOA)
+DNSKEY, RRSIG, NSEC, NSEC3 = int(RRType.DNSKEY), int(RRType.RRSIG), int(RRType.NSEC), int(RRType.NSEC3)
+NSEC3PARAM, DS, NS, SOA = int(RRType.NSEC3PARAM), int(RRType.DS), int(RRType.NS), int(RRType.SOA)
 _MADE_BY_SIGNING = frozenset({RRSIG, NSEC, NSEC3, NSEC3PARAM})  # replaced on every signing
 CLASS_IN = 1
 NSEC3_SHA1 = 1  # RFC 5155 11: the one hash algorithm
@@ -73,7 +72,9 @@ class Signer:
 
 
 def sign_zone(zone: Zone, keys: list[Key], policy: Policy, win: Window, dnskey_ttl: int) -> Zone:
-    """A signed copy of `zone`: its records (old RRSIG/NSEC/NSEC3 dropped), DNSKEYs, signatures, denial chain."""
+    """A signed copy of `zone`: its records (old RRSIG/NSEC/NSEC3 dropped), DNSKEYs, signatures, denial chain.
+
+    The copy shares the unchanged RRsets of `zone` (neither is changed afterwards by signing)."""
     origin = zone.origin
     soa_rec = zone.soa_record()
     if soa_rec is None:
@@ -81,42 +82,55 @@ def sign_zone(zone: Zone, keys: list[Key], policy: Policy, win: Window, dnskey_t
     signer = Signer(origin, keys, win)
     out = Zone(origin, zone.file)
     out.auto_serial, out.silence, out.faults_spec = zone.auto_serial, zone.silence, zone.faults_spec
+    nodes = out.nodes
     for name, node in zone.nodes.items():
-        if not name.is_subdomain_of(origin):
-            continue
-        for code, rrset in node.items():
-            if code not in _MADE_BY_SIGNING:
-                for record in rrset.records:
-                    out.add(record)
+        if name.is_subdomain_of(origin):
+            kept = {code: rrset for code, rrset in node.items() if code not in _MADE_BY_SIGNING}
+            if kept:
+                nodes[name] = kept
+    apex = nodes.setdefault(origin, {})
+    old = apex.get(DNSKEY)
+    published = RRset(origin, DNSKEY, list(old.records) if old else [])
     for key in keys:
         dnskey = Generic(DNSKEY, key.dnskey())
-        if out.rrset(origin, DNSKEY) is None or dnskey not in out.rrset(origin, DNSKEY).rdata_set():  # type: ignore[union-attr]
-            out.add(Record(origin, dnskey_ttl, dnskey, origin=ORIGIN_TAG))
+        if dnskey not in published.rdata_set():
+            published.records.append(Record(origin, dnskey_ttl, dnskey, origin=ORIGIN_TAG))
+            published.rdata_set().add(dnskey)
+    apex[DNSKEY] = published
     soa = soa_rec.rdata
     negative_ttl = min(soa_rec.ttl, soa.minimum)  # type: ignore[attr-defined]  # RFC 9077 3
+    if policy.denial == "nsec3":
+        param = Generic(NSEC3PARAM, bytes((NSEC3_SHA1, 0, 0, 0, 0)))
+        apex[NSEC3PARAM] = RRset(origin, NSEC3PARAM, [Record(origin, negative_ttl, param, origin=ORIGIN_TAG)])
     cuts = out.cuts
     # the zone's authoritative names and delegation points, in canonical order; glue-only names left out
-    names = sorted((n for n in out.nodes if not _occluded(out, n)), key=name_order)
+    names = sorted((n for n in nodes if not _occluded(out, n)), key=name_order)
     if policy.denial == "nsec3":
-        out.add(Record(origin, negative_ttl, Generic(NSEC3PARAM, bytes((NSEC3_SHA1, 0, 0, 0, 0))), origin=ORIGIN_TAG))
         chain = _nsec3_chain(out, names, cuts, negative_ttl)
     else:
         chain = _nsec_chain(out, names, cuts, negative_ttl)
     # signatures: every authoritative RRset (at a cut only DS), then the chain's records
-    rrsigs: list[Record] = []
     for name in names:
-        node = out.nodes[name]
+        node = nodes[name]
         at_cut = name in cuts
+        sigs: list[Record] = []
         for code, rrset in node.items():
-            if at_cut and code != DS:
-                continue
-            rrsigs.extend(_signed(signer, rrset))
+            if not at_cut or code == DS:
+                sigs.extend(_signed(signer, rrset))
+        if sigs:
+            node[RRSIG] = RRset(name, RRSIG, sigs)
     for record in chain:
-        out.add(record)
-        rrsigs.extend(Record(record.owner, record.ttl, rd, origin=ORIGIN_TAG)
-                      for rd in signer.rrsigs(record.owner, record.code, record.ttl, [record.rdata]))
-    for record in rrsigs:
-        out.add(record)
+        owner, code = record.owner, record.code
+        sigs = [Record(owner, record.ttl, rd, origin=ORIGIN_TAG)
+                for rd in signer.rrsigs(owner, code, record.ttl, [record.rdata])]
+        node = nodes.setdefault(owner, {})
+        node[code] = RRset(owner, code, [record])
+        rrsig = node.get(RRSIG)
+        if rrsig is None:
+            node[RRSIG] = RRset(owner, RRSIG, sigs)
+        else:
+            rrsig.records.extend(sigs)
+    out._ents = out._cuts = None
     return out
 
 
