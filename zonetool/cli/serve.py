@@ -178,6 +178,10 @@ def serve(
         list[str] | None,
         typer.Option("--smtp-tls", help="STARTTLS at the sinks: on (default), off, or HOST=on|off (repeatable)."),
     ] = None,
+    dane: Annotated[
+        bool, typer.Option("--dane", help="With --smtp: publish each sink's certificate as 3 1 1 TLSA at "
+                           "_25._tcp.<exchanger> (RFC 7672).")
+    ] = False,
     tls_ca_out: Annotated[
         Path | None,
         typer.Option("--tls-ca-out", help="Write the test CA's certificate (PEM) here for senders to trust "
@@ -369,6 +373,16 @@ def serve(
             nonlocal control
             control = Control(responder)
             made.swap = control.set_base
+        if publisher is not None:
+            base_swap = made.swap
+
+            def swap_with_tlsa(new: Any) -> None:
+                assert publisher is not None
+                base_swap(publisher(new))
+                if worker == 0:
+                    tell_dane()
+
+            made.swap = swap_with_tlsa
         return made
 
     api_server = None
@@ -406,8 +420,8 @@ def serve(
             events(f"control API on {api_server.url}" + (" (token required)" if api_token else ""))
 
     sinks = None
-    if (smtp_tls or tls_ca_out) and not smtp:
-        fail("--smtp-tls and --tls-ca-out need --smtp")
+    if (smtp_tls or tls_ca_out or dane) and not smtp:
+        fail("--smtp-tls, --tls-ca-out and --dane need --smtp")
     ca_folder = None
     if smtp:  # SMTP sinks for the sender harness (zonetool.harness.sinks, issue 4)
         from zonetool.harness.sinks import SinkError, start_for_zones
@@ -432,6 +446,22 @@ def serve(
         for note in sinks.skipped:
             events(f"smtp: {note}")
         events(f"smtp: STARTTLS with certificates of a test CA made now; senders trust it with {ca_file}")
+    publisher = None
+    if dane:  # the sinks' certificates as TLSA in the served zones, at start and after every reload
+        from zonetool.harness.dane import DanePublisher
+
+        publisher = DanePublisher(lambda host: ca.leaf(host).cert_pem)
+        zones = publisher(zones)
+        told: set[str] = set()
+
+        def tell_dane() -> None:
+            assert publisher is not None
+            for note in publisher.notes:
+                if note not in told:
+                    told.add(note)
+                    events(f"dane: {note}")
+
+        tell_dane()
 
     def follow_sinks(server: Server) -> None:
         assert sinks is not None
