@@ -105,6 +105,11 @@ def serve(
         typer.Option("--catalog", help="Also serve the catalog zone NAME (RFC 9432) listing every served zone, "
                      "for secondaries that provision from it (needs --allow-transfer)."),
     ] = None,
+    journal_dir: Annotated[
+        Path | None,
+        typer.Option("--journal", help="Keep the IXFR history and the auto serials in DIR, so a restart keeps "
+                     "them (created if missing)."),
+    ] = None,
     tsig_key: Annotated[
         list[Path] | None,
         typer.Option("--tsig-key", help="TSIG key file in BIND syntax, as tsig-keygen writes it (repeatable)."),
@@ -285,6 +290,19 @@ def serve(
         source: ZoneSource = CatalogSource(paths, catalog_name, strict=strict, grace=grace)
     else:
         source = ZoneSource(paths, strict=strict, grace=grace)
+    journal, saved = None, {}
+    if journal_dir is not None:  # before the first load: auto serials continue from the last run's
+        from zonetool.server.journal import open_journal
+
+        if api is not None:
+            fail("--journal and --api: runtime changes over the API are not journaled; use one of them")
+        try:
+            journal = open_journal(journal_dir, lambda m: typer.echo(f"zonetool: {m}", err=True))
+        except OSError as exc:
+            fail(f"--journal {journal_dir}: {exc.strerror or exc}")
+        saved = journal.read()
+        for state in saved.values():
+            source.serials.seed(state.origin, state.serial, state.digest)
     try:
         outcome = source.load()
     except LoadError as exc:
@@ -336,6 +354,10 @@ def serve(
             keys=keys.values(), ixfr_history=ixfr_history,
         )
         responder.faults = ZoneFaults(lambda: responder.zones)  # the zones' `faults:`, following reloads (issue 4)
+        if saved:
+            from zonetool.server.journal import Journal
+
+            Journal.restore(saved, zones, source.serials.digest, responder.histories, ixfr_history)
         sink = events if worker == 0 else (lambda m: events(f"[worker {worker}] {m}"))
         made = Server(
             responder,
@@ -382,6 +404,12 @@ def serve(
             server.after_reload.append(lambda: follow_sinks(server))
         if policy_server is not None:
             server.after_reload.append(lambda: follow_policies(server))
+        if journal is not None:  # the parent writes it, after each reload (workers only serve)
+            def follow_journal() -> None:
+                journal.follow(server.responder.zones, source.serials.digest, server.responder.histories)
+
+            follow_journal()
+            server.after_reload.append(follow_journal)
         extra = f", {workers} workers" if workers > 1 else ""
         events(f"serving {len(zones)} zone(s) ({origins_summary(zones)}) on {server.where()} (UDP and TCP{extra}); "
                f"ask it: {dig_hint(zones, server.address, server.port)}")
@@ -504,6 +532,8 @@ def serve(
     except BindError as exc:
         fail(exc.strerror or str(exc), EXIT_USAGE)
     finally:
+        if journal is not None:
+            journal.close()
         if api_server is not None:
             api_server.stop()
         if policy_server is not None:
