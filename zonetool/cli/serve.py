@@ -100,6 +100,16 @@ def serve(
     ixfr_history: Annotated[
         int, typer.Option("--ixfr-history", help="Versions of each zone kept for IXFR (RFC 1995); 0: none."),
     ] = 20,
+    catalog: Annotated[
+        str | None,
+        typer.Option("--catalog", help="Also serve the catalog zone NAME (RFC 9432) listing every served zone, "
+                     "for secondaries that provision from it (needs --allow-transfer)."),
+    ] = None,
+    journal_dir: Annotated[
+        Path | None,
+        typer.Option("--journal", help="Keep the IXFR history and the auto serials in DIR, so a restart keeps "
+                     "them (created if missing)."),
+    ] = None,
     tsig_key: Annotated[
         list[Path] | None,
         typer.Option("--tsig-key", help="TSIG key file in BIND syntax, as tsig-keygen writes it (repeatable)."),
@@ -163,6 +173,19 @@ def serve(
             "--smtp-behaviour",
             help="HOST=accept|tempfail|reject|tempfail-greeting|refuse|hang|closed (repeatable; default accept).",
         ),
+    ] = None,
+    smtp_tls: Annotated[
+        list[str] | None,
+        typer.Option("--smtp-tls", help="STARTTLS at the sinks: on (default), off, or HOST=on|off (repeatable)."),
+    ] = None,
+    dane: Annotated[
+        bool, typer.Option("--dane", help="With --smtp: publish each sink's certificate as 3 1 1 TLSA at "
+                           "_25._tcp.<exchanger> (RFC 7672).")
+    ] = False,
+    tls_ca_out: Annotated[
+        Path | None,
+        typer.Option("--tls-ca-out", help="Write the test CA's certificate (PEM) here for senders to trust "
+                     "(default: a temporary file, named at start)."),
     ] = None,
     api: Annotated[
         str | None,
@@ -253,7 +276,26 @@ def serve(
         if not path.exists():
             fail(f"{path}: {missing_reason(path)}")
 
-    source = ZoneSource(paths, strict=strict, grace=grace)
+    catalog_name = _catalog_name(catalog, allow_transfer) if catalog is not None else None
+    if catalog_name is not None:
+        from zonetool.server.catalogsource import CatalogSource
+
+        source: ZoneSource = CatalogSource(paths, catalog_name, strict=strict, grace=grace)
+    else:
+        source = ZoneSource(paths, strict=strict, grace=grace)
+    journal, saved = None, {}
+    if journal_dir is not None:  # before the first load: auto serials continue from the last run's
+        from zonetool.server.journal import open_journal
+
+        if api is not None:
+            fail("--journal and --api: runtime changes over the API are not journaled; use one of them")
+        try:
+            journal = open_journal(journal_dir, lambda m: typer.echo(f"zonetool: {m}", err=True))
+        except OSError as exc:
+            fail(f"--journal {journal_dir}: {exc.strerror or exc}")
+        saved = journal.read()
+        for state in saved.values():
+            source.serials.seed(state.origin, state.serial, state.digest)
     try:
         outcome = source.load()
     except LoadError as exc:
@@ -276,7 +318,11 @@ def serve(
                    err=True)
         if json_log:
             echo_refusal(file, blockers)
-    if not outcome.zones:
+    if catalog_name is not None:
+        clash = [str(z.file) for z in source.served.values() if z.origin == catalog_name]
+        if clash:
+            fail(f"--catalog {catalog}: {clash[0]} is a zone of that name; the catalog needs a name of its own")
+    if not outcome.zones or (catalog_name is not None and len(outcome.zones) == 1):
         fail(f"not serving: no zone in {', '.join(map(str, paths))} can be served", EXIT_FINDINGS)
     summary = served_findings(outcome)
     if summary:
@@ -301,6 +347,10 @@ def serve(
             keys=keys.values(), ixfr_history=ixfr_history,
         )
         responder.faults = ZoneFaults(lambda: responder.zones)  # the zones' `faults:`, following reloads (issue 4)
+        if saved:
+            from zonetool.server.journal import Journal
+
+            Journal.restore(saved, zones, source.serials.digest, responder.histories, ixfr_history)
         sink = events if worker == 0 else (lambda m: events(f"[worker {worker}] {m}"))
         made = Server(
             responder,
@@ -323,6 +373,16 @@ def serve(
             nonlocal control
             control = Control(responder)
             made.swap = control.set_base
+        if publisher is not None:
+            base_swap = made.swap
+
+            def swap_with_tlsa(new: Any) -> None:
+                assert publisher is not None
+                base_swap(publisher(new))
+                if worker == 0:
+                    tell_dane()
+
+            made.swap = swap_with_tlsa
         return made
 
     api_server = None
@@ -335,6 +395,12 @@ def serve(
                    f"over it {over} (--rrl 0 turns it off)")
         if sinks is not None:  # the sinks follow the zones from reload to reload
             server.after_reload.append(lambda: follow_sinks(server))
+        if journal is not None:  # the parent writes it, after each reload (workers only serve)
+            def follow_journal() -> None:
+                journal.follow(server.responder.zones, source.serials.digest, server.responder.histories)
+
+            follow_journal()
+            server.after_reload.append(follow_journal)
         extra = f", {workers} workers" if workers > 1 else ""
         events(f"serving {len(zones)} zone(s) ({origins_summary(zones)}) on {server.where()} (UDP and TCP{extra}); "
                f"ask it: {dig_hint(zones, server.address, server.port)}")
@@ -354,17 +420,48 @@ def serve(
             events(f"control API on {api_server.url}" + (" (token required)" if api_token else ""))
 
     sinks = None
+    if (smtp_tls or tls_ca_out or dane) and not smtp:
+        fail("--smtp-tls, --tls-ca-out and --dane need --smtp")
+    ca_folder = None
     if smtp:  # SMTP sinks for the sender harness (zonetool.harness.sinks, issue 4)
         from zonetool.harness.sinks import SinkError, start_for_zones
+        from zonetool.harness.testca import TestCA, publish
 
+        ca = TestCA()  # STARTTLS certificates for the sinks (issue 12 section 4)
         try:
-            sinks = start_for_zones(zones, smtp_port or (), smtp_behaviour or (), None if quiet else typer.echo)
+            ca_file, ca_folder = publish(ca, tls_ca_out)
+        except OSError as exc:
+            fail(f"--tls-ca-out {tls_ca_out}: {exc.strerror or exc}")
+        try:
+            sinks = start_for_zones(zones, smtp_port or (), smtp_behaviour or (), None if quiet else typer.echo,
+                                    tls=smtp_tls or (), ca=ca)
         except (ValueError, SinkError) as exc:
+            if ca_folder is not None:
+                import shutil
+
+                shutil.rmtree(ca_folder, ignore_errors=True)
             fail(str(exc))
         for ep in sinks.endpoints:
-            events(_sink_line(ep, f"({ep.behaviour})"))
+            events(_sink_line(ep, f"({ep.behaviour}{'' if ep.tls else ', no TLS'})"))
         for note in sinks.skipped:
             events(f"smtp: {note}")
+        events(f"smtp: STARTTLS with certificates of a test CA made now; senders trust it with {ca_file}")
+    publisher = None
+    if dane:  # the sinks' certificates as TLSA in the served zones, at start and after every reload
+        from zonetool.harness.dane import DanePublisher
+
+        publisher = DanePublisher(lambda host: ca.leaf(host).cert_pem)
+        zones = publisher(zones)
+        told: set[str] = set()
+
+        def tell_dane() -> None:
+            assert publisher is not None
+            for note in publisher.notes:
+                if note not in told:
+                    told.add(note)
+                    events(f"dane: {note}")
+
+        tell_dane()
 
     def follow_sinks(server: Server) -> None:
         assert sinks is not None
@@ -383,11 +480,34 @@ def serve(
     except BindError as exc:
         fail(exc.strerror or str(exc), EXIT_USAGE)
     finally:
+        if journal is not None:
+            journal.close()
         if api_server is not None:
             api_server.stop()
         if sinks is not None:
             sinks.stop()
+            ca.close()
+        if ca_folder is not None:
+            import shutil
+
+            shutil.rmtree(ca_folder, ignore_errors=True)
     events("stopped")
+
+
+def _catalog_name(text: str, allow_transfer: list[str] | None) -> Any:
+    """--catalog NAME as a Name; a catalog tells who serves what, so only with an explicit transfer ACL."""
+    from zonetool.names import Name, NameError_
+
+    try:
+        name = Name.from_text(text if text.endswith(".") else text + ".")
+    except NameError_ as exc:
+        fail(f"--catalog {text!r}: {exc}")
+    if name.is_root():
+        fail("--catalog: the root cannot be a catalog zone")
+    if not allow_transfer:
+        fail("--catalog needs --allow-transfer: secondaries transfer the catalog and its zones, and "
+             "nobody may transfer without an explicit rule")
+    return name
 
 
 def _api_address(spec: str, token: str | None, workers: int) -> tuple[str, int]:
