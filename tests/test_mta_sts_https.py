@@ -174,3 +174,38 @@ def test_the_policy_server_follows_the_zones() -> None:
     assert [(e.address, e.status, e.sni) for e in server.events] == [
         ("127.0.0.38", 200, "mta-sts.follow.example"), ("127.0.0.39", 200, "mta-sts.follow.example")]
     ca.close()
+
+
+BLOCK_ZONE = """
+origin: block.example
+nameservers: [ns1, ns2]
+mail:
+  exchangers:
+    - {host: mx1, priority: 10, addresses: [127.0.0.44]}
+  mta_sts: {mode: testing, max_age: 1d, addresses: [127.0.0.43]}
+records:
+  ns1: {A: 192.0.2.53}
+  ns2: {A: 192.0.2.54}
+"""
+
+
+def test_the_mail_blocks_mta_sts_policy_is_served_and_its_id_matches(tmp_path: Path) -> None:
+    """`mta_sts:` in the mail block: the policy host and `_mta-sts` TXT come from the block, the HTTPS
+    server serves the block's policy text, and the TXT's id is the digest of exactly what is served."""
+    import hashlib
+
+    dig = require_tool("dig")
+    (tmp_path / "block.example.yaml").write_text(BLOCK_ZONE)
+    ca_file = tmp_path / "ca.pem"
+    smtp_port = free_port(["127.0.0.44"])
+    https_port = free_port(["127.0.0.43"], exclude=[smtp_port])
+    with serving(tmp_path, "--smtp-port", f"25={smtp_port}", "--tls-ca-out", str(ca_file), "--quiet",
+                 "--mta-sts", "--mta-sts-port", str(https_port)) as (seen, _out):
+        dns_port = int(next(line for line in seen if "serving" in line).split(" on 127.0.0.1:")[1].split()[0])
+        url = f"https://mta-sts.block.example:{https_port}/.well-known/mta-sts.txt"
+        status, _, policy = asyncio.run(fetch(url, dns_port, ca_file))
+        txt = subprocess.run([dig, "+short", "@127.0.0.1", "-p", str(dns_port), "TXT", "_mta-sts.block.example"],
+                             capture_output=True, text=True, check=True).stdout.strip().strip('"')
+    assert status == 200
+    assert policy == "version: STSv1\r\nmode: testing\r\nmx: mx1.block.example\r\nmax_age: 86400\r\n"
+    assert txt == f"v=STSv1; id={hashlib.sha256(policy.encode()).hexdigest()[:20]}"

@@ -61,14 +61,7 @@ class PolicyFetch:
 
 def default_policy(zone: Zone) -> str:
     """RFC 8461 3.2 policy text for a zone without `mta_sts:`: enforce, each apex exchanger as mx."""
-    try:
-        from zonetool.mailpolicy.mtasts import DEFAULT_MAX_AGE, policy_text
-    except ImportError:  # TEMPORARY until the mail block's policy function lands on main
-        DEFAULT_MAX_AGE = 604800
-
-        def policy_text(mode: str, mx: list[str], max_age: int) -> str:
-            lines = ["version: STSv1", f"mode: {mode}", *(f"mx: {m}" for m in mx), f"max_age: {max_age}"]
-            return "".join(line + "\r\n" for line in lines)
+    from zonetool.mailpolicy.mtasts import DEFAULT_MAX_AGE, policy_text
 
     rrset = zone.rrset(zone.origin, MX_CODE)
     hosts = sorted({r.rdata.exchange.to_text().rstrip(".").lower()  # type: ignore[attr-defined]
