@@ -413,6 +413,8 @@ def serve(
         extra = f", {workers} workers" if workers > 1 else ""
         events(f"serving {len(zones)} zone(s) ({origins_summary(zones)}) on {server.where()} (UDP and TCP{extra}); "
                f"ask it: {dig_hint(zones, server.address, server.port)}")
+        if catalog_name is not None:  # the last zone of the set (catalogsource.py)
+            events(f"catalog zone {catalog_name.to_text()} lists the other {len(zones) - 1} zone(s) (RFC 9432)")
         if targets:
             server.notify_all([z.origin for z in zones])
         if api_where is not None and control is not None and querylog is not None:
