@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import require_tool, zonetool_exe
+from conftest import http_call, require_tool, zonetool_exe
 
 from zonetool.harness.sinks import MailSinks, free_port, parse_tls
 from zonetool.harness.testca import TestCA
@@ -282,6 +282,17 @@ def test_the_api_and_its_event_stream_say_tls_version_and_sni(tmp_path: Path) ->
             smtp.sendmail("a@sender.test", ["user@example.com"], MSG)
         with urllib.request.urlopen(f"{api}/smtp/events?since=0", timeout=10) as response:
             events = json.load(response)
+        status, body = http_call("PUT", f"{api}/smtp/tls/mx1.tls.example", {"tls": False})
+        assert (status, body) == (200, {"host": "mx1.tls.example", "tls": False})
+        with smtplib.SMTP(MX1, port, timeout=10) as smtp:
+            smtp.ehlo()
+            assert not smtp.has_extn("starttls")  # from the next connection on
+        assert http_call("PUT", f"{api}/smtp/tls/mx1.tls.example", {"tls": "no"})[0] == 400
+        assert http_call("PUT", f"{api}/smtp/tls/nowhere.tls.example", {"tls": True})[0] == 404
+        assert http_call("PUT", f"{api}/smtp/tls/mx1.tls.example", {"tls": True})[0] == 200
+        with smtplib.SMTP(MX1, port, timeout=10) as smtp:
+            smtp.ehlo()
+            assert smtp.has_extn("starttls")
     starttls = [e for e in events if e["kind"] == "starttls"]
     assert [(e["host"], e["sni"], e["tls"]) for e in starttls] == [("mx1.tls.example.", "mx1.tls.example", True)]
     assert starttls[0]["tls_version"] in ("TLSv1.2", "TLSv1.3") and starttls[0]["cipher"]
