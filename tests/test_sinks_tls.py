@@ -299,3 +299,29 @@ def test_the_api_and_its_event_stream_say_tls_version_and_sni(tmp_path: Path) ->
     messages = [(e["host"], e["tls"], e["tls_version"], e["sni"]) for e in events if e["kind"] == "message"]
     assert messages == [("mx1.tls.example.", True, starttls[0]["tls_version"], "mx1.tls.example"),
                         ("plain.tls.example.", False, None, None)]
+
+
+def test_dane_follows_runtime_records_of_the_api(tmp_path: Path) -> None:
+    """An exchanger added through the control API (a runtime MX and A) gets its sink and its TLSA."""
+    dig = require_tool("dig")
+    (tmp_path / "tls.example.yaml").write_text(SERVE_ZONE)
+    ca_file = tmp_path / "ca.pem"
+    port = free_port([MX1, MX2, "127.0.0.33"])
+    with serving(tmp_path, "--smtp-port", f"25={port}", "--tls-ca-out", str(ca_file), "--quiet", "--dane",
+                 "--api", "127.0.0.1:0", until="control API on") as (seen, _out):
+        api = next(line for line in seen if "control API on" in line).split("control API on ")[1].split()[0]
+        dns_port = next(line for line in seen if "serving" in line).split(" on 127.0.0.1:")[1].split()[0]
+
+        def tlsa(name: str) -> list[str]:
+            done = subprocess.run([dig, "+short", "@127.0.0.1", "-p", dns_port, "TLSA", name],
+                                  capture_output=True, text=True, timeout=10, check=True)
+            return [line.replace(" ", "").lower() for line in done.stdout.splitlines()]
+
+        first = tlsa("_25._tcp.mx1.tls.example")
+        assert len(first) == 1 and "dane: _25._tcp.mx1.tls.example. TLSA 3 1 1" in "".join(seen)
+        assert http_call("POST", f"{api}/records", {"owner": "mx9.tls.example.", "type": "A",
+                                                    "data": "127.0.0.33"})[0] == 201
+        assert http_call("POST", f"{api}/records", {"owner": "tls.example.", "type": "MX", "data": "5 mx9"})[0] == 201
+        expected = _spki_sha256_by_openssl(_presented_der("127.0.0.33", port, "mx9.tls.example", ca_file))
+        assert tlsa("_25._tcp.mx9.tls.example") == [f"311{expected}"]
+        assert tlsa("_25._tcp.mx1.tls.example") == first  # the others unchanged
