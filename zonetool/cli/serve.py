@@ -182,6 +182,13 @@ def serve(
         bool, typer.Option("--dane", help="With --smtp: publish each sink's certificate as 3 1 1 TLSA at "
                            "_25._tcp.<exchanger> (RFC 7672).")
     ] = False,
+    mta_sts: Annotated[
+        bool, typer.Option("--mta-sts", help="With --smtp: serve each domain's MTA-STS policy over HTTPS at "
+                           "mta-sts.<domain> on its loopback address (RFC 8461 3.3), certificate from the test CA.")
+    ] = False,
+    mta_sts_port: Annotated[
+        int, typer.Option("--mta-sts-port", help="Port of the MTA-STS policy servers (443 needs root).")
+    ] = 443,
     tls_ca_out: Annotated[
         Path | None,
         typer.Option("--tls-ca-out", help="Write the test CA's certificate (PEM) here for senders to trust "
@@ -395,6 +402,8 @@ def serve(
                    f"over it {over} (--rrl 0 turns it off)")
         if sinks is not None:  # the sinks follow the zones from reload to reload
             server.after_reload.append(lambda: follow_sinks(server))
+        if policy_server is not None:
+            server.after_reload.append(lambda: follow_policies(server))
         if journal is not None:  # the parent writes it, after each reload (workers only serve)
             def follow_journal() -> None:
                 journal.follow(server.responder.zones, source.serials.digest, server.responder.histories)
@@ -420,8 +429,10 @@ def serve(
             events(f"control API on {api_server.url}" + (" (token required)" if api_token else ""))
 
     sinks = None
-    if (smtp_tls or tls_ca_out or dane) and not smtp:
-        fail("--smtp-tls, --tls-ca-out and --dane need --smtp")
+    if (smtp_tls or tls_ca_out or dane or mta_sts) and not smtp:
+        fail("--smtp-tls, --tls-ca-out, --dane and --mta-sts need --smtp")
+    if not 0 < mta_sts_port < 65536:
+        fail(f"--mta-sts-port must be 1..65535, not {mta_sts_port}")
     ca_folder = None
     if smtp:  # SMTP sinks for the sender harness (zonetool.harness.sinks, issue 4)
         from zonetool.harness.sinks import SinkError, start_for_zones
@@ -462,6 +473,47 @@ def serve(
                     events(f"dane: {note}")
 
         tell_dane()
+    policy_server = None
+    if mta_sts:  # HTTPS for mta-sts.<domain> (zonetool.harness.policy_http)
+        from zonetool.harness.policy_http import PolicyServer
+
+        policy_server = PolicyServer(
+            ca, mta_sts_port, on_event=None if quiet else (lambda e: typer.echo("mta-sts " + e.format().strip())))
+        policy_server.follow_zones(zones)
+        for note in policy_server.notes:
+            events(f"mta-sts: {note}")
+        problem = None
+        if not policy_server.addresses:
+            problem = "no served zone's mta-sts.<domain> has a loopback address (127.0.0.x or ::1)"
+        else:
+            try:
+                policy_server.start()
+            except OSError as exc:
+                problem = exc.strerror or str(exc)
+        if problem is not None:
+            assert sinks is not None
+            sinks.stop()
+            if ca_folder is not None:
+                import shutil
+
+                shutil.rmtree(ca_folder, ignore_errors=True)
+            fail(f"--mta-sts: {problem}")
+        for where, hosts in sorted(policy_server.addresses.items()):
+            for host in sorted(hosts):
+                events(f"mta-sts: policy for {host} on [{where}]:{mta_sts_port}: {policy_server.url(host)}")
+
+    def follow_policies(server: Server) -> None:
+        assert policy_server is not None
+        known = set(policy_server.notes)
+        opened, closed = policy_server.follow_zones(server.responder.zones)
+        for note in policy_server.notes:
+            if note not in known:
+                events(f"mta-sts: {note}")
+        for where in opened:
+            events(f"mta-sts: policy server on [{where}]:{mta_sts_port} for "
+                   f"{', '.join(sorted(policy_server.addresses[where]))}")
+        for where in closed:
+            events(f"mta-sts: policy server on [{where}]:{mta_sts_port} closed (no policy host uses it now)")
 
     def follow_sinks(server: Server) -> None:
         assert sinks is not None
@@ -484,6 +536,8 @@ def serve(
             journal.close()
         if api_server is not None:
             api_server.stop()
+        if policy_server is not None:
+            policy_server.stop()
         if sinks is not None:
             sinks.stop()
             ca.close()
