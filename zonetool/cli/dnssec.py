@@ -22,6 +22,8 @@ if TYPE_CHECKING:
     from zonetool.zone import Zone
 
 
+
+
 def parse_time(text: str | None) -> int:
     """`--sign-time`: YYYYMMDDHHMMSS (UTC, as RRSIG text writes it) or seconds since the epoch; None: now."""
     if text is None:
@@ -35,24 +37,6 @@ def parse_time(text: str | None) -> int:
     elif value.isdigit():
         return int(value)
     fail(f"--sign-time {text!r}: give YYYYMMDDHHMMSS (UTC) or seconds since the epoch", EXIT_USAGE)
-
-
-def key_folder(zone: Zone, policy: Policy) -> Path:
-    base = Path(zone.file).parent if zone.file and zone.file != "-" else Path(".")
-    return base / policy.keys
-
-
-def zone_keys(zone: Zone, policy: Policy) -> list[Key]:
-    """The keys of the zone's algorithm in its key folder; DnssecError when there is none."""
-    from zonetool.dnssec import ALGORITHMS, DnssecError
-    from zonetool.source.dnskeys import read_keys
-
-    folder = key_folder(zone, policy)
-    keys = [k for k in read_keys(folder, zone.origin) if k.algorithm == policy.algorithm]
-    if not keys:
-        raise DnssecError(f"{zone.file or zone.origin}: no {ALGORITHMS[policy.algorithm]} key for {zone.origin} in "
-                          f"{folder}/: make them with `zonetool keygen {zone.file or 'ZONE'}`")
-    return keys
 
 
 @dataclass(frozen=True)
@@ -79,6 +63,7 @@ class Signing:
 
 def signing_for(zone: Zone, now: int | None) -> Signing:
     from zonetool.dnssec import window
+    from zonetool.source.dnskeys import zone_keys
 
     policy = zone.dnssec
     return Signing(policy, zone_keys(zone, policy), window(policy, int(time.time()) if now is None else now))
@@ -91,6 +76,7 @@ def publish_child_ds(zones: list[Zone]) -> list[Zone]:
     from zonetool.dnssec import DnssecError, ds_rdata
     from zonetool.dnssec.canonical import lower_wire
     from zonetool.rrtypes import Generic, RRType
+    from zonetool.source.dnskeys import zone_keys
     from zonetool.zone import Record
 
     by_origin = {z.origin: z for z in zones}
@@ -147,7 +133,7 @@ def keygen(
 
     dnssec-signzone reads them (-K FOLDER); zonetool reads keys dnssec-keygen made the same way."""
     from zonetool.dnssec.keys import SEP, ZONE_KEY, generate
-    from zonetool.source.dnskeys import write_key
+    from zonetool.source.dnskeys import key_folder, write_key
 
     if not 1024 <= rsa_bits <= 4096:
         fail("--rsa-bits must be 1024..4096 (RFC 5702 2)", EXIT_USAGE)
@@ -180,6 +166,7 @@ def ds(
     from zonetool.dnssec.canonical import lower_wire
     from zonetool.rrtypes import Generic, RRType
     from zonetool.source.bind import rdata_text
+    from zonetool.source.dnskeys import zone_keys
     from zonetool.zone import common_ttl
 
     zone = _one_zone(path)

@@ -354,6 +354,9 @@ def serve(
             keys=keys.values(), ixfr_history=ixfr_history,
         )
         responder.faults = ZoneFaults(lambda: responder.zones)  # the zones' `faults:`, following reloads (issue 4)
+        if worker == 0:
+            for problem in responder.signer.problems.values():  # dnssec: without usable keys (issue 14)
+                events(f"{problem}; served unsigned")
         if saved:
             from zonetool.server.journal import Journal
 

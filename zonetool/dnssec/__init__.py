@@ -5,9 +5,23 @@ writes BIND's key files), the signing window as numbers. Cryptography is the `cr
 package's (the dependency DKIM keys already load with).
 """
 
-from zonetool.dnssec.keys import Key, ds_rdata, generate, key_tag
+from typing import Any
+
 from zonetool.dnssec.policy import ALGORITHMS, DEFAULTS, DnssecError, Policy, Window, window
-from zonetool.dnssec.sign import SigningError, sign_zone
+
+# the cryptography-backed parts load on first use: the `dnssec:` block (in every compile) needs only the policy
+_LAZY = {"Key": "keys", "ds_rdata": "keys", "generate": "keys", "key_tag": "keys", "SigningError": "sign",
+         "sign_zone": "sign"}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'zonetool.dnssec' has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(f"zonetool.dnssec.{module}"), name)
+
 
 __all__ = ["ALGORITHMS", "DEFAULTS", "DnssecError", "Key", "Policy", "SigningError", "Window", "ds_rdata",
            "generate", "key_tag", "sign_zone", "window"]

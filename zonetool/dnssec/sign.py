@@ -82,6 +82,7 @@ def sign_zone(zone: Zone, keys: list[Key], policy: Policy, win: Window, dnskey_t
     signer = Signer(origin, keys, win)
     out = Zone(origin, zone.file)
     out.auto_serial, out.silence, out.faults_spec = zone.auto_serial, zone.silence, zone.faults_spec
+    out.dnssec, out.mta_sts = zone.dnssec, getattr(zone, "mta_sts", None)
     nodes = out.nodes
     for name, node in zone.nodes.items():
         if name.is_subdomain_of(origin):

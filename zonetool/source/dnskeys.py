@@ -12,7 +12,7 @@ import base64
 import binascii
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
@@ -21,6 +21,10 @@ from zonetool.atomic import write_atomic
 from zonetool.dnssec.keys import SEP, Key, KeyError_, b64
 from zonetool.dnssec.policy import ALGORITHMS
 from zonetool.names import Name, NameError_
+
+if TYPE_CHECKING:
+    from zonetool.dnssec import Policy
+    from zonetool.zone import Zone
 
 
 def file_stem(origin: Name, key: Key) -> str:
@@ -150,4 +154,22 @@ def _private(algorithm: int, fields: dict[str, str]) -> Any:
                                  public).private_key()
 
 
-__all__ = ["SEP", "file_stem", "key_text", "private_text", "read_key", "read_keys", "write_key"]
+def key_folder(zone: Zone, policy: Policy) -> Path:
+    base = Path(zone.file).parent if zone.file and zone.file != "-" else Path(".")
+    return base / policy.keys
+
+
+def zone_keys(zone: Zone, policy: Policy) -> list[Key]:
+    """The keys of the zone's algorithm in its key folder; DnssecError when there is none."""
+    from zonetool.dnssec import ALGORITHMS, DnssecError
+
+    folder = key_folder(zone, policy)
+    keys = [k for k in read_keys(folder, zone.origin) if k.algorithm == policy.algorithm]
+    if not keys:
+        raise DnssecError(f"{zone.file or zone.origin}: no {ALGORITHMS[policy.algorithm]} key for {zone.origin} in "
+                          f"{folder}/: make them with `zonetool keygen {zone.file or 'ZONE'}`")
+    return keys
+
+
+__all__ = ["SEP", "file_stem", "key_folder", "key_text", "private_text", "read_key", "read_keys", "write_key",
+           "zone_keys"]
