@@ -51,6 +51,12 @@ def prepare(work: Path, records: int, denial: str) -> Path:
     d = work / denial
     d.mkdir(parents=True)
     recs = genzone.generate(records)
+    have = {owner for owner, rtype, _ in recs if rtype == "A"}
+    for owner, rtype, rdata in list(recs):  # the cut at `records` may leave the last MX target without an address
+        target = rdata.split()[-1]
+        if rtype == "MX" and target not in have:
+            recs.append((target, "A", "10.255.255.1"))
+            have.add(target)
     genzone.write_yaml(recs, d / "plain.yaml")
     genzone.write_bind(recs, d / "z.zone")
     (d / "z.yaml").write_text((d / "plain.yaml").read_text() + f"dnssec: {{denial: {denial}}}\n")
