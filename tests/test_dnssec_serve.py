@@ -172,3 +172,18 @@ def test_a_zone_without_keys_is_served_unsigned_and_the_server_says_why(tmp_path
     reply = dns.query.udp(dns.message.make_query("www.lab.example", "A", want_dnssec=True), "127.0.0.1",
                           port=server.port, timeout=5)
     assert reply.answer and not [r for r in reply.answer if r.rdtype == dns.rdatatype.RRSIG]
+
+
+def test_signatures_are_renewed_while_serving_when_the_refresh_period_is_over(tmp_path: Path) -> None:
+    responder, zone, _ = _signed_responder(tmp_path, "nsec")
+    first = _ask(responder, "www.lab.example", "A", True)
+    sig = next(r for r in first.answer if r.rdtype == dns.rdatatype.RRSIG)[0]
+    assert responder.refresh_signatures() is False  # the same period: nothing to do
+    later = time.time() + zone.dnssec.refresh  # type: ignore[attr-defined]
+    responder.signer.clock = lambda: later
+    assert responder.refresh_signatures() is True
+    again = _ask(responder, "www.lab.example", "A", True)
+    renewed = next(r for r in again.answer if r.rdtype == dns.rdatatype.RRSIG)[0]
+    assert renewed.inception == sig.inception + zone.dnssec.refresh  # type: ignore[attr-defined]
+    assert renewed.expiration == sig.expiration + zone.dnssec.refresh  # type: ignore[attr-defined]
+    assert responder.refresh_signatures() is False

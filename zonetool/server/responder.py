@@ -10,6 +10,7 @@ single attribute store, so a reload can never pair new zones with old answers.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -212,6 +213,7 @@ class Responder:
         # where bad packets are counted (the Server sets its Trouble here): once per interval, never per packet
         self.trouble: Trouble | None = None
         self.signer = OnlineSigner()  # zones with `dnssec:` are served signed (issue 14 part 2)
+        self._swapping = threading.Lock()  # a reload and a signature refresh never interleave
         self._snap = _Snapshot(ZoneSet(self.signer.sign(zones)))
         self.ixfr_history = ixfr_history  # deltas kept per zone for IXFR (0: always the whole zone)
         self.histories: dict[Name, ixfr.History] = {}
@@ -231,6 +233,19 @@ class Responder:
         """Serve `zones` from now on; the cache goes with the old zones (one atomic store). A zone
         that changed its serial leaves its delta in the IXFR history (a zone object reused by the
         reload is the same version: nothing to compare)."""
+        with self._swapping:
+            self._swap(zones)
+
+    def refresh_signatures(self) -> bool:
+        """Sign the served zones again when their signing window has moved on (RRSIGs renewed before
+        they expire while serving); True if it did. `serve` calls it every minute."""
+        with self._swapping:
+            if not self.signer.due():
+                return False
+            self._swap(self.signer.sources())
+            return True
+
+    def _swap(self, zones: Sequence[Zone]) -> None:
         zones = self.signer.sign(zones)
         prepared, self._prepared = self._prepared, {}
         for zone, _old, step in self._deltas(zones, prepared):

@@ -21,9 +21,12 @@ class OnlineSigner:
         self.clock = clock
         self._done: dict[int, tuple[Zone, int, Zone]] = {}  # id(zone) -> (zone, window start, signed copy)
         self.problems: dict[str, str] = {}  # origin -> why it is served unsigned
+        self._last: list[Zone] = []  # the zones of the last sign(), unsigned: what a refresh signs again
 
     def sign(self, zones: Sequence[Zone]) -> list[Zone]:
+        self._last = list(zones)
         if not any(z.dnssec is not None for z in zones):
+            self._done = {}
             return list(zones)
         from zonetool.dnssec import DnssecError, sign_zone, window
         from zonetool.source.dnskeys import zone_keys
@@ -66,5 +69,5 @@ class OnlineSigner:
         return any(window(zone.dnssec, now).inception != start for zone, start, _ in self._done.values())
 
     def sources(self) -> list[Zone]:
-        """The unsigned zones behind the signed ones served now (what a refresh signs again)."""
-        return [zone for zone, _, _ in self._done.values()]
+        """The zones of the last `sign`, unsigned (what a refresh signs again)."""
+        return list(self._last)
