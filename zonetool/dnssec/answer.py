@@ -14,11 +14,9 @@ from bisect import bisect_right
 from dataclasses import replace
 
 from zonetool.dnssec.sign import DS, NSEC, NSEC3, RRSIG, nsec3_hash
-from zonetool.lookup import NS, NXDOMAIN, Answer, ZoneSet
+from zonetool.lookup import CNAME, NS, NXDOMAIN, Answer, ZoneSet
 from zonetool.names import Name
 from zonetool.zone import RRset, Zone
-
-CNAME = 5
 
 
 class _Index:
