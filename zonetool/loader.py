@@ -361,8 +361,10 @@ def load_paths(
                 findings.append(_duplicate_origin(zone, first, p))
             loaded.zones.append(zone)
         loaded.findings.extend(findings)
+    from zonetool.blocks.mailpolicy import authorize_reports
     from zonetool.crosszone import refine  # rules that read the other zones (SPF includes, DMARC reports)
 
+    loaded.zones = authorize_reports(loaded.zones)  # the DMARC report consent records (RFC 7489 7.1)
     loaded.findings = refine(loaded.zones, loaded.findings)
     return loaded
 
