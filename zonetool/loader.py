@@ -17,9 +17,13 @@ import os
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from zonetool.findings import Finding, Severity, Where, error, not_utf8, warning
 from zonetool.zone import Zone
+
+if TYPE_CHECKING:
+    from zonetool.crosszone import Refiner
 
 YAML_SUFFIXES = (".yaml", ".yml")
 BIND_SUFFIX = ".zone"
@@ -341,12 +345,14 @@ def load_paths(
     load: Callable[[Path], tuple[Zone | None, list[Finding]]] | None = None,
     empty_ok: bool = False,
     policy: Policy = LONG_RUNNING,
+    refiner: Refiner | None = None,
 ) -> Loaded:
     """Every zone under `paths`; raises LoadError for usage problems, reports the rest as findings.
 
     `load` reads one file (default `load_file` with `policy`); a long-running server passes one
     that reuses what it built for files that did not change, so a reload costs what changed, not
-    the whole set. `empty_ok`: see `zone_files`.
+    the whole set, and its `refiner` (zonetool.crosszone) re-runs the cross-zone rules only where
+    a change can reach. `empty_ok`: see `zone_files`.
     """
     loaded = Loaded()
     origins: dict[object, str] = {}
@@ -363,7 +369,7 @@ def load_paths(
         loaded.findings.extend(findings)
     from zonetool.crosszone import refine  # rules that read the other zones (SPF includes, DMARC reports)
 
-    loaded.findings = refine(loaded.zones, loaded.findings)
+    loaded.findings = refine(loaded.zones, loaded.findings, refiner)
     return loaded
 
 

@@ -116,6 +116,10 @@ class ZoneSource:
         # file -> (its stat when read, the zone, the findings): a reload reads only what changed (issue 11)
         self._built: dict[str, tuple[tuple[int, int, int], Zone | None, list[Finding]]] = {}
         self._stats: dict[str, tuple[int, int, int]] = {}  # the signature taken at the start of this load
+        # the cross-zone rules' verdicts, re-run only for the zones a change can reach (issue 11)
+        from zonetool.crosszone import Refiner
+
+        self._refiner = Refiner()
 
     def _load_file(self, path: Path) -> tuple[Zone | None, list[Finding]]:
         """`loader.load_file`, or what it gave last time if the file's stat is the same."""
@@ -149,7 +153,7 @@ class ZoneSource:
         self._stats = {name: (m, size, ino) for name, m, size, ino in before}
         try:
             # once serving, a folder emptied for a moment is vanished files (grace), not a failed reload
-            loaded: Any = load_paths(self.paths, self._load_file, empty_ok=bool(self.served))
+            loaded: Any = load_paths(self.paths, self._load_file, empty_ok=bool(self.served), refiner=self._refiner)
         finally:
             self._stats = {}
         names = list(getattr(loaded, "files", []) or [])
