@@ -124,7 +124,7 @@ def export(
     output = Path(output_text) if output_text is not None else None
     as_json = format == "json"
     from zonetool import forked
-    from zonetool.atomic import write_atomic
+    from zonetool.atomic import write_atomic_many
     from zonetool.loader import NOT_YAML, ONE_SHOT_COMMAND, LoadError, load_paths
 
     early: dict[int, tuple[Path | None, forked.Child[str]]] = {}  # id(zone) -> (its target, the child writing it)
@@ -162,9 +162,9 @@ def export(
     if folder is not None:
         folder.mkdir(parents=True, exist_ok=True)
     written: list[dict[str, object]] = []
+    # one sync for all the files, not two fsyncs per file (10,000 zones: 30 s of them here)
+    write_atomic_many([(target, text) for target, text in zip(targets, texts, strict=True) if target is not None])
     for zone, target, text in zip(zones, targets, texts, strict=True):
-        if target is not None:
-            write_atomic(target, text)
         if as_json:
             soa = zone.soa
             written.append({"origin": zone.origin.to_text(), "file": None if target is None else str(target),
