@@ -69,8 +69,10 @@ def spy(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return ran
 
 
-def step(source: ZoneSource, folder: Path) -> list[tuple[str, str | None]]:
-    outcome = source.load()
+def step(source: ZoneSource, folder: Path, *written: Path) -> list[tuple[str, str | None]]:
+    """Reload (told which files were written, as inotify tells the server, when `written`) and check
+    the findings against a full validation."""
+    outcome = source.load(changed={str(p.resolve()) for p in written} if written else None)
     assert outcome.zones is not None and not outcome.unstable
     fresh = load_paths([folder])
     assert seen(outcome.findings) == seen(fresh.findings)  # what a full validation finds, in its order
@@ -88,14 +90,14 @@ def test_a_reload_reruns_cross_zone_rules_only_where_the_change_reaches(tmp_path
 
     spy.clear()  # one customer's SPF now includes a name the provider lacks: that zone alone
     (tmp_path / "c7.example.yaml").write_text(customer(7, include="_spf2.provider.example", serial=2))
-    found = step(source, tmp_path)
+    found = step(source, tmp_path, tmp_path / "c7.example.yaml")
     # c7, and the provider, whose TLSA rule reads every zone's MX hosts; then the fresh full validation
     assert spy[: len(spy) - 21] == ["c7.example.", "provider.example."]
     assert [f for f in found if "spf-include-no-spf" in f[0] and "c7.example.yaml" in f[0]]
 
     spy.clear()  # the provider publishes two SPF records at _spf: every customer that includes it
     (tmp_path / "provider.example.yaml").write_text(provider(TWO_SPF, serial=2))
-    found = step(source, tmp_path)
+    found = step(source, tmp_path, tmp_path / "provider.example.yaml")
     ours = spy[: len(spy) - 21]
     assert sorted(ours) == sorted(["provider.example.", *(f"c{i}.example." for i in range(20))])
     assert len([f for f in found if "spf-include-no-spf" in f[0]]) == 20
@@ -118,13 +120,21 @@ def test_a_reload_reruns_cross_zone_rules_only_where_the_change_reaches(tmp_path
     spy.clear()  # the TLSA at mx2 reads every zone's MX hosts: a customer moving to mx2 reaches it
     assert [f for f in found if "tlsa-not-exchanger" in f[0]]
     (tmp_path / "c3.example.yaml").write_text(customer(3, mx="mx2", serial=3))
-    found = step(source, tmp_path)
+    found = step(source, tmp_path, tmp_path / "c3.example.yaml")
     assert "provider.example." in spy[: len(spy) - 21]
     assert not [f for f in found if "tlsa-not-exchanger" in f[0]]
 
     spy.clear()  # nothing changed: nothing runs again
     again = source.load()
     assert spy == [] and seen(again.findings) == found
+
+    # a file that now holds another zone's origin: two files, one origin (the full listing's business)
+    (tmp_path / "c4.example.yaml").write_text(customer(5, serial=4))
+    found = step(source, tmp_path, tmp_path / "c4.example.yaml")
+    assert [f for f in found if "duplicate-origin" in f[0]]
+    (tmp_path / "c4.example.yaml").write_text(customer(4, serial=5))  # and back
+    found = step(source, tmp_path, tmp_path / "c4.example.yaml")
+    assert not [f for f in found if "duplicate-origin" in f[0]]
 
 
 def test_a_reload_of_one_of_200_files_judges_one_zone_across(tmp_path: Path, spy: list[str]) -> None:

@@ -387,10 +387,14 @@ def test_a_reload_told_what_changed_does_not_look_at_the_other_files(
     real_list, real_stat = loader.zone_files, zonesource._stat_of
     monkeypatch.setattr(loader, "zone_files", lambda *a, **k: (listings.append(a), real_list(*a, **k))[1])
     monkeypatch.setattr(zonesource, "_stat_of", lambda p: (stats.append(p), real_stat(p))[1])
+    asked: list[str] = []
+    real_load = source._load_file
+    monkeypatch.setattr(source, "_load_file", lambda p: (asked.append(str(p)), real_load(p))[1])
     edited = tmp_path / "z7.yaml"
     edited.write_text(YAML.format(v=22, extra="").replace("example.com", "z7.example"))
     outcome = source.load(changed={str(edited.resolve())})
     assert listings == [] and stats == [str(edited)] * 2  # its stat now, and again after reading it
+    assert asked == [str(edited)]  # the other 49 files' zones are taken as they were, not asked for
     assert [o.to_text() for o in outcome.changed] == ["z7.example."] and outcome.zones is not None
     assert len(outcome.zones) == 50
     assert source.loaded_signature == source.signature()  # the same picture a full look gives

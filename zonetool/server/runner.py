@@ -369,11 +369,10 @@ class Server:
                 )
             self.swap(outcome.zones)
             self.reloads += 1
-            serials = ", ".join(
-                f"{z.origin.to_text()} serial {z.soa.serial if z.soa else '-'}"
-                for z in outcome.zones
-                if z.origin in outcome.changed
-            )
+            # the changed zones, as the serial book stamped them: not a look at each of 10,000 (issue 11)
+            changed = [self.source.serials.zone(origin) for origin in outcome.changed]
+            serials = ", ".join(f"{z.origin.to_text()} serial {z.soa.serial if z.soa else '-'}"
+                                for z in changed if z is not None)
             summary = served_findings(outcome)
             extra = f"; {summary} served as they are" if summary else ""
             self.events(f"reloaded ({reason}): {serials or 'no zone changed'}{extra}")

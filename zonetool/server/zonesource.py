@@ -112,6 +112,10 @@ class SerialBook:
         seen = self._seen.get(origin)
         return seen[1] if seen is not None else None
 
+    def zone(self, origin: Name) -> Zone | None:
+        """The zone object last stamped for `origin` (the one being served once stamp returned)."""
+        return self._zones.get(origin)
+
     def forget(self) -> None:
         self._seen.clear()
         self._zones.clear()
@@ -140,6 +144,7 @@ class ZoneSource:
         self._names: list[str] = []  # self.files as strings, to compare without building Paths
         self._listed: set[str] = set()  # the same, as a set
         self._notes: list[Finding] = []  # what the last listing of the folders found (skipped files)
+        self._duplicates = False  # the last load had two files with one origin
         self.loaded_signature: Signature | None = None  # what the files looked like when last read (None: unknown)
         self.served: dict[str, Zone] = {}  # file -> the version of its zone being served
         self.vanished: dict[str, float] = {}  # file -> when it was first missed (monotonic)
@@ -195,6 +200,31 @@ class ZoneSource:
             out[name] = stat
         return out
 
+    def _patched(self, known: dict[str, Stat]) -> Any:
+        """What `load_listed` of the known listing gives, built from the last load by replacing the
+        changed files only (no call per unchanged file), or None when that cannot be the same: two
+        files held one origin, or a changed file's zone moved to another origin (or has none)."""
+        from zonetool.crosszone import refine
+        from zonetool.loader import Loaded
+
+        if self._duplicates:
+            return None
+        built = self._built
+        for name in known:
+            before = built.get(name)
+            old = before[1] if before is not None else None
+            zone, _ = self._load_file(name)  # type: ignore[arg-type]
+            if old is None or zone is None or zone.origin != old.origin:
+                return None
+        names = self._names
+        if any(name not in built for name in names):
+            return None
+        loaded = Loaded(files=list(names), notes=self._notes)
+        loaded.zones = [zone for name in names if (zone := built[name][1]) is not None]
+        loaded.findings = [*self._notes, *(f for name in names for f in built[name][2])]
+        loaded.findings = refine(loaded.zones, loaded.findings, self._refiner)
+        return loaded
+
     def load(self, full: bool = False, changed: Iterable[str] | None = None) -> Outcome:
         """Load and judge every path; what can be served is in `zones` (see the class docstring).
 
@@ -223,9 +253,11 @@ class ZoneSource:
                                          refiner=self._refiner)
                 self._notes = loaded.notes
             else:
-                loaded = load_listed(self._names, self._notes, self._load_file, refiner=self._refiner)
+                loaded = self._patched(known) or load_listed(self._names, self._notes, self._load_file,
+                                                             refiner=self._refiner)
         finally:
             self._stats = {}
+        self._duplicates = any(f.code == "duplicate-origin" for f in loaded.findings)
         names = list(getattr(loaded, "files", []) or [])
         if names != self._names:  # first load, or a file appeared or went: look again with the full list
             self._names = names
@@ -248,12 +280,13 @@ class ZoneSource:
         kept = [file for file in refused if file in self.served]
         present = self._listed
         kept += self._vanished_but_kept(present)
-        origins = {z.origin for z in zones}
-        for file in kept:
-            old = self.served[file]
-            if old.origin not in origins:
-                zones.append(old)
-                origins.add(old.origin)
+        if kept:
+            origins = {z.origin for z in zones}
+            for file in kept:
+                old = self.served[file]
+                if old.origin not in origins:
+                    zones.append(old)
+                    origins.add(old.origin)
         self.served = {z.file or "": z for z in zones}
         for file in [f for f in self._built if f not in present]:
             del self._built[file]  # a vanished file is read afresh if it comes back
