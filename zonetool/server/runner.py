@@ -370,7 +370,9 @@ class Server:
             self.swap(outcome.zones)
             self.reloads += 1
             # the changed zones, as the serial book stamped them: not a look at each of 10,000 (issue 11)
-            changed = [self.source.serials.zone(origin) for origin in outcome.changed]
+            # (a zone added after the book, as the catalog is, is looked for among the zones)
+            changed = [self.source.serials.zone(origin) or next((z for z in outcome.zones if z.origin == origin), None)
+                       for origin in outcome.changed]
             serials = ", ".join(f"{z.origin.to_text()} serial {z.soa.serial if z.soa else '-'}"
                                 for z in changed if z is not None)
             summary = served_findings(outcome)
