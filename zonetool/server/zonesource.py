@@ -279,7 +279,8 @@ class ZoneSource:
         zones = [z for z in loaded.zones if (z.file or "") not in refused]
         kept = [file for file in refused if file in self.served]
         present = self._listed
-        kept += self._vanished_but_kept(present)
+        if known is None or self.vanished:  # told of listed files only, none vanished: nothing to look for
+            kept += self._vanished_but_kept(present)
         if kept:
             origins = {z.origin for z in zones}
             for file in kept:
@@ -288,8 +289,9 @@ class ZoneSource:
                     zones.append(old)
                     origins.add(old.origin)
         self.served = {z.file or "": z for z in zones}
-        for file in [f for f in self._built if f not in present]:
-            del self._built[file]  # a vanished file is read afresh if it comes back
+        if known is None:
+            for file in [f for f in self._built if f not in present]:
+                del self._built[file]  # a vanished file is read afresh if it comes back
         changed = self.serials.stamp(zones)
         return Outcome(zones, findings, changed, self.files, refused, kept)
 
