@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import require_tool, zonetool_exe
+from conftest import http_call, require_tool, zonetool_exe
 
 from zonetool.harness.sinks import MailSinks, free_port, parse_tls
 from zonetool.harness.testca import TestCA
@@ -282,9 +282,46 @@ def test_the_api_and_its_event_stream_say_tls_version_and_sni(tmp_path: Path) ->
             smtp.sendmail("a@sender.test", ["user@example.com"], MSG)
         with urllib.request.urlopen(f"{api}/smtp/events?since=0", timeout=10) as response:
             events = json.load(response)
+        status, body = http_call("PUT", f"{api}/smtp/tls/mx1.tls.example", {"tls": False})
+        assert (status, body) == (200, {"host": "mx1.tls.example", "tls": False})
+        with smtplib.SMTP(MX1, port, timeout=10) as smtp:
+            smtp.ehlo()
+            assert not smtp.has_extn("starttls")  # from the next connection on
+        assert http_call("PUT", f"{api}/smtp/tls/mx1.tls.example", {"tls": "no"})[0] == 400
+        assert http_call("PUT", f"{api}/smtp/tls/nowhere.tls.example", {"tls": True})[0] == 404
+        assert http_call("PUT", f"{api}/smtp/tls/mx1.tls.example", {"tls": True})[0] == 200
+        with smtplib.SMTP(MX1, port, timeout=10) as smtp:
+            smtp.ehlo()
+            assert smtp.has_extn("starttls")
     starttls = [e for e in events if e["kind"] == "starttls"]
     assert [(e["host"], e["sni"], e["tls"]) for e in starttls] == [("mx1.tls.example.", "mx1.tls.example", True)]
     assert starttls[0]["tls_version"] in ("TLSv1.2", "TLSv1.3") and starttls[0]["cipher"]
     messages = [(e["host"], e["tls"], e["tls_version"], e["sni"]) for e in events if e["kind"] == "message"]
     assert messages == [("mx1.tls.example.", True, starttls[0]["tls_version"], "mx1.tls.example"),
                         ("plain.tls.example.", False, None, None)]
+
+
+def test_dane_follows_runtime_records_of_the_api(tmp_path: Path) -> None:
+    """An exchanger added through the control API (a runtime MX and A) gets its sink and its TLSA."""
+    dig = require_tool("dig")
+    (tmp_path / "tls.example.yaml").write_text(SERVE_ZONE)
+    ca_file = tmp_path / "ca.pem"
+    port = free_port([MX1, MX2, "127.0.0.33"])
+    with serving(tmp_path, "--smtp-port", f"25={port}", "--tls-ca-out", str(ca_file), "--quiet", "--dane",
+                 "--api", "127.0.0.1:0", until="control API on") as (seen, _out):
+        api = next(line for line in seen if "control API on" in line).split("control API on ")[1].split()[0]
+        dns_port = next(line for line in seen if "serving" in line).split(" on 127.0.0.1:")[1].split()[0]
+
+        def tlsa(name: str) -> list[str]:
+            done = subprocess.run([dig, "+short", "@127.0.0.1", "-p", dns_port, "TLSA", name],
+                                  capture_output=True, text=True, timeout=10, check=True)
+            return [line.replace(" ", "").lower() for line in done.stdout.splitlines()]
+
+        first = tlsa("_25._tcp.mx1.tls.example")
+        assert len(first) == 1 and "dane: _25._tcp.mx1.tls.example. TLSA 3 1 1" in "".join(seen)
+        assert http_call("POST", f"{api}/records", {"owner": "mx9.tls.example.", "type": "A",
+                                                    "data": "127.0.0.33"})[0] == 201
+        assert http_call("POST", f"{api}/records", {"owner": "tls.example.", "type": "MX", "data": "5 mx9"})[0] == 201
+        expected = _spki_sha256_by_openssl(_presented_der("127.0.0.33", port, "mx9.tls.example", ca_file))
+        assert tlsa("_25._tcp.mx9.tls.example") == [f"311{expected}"]
+        assert tlsa("_25._tcp.mx1.tls.example") == first  # the others unchanged

@@ -57,13 +57,15 @@ def _mode(path: Path) -> int:
         return 0o666 & ~umask
 
 
-def _temporary(path: Path, folder: Path, data: bytes, sync: bool) -> Path:
-    """`data` in a new temporary file beside `path` (fsynced if `sync`), with the mode `path` will have."""
+def _temporary(path: Path, folder: Path, data: bytes, sync: bool, mode: int | None = None) -> Path:
+    """`data` in a new temporary file beside `path` (fsynced if `sync`), with the mode `path` will have
+    (`mode` if given)."""
     key = os.path.realpath(folder)
     if key not in _swept:
         _swept.add(key)
         sweep(folder)
-    mode = _mode(path)
+    if mode is None:
+        mode = _mode(path)
     while True:  # a name left by an earlier process with our PID is skipped, never reused
         tmp = folder / f".{path.name}{TMP_MARK}{os.getpid()}-{next(_counter)}"
         try:
@@ -94,12 +96,12 @@ def _sync_folder(folder: Path) -> None:
             os.close(dir_fd)
 
 
-def write_atomic(path: str | Path, text: str | bytes) -> None:
-    """Replace `path` with `text` in one step, keeping an existing file's mode."""
+def write_atomic(path: str | Path, text: str | bytes, mode: int | None = None) -> None:
+    """Replace `path` with `text` in one step, keeping an existing file's mode (or giving `mode`: key files)."""
     path = Path(path)
     folder = path.parent or Path(".")
     data = text.encode("utf-8") if isinstance(text, str) else text
-    tmp = _temporary(path, folder, data, sync=True)
+    tmp = _temporary(path, folder, data, sync=True, mode=mode)
     try:
         os.replace(tmp, path)
     except BaseException:
