@@ -1,7 +1,8 @@
 """A small AXFR client (RFC 5936) over TCP: what a running server actually serves, as a Zone.
 
-Used by `zonetool diff --server` to compare a zone file with the copy a server holds.
-Only loopback or an address the user names is contacted; one connection, one transfer.
+Used by `zonetool diff --server`, `plan` and `push` to compare a zone file with the copy a server
+holds. Only loopback or an address the user names is contacted; one connection, one transfer. With
+a TSIG key the request is signed and every message of the answer verified (RFC 8945 5.3.1).
 """
 
 from __future__ import annotations
@@ -9,12 +10,15 @@ from __future__ import annotations
 import secrets
 import socket
 import struct
+import time
+from collections.abc import Callable
 from dataclasses import replace
 
 from zonetool.findings import Where
 from zonetool.lookup import RCODE_NAMES
 from zonetool.names import Name
 from zonetool.rrtypes import RRType
+from zonetool.tsig import ERROR_NAMES, Key, ReplyError, ReplyVerifier, sign_request
 from zonetool.wire import WireError, make_query, parse_message
 from zonetool.zone import SOA_CODE, Zone
 
@@ -23,6 +27,10 @@ AXFR = int(RRType.AXFR)
 
 class AxfrError(Exception):
     """The transfer failed: refused, cut short, malformed, or the server is not there."""
+
+    def __init__(self, message: str, tsig_error: str | None = None) -> None:
+        super().__init__(message)
+        self.tsig_error = tsig_error  # BADKEY, BADSIG, ...: the server's verdict on our key
 
 
 def _recv_exact(sock: socket.socket, n: int) -> bytes:
@@ -35,10 +43,31 @@ def _recv_exact(sock: socket.socket, n: int) -> bytes:
     return data
 
 
-def fetch_zone(host: str, port: int, origin: Name, timeout: float = 5.0) -> Zone:
+def _verify(verifier: ReplyVerifier, data: bytes, now: int, rcode: int, origin: Name) -> None:
+    """A message of the answer checked against our key; the server's TSIG error by name."""
+    try:
+        verifier.check(data, now)
+    except ReplyError as exc:
+        key = verifier.key.name.to_text()
+        if exc.error and rcode:  # the server's verdict on our request (RFC 8945 5.2)
+            name = ERROR_NAMES.get(exc.error, f"TSIG error {exc.error}")
+            raise AxfrError(f"the server refused the key {key} for the transfer of {origin}: {name} "
+                            f"(rcode {RCODE_NAMES.get(rcode, str(rcode))})", name) from None
+        if rcode:
+            raise AxfrError(f"the server refused the transfer of {origin} "
+                            f"({RCODE_NAMES.get(rcode, str(rcode))}; {exc})") from None
+        raise AxfrError(f"the transfer of {origin} with key {key}: {exc}") from None
+
+
+def fetch_zone(host: str, port: int, origin: Name, timeout: float = 5.0, key: Key | None = None,
+               clock: Callable[[], float] = time.time) -> Zone:
     """Transfer `origin` from host:port; the zone ends with the second SOA (RFC 5936 2.2)."""
     qid = secrets.randbelow(65536)
     wire = make_query(origin, AXFR, qid, edns_size=None)
+    verifier = None
+    if key is not None:
+        wire, mac = sign_request(wire, key, int(clock()))
+        verifier = ReplyVerifier(key, mac)
     where = Where(f"axfr://{host}:{port}")
     zone = Zone(origin, file=where.file)
     soas = 0
@@ -47,10 +76,13 @@ def fetch_zone(host: str, port: int, origin: Name, timeout: float = 5.0) -> Zone
             sock.sendall(struct.pack("!H", len(wire)) + wire)
             while soas < 2:
                 (length,) = struct.unpack("!H", _recv_exact(sock, 2))
+                data = _recv_exact(sock, length)
                 try:
-                    reply = parse_message(_recv_exact(sock, length))
+                    reply = parse_message(data)
                 except WireError as exc:
                     raise AxfrError(f"malformed reply: {exc}") from None
+                if verifier is not None:
+                    _verify(verifier, data, int(clock()), reply.rcode, origin)
                 if reply.id != qid:
                     raise AxfrError("reply with a different message ID")  # RFC 5936 2.2.1
                 if reply.rcode != 0:
@@ -69,6 +101,11 @@ def fetch_zone(host: str, port: int, origin: Name, timeout: float = 5.0) -> Zone
                     elif soas == 0:
                         raise AxfrError("the transfer does not start with the zone's SOA")
                     zone.add(replace(record, where=where))
+            if verifier is not None:
+                try:
+                    verifier.finish()
+                except ReplyError as exc:
+                    raise AxfrError(f"the transfer of {origin}: {exc}") from None
     except TimeoutError:
         raise AxfrError(f"no complete answer within {timeout:g}s") from None
     except OSError as exc:
