@@ -100,6 +100,11 @@ def serve(
     ixfr_history: Annotated[
         int, typer.Option("--ixfr-history", help="Versions of each zone kept for IXFR (RFC 1995); 0: none."),
     ] = 20,
+    catalog: Annotated[
+        str | None,
+        typer.Option("--catalog", help="Also serve the catalog zone NAME (RFC 9432) listing every served zone, "
+                     "for secondaries that provision from it (needs --allow-transfer)."),
+    ] = None,
     tsig_key: Annotated[
         list[Path] | None,
         typer.Option("--tsig-key", help="TSIG key file in BIND syntax, as tsig-keygen writes it (repeatable)."),
@@ -163,6 +168,15 @@ def serve(
             "--smtp-behaviour",
             help="HOST=accept|tempfail|reject|tempfail-greeting|refuse|hang|closed (repeatable; default accept).",
         ),
+    ] = None,
+    smtp_tls: Annotated[
+        list[str] | None,
+        typer.Option("--smtp-tls", help="STARTTLS at the sinks: on (default), off, or HOST=on|off (repeatable)."),
+    ] = None,
+    tls_ca_out: Annotated[
+        Path | None,
+        typer.Option("--tls-ca-out", help="Write the test CA's certificate (PEM) here for senders to trust "
+                     "(default: a temporary file, named at start)."),
     ] = None,
     api: Annotated[
         str | None,
@@ -253,7 +267,13 @@ def serve(
         if not path.exists():
             fail(f"{path}: {missing_reason(path)}")
 
-    source = ZoneSource(paths, strict=strict, grace=grace)
+    catalog_name = _catalog_name(catalog, allow_transfer) if catalog is not None else None
+    if catalog_name is not None:
+        from zonetool.server.catalogsource import CatalogSource
+
+        source: ZoneSource = CatalogSource(paths, catalog_name, strict=strict, grace=grace)
+    else:
+        source = ZoneSource(paths, strict=strict, grace=grace)
     try:
         outcome = source.load()
     except LoadError as exc:
@@ -276,7 +296,11 @@ def serve(
                    err=True)
         if json_log:
             echo_refusal(file, blockers)
-    if not outcome.zones:
+    if catalog_name is not None:
+        clash = [str(z.file) for z in source.served.values() if z.origin == catalog_name]
+        if clash:
+            fail(f"--catalog {catalog}: {clash[0]} is a zone of that name; the catalog needs a name of its own")
+    if not outcome.zones or (catalog_name is not None and len(outcome.zones) == 1):
         fail(f"not serving: no zone in {', '.join(map(str, paths))} can be served", EXIT_FINDINGS)
     summary = served_findings(outcome)
     if summary:
@@ -354,17 +378,32 @@ def serve(
             events(f"control API on {api_server.url}" + (" (token required)" if api_token else ""))
 
     sinks = None
+    if (smtp_tls or tls_ca_out) and not smtp:
+        fail("--smtp-tls and --tls-ca-out need --smtp")
+    ca_folder = None
     if smtp:  # SMTP sinks for the sender harness (zonetool.harness.sinks, issue 4)
         from zonetool.harness.sinks import SinkError, start_for_zones
+        from zonetool.harness.testca import TestCA, publish
 
+        ca = TestCA()  # STARTTLS certificates for the sinks (issue 12 section 4)
         try:
-            sinks = start_for_zones(zones, smtp_port or (), smtp_behaviour or (), None if quiet else typer.echo)
+            ca_file, ca_folder = publish(ca, tls_ca_out)
+        except OSError as exc:
+            fail(f"--tls-ca-out {tls_ca_out}: {exc.strerror or exc}")
+        try:
+            sinks = start_for_zones(zones, smtp_port or (), smtp_behaviour or (), None if quiet else typer.echo,
+                                    tls=smtp_tls or (), ca=ca)
         except (ValueError, SinkError) as exc:
+            if ca_folder is not None:
+                import shutil
+
+                shutil.rmtree(ca_folder, ignore_errors=True)
             fail(str(exc))
         for ep in sinks.endpoints:
-            events(_sink_line(ep, f"({ep.behaviour})"))
+            events(_sink_line(ep, f"({ep.behaviour}{'' if ep.tls else ', no TLS'})"))
         for note in sinks.skipped:
             events(f"smtp: {note}")
+        events(f"smtp: STARTTLS with certificates of a test CA made now; senders trust it with {ca_file}")
 
     def follow_sinks(server: Server) -> None:
         assert sinks is not None
@@ -387,7 +426,28 @@ def serve(
             api_server.stop()
         if sinks is not None:
             sinks.stop()
+            ca.close()
+        if ca_folder is not None:
+            import shutil
+
+            shutil.rmtree(ca_folder, ignore_errors=True)
     events("stopped")
+
+
+def _catalog_name(text: str, allow_transfer: list[str] | None) -> Any:
+    """--catalog NAME as a Name; a catalog tells who serves what, so only with an explicit transfer ACL."""
+    from zonetool.names import Name, NameError_
+
+    try:
+        name = Name.from_text(text if text.endswith(".") else text + ".")
+    except NameError_ as exc:
+        fail(f"--catalog {text!r}: {exc}")
+    if name.is_root():
+        fail("--catalog: the root cannot be a catalog zone")
+    if not allow_transfer:
+        fail("--catalog needs --allow-transfer: secondaries transfer the catalog and its zones, and "
+             "nobody may transfer without an explicit rule")
+    return name
 
 
 def _api_address(spec: str, token: str | None, workers: int) -> tuple[str, int]:

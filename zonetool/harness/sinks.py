@@ -13,8 +13,14 @@ sink has a behaviour, changeable while it runs:
   hang               the connection is accepted and nothing is ever said
   closed             nothing listens: a real "connection refused" (and so nothing is recorded)
 
+Every sink offers STARTTLS (RFC 3207) with a certificate for its exchanger's name from a test CA
+made at start (zonetool.harness.testca), unless TLS is turned off for it (`use_tls(host, False)`,
+`--smtp-tls HOST=off`: a sender that requires TLS must then defer). With several names on one
+address, the name the client sends as SNI picks the certificate (the first name's without SNI).
+
 aiosmtpd speaks the SMTP (a real RFC 5321 server beats a hand-written one). All sinks share
-one event-loop thread; every connection, RCPT and message lands in one ordered event list.
+one event-loop thread; every connection, TLS handshake, RCPT and message lands in one ordered
+event list, each saying whether the session was encrypted, the TLS version and the SNI.
 """
 
 from __future__ import annotations
@@ -27,11 +33,17 @@ import struct
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from zonetool.names import Name
 from zonetool.rrtypes import RRType
 from zonetool.zone import Zone
+
+if TYPE_CHECKING:
+    import ssl
+
+    from zonetool.harness.testca import TestCA
 
 BEHAVIOURS = ("accept", "tempfail", "reject", "tempfail-greeting", "refuse", "hang", "closed")
 SMTP_SRV_PREFIXES = ((b"_smtp", b"_tcp"), (b"_submission", b"_tcp"))
@@ -51,7 +63,7 @@ class SinkEvent:
     """One thing that happened at a sink, numbered in the order it happened across all sinks."""
 
     seq: int
-    kind: str  # connect | rcpt | message
+    kind: str  # connect | starttls | tls-failed | rcpt | message
     host: str  # the exchanger name(s) this endpoint stands for
     address: str
     port: int
@@ -61,15 +73,28 @@ class SinkEvent:
     recipients: tuple[str, ...] = ()
     reply: str = ""
     data: bytes = b""
+    tls_version: str | None = None  # e.g. TLSv1.3 once STARTTLS succeeded in this session, else None
+    sni: str | None = None  # the server name the client sent in its TLS hello (RFC 6066 3), if any
+    cipher: str | None = None
+
+    @property
+    def tls(self) -> bool:
+        """Whether the session was encrypted (STARTTLS done) when this happened."""
+        return self.tls_version is not None
 
     def format(self) -> str:
         where = f"{self.host} [{self.address}]:{self.port}"
+        over = f" over {self.tls_version}" if self.tls_version else ""
         if self.kind == "connect":
             return f"{self.seq:>3}. connect  {where} ({self.behaviour})"
+        if self.kind == "starttls":
+            return f"{self.seq:>3}. starttls {where} {self.tls_version} {self.cipher} sni={self.sni or '-'}"
+        if self.kind == "tls-failed":
+            return f"{self.seq:>3}. tls-failed {where} sni={self.sni or '-'}: {self.reply}"
         if self.kind == "rcpt":
-            return f"{self.seq:>3}. rcpt     {where} <{self.recipients[0]}> -> {self.reply}"
+            return f"{self.seq:>3}. rcpt     {where} <{self.recipients[0]}> -> {self.reply}{over}"
         rcpts = ", ".join(f"<{r}>" for r in self.recipients)
-        return f"{self.seq:>3}. message  {where} from <{self.mail_from}> to {rcpts} ({len(self.data)} octets)"
+        return f"{self.seq:>3}. message  {where} from <{self.mail_from}> to {rcpts} ({len(self.data)} octets){over}"
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -84,6 +109,10 @@ class SinkEvent:
             "recipients": list(self.recipients),
             "reply": self.reply,
             "size": len(self.data),
+            "tls": self.tls,
+            "tls_version": self.tls_version,
+            "sni": self.sni,
+            "cipher": self.cipher,
         }
 
 
@@ -95,8 +124,10 @@ class Endpoint:
     address: str
     port: int
     behaviour: str = "accept"
+    tls: bool = True  # offer STARTTLS (with the first host's certificate, or the one the SNI names)
     server: Any = None
     hanging: list[Any] = field(default_factory=list)
+    tls_context: Any = None  # made when the sink opens (MailSinks._context)
 
     @property
     def name(self) -> str:
@@ -197,8 +228,14 @@ class MailSinks:
         ports: Mapping[int, int] | None = None,
         default: str = "accept",
         on_event: Callable[[SinkEvent], None] | None = None,
+        tls: bool = True,
+        ca: TestCA | None = None,
     ) -> None:
         _check(default)
+        self.tls = tls  # the default for new sinks: STARTTLS offered
+        self._ca = ca
+        self._own_ca = ca is None  # made here: its key files are removed at stop()
+        self.host_tls: dict[str, bool] = {}  # host -> TLS on/off, also for sinks `follow_zones` opens
         self.ports = dict(ports or {})
         self.on_event = on_event  # e.g. print each event as it happens (zonetool serve --smtp)
         self.default = default
@@ -225,7 +262,7 @@ class MailSinks:
                 if text.lower() not in (h.lower() for h in ep.hosts):
                     ep.hosts.append(text)
                 return ep
-        ep = Endpoint([text], address, real_port, behaviour)
+        ep = Endpoint([text], address, real_port, behaviour, tls=self._tls_for(text))
         self.endpoints.append(ep)
         if self._loop is not None:
             try:
@@ -273,7 +310,55 @@ class MailSinks:
             for ep in opened:
                 if host.lower().rstrip(".") in (h.lower().rstrip(".") for h in ep.hosts):
                     self.behave(ep.hosts[0], behaviour)
+        for ep in self.endpoints:  # a host's TLS setting follows it (the endpoint's context is rebuilt)
+            ep.tls_context = None
         return opened, closed
+
+    # -- TLS ----------------------------------------------------------------------------
+    @property
+    def ca(self) -> TestCA:
+        """The test CA that issues the sinks' certificates (made on first use)."""
+        if self._ca is None:
+            from zonetool.harness.testca import TestCA
+
+            self._ca = TestCA()
+        return self._ca
+
+    def write_ca(self, path: str | Path) -> Path:
+        """The CA certificate (PEM) at `path`, atomically: what a sender is told to trust."""
+        return self.ca.write_ca(path)
+
+    def certificate(self, host: str | Name) -> bytes:
+        """The PEM certificate the sink of `host` presents (zonetool.mailpolicy.dane computes its TLSA)."""
+        text = host.to_text() if isinstance(host, Name) else host
+        return self.ca.leaf(text).cert_pem
+
+    def use_tls(self, host: str | Name, on: bool = True) -> None:
+        """Offer STARTTLS at the sink(s) of `host`, or not (from the next connection on)."""
+        for ep in self._find(host):
+            ep.tls = on
+            ep.tls_context = None
+
+    def _tls_for(self, host: str) -> bool:
+        key = host.lower().rstrip(".")
+        return next((on for h, on in self.host_tls.items() if h.lower().rstrip(".") == key), self.tls)
+
+    def _context(self, ep: Endpoint) -> ssl.SSLContext | None:
+        """The endpoint's TLS context: its first host's certificate; the SNI switches to another of its hosts."""
+        if not ep.tls:
+            return None
+        if ep.tls_context is None:
+            ca = self.ca
+            context = ca.new_context(ep.hosts[0])
+
+            def pick(ssl_object: Any, server_name: str | None, _context: Any) -> None:
+                ssl_object.zonetool_sni = server_name  # read back when the handshake is done
+                if server_name and server_name.lower() in (h.lower().rstrip(".") for h in ep.hosts[1:]):
+                    ssl_object.context = ca.server_context(server_name)
+
+            context.sni_callback = pick
+            ep.tls_context = context
+        return ep.tls_context
 
     def behave(self, host: str | Name, behaviour: str) -> None:
         """Change how the sink(s) of `host` behave from the next connection on."""
@@ -337,6 +422,8 @@ class MailSinks:
             self._thread.join(timeout=10)
         loop.close()
         self._thread = None
+        if self._own_ca and self._ca is not None:
+            self._ca.close()
 
     def __enter__(self) -> MailSinks:
         return self.start()
@@ -395,17 +482,32 @@ class MailSinks:
         behaviour = ep.behaviour
         if behaviour in ("refuse", "hang", "tempfail-greeting"):
             return _Silent(self, ep, behaviour)
-        from aiosmtpd.smtp import SMTP
+        from aiosmtpd.smtp import SMTP, TLSSetupException
 
         sinks = self
 
         class _SinkSMTP(SMTP):  # type: ignore[misc]
             def connection_made(self, transport: asyncio.BaseTransport) -> None:
-                sinks._record("connect", ep, behaviour, peer=_peer(transport))
+                if self.transport is None:  # not the second call STARTTLS makes with the TLS transport
+                    sinks._record("connect", ep, behaviour, peer=_peer(transport))
                 super().connection_made(transport)
 
+            async def smtp_STARTTLS(self, arg: str) -> None:
+                try:
+                    await super().smtp_STARTTLS(arg)
+                except TLSSetupException as exc:  # e.g. the sender does not trust the CA: it says so in an alert
+                    why = exc.__cause__ or exc
+                    sslobj = getattr(self._tls_protocol, "_sslobj", None)
+                    sinks._record("tls-failed", ep, behaviour, peer=_fmt(self.session.peer),
+                                  reply=str(getattr(why, "reason", None) or why),
+                                  sni=getattr(sslobj, "zonetool_sni", None))
+                    raise
+
         hostname = ep.hosts[0].rstrip(".")
-        return _SinkSMTP(_Handler(self, ep, behaviour), hostname=hostname, ident="zonetool sink", timeout=60)
+        return _SinkSMTP(
+            _Handler(self, ep, behaviour), hostname=hostname, ident="zonetool sink", timeout=60,
+            tls_context=self._context(ep), require_starttls=False,
+        )
 
     # -- the record ------------------------------------------------------------------
     def _record(self, kind: str, ep: Endpoint, behaviour: str, **kw: Any) -> None:
@@ -501,11 +603,38 @@ class _Silent(asyncio.Protocol):
             self.ep.hanging.remove(self.transport)
 
 
+def _tls_of(session: Any) -> dict[str, Any]:
+    """tls_version, sni and cipher of an aiosmtpd session (all None before STARTTLS)."""
+    extra = getattr(session, "ssl", None)
+    sslobj = extra.get("ssl_object") if extra else None
+    if sslobj is None:
+        return {}
+    cipher = sslobj.cipher()
+    return {"tls_version": sslobj.version(), "sni": getattr(sslobj, "zonetool_sni", None),
+            "cipher": cipher[0] if cipher else None}
+
+
 class _Handler:
-    """aiosmtpd hooks: answer RCPT by behaviour, record recipients and messages."""
+    """aiosmtpd hooks: answer RCPT by behaviour, record TLS handshakes, recipients and messages."""
 
     def __init__(self, sinks: MailSinks, ep: Endpoint, behaviour: str) -> None:
         self.sinks, self.ep, self.behaviour = sinks, ep, behaviour
+
+    async def handle_exception(self, error: Exception) -> str:
+        """A failed handshake is recorded (a `tls-failed` event) and the connection closed, not logged
+        as a traceback; anything else is logged as aiosmtpd would."""
+        from aiosmtpd.smtp import TLSSetupException
+
+        if not isinstance(error, TLSSetupException):
+            import logging
+
+            logging.getLogger("mail.log").error("SMTP session exception", exc_info=error)
+        return f"500 Error: ({error.__class__.__name__}) {error}"
+
+    def handle_STARTTLS(self, server: Any, session: Any, envelope: Any) -> bool:
+        """The handshake is done (RFC 3207 4.1: the client starts over with EHLO)."""
+        self.sinks._record("starttls", self.ep, self.behaviour, peer=_fmt(session.peer), **_tls_of(session))
+        return True
 
     async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: list[str]) -> str:
         if self.behaviour == "tempfail":
@@ -523,6 +652,7 @@ class _Handler:
             mail_from=envelope.mail_from,
             recipients=(address,),
             reply=reply,
+            **_tls_of(session),
         )
         return reply
 
@@ -539,6 +669,7 @@ class _Handler:
             recipients=tuple(envelope.rcpt_tos),
             reply="250 2.0.0 OK",
             data=data,
+            **_tls_of(session),
         )
         return "250 2.0.0 OK: accepted by zonetool sink"
 
@@ -578,24 +709,49 @@ def parse_behaviours(items: Iterable[str]) -> dict[str, str]:
     return out
 
 
+def parse_tls(items: Iterable[str]) -> tuple[bool, dict[str, bool]]:
+    """`off` / `on` (every sink) and `HOST=off` items -> (default, {host: on}); ValueError names the bad item."""
+    default, hosts = True, {}
+    for item in items:
+        host, sep, value = item.rpartition("=")
+        value = value.strip().lower()
+        if value not in ("on", "off") or (sep and not host.strip()):
+            raise ValueError(f"--smtp-tls {item!r}: expected on, off or HOST=on|off, e.g. mx1.example.com=off")
+        if sep:
+            hosts[host.strip()] = value == "on"
+        else:
+            default = value == "on"
+    return default, hosts
+
+
 def start_for_zones(
     zones: Iterable[Zone],
     port_map: Iterable[str] = (),
     behaviours: Iterable[str] = (),
     echo: Callable[[str], None] | None = None,
+    tls: Iterable[str] = (),
+    ca: TestCA | None = None,
 ) -> MailSinks:
     """Sinks for every in-zone exchanger, started; events go to `echo` one line each (ValueError/SinkError)."""
+    tls_default, tls_hosts = parse_tls(tls)
     sinks = MailSinks(
-        ports=parse_port_map(port_map), on_event=(lambda e: echo("smtp " + e.format().strip())) if echo else None
+        ports=parse_port_map(port_map), on_event=(lambda e: echo("smtp " + e.format().strip())) if echo else None,
+        tls=tls_default, ca=ca,
     )
     wanted = parse_behaviours(behaviours)
     sinks.host_behaviours = dict(wanted)
+    sinks.host_tls = dict(tls_hosts)
     sinks.add_zones(zones)
     for host, behaviour in wanted.items():
         try:
             sinks.behave(host, behaviour)
         except KeyError as exc:
             raise ValueError(f"--smtp-behaviour: {exc.args[0]}") from None
+    for host in tls_hosts:
+        try:
+            sinks._find(host)
+        except KeyError as exc:
+            raise ValueError(f"--smtp-tls: {exc.args[0]}") from None
     if not sinks.endpoints:
         raise ValueError("--smtp: no exchanger of the served zones has a loopback address (127.0.0.x or ::1)")
     sinks.start()
