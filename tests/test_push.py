@@ -263,3 +263,22 @@ def test_push_without_a_key_or_with_a_bad_server_is_a_clear_refusal(tmp_path: Pa
     closed = zonetool("plan", str(zone), "--server", f"127.0.0.1:{free_port()}")
     assert closed.returncode == 2 and "cannot transfer from 127.0.0.1" in closed.stderr
     assert "Traceback" not in no_key.stderr + bad.stderr + closed.stderr
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_100000_record_zone_is_planned_and_pushed_whole(
+    kind: str, tmp_path: Path, processes: list[subprocess.Popen[str]],  # noqa: F811
+) -> None:
+    """Issue 13's size: 100,000 hosts added to a live zone in guarded parts, each transfer verified."""
+    primary = Primary(kind, tmp_path, write(tmp_path / "v1.yaml", V1), processes)
+    hosts = "".join(f"  h{i}: {{A: 10.{i >> 16 & 255}.{i >> 8 & 255}.{i & 255}}}\n" for i in range(100_000))
+    big = write(tmp_path / "big.yaml", V1, hosts)
+    plan = primary.run("plan", big, "--format", "json")
+    assert plan.returncode == 1 and len(json.loads(plan.stdout)["changes"]) == 100_000
+    pushed = primary.run("push", big, "--format", "json", "--timeout", "120")
+    assert pushed.returncode == 0, pushed.stderr + primary.log()
+    parts = json.loads(pushed.stdout)["parts"]
+    assert len(parts) > 20 and sum(p["records"] for p in parts) == 100_000
+    assert primary.run("plan", big, "--timeout", "120").returncode == 0
+    assert primary.axfr() == compiled(big, tmp_path)

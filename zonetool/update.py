@@ -23,7 +23,7 @@ from zonetool.wire import HEADER, MAX_MESSAGE, Packer
 from zonetool.zone import NS_CODE, SOA_CODE, Record, Zone
 
 UPDATE = 5  # RFC 2136 1: the UPDATE opcode
-IN, NONE, ANY = 1, 254, 255  # RFC 2136 2.5: the class says add (IN), delete an RR (NONE), delete a set (ANY)
+CLASS_IN, CLASS_NONE, CLASS_ANY = 1, 254, 255  # RFC 2136 2.5: add (IN), delete an RR (NONE), delete a set (ANY)
 ADD, DELETE, DELETE_RRSET = "add", "delete", "delete-rrset"
 
 
@@ -52,11 +52,11 @@ class Op:
     def pack(self, packer: Packer) -> None:
         if self.rdata is None:  # RFC 2136 2.5.2: class ANY, TTL 0, RDLENGTH 0
             packer.name(self.owner)
-            packer.buf += struct.pack("!HHIH", self.code, ANY, 0, 0)
+            packer.buf += struct.pack("!HHIH", self.code, CLASS_ANY, 0, 0)
         elif self.kind == DELETE:  # RFC 2136 2.5.4: class NONE, TTL 0
-            packer.record(self.owner, 0, self.rdata, NONE)
+            packer.record(self.owner, 0, self.rdata, CLASS_NONE)
         else:
-            packer.record(self.owner, self.ttl, self.rdata, IN)
+            packer.record(self.owner, self.ttl, self.rdata, CLASS_IN)
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,10 +150,10 @@ def _start(origin: Name, expected: SOA, soa: Record) -> tuple[Packer, int, int]:
     """Header, zone section, the SOA prerequisite and the SOA update; returns where the two serials are."""
     packer = Packer(HEADER.pack(0, UPDATE << 11, 1, 1, 0, 0))
     packer.name(origin)
-    packer.buf += struct.pack("!HH", SOA_CODE, IN)  # RFC 2136 2.3: ZTYPE SOA, ZCLASS the zone's
-    packer.record(origin, 0, expected, IN)  # RFC 2136 2.4.2: TTL 0, the exact RRset
+    packer.buf += struct.pack("!HH", SOA_CODE, CLASS_IN)  # RFC 2136 2.3: ZTYPE SOA, ZCLASS the zone's
+    packer.record(origin, 0, expected, CLASS_IN)  # RFC 2136 2.4.2: TTL 0, the exact RRset
     at_expected = len(packer.buf) - 20
-    packer.record(origin, soa.ttl, soa.rdata, IN)
+    packer.record(origin, soa.ttl, soa.rdata, CLASS_IN)
     return packer, at_expected, len(packer.buf) - 20
 
 

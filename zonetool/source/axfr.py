@@ -7,11 +7,14 @@ a TSIG key the request is signed and every message of the answer verified (RFC 8
 
 from __future__ import annotations
 
+import contextlib
+import queue
 import secrets
 import socket
 import struct
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 
 from zonetool.findings import Where
@@ -41,6 +44,28 @@ def _recv_exact(sock: socket.socket, n: int) -> bytes:
             raise AxfrError("the server closed the connection in the middle of the transfer")
         data += chunk
     return data
+
+
+def _messages(sock: socket.socket) -> Iterator[bytes]:
+    """The messages of the answer as they arrive, read off the socket by a thread of their own:
+    a server does not wait for a slow reader (Knot's tcp-io-timeout is 500 ms, and checking and
+    parsing 100,000 records takes seconds), so the socket is drained while the records are read."""
+    arrived: queue.Queue[bytes | BaseException] = queue.Queue()
+
+    def drain() -> None:
+        try:
+            while True:
+                (length,) = struct.unpack("!H", _recv_exact(sock, 2))
+                arrived.put(_recv_exact(sock, length))
+        except BaseException as exc:  # the end, a timeout, or our own shutdown: the reader says which
+            arrived.put(exc)
+
+    threading.Thread(target=drain, name="axfr-reader", daemon=True).start()
+    while True:
+        item = arrived.get()
+        if isinstance(item, BaseException):
+            raise item
+        yield item
 
 
 def _verify(verifier: ReplyVerifier, data: bytes, now: int, rcode: int, origin: Name) -> None:
@@ -73,39 +98,43 @@ def fetch_zone(host: str, port: int, origin: Name, timeout: float = 5.0, key: Ke
     soas = 0
     try:
         with socket.create_connection((host, port), timeout=timeout) as sock:
-            sock.sendall(struct.pack("!H", len(wire)) + wire)
-            while soas < 2:
-                (length,) = struct.unpack("!H", _recv_exact(sock, 2))
-                data = _recv_exact(sock, length)
-                try:
-                    reply = parse_message(data)
-                except WireError as exc:
-                    raise AxfrError(f"malformed reply: {exc}") from None
+            try:
+                sock.sendall(struct.pack("!H", len(wire)) + wire)
+                messages = _messages(sock)
+                while soas < 2:
+                    data = next(messages)
+                    try:
+                        reply = parse_message(data)
+                    except WireError as exc:
+                        raise AxfrError(f"malformed reply: {exc}") from None
+                    if verifier is not None:
+                        _verify(verifier, data, int(clock()), reply.rcode, origin)
+                    if reply.id != qid:
+                        raise AxfrError("reply with a different message ID")  # RFC 5936 2.2.1
+                    if reply.rcode != 0:
+                        rcode = RCODE_NAMES.get(reply.rcode, str(reply.rcode))
+                        if soas:  # RFC 5936 2.2: an error RCODE mid-stream ends the transfer; nothing is kept
+                            raise AxfrError(f"the server ended the transfer of {origin} with {rcode} "
+                                            f"after {len(zone)} records")
+                        raise AxfrError(f"the server refused the transfer of {origin} ({rcode})")
+                    if not reply.answer:
+                        raise AxfrError("empty reply in the middle of the transfer")
+                    for record in reply.answer:
+                        if record.code == SOA_CODE and record.owner == origin:
+                            soas += 1
+                            if soas == 2:
+                                break
+                        elif soas == 0:
+                            raise AxfrError("the transfer does not start with the zone's SOA")
+                        zone.add(replace(record, where=where))
                 if verifier is not None:
-                    _verify(verifier, data, int(clock()), reply.rcode, origin)
-                if reply.id != qid:
-                    raise AxfrError("reply with a different message ID")  # RFC 5936 2.2.1
-                if reply.rcode != 0:
-                    rcode = RCODE_NAMES.get(reply.rcode, str(reply.rcode))
-                    if soas:  # RFC 5936 2.2: an error RCODE mid-stream ends the transfer; nothing is kept
-                        raise AxfrError(f"the server ended the transfer of {origin} with {rcode} "
-                                        f"after {len(zone)} records")
-                    raise AxfrError(f"the server refused the transfer of {origin} ({rcode})")
-                if not reply.answer:
-                    raise AxfrError("empty reply in the middle of the transfer")
-                for record in reply.answer:
-                    if record.code == SOA_CODE and record.owner == origin:
-                        soas += 1
-                        if soas == 2:
-                            break
-                    elif soas == 0:
-                        raise AxfrError("the transfer does not start with the zone's SOA")
-                    zone.add(replace(record, where=where))
-            if verifier is not None:
-                try:
-                    verifier.finish()
-                except ReplyError as exc:
-                    raise AxfrError(f"the transfer of {origin}: {exc}") from None
+                    try:
+                        verifier.finish()
+                    except ReplyError as exc:
+                        raise AxfrError(f"the transfer of {origin}: {exc}") from None
+            finally:  # wakes the reader thread at once (a close alone does not)
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
     except TimeoutError:
         raise AxfrError(f"no complete answer within {timeout:g}s") from None
     except OSError as exc:
