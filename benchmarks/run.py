@@ -8,6 +8,7 @@ with peak RSS, at several sizes so that the time per record can be seen not to g
 
     python benchmarks/run.py            # the full run (minutes)
     python benchmarks/run.py --smoke    # a few seconds, run by the test suite so it cannot rot
+    python benchmarks/run.py --many-zones [--zones N] [--smoke]   # 10,000 small zones against NSD (manyzones.py)
 """
 
 from __future__ import annotations
@@ -449,6 +450,20 @@ def print_goals(figures: dict[str, object]) -> None:
             print(f"  {'met ' if ok else 'MISS'}  {text:<44}{value:>12}")
 
 
+def many_zones(args: argparse.Namespace) -> int:
+    import manyzones
+
+    n = args.zones if args.zones is not None else (200 if args.smoke else 10_000)
+    print(f"machine: {machine()}; load average at start: {os.getloadavg()[0]:.2f}")
+    with tempfile.TemporaryDirectory(prefix="zonetool-manyzones-") as tmp:
+        figures = manyzones.main(Path(tmp), n, args.smoke)
+    figures["load_average_end"] = os.getloadavg()[0]
+    print(f"load average at the end: {figures['load_average_end']:.2f}")
+    if args.json:
+        args.json.write_text(json.dumps(figures, indent=2, default=str))
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--smoke", action="store_true", help="a few seconds: checks the benchmark still runs")
@@ -459,7 +474,12 @@ def main() -> int:
     parser.add_argument("--skip-zones", action="store_true")
     parser.add_argument("--json", type=Path, help="also write the figures as JSON here")
     parser.add_argument("--rrl", action="store_true", help="also serve UDP with response-rate limiting on")
+    parser.add_argument("--many-zones", action="store_true",
+                        help="only the many-zones part (issue 11): N small zones against NSD, see manyzones.py")
+    parser.add_argument("--zones", type=int, default=None, help="how many zones for --many-zones (10,000; smoke 200)")
     args = parser.parse_args()
+    if args.many_zones or args.zones is not None:
+        return many_zones(args)
     if args.smoke:  # checks that everything runs; 1-second dnsperf runs are mostly cold-cache start-up
         args.rounds, args.seconds, args.sizes = 1, 1.0, "2000"
     missing = [t for t in ("dnsperf", "nsd") if not (shutil.which(t) or Path(f"/usr/sbin/{t}").exists())]

@@ -16,7 +16,7 @@ import signal
 import subprocess
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -111,9 +111,10 @@ def write_zones(folder: Path, zones: Mapping[str, str]) -> Path:
 
 
 @contextlib.contextmanager
-def serve(netns: str, zones: Path, behaviours: Mapping[str, str]) -> Iterator[Served]:
-    """Every zone in `zones` served together on 127.0.0.1:53, with a sink per in-zone exchanger."""
-    argv = [zonetool_exe(), "serve", str(zones), "--port", "53", "--smtp"]
+def serve(netns: str, zones: Path, behaviours: Mapping[str, str], extra: Sequence[str] = ()) -> Iterator[Served]:
+    """Every zone in `zones` served together on 127.0.0.1:53, with a sink per in-zone exchanger
+    (`extra`: more serve options, e.g. --smtp-tls HOST=off)."""
+    argv = [zonetool_exe(), "serve", str(zones), "--port", "53", "--smtp", *extra]
     for host, behaviour in behaviours.items():
         argv += ["--smtp-behaviour", f"{host}={behaviour}"]
     server = subprocess.Popen(in_netns(netns, *argv), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

@@ -67,3 +67,32 @@ def test_memory_benchmark_smoke_mode(tmp_path: Path) -> None:
     for row in figures["rows"]:
         assert row["octets"] > 900_000 and row["seconds"] > 0 and row["rss"] > row["octets"] / 10
     assert 0 < figures["fmt_over_validate"] < 100
+
+
+def test_many_zones_benchmark_smoke_mode(tmp_path: Path) -> None:
+    """`run.py --many-zones --smoke` (issue 11 part B, 200 zones): every goal line is printed with a
+    verdict, against NSD started in the same run, and every zone answered both servers."""
+    require_tool("nsd")
+    require_tool("nsd-control")
+    figures_file = tmp_path / "many.json"
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "run.py"), "--many-zones", "--smoke", "--json", str(figures_file)],
+        capture_output=True, text=True, timeout=600, cwd=tmp_path,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    out = proc.stdout
+    assert "goals (issue 11 part B):" in out
+    goal_lines = [line.strip() for line in out.splitlines() if line.strip().startswith(("MET ", "MISSED "))]
+    for goal in ("(a) start until all 200 zones answer", "(b) one edited file visible, 200 zones",
+                 "(b) not growing", "(c) RSS after 5 reloads", "(d) the serving line", "(e) export of 201 files",
+                 "every zone answered by both servers"):
+        assert sum(goal in line for line in goal_lines) == 1, (goal, out)
+    assert "x" in next(line for line in goal_lines if "(a)" in line).split()[-1]  # a ratio to NSD
+    figures = json.loads(figures_file.read_text())
+    assert figures["zones"] == 200 and figures["tenth_zones"] == 20
+    assert figures["zonetool_answering"] == figures["nsd_answering"] == 201  # every zone, both servers
+    assert len(figures["edit_s"]) == 5 and all(0 < s < 60 for s in figures["edit_s"])
+    assert len(figures["nsd_edit_s"]) == 5 and all(0 < s < 60 for s in figures["nsd_edit_s"])
+    assert figures["nsd_start_s"] and figures["zonetool_start_s"] and figures["rss_start_mib"] > 0
+    assert "serving 201 zone(s)" in figures["start_line"] and "and 196 more" in figures["start_line"]
+    assert figures["export_s"][0] > 0 and figures["validate_s"][0] > 0

@@ -108,3 +108,56 @@ def test_serve_refuses_a_catalog_without_a_transfer_rule_or_with_a_zone_s_name(t
     assert bad.returncode == 2 and "--catalog 'a..b'" in bad.stderr
     for out in (bare, clash, bad):
         assert "Traceback" not in out.stderr
+
+
+def test_the_catalog_is_transferred_under_the_transfer_rules_and_by_ixfr_after_a_change(
+    tmp_path: Path, dig: str,
+) -> None:
+    """Like any zone: AXFR only with the --allow-transfer key, and after a zone is added an IXFR
+    from the old serial gets the one new PTR (RFC 1995), signed (dnspython checks every message)."""
+    import base64
+    import subprocess
+
+    import dns.message
+    import dns.query
+    import dns.tsig
+    import dns.tsigkeyring
+    from test_server_cli import Serve
+
+    from zonetool.atomic import write_atomic
+
+    secret = base64.b64encode(b"k" * 32).decode()
+    (tmp_path / "xfr.key").write_text(f'key "xfr.example" {{ algorithm hmac-sha256; secret "{secret}"; }};\n')
+    (tmp_path / "xfr.key").chmod(0o600)
+    zones = tmp_path / "zones"
+    zones.mkdir()
+    zone_file(zones, "a.example")
+    server = Serve(str(zones), "--quiet", "--catalog", CAT.to_text(), "--tsig-key", str(tmp_path / "xfr.key"),
+                   "--allow-transfer", "key=xfr.example")
+    try:
+        server.started()
+        server.wait_err(r"catalog zone catalog\.zonetool\. lists the other 1 zone")
+        ring = dns.tsigkeyring.from_text({"xfr.example.": ("hmac-sha256", secret)})
+
+        def transfer(rdtype: str, serial: int = 0, keyring: object = ring) -> list[str]:
+            msgs = dns.query.xfr("127.0.0.1", CAT.to_text(), rdtype=rdtype, serial=serial, port=server.port,
+                                 keyring=keyring, keyname="xfr.example.", timeout=10, relativize=False)
+            return [f"{rrset.name} {dns.rdatatype.to_text(rrset.rdtype)} {rr}" for m in msgs
+                    for rrset in m.answer for rr in rrset]
+
+        with_key = transfer("AXFR")
+        assert f"{member_owner(CAT, Name.from_text('a.example.')).to_text()} PTR a.example." in with_key
+        unsigned = subprocess.run([dig, "@127.0.0.1", "-p", str(server.port), "AXFR", CAT.to_text()],
+                                  capture_output=True, text=True, timeout=30).stdout
+        assert "Transfer failed" in unsigned and "PTR" not in unsigned  # the catalog tells who serves what
+        old = int(next(line for line in with_key if " SOA " in line).split()[4])
+        write_atomic(zones / "b.example.yaml", "origin: b.example\nnameservers: [ns1]\nrecords:\n"
+                     "  ns1: {A: 192.0.2.1}\n")
+        server.wait_err(r"reloaded .*catalog\.zonetool\. serial \d+")
+        delta = transfer("IXFR", serial=old)
+        b_ptr = f"{member_owner(CAT, Name.from_text('b.example.')).to_text()} PTR b.example."
+        assert [line.split()[4] for line in delta if " SOA " in line] == [str(old + 1), str(old), str(old + 1),
+                                                                           str(old + 1)]
+        assert [line for line in delta if " SOA " not in line] == [b_ptr]  # nothing removed, one member added
+    finally:
+        server.stop()

@@ -206,3 +206,61 @@ def test_serve_smtp_tls_bad_options_are_clear(tmp_path: Path) -> None:
         done = subprocess.run([zonetool_exe(), "serve", str(tmp_path), "--port", "0", *extra],
                               capture_output=True, text=True, timeout=30, check=False)
         assert done.returncode == 2 and message in done.stderr and "Traceback" not in done.stderr, done.stderr
+
+
+def _spki_sha256_by_openssl(der_certificate: bytes) -> str:
+    """SHA-256 of the certificate's SubjectPublicKeyInfo, by openssl alone (no zonetool code)."""
+    openssl = require_tool("openssl")
+    pub = subprocess.run([openssl, "x509", "-inform", "DER", "-noout", "-pubkey"], input=der_certificate,
+                         capture_output=True, check=True)
+    der = subprocess.run([openssl, "pkey", "-pubin", "-outform", "DER"], input=pub.stdout, capture_output=True,
+                         check=True)
+    digest = subprocess.run([openssl, "dgst", "-sha256", "-hex"], input=der.stdout, capture_output=True, check=True)
+    return digest.stdout.decode().split()[-1].lower()
+
+
+def _presented_der(address: str, port: int, name: str, ca_file: Path) -> bytes:
+    with smtplib.SMTP(address, port, local_hostname="sender.test", timeout=10) as smtp:
+        smtp._host = name  # type: ignore[attr-defined]
+        smtp.starttls(context=ssl.create_default_context(cafile=str(ca_file)))
+        der = smtp.sock.getpeercert(binary_form=True)  # type: ignore[union-attr]
+    assert der
+    return der
+
+
+DANE_ZONE = SERVE_ZONE.replace("  ns1: {A: 192.0.2.53}", """  ns1: {A: 192.0.2.53}
+  _25._tcp.plain: {TLSA: "3 1 1 0000000000000000000000000000000000000000000000000000000000000000"}""")
+
+
+def test_serve_dane_publishes_the_sinks_spki_hash_as_tlsa(tmp_path: Path) -> None:
+    """dig asks `serve --smtp --dane` for the TLSA; it equals openssl's SPKI SHA-256 of the certificate
+    the sink presents over STARTTLS. A TLSA written in the zone file is kept as it is."""
+    dig = require_tool("dig")
+    (tmp_path / "zones").mkdir()
+    (tmp_path / "zones" / "tls.example.yaml").write_text(DANE_ZONE)
+    ca_file = tmp_path / "ca.pem"
+    port = free_port([MX1, MX2, "127.0.0.32"])
+    with serving(tmp_path / "zones", "--smtp-port", f"25={port}", "--tls-ca-out", str(ca_file), "--dane",
+                 "--quiet") as (seen, _out):
+        text = "".join(seen)
+        dns_port = next(line for line in seen if "serving" in line).split(" on 127.0.0.1:")[1].split()[0]
+
+        def tlsa(name: str) -> list[str]:
+            done = subprocess.run([dig, "+short", "@127.0.0.1", "-p", dns_port, "TLSA", name],
+                                  capture_output=True, text=True, timeout=10, check=True)
+            return [line.replace(" ", "").lower() for line in done.stdout.splitlines()]
+
+        expected = _spki_sha256_by_openssl(_presented_der(MX1, port, "mx1.tls.example", ca_file))
+        assert tlsa("_25._tcp.mx1.tls.example") == [f"311{expected}"], text
+        assert f"dane: _25._tcp.mx1.tls.example. TLSA 3 1 1 {expected.upper()}" in text, text
+        assert tlsa("_25._tcp.plain.tls.example") == ["311" + "0" * 64]  # the file's own, not replaced
+        assert "_25._tcp.plain.tls.example. TLSA kept as the zone file has it" in text, text
+        # a reload that adds an exchanger: its sink opens and its TLSA is published with it
+        (tmp_path / "zones" / "tls.example.yaml").write_text(DANE_ZONE.replace(
+            "    - {host: plain", "    - {host: mx2, priority: 15, addresses: [127.0.0.32]}\n    - {host: plain"))
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and not tlsa("_25._tcp.mx2.tls.example"):
+            time.sleep(0.2)
+        expected2 = _spki_sha256_by_openssl(_presented_der("127.0.0.32", port, "mx2.tls.example", ca_file))
+        assert tlsa("_25._tcp.mx2.tls.example") == [f"311{expected2}"]
+        assert tlsa("_25._tcp.mx1.tls.example") == [f"311{expected}"]  # the same certificate after the reload

@@ -12,6 +12,7 @@ from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
+from zonetool.names import Name
 from zonetool.serial import serial_gt
 from zonetool.zone import SOA_CODE, Record, Zone
 
@@ -103,3 +104,71 @@ def ixfr_records(chain: Iterable[Delta]) -> Iterator[Record]:
         yield from step.removed
         yield step.new_soa
         yield from step.added
+
+
+# -- the journal's form (serve --journal): one zone's history as bytes and back ------------------
+JOURNAL_FORMAT = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Saved:
+    """What a journal file holds for one zone: the version last served (its serial and content
+    digest, zonetool.serial.content_digest) and the deltas that lead to it, oldest first."""
+
+    origin: Name
+    serial: int
+    digest: str
+    deltas: tuple[Delta, ...]
+
+
+def _record_json(record: Record) -> list[object]:
+    return [record.owner.to_text(), record.ttl, record.code, record.rdata.to_wire().hex()]
+
+
+def _record_of(item: object) -> Record:
+    from zonetool.rrtypes.convert import from_wire
+
+    if not (isinstance(item, list) and len(item) == 4 and isinstance(item[0], str) and isinstance(item[1], int)
+            and isinstance(item[2], int) and isinstance(item[3], str)):
+        raise ValueError(f"not a record: {str(item)[:80]}")
+    return Record(Name.from_text(item[0]), item[1], from_wire(item[2], bytes.fromhex(item[3])))
+
+
+def encode_saved(saved: Saved) -> bytes:
+    """The journal file's bytes: JSON, each record as owner, TTL, type code and RDATA in wire form (hex)."""
+    import json
+
+    return json.dumps({
+        "format": JOURNAL_FORMAT, "origin": saved.origin.to_text(), "serial": saved.serial, "digest": saved.digest,
+        "deltas": [{"old_soa": _record_json(d.old_soa), "new_soa": _record_json(d.new_soa),
+                    "removed": [_record_json(r) for r in d.removed], "added": [_record_json(r) for r in d.added]}
+                   for d in saved.deltas],
+    }, separators=(",", ":")).encode("ascii")
+
+
+def decode_saved(data: bytes) -> Saved:
+    """The inverse of encode_saved; ValueError says what is wrong with a damaged or truncated file."""
+    import json
+
+    try:
+        doc = json.loads(data)
+        if not isinstance(doc, dict) or doc.get("format") != JOURNAL_FORMAT:
+            raise ValueError(f"not a zonetool journal of format {JOURNAL_FORMAT}")
+        deltas = []
+        for d in doc["deltas"]:
+            step = Delta(_record_of(d["old_soa"]), _record_of(d["new_soa"]),
+                         tuple(_record_of(r) for r in d["removed"]), tuple(_record_of(r) for r in d["added"]))
+            if step.old_soa.code != SOA_CODE or step.new_soa.code != SOA_CODE:
+                raise ValueError("a delta without its SOAs")
+            deltas.append(step)
+        serial, digest = doc["serial"], doc["digest"]
+        if not isinstance(serial, int) or not isinstance(digest, str):
+            raise ValueError("no serial or digest")
+        saved = Saved(Name.from_text(doc["origin"]), serial, digest, tuple(deltas))
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise ValueError(f"missing or malformed field {exc}") from None
+    except ValueError as exc:  # json, hex, names, RDATA (WireError is a ValueError)
+        raise ValueError(str(exc) or type(exc).__name__) from None
+    if deltas and deltas[-1].new_serial != serial:
+        raise ValueError(f"the last delta ends at serial {deltas[-1].new_serial}, not {serial}")
+    return saved

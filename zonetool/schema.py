@@ -98,6 +98,7 @@ BLOCKS: dict[str, Block] = {
             "spf": ("spf", "the apex SPF record (RFC 7208), built from mechanisms"),
             "dmarc": ("dmarc", "the _dmarc record (RFC 7489)"),
             "tls_rpt": ("tls-rpt", "the _smtp._tls TLS reporting record (RFC 8460)"),
+            "mta_sts": ("mta-sts", "the MTA-STS policy (RFC 8461): _mta-sts TXT, policy host, export --mta-sts"),
             **{
                 key: ("client", f"{label}._tcp SRV records (default port {port}); false = not offered")
                 for key, (label, port) in CLIENT_SERVICES.items()
@@ -130,6 +131,17 @@ BLOCKS: dict[str, Block] = {
         "The _smtp._tls record: v=TLSRPTv1; rua=... (RFC 8460 3).",
         {"rua": ("strings", "report addresses (mail) or https: URLs")},
         ("rua",),
+    ),
+    "mta-sts": Block(
+        "The MTA-STS policy (RFC 8461 3.2), its `_mta-sts` record (the id is a digest of the policy) and host.",
+        {
+            "mode": ("mta-sts-mode", "enforce, testing (default) or none"),
+            "max_age": ("duration", "how long senders cache the policy: seconds or units, at most 1 year (default 1w)"),
+            "mx": ("strings", "mx patterns (host names, or *.name), relative to the origin unless they end in '.' "
+                   "(default: every exchanger)"),
+            "addresses": ("addresses", "addresses of the policy host mta-sts.<domain> (its A/AAAA records)"),
+            "cname": ("name", "or: the policy host mta-sts.<domain> is a CNAME to this web server"),
+        },
     ),
     "exchanger": Block(
         "One mail exchanger.",
@@ -279,6 +291,8 @@ _KINDS: dict[str, dict[str, Any]] = {
     "dmarc-policy": {"enum": ["none", "quarantine", "reject"]},
     "alignment": {"enum": ["relaxed", "strict"]},
     "tls-rpt": {"$ref": "#/$defs/tls-rpt"},
+    "mta-sts": {"$ref": "#/$defs/mta-sts"},
+    "mta-sts-mode": {"enum": ["enforce", "testing", "none"]},
     "client": {"oneOf": [{"const": False}, {"$ref": "#/$defs/client"}]},
     "client-hosts": _one_or_many({"oneOf": [_NAME, {"$ref": "#/$defs/client-host"}]}),
     "services": {"type": "array", "items": {"$ref": "#/$defs/service"}},
@@ -338,6 +352,7 @@ def _build_schema() -> dict[str, Any]:
         {"if": {"properties": {"action": {"pattern": _any_case(*late)}}, "required": ["action"]},
          "then": {"required": ["delay"]}},
     ]
+    defs["mta-sts"]["not"] = {"required": ["addresses", "cname"]}  # the policy host has one or the other
     defs["mail"]["properties"]["null"] = {**_KINDS["bool"], "description": BLOCKS["mail"].keys["null"][1]}
     top = _object(BLOCKS["zone"])
     return {

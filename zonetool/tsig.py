@@ -237,20 +237,32 @@ def unsigned_error(reply: bytes, record: TsigRecord, error: int) -> bytes:
                    record.original_id, error, b"")
 
 
-def check_reply(data: bytes, key: Key, request_mac: bytes) -> bool:
-    """Whether a single reply (a NOTIFY's answer) is signed by `key` over our request's MAC."""
+def reply_problem(data: bytes, key: Key, request_mac: bytes, now: int | None = None) -> str | None:
+    """What is wrong with the signature of a single reply to our signed request (a NOTIFY's
+    answer), or None when `key` signed it over our MAC within its fudge (RFC 8945 5.4)."""
     start = tsig_start(data)
     if start is None:
-        return False
+        return "not signed"
     try:
         record = read_tsig(data, start)
-    except TsigFormError:
-        return False
-    if record.key_name != key.name or record.error:
-        return False
+    except TsigFormError as exc:
+        return f"a malformed TSIG record ({exc})"
+    if record.key_name != key.name:
+        return f"signed with another key ({record.key_name.to_text()})"
+    if record.error:  # RFC 8945 5.3.2: the other side refused our signature (its reply is unsigned)
+        return f"TSIG error {ERROR_NAMES.get(record.error, str(record.error))}: it does not accept our key"
     digest = (_prior(request_mac) + _unsigned(data, record)
               + _variables(key, record.time_signed, record.fudge, record.error, record.other))
-    return hmac.compare_digest(key.mac(digest), record.mac)
+    if not hmac.compare_digest(key.mac(digest), record.mac):
+        return "a MAC that does not verify (RFC 8945 5.4.2: another secret)"
+    if now is not None and abs(now - record.time_signed) > record.fudge:
+        return f"signed {now - record.time_signed:+d} s away from our clock, beyond its fudge (RFC 8945 5.4.3)"
+    return None
+
+
+def check_reply(data: bytes, key: Key, request_mac: bytes, now: int | None = None) -> bool:
+    """Whether a single reply (a NOTIFY's answer) is signed by `key` over our request's MAC."""
+    return reply_problem(data, key, request_mac, now) is None
 
 
 class ReplyError(Exception):

@@ -23,7 +23,8 @@ from zonetool.wire import HEADER, MAX_MESSAGE, Packer
 from zonetool.zone import NS_CODE, SOA_CODE, Record, Zone
 
 UPDATE = 5  # RFC 2136 1: the UPDATE opcode
-CLASS_IN, CLASS_NONE, CLASS_ANY = 1, 254, 255  # RFC 2136 2.5: add (IN), delete an RR (NONE), delete a set (ANY)
+# RFC 2136 2.5: the class says add (IN), delete an RR (NONE), delete a set (ANY)
+CLASS_IN, CLASS_NONE, CLASS_ANY = 1, 254, 255
 ADD, DELETE, DELETE_RRSET = "add", "delete", "delete-rrset"
 
 

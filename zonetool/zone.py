@@ -75,6 +75,7 @@ class Zone:
         self.auto_serial = False  # the source asked for `serial: auto` (see zonetool.serial)
         self.faults_spec: list[object] = []  # the YAML `faults:` list, passed through as plain data
         self.silence: dict[str, str] = {}  # finding code -> the owner's reason for accepting it
+        self.mta_sts: object = None  # the mail block's MTA-STS policy (zonetool.mailpolicy.mtasts.Policy), not DNS data
         self._ents: set[Name] | None = None
         self._cuts: set[Name] | None = None
 

@@ -275,6 +275,20 @@ def test_mta_sts_policy_host(findings: Callable) -> None:
     assert "mta-sts-policy-host" not in cname.codes()
 
 
+def test_mta_sts_mx_coverage(zone: Callable) -> None:
+    """The mail block's policy (kept on the Zone) must name every MX host (RFC 8461 4.1)."""
+    from zonetool.findings import Where
+    from zonetool.mailpolicy.mtasts import Policy
+
+    text = '_mta-sts TXT "v=STSv1; id=abc123"\nmta-sts A 192.0.2.80\n' + MAIL + "@ MX 20 mx.other.example.\n"
+    for patterns, mode, hits in ((("mx1.example.com", "*.other.example"), "enforce", []),
+                                 (("mx1.example.com",), "enforce", [7]), (("mx1.example.com",), "testing", [7]),
+                                 (("mx1.example.com",), "none", [])):
+        z = zone(text)
+        z.mta_sts = Policy("example.com", mode, 86400, patterns, Where("test.zone", line=7))
+        assert Report(run_rules(z)).lines("mta-sts-mx-coverage") == hits, (patterns, mode)
+
+
 def test_tls_rpt_record(findings: Callable) -> None:
     good = '_smtp._tls TXT "v=TLSRPTv1; rua=mailto:tls@example.com"\n'
     assert "tls-rpt-record" not in findings(good + MAIL).codes()

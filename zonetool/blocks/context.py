@@ -74,6 +74,7 @@ class Compiler:
         self.auto_serial = False
         self.silence: dict[str, str] = {}
         self.faults_spec: list[Any] = []
+        self.mta_sts: Any = None  # the mail block's MTA-STS policy (zonetool.mailpolicy.mtasts.Policy)
 
     def stop(self) -> None:
         """No usable zone (its finding is already reported): later blocks do not run."""

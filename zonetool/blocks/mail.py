@@ -41,6 +41,7 @@ def compile_mail(c: Compiler, value: object, path: Path) -> None:
     srv = _flag(c, spec, "srv", path)
     null = _flag(c, spec, "null", path)
     smtp = _label(c, "_smtp", "_tcp")
+    hosts: list[Name] = []  # the exchangers that made an MX: mta_sts's default mx patterns
 
     if null:
         if spec.get("exchangers"):
@@ -59,7 +60,9 @@ def compile_mail(c: Compiler, value: object, path: Path) -> None:
             c.wrong_type("a list of exchangers", exchangers, epath, hint="exchangers: [{host: mx1, priority: 10}]")
         else:
             for i, item in enumerate(exchangers):
-                _exchanger(c, item, (*epath, i), ttl, smtp if srv else None)
+                host = _exchanger(c, item, (*epath, i), ttl, smtp if srv else None)
+                if host is not None:
+                    hosts.append(host)
     elif srv and not null:
         c.error("missing-key", "`srv: true` needs exchangers to publish", (*path, "srv"),
                 hint="list them under mail.exchangers")
@@ -67,7 +70,7 @@ def compile_mail(c: Compiler, value: object, path: Path) -> None:
     for key, (service, port) in CLIENT_SERVICES.items():
         if key in spec:
             _client(c, spec[key], (*path, key), _label(c, service, "_tcp"), port, ttl)
-    compile_policies(c, spec, path, ttl)  # spf:, dmarc:, tls_rpt: (blocks/mailpolicy.py, issue 12)
+    compile_policies(c, spec, path, ttl, hosts)  # spf:, dmarc:, tls_rpt:, mta_sts: (blocks/mailpolicy.py, issue 12)
 
 
 def _flag(c: Compiler, spec: Mapping[str, Any], key: str, path: Path) -> bool:
@@ -78,23 +81,25 @@ def _flag(c: Compiler, spec: Mapping[str, Any], key: str, path: Path) -> bool:
     return False
 
 
-def _exchanger(c: Compiler, value: object, path: Path, ttl: int, smtp: Name | None) -> None:
+def _exchanger(c: Compiler, value: object, path: Path, ttl: int, smtp: Name | None) -> Name | None:
+    """One exchanger's MX (and SRV, addresses); its host when the MX was made."""
     spec = c.mapping(value, "exchanger", path)
     if spec is None or "host" not in spec:
-        return
+        return None
     host = c.host(spec["host"], (*path, "host"), "exchanger host")
     priority = number(c, spec, "priority", path, None, "priority")
     weight = number(c, spec, "weight", path, 0, "weight")
     port = number(c, spec, "port", path, SMTP_PORT, "port")
     if host is None:
-        return
+        return None
     if "addresses" in spec and not c.addresses(host, spec["addresses"], ttl, (*path, "addresses"), "mail"):
-        return
+        return None
     if priority is None:
-        return
+        return None
     c.add(c.origin, ttl, MX(priority, host), (*path, "host"), "mail")
     if smtp is not None and weight is not None and port is not None:
         c.add(smtp, ttl, SRV(priority, weight, port, host), (*path, "host"), "mail")
+    return host
 
 
 def _client(c: Compiler, value: object, path: Path, owner: Name, default_port: int, ttl: int) -> None:

@@ -1,4 +1,4 @@
-"""The mail block's policy keys (issue 12 section 1): `spf:`, `dmarc:` and `tls_rpt:` -> TXT records.
+"""The mail block's policy keys (issue 12 section 1): `spf:`, `dmarc:`, `tls_rpt:`, `mta_sts:` -> records.
 
 Each key builds the record an operator would otherwise write by hand; the compiler checks only
 shapes and fixed choices, and the same rules that judge hand-written records (zonetool.rules.spf,
@@ -11,22 +11,26 @@ from collections.abc import Mapping
 from typing import Any
 
 from zonetool.blocks.context import Compiler, Path
+from zonetool.mailpolicy import mtasts
 from zonetool.names import Name
-from zonetool.rrtypes import TXT
+from zonetool.rrtypes import CNAME, TXT
+from zonetool.schema import MAX_U32
 
 SPF_ALL = {"fail": "-all", "softfail": "~all", "neutral": "?all"}  # RFC 7208 4.6.2 qualifiers
 POLICIES = ("none", "quarantine", "reject")  # RFC 7489 6.3
 ALIGNMENT = {"relaxed": "r", "strict": "s"}
 
 
-def compile_policies(c: Compiler, spec: Mapping[str, Any], path: Path, ttl: int) -> None:
-    """The policy keys of one `mail:` mapping (called by blocks/mail.py)."""
+def compile_policies(c: Compiler, spec: Mapping[str, Any], path: Path, ttl: int, exchangers: list[Name]) -> None:
+    """The policy keys of one `mail:` mapping (called by blocks/mail.py with the exchangers it read)."""
     if "spf" in spec:
         _spf(c, spec["spf"], (*path, "spf"), ttl)
     if "dmarc" in spec:
         _dmarc(c, spec["dmarc"], (*path, "dmarc"), ttl)
     if "tls_rpt" in spec:
         _tls_rpt(c, spec["tls_rpt"], (*path, "tls_rpt"), ttl)
+    if "mta_sts" in spec:
+        _mta_sts(c, spec["mta_sts"], (*path, "mta_sts"), ttl, exchangers)
 
 
 def _owner(c: Compiler, *labels: bytes) -> Name:
@@ -108,3 +112,66 @@ def _tls_rpt(c: Compiler, value: object, path: Path, ttl: int) -> None:
         return
     text = "v=TLSRPTv1; rua=" + ",".join(_uri(a) for a in rua)
     c.add(_owner(c, b"_smtp", b"_tls"), ttl, TXT.from_value(text), path, "mail")
+
+
+def _pattern(c: Compiler, value: str, path: Path) -> str | None:
+    """One policy mx pattern as an absolute name without the dot; relative to the origin like every host."""
+    wild = value.startswith("*.")
+    name = c.name(value[2:] if wild else value, path, "mx pattern")
+    if name is None:
+        return None
+    text = ("*." if wild else "") + name.to_text().rstrip(".").lower()
+    problem = mtasts.pattern_problem(text)
+    if problem:
+        c.error("bad-value", f"mta_sts mx {problem}", path, hint="mx: [mx1, '*.mail.example.net.']")
+        return None
+    return text
+
+
+def _mta_sts(c: Compiler, value: object, path: Path, ttl: int, exchangers: list[Name]) -> None:
+    """The policy (kept on the Zone for `export --mta-sts` and the rules), its `_mta-sts` TXT and host.
+
+    RFC 8461 3.1: the id changes whenever the policy does, so it is a digest of the policy text.
+    """
+    spec = c.mapping(value, "mta-sts", path)
+    if spec is None:
+        return
+    mode = _choice(c, spec, "mode", path, mtasts.MODES, "testing")
+    max_age = c.seconds(spec.get("max_age", mtasts.DEFAULT_MAX_AGE), (*path, "max_age"), MAX_U32, "max_age")
+    if max_age is not None and max_age > mtasts.MAX_AGE_LIMIT:
+        c.error("bad-duration", f"max_age {max_age} is over one year ({mtasts.MAX_AGE_LIMIT} s, RFC 8461 3.2)",
+                (*path, "max_age"), hint="max_age: 1w (senders refetch weekly); 52w at most")
+        max_age = None
+    if "mx" in spec:
+        given = _strings(c, spec, "mx", path, "mx1, '*.mail.example.net.'")
+        if given is None:
+            return
+        each = [_pattern(c, p, (*path, "mx", i) if isinstance(spec["mx"], list) else (*path, "mx"))
+                for i, p in enumerate(given)]
+        if None in each:
+            return
+        patterns = [p for p in each if p is not None]
+    else:
+        patterns = [host.to_text().rstrip(".").lower() for host in exchangers]  # RFC 8461 3.2: every MX
+    if not patterns and mode not in ("none", False):
+        c.error("missing-key", "mta_sts needs mx patterns: the mail block lists no exchangers", path,
+                hint="list the exchangers under mail.exchangers, or give mx: [...]")
+        return
+    if mode is False or max_age is None:
+        return
+    host = _owner(c, b"mta-sts")
+    if "addresses" in spec and "cname" in spec:
+        c.error("bad-value", "give the policy host addresses or a cname, not both (RFC 1034 3.6.2)",
+                (*path, "cname"))
+        return
+    if "addresses" in spec and not c.addresses(host, spec["addresses"], ttl, (*path, "addresses"), "mail"):
+        return
+    if "cname" in spec:
+        target = c.host(spec["cname"], (*path, "cname"), "policy host cname")
+        if target is None:
+            return
+        c.add(host, ttl, CNAME(target), (*path, "cname"), "mail")
+    policy = mtasts.Policy(c.origin.to_text().rstrip(".").lower(), mode, max_age, tuple(dict.fromkeys(patterns)),
+                           c.where(path))
+    c.mta_sts = policy
+    c.add(_owner(c, b"_mta-sts"), ttl, TXT.from_value(f"v=STSv1; id={policy.id}"), path, "mail")

@@ -116,6 +116,11 @@ def export(
         ),
     ] = None,
     format: FormatOpt = Format.text,
+    mta_sts: Annotated[
+        Path | None,
+        typer.Option("--mta-sts", help="Also write each MTA-STS policy to DIR/<domain>/.well-known/mta-sts.txt.",
+                     metavar="DIR"),
+    ] = None,
 ) -> None:
     """Write BIND master files (RFC 1035) for zones that validate; nothing is written if any zone has errors."""
     # Taken as text: a Path would drop the trailing slash that says "a folder" (issue 11). `-o -`: stdout.
@@ -159,9 +164,12 @@ def export(
     finally:
         for _, child in early.values():  # not wanted (errors, another target): stop and reap them
             child.cancel()
+    if mta_sts is not None and mta_sts.exists() and not mta_sts.is_dir():
+        fail(f"{mta_sts}: is a file; --mta-sts needs a folder", EXIT_USAGE)
     if folder is not None:
         folder.mkdir(parents=True, exist_ok=True)
     written: list[dict[str, object]] = []
+    policies = _write_policies(zones, mta_sts, as_json) if mta_sts is not None else []
     for zone, target, text in zip(zones, targets, texts, strict=True):
         if target is not None:
             write_atomic(target, text)
@@ -175,7 +183,24 @@ def export(
         else:
             typer.echo(f"{zone.origin} -> {target}", err=True)
     if as_json:
-        echo_json({"ok": True, "written": written, "findings": [f.to_json() for f in loaded.findings]})
+        echo_json({"ok": True, "written": written, "findings": [f.to_json() for f in loaded.findings],
+                   **({"mta_sts": policies} if mta_sts is not None else {})})
+
+
+def _write_policies(zones: list[Zone], folder: Path, quiet: bool) -> list[dict[str, str]]:
+    """Each domain's MTA-STS policy file (RFC 8461 3.2), written atomically like the zone files."""
+    from zonetool.atomic import write_atomic
+    from zonetool.mailpolicy.mtasts import policies
+
+    out: list[dict[str, str]] = []
+    for domain, text in policies(zones).items():
+        target = folder / domain / ".well-known" / "mta-sts.txt"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(target, text)
+        out.append({"domain": domain, "file": str(target)})
+        if not quiet:
+            typer.echo(f"MTA-STS policy of {domain} -> {target}", err=True)
+    return out
 
 
 def _guess_origin(file: Path, text: str) -> str | None:

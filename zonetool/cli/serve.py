@@ -105,6 +105,11 @@ def serve(
         typer.Option("--catalog", help="Also serve the catalog zone NAME (RFC 9432) listing every served zone, "
                      "for secondaries that provision from it (needs --allow-transfer)."),
     ] = None,
+    journal_dir: Annotated[
+        Path | None,
+        typer.Option("--journal", help="Keep the IXFR history and the auto serials in DIR, so a restart keeps "
+                     "them (created if missing)."),
+    ] = None,
     tsig_key: Annotated[
         list[Path] | None,
         typer.Option("--tsig-key", help="TSIG key file in BIND syntax, as tsig-keygen writes it (repeatable)."),
@@ -173,6 +178,17 @@ def serve(
         list[str] | None,
         typer.Option("--smtp-tls", help="STARTTLS at the sinks: on (default), off, or HOST=on|off (repeatable)."),
     ] = None,
+    dane: Annotated[
+        bool, typer.Option("--dane", help="With --smtp: publish each sink's certificate as 3 1 1 TLSA at "
+                           "_25._tcp.<exchanger> (RFC 7672).")
+    ] = False,
+    mta_sts: Annotated[
+        bool, typer.Option("--mta-sts", help="With --smtp: serve each domain's MTA-STS policy over HTTPS at "
+                           "mta-sts.<domain> on its loopback address (RFC 8461 3.3), certificate from the test CA.")
+    ] = False,
+    mta_sts_port: Annotated[
+        int, typer.Option("--mta-sts-port", help="Port of the MTA-STS policy servers (443 needs root).")
+    ] = 443,
     tls_ca_out: Annotated[
         Path | None,
         typer.Option("--tls-ca-out", help="Write the test CA's certificate (PEM) here for senders to trust "
@@ -274,6 +290,19 @@ def serve(
         source: ZoneSource = CatalogSource(paths, catalog_name, strict=strict, grace=grace)
     else:
         source = ZoneSource(paths, strict=strict, grace=grace)
+    journal, saved = None, {}
+    if journal_dir is not None:  # before the first load: auto serials continue from the last run's
+        from zonetool.server.journal import open_journal
+
+        if api is not None:
+            fail("--journal and --api: runtime changes over the API are not journaled; use one of them")
+        try:
+            journal = open_journal(journal_dir, lambda m: typer.echo(f"zonetool: {m}", err=True))
+        except OSError as exc:
+            fail(f"--journal {journal_dir}: {exc.strerror or exc}")
+        saved = journal.read()
+        for state in saved.values():
+            source.serials.seed(state.origin, state.serial, state.digest)
     try:
         outcome = source.load()
     except LoadError as exc:
@@ -325,6 +354,10 @@ def serve(
             keys=keys.values(), ixfr_history=ixfr_history,
         )
         responder.faults = ZoneFaults(lambda: responder.zones)  # the zones' `faults:`, following reloads (issue 4)
+        if saved:
+            from zonetool.server.journal import Journal
+
+            Journal.restore(saved, zones, source.serials.digest, responder.histories, ixfr_history)
         sink = events if worker == 0 else (lambda m: events(f"[worker {worker}] {m}"))
         made = Server(
             responder,
@@ -347,6 +380,16 @@ def serve(
             nonlocal control
             control = Control(responder)
             made.swap = control.set_base
+        if publisher is not None:
+            base_swap = made.swap
+
+            def swap_with_tlsa(new: Any) -> None:
+                assert publisher is not None
+                base_swap(publisher(new))
+                if worker == 0:
+                    tell_dane()
+
+            made.swap = swap_with_tlsa
         return made
 
     api_server = None
@@ -359,9 +402,19 @@ def serve(
                    f"over it {over} (--rrl 0 turns it off)")
         if sinks is not None:  # the sinks follow the zones from reload to reload
             server.after_reload.append(lambda: follow_sinks(server))
+        if policy_server is not None:
+            server.after_reload.append(lambda: follow_policies(server))
+        if journal is not None:  # the parent writes it, after each reload (workers only serve)
+            def follow_journal() -> None:
+                journal.follow(server.responder.zones, source.serials.digest, server.responder.histories)
+
+            follow_journal()
+            server.after_reload.append(follow_journal)
         extra = f", {workers} workers" if workers > 1 else ""
         events(f"serving {len(zones)} zone(s) ({origins_summary(zones)}) on {server.where()} (UDP and TCP{extra}); "
                f"ask it: {dig_hint(zones, server.address, server.port)}")
+        if catalog_name is not None:  # the last zone of the set (catalogsource.py)
+            events(f"catalog zone {catalog_name.to_text()} lists the other {len(zones) - 1} zone(s) (RFC 9432)")
         if targets:
             server.notify_all([z.origin for z in zones])
         if api_where is not None and control is not None and querylog is not None:
@@ -378,8 +431,10 @@ def serve(
             events(f"control API on {api_server.url}" + (" (token required)" if api_token else ""))
 
     sinks = None
-    if (smtp_tls or tls_ca_out) and not smtp:
-        fail("--smtp-tls and --tls-ca-out need --smtp")
+    if (smtp_tls or tls_ca_out or dane or mta_sts) and not smtp:
+        fail("--smtp-tls, --tls-ca-out, --dane and --mta-sts need --smtp")
+    if not 0 < mta_sts_port < 65536:
+        fail(f"--mta-sts-port must be 1..65535, not {mta_sts_port}")
     ca_folder = None
     if smtp:  # SMTP sinks for the sender harness (zonetool.harness.sinks, issue 4)
         from zonetool.harness.sinks import SinkError, start_for_zones
@@ -404,6 +459,63 @@ def serve(
         for note in sinks.skipped:
             events(f"smtp: {note}")
         events(f"smtp: STARTTLS with certificates of a test CA made now; senders trust it with {ca_file}")
+    publisher = None
+    if dane:  # the sinks' certificates as TLSA in the served zones, at start and after every reload
+        from zonetool.harness.dane import DanePublisher
+
+        publisher = DanePublisher(lambda host: ca.leaf(host).cert_pem)
+        zones = publisher(zones)
+        told: set[str] = set()
+
+        def tell_dane() -> None:
+            assert publisher is not None
+            for note in publisher.notes:
+                if note not in told:
+                    told.add(note)
+                    events(f"dane: {note}")
+
+        tell_dane()
+    policy_server = None
+    if mta_sts:  # HTTPS for mta-sts.<domain> (zonetool.harness.policy_http)
+        from zonetool.harness.policy_http import PolicyServer
+
+        policy_server = PolicyServer(
+            ca, mta_sts_port, on_event=None if quiet else (lambda e: typer.echo("mta-sts " + e.format().strip())))
+        policy_server.follow_zones(zones)
+        for note in policy_server.notes:
+            events(f"mta-sts: {note}")
+        problem = None
+        if not policy_server.addresses:
+            problem = "no served zone's mta-sts.<domain> has a loopback address (127.0.0.x or ::1)"
+        else:
+            try:
+                policy_server.start()
+            except OSError as exc:
+                problem = exc.strerror or str(exc)
+        if problem is not None:
+            assert sinks is not None
+            sinks.stop()
+            if ca_folder is not None:
+                import shutil
+
+                shutil.rmtree(ca_folder, ignore_errors=True)
+            fail(f"--mta-sts: {problem}")
+        for where, hosts in sorted(policy_server.addresses.items()):
+            for host in sorted(hosts):
+                events(f"mta-sts: policy for {host} on [{where}]:{mta_sts_port}: {policy_server.url(host)}")
+
+    def follow_policies(server: Server) -> None:
+        assert policy_server is not None
+        known = set(policy_server.notes)
+        opened, closed = policy_server.follow_zones(server.responder.zones)
+        for note in policy_server.notes:
+            if note not in known:
+                events(f"mta-sts: {note}")
+        for where in opened:
+            events(f"mta-sts: policy server on [{where}]:{mta_sts_port} for "
+                   f"{', '.join(sorted(policy_server.addresses[where]))}")
+        for where in closed:
+            events(f"mta-sts: policy server on [{where}]:{mta_sts_port} closed (no policy host uses it now)")
 
     def follow_sinks(server: Server) -> None:
         assert sinks is not None
@@ -422,8 +534,12 @@ def serve(
     except BindError as exc:
         fail(exc.strerror or str(exc), EXIT_USAGE)
     finally:
+        if journal is not None:
+            journal.close()
         if api_server is not None:
             api_server.stop()
+        if policy_server is not None:
+            policy_server.stop()
         if sinks is not None:
             sinks.stop()
             ca.close()

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from zonetool.findings import Severity
+from zonetool.findings import Severity, Where
 from zonetool.mailpolicy import mtasts
-from zonetool.rules.base import Context, Hit, hit, rule, text_of
+from zonetool.rrtypes import MX
+from zonetool.rules.base import MX_CODE, Context, Hit, field_where, hit, rule, text_of
 from zonetool.rules.mailtext import ADDRESS, at, resolves, txt_records
 
 ERROR = Severity.ERROR
@@ -44,3 +45,22 @@ def mta_sts_policy_host(ctx: Context) -> Iterator[Hit]:
             yield hit(r, f"MTA-STS is announced but the policy host {host.to_text()} has no A or AAAA record, so "
                       "senders cannot fetch the policy", hint=f"add an address for {host.to_text()} (the web server "
                       "that serves /.well-known/mta-sts.txt)")
+
+
+# RFC 8461 4.1: a sender under an enforced policy refuses every MX that no policy mx pattern matches.
+@rule("mta-sts-mx-coverage", ERROR, "the mail block's MTA-STS policy names every MX host", "RFC 8461 4.1")
+def mta_sts_mx_coverage(ctx: Context) -> Iterator[Hit]:
+    policy = getattr(ctx.zone, "mta_sts", None)
+    if not isinstance(policy, mtasts.Policy) or policy.mode == "none" or not isinstance(policy.where, Where):
+        return
+    rrset = ctx.zone.rrset(ctx.origin, MX_CODE)
+    for r in rrset.records if rrset is not None else []:
+        rdata = r.rdata
+        if not isinstance(rdata, MX) or rdata.is_null():
+            continue
+        host = rdata.exchange.to_text().rstrip(".")
+        if not any(mtasts.matches(p, host) for p in policy.mx):
+            yield Hit(field_where(policy.where, "mx"), f"the MTA-STS policy's mx patterns ({', '.join(policy.mx)}) "
+                      f"do not match the MX host {host}: senders in {policy.mode} mode "
+                      f"{'refuse' if policy.mode == 'enforce' else 'report'} delivery to it",
+                      hint=f"add {host}. to mta_sts.mx (without mx: every exchanger of the mail block)")

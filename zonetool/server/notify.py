@@ -10,7 +10,7 @@ import contextlib
 import random
 import socket
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from zonetool import tsig
@@ -70,12 +70,31 @@ def _message(origin: Name, msg_id: int) -> bytes:
     return header + qname + SOA.to_bytes(2, "big") + (1).to_bytes(2, "big")
 
 
-def send_notify(origin: Name, target: Target, *, timeout: float = 1.0, tries: int = 3) -> int | None:
-    """Send one NOTIFY and wait for its answer; returns the answer's RCODE, or None if none came."""
+class ReplyCheck:
+    """Says once per secondary and problem that the answer to a signed NOTIFY was not signed right
+    (the answer still counts: a secondary that answers has the NOTIFY; a false answer only costs a
+    refresh), so a key mismatch shows in the log without a line per zone."""
+
+    def __init__(self, say: Callable[[str], None]) -> None:
+        self.say = say
+        self._said: set[tuple[str, str]] = set()
+
+    def __call__(self, origin: Name, target: Target, problem: str) -> None:
+        if (str(target), problem) not in self._said:
+            self._said.add((str(target), problem))
+            self.say(f"NOTIFY {origin.to_text()} to {target}: the answer to our signed NOTIFY: {problem} "
+                     "(said once for this secondary)")
+
+
+def send_notify(origin: Name, target: Target, *, timeout: float = 1.0, tries: int = 3,
+                check: Callable[[Name, Target, str], None] | None = None) -> int | None:
+    """Send one NOTIFY and wait for its answer; returns the answer's RCODE, or None if none came.
+    A signed NOTIFY's answer is checked (tsig.reply_problem); `check` hears what is wrong with it."""
     msg_id = random.randrange(1 << 16)
     packet = _message(origin, msg_id)
+    mac = b""
     if target.key is not None:
-        packet, _mac = tsig.sign_request(packet, target.key, int(time.time()))
+        packet, mac = tsig.sign_request(packet, target.key, int(time.time()))
     with socket.socket(family_of(target.host), socket.SOCK_DGRAM) as sock:
         sock.settimeout(timeout)
         for _ in range(tries):
@@ -85,6 +104,10 @@ def send_notify(origin: Name, target: Target, *, timeout: float = 1.0, tries: in
                 while True:
                     data, _addr = sock.recvfrom(4096)
                     if len(data) >= 4 and int.from_bytes(data[:2], "big") == msg_id and data[2] & 0x80:
+                        if target.key is not None and check is not None:
+                            problem = tsig.reply_problem(data, target.key, mac, int(time.time()))
+                            if problem is not None:
+                                check(origin, target, problem)
                         return data[3] & 0x0F
             except (TimeoutError, OSError):
                 continue

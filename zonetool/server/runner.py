@@ -21,7 +21,7 @@ from typing import Any
 
 from zonetool.loader import ZONE_SUFFIXES
 from zonetool.lookup import RCODE_NAMES
-from zonetool.server.notify import Target, send_notify
+from zonetool.server.notify import ReplyCheck, Target, send_notify
 from zonetool.server.querylog import refusal_event
 from zonetool.server.rrl import RateLimiter, ResponseRateLimit
 from zonetool.server.sockets import bind_pair
@@ -73,6 +73,7 @@ class Server:
         self.querylog = querylog
         self.source = source
         self.notify_targets = list(notify)
+        self.notify_replies = ReplyCheck(lambda m: self.events(m))  # signed NOTIFY answers checked, said once
         # what hostile TCP clients may hold (issue 16); `tcp_idle` stays for callers that set only that
         limits = tcp_limits or TCPLimits()
         if tcp_limits is None or tcp_idle != IDLE_TIMEOUT:
@@ -380,9 +381,10 @@ class Server:
 
     async def _notify(self, origins: Sequence[Any]) -> None:
         loop = asyncio.get_running_loop()
+        check = self.notify_replies
         for origin in origins:
             for target in self.notify_targets:
-                rcode = await loop.run_in_executor(None, lambda o=origin, t=target: send_notify(o, t))
+                rcode = await loop.run_in_executor(None, lambda o=origin, t=target: send_notify(o, t, check=check))
                 if rcode is None:
                     self.events(f"NOTIFY {origin.to_text()} to {target}: no answer")
                 elif rcode != 0:

@@ -85,6 +85,15 @@ class SerialBook:
             self._seen[zone.origin] = (serial, digest)
         return changed
 
+    def seed(self, origin: Name, serial: int, digest: str) -> None:
+        """What a previous run served (serve --journal): the first load continues from it."""
+        self._seen[origin] = (serial, digest)
+
+    def digest(self, origin: Name) -> str | None:
+        """The content digest of the version of `origin` last stamped."""
+        seen = self._seen.get(origin)
+        return seen[1] if seen is not None else None
+
     def forget(self) -> None:
         self._seen.clear()
         self._zones.clear()
