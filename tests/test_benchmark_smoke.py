@@ -69,6 +69,21 @@ def test_memory_benchmark_smoke_mode(tmp_path: Path) -> None:
     assert 0 < figures["fmt_over_validate"] < 100
 
 
+def test_signing_benchmark_smoke_mode(tmp_path: Path) -> None:
+    """benchmarks/sign.py --smoke: zonetool and dnssec-signzone both signed, the ratio printed, dnssec-verify ok."""
+    require_tool("dnssec-signzone")
+    require_tool("dnssec-verify")
+    figures_file = tmp_path / "sign.json"
+    cmd = [sys.executable, str(ROOT / "benchmarks" / "sign.py"), "--smoke", "--json", str(figures_file)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "ratio" in proc.stdout and "dnssec-verify: ok" in proc.stdout
+    rows = json.loads(figures_file.read_text())["sign"]
+    assert [r["denial"] for r in rows] == ["nsec", "nsec3"]
+    for row in rows:
+        assert row["verified"] is True and row["ratio"] > 0 and row["records"] == 2000
+
+
 def test_many_zones_benchmark_smoke_mode(tmp_path: Path) -> None:
     """`run.py --many-zones --smoke` (issue 11 part B, 200 zones): every goal line is printed with a
     verdict, against NSD started in the same run, and every zone answered both servers."""

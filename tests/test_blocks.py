@@ -13,8 +13,8 @@ from zonetool.compile import compile_zone
 from zonetool.rrtypes import TXT
 from zonetool.schema import BLOCKS
 
-BUILT_IN_RUN_ORDER = ["origin", "nameservers", "mail", "services", "records", "soa", "silence", "faults"]
-ZONE_KEYS = ["origin", "ttl", "soa", "nameservers", "mail", "services", "records", "silence", "faults"]
+BUILT_IN_RUN_ORDER = ["origin", "nameservers", "mail", "services", "records", "soa", "silence", "faults", "dnssec"]
+ZONE_KEYS = ["origin", "ttl", "soa", "nameservers", "mail", "services", "records", "silence", "faults", "dnssec"]
 
 
 @pytest.fixture

@@ -161,3 +161,35 @@ def test_the_catalog_is_transferred_under_the_transfer_rules_and_by_ixfr_after_a
         assert [line for line in delta if " SOA " not in line] == [b_ptr]  # nothing removed, one member added
     finally:
         server.stop()
+
+
+def test_worker_processes_publish_the_same_catalog_serial_before_and_after_a_reload(tmp_path: Path) -> None:
+    """With --workers 2 each process builds its own catalog; the serial comes from the member set and
+    the start, not from when a process reloads, so every answer (from either worker) has one serial."""
+    import time
+
+    import dns.message
+    import dns.query
+    from test_server_cli import Serve
+
+    from zonetool.atomic import write_atomic
+
+    zone_file(tmp_path, "a.example")
+    server = Serve(str(tmp_path), "--quiet", "--workers", "2", "--catalog", CAT.to_text(),
+                   "--allow-transfer", "127.0.0.1")
+    try:
+        server.started()
+
+        def serials() -> set[int]:  # each query from a new socket: SO_REUSEPORT spreads them over both workers
+            return {dns.query.udp(dns.message.make_query(CAT.to_text(), "SOA"), "127.0.0.1", port=server.port,
+                                  timeout=3).answer[0][0].serial for _ in range(40)}
+
+        (first,) = serials()
+        write_atomic(tmp_path / "b.example.yaml", "origin: b.example\nnameservers: [ns1]\nrecords:\n"
+                     "  ns1: {A: 192.0.2.1}\n")
+        deadline, seen = time.monotonic() + 30, {first}
+        while time.monotonic() < deadline and (seen := serials()) != {first + 1}:
+            time.sleep(0.2)
+        assert seen == {first + 1}
+    finally:
+        server.stop()

@@ -23,7 +23,7 @@ import pytest
 from secondaries import KEY as KEY_NAME
 from secondaries import SECONDARIES, launch
 from test_server_cli import Serve, start
-from test_server_secondary import free_port, primaries, processes  # noqa: F401 (fixtures)
+from test_server_secondary import free_port, primaries, processes, wait_until  # noqa: F401 (fixtures)
 from test_tsig_secondaries import keygen, zone_text
 
 from zonetool import tsig
@@ -114,6 +114,18 @@ def test_a_bad_answer_to_a_signed_notify_is_said_once_per_secondary(fake_seconda
     assert "a MAC that does not verify" in said[1]
 
 
+def listening(port: int) -> bool:
+    """Does anything answer DNS on `port` (any RCODE: the secondary has no zone yet)?"""
+    import dns.exception
+    import dns.query
+
+    try:
+        dns.query.udp(dns.message.make_query("example.com.", "SOA"), "127.0.0.1", port=port, timeout=0.5)
+    except (dns.exception.DNSException, OSError):
+        return False
+    return True
+
+
 @pytest.mark.parametrize("kind", list(SECONDARIES))
 @pytest.mark.parametrize("secret_matches", [True, False], ids=["same-secret", "other-secret"])
 def test_a_real_secondary_s_answer_to_signed_notify_is_checked(
@@ -126,7 +138,7 @@ def test_a_real_secondary_s_answer_to_signed_notify_is_checked(
     write_atomic(zone, zone_text(1, 10))
     port = free_port()
     launch(SECONDARIES[kind](tmp_path, port, free_port(), theirs), tmp_path, processes)  # its primary: nobody
-    time.sleep(1.5)  # the secondary listens
+    assert wait_until(lambda: listening(port), timeout=30), (tmp_path / "secondary.log").read_text()[-2000:]
     primary = start(primaries, str(zone), "--quiet", "--tsig-key", str(tmp_path / "xfr.key"),
                     "--allow-transfer", f"key={KEY_NAME}", "--notify", f"127.0.0.1:{port},key={KEY_NAME}")
     primary.wait_err(r"NOTIFY example\.com\. to 127\.0\.0\.1:\d+: (acknowledged|answered)", timeout=30)

@@ -15,6 +15,8 @@ and the scenarios:
   tls.mta.test        a TLS sink                 -> sent; "Trusted TLS connection established";
                                                     the sink saw STARTTLS, TLSv1.3, SNI = the MX name
   verified.mta.test   a TLS sink, secure policy  -> sent; "Verified TLS connection established"
+  nexthop.mta.test    `secure match=nexthop`: the certificate must name the domain, the sink's names
+                      the exchanger -> deferred, "Server certificate not verified"; nothing sent
   notls.mta.test      mx1 without TLS, the backup also without -> deferred: "TLS is required, but
                                                     was not offered"; nothing delivered at either
 """
@@ -39,12 +41,14 @@ ZONES = {
                          "mail:\n  exchangers:\n    - {host: mx1, priority: 10, addresses: [127.0.40.10]}"),
     "verified.mta.test": zone("verified.mta.test",
                               "mail:\n  exchangers:\n    - {host: mx1, priority: 10, addresses: [127.0.42.10]}"),
+    "nexthop.mta.test": zone("nexthop.mta.test",
+                             "mail:\n  exchangers:\n    - {host: mx1, priority: 10, addresses: [127.0.43.10]}"),
     "notls.mta.test": zone("notls.mta.test", "mail:\n  exchangers:\n"
                            "    - {host: mx1, priority: 10, addresses: [127.0.41.10]}\n"
                            "    - {host: backup, priority: 20, addresses: [127.0.41.11]}"),
 }  # fmt: skip
 NO_TLS = ("mx1.notls.mta.test", "backup.notls.mta.test")
-RECIPIENTS = ["user@tls.mta.test", "user@verified.mta.test", "user@notls.mta.test"]
+RECIPIENTS = [f"user@{domain}" for domain in ZONES]
 FATE_WAIT = 90
 
 
@@ -58,7 +62,8 @@ smtp_tls_security_level = encrypt
 smtp_tls_CAfile = {ca}
 smtp_tls_servername = hostname
 smtp_tls_loglevel = 1
-smtp_tls_policy_maps = inline:{{ {{verified.mta.test = secure match=hostname}} }}
+smtp_tls_policy_maps = inline:{{ {{verified.mta.test = secure match=hostname}},
+    {{nexthop.mta.test = secure match=nexthop}} }}
 """)
 
 
@@ -143,3 +148,14 @@ def test_postfix_defers_when_no_sink_offers_tls(postfix_tls: Postfix, outcome: d
     connected = {e.split()[3] for e in events if " connect " in e}
     assert connected == {"mx1.notls.mta.test.", "backup.notls.mta.test."}, events  # both tried, both refused TLS
 
+
+
+def test_postfix_defers_when_the_certificate_does_not_match(postfix_tls: Postfix, outcome: dict[str, Fate]) -> None:
+    """The handshake completes, Postfix finds the name wrong (4.7.5) and quits; the sink saw STARTTLS and
+    no RCPT: what a DANE sender does with a TLSA that does not match (issue 14's lab)."""
+    fate = outcome["user@nexthop.mta.test"]
+    assert fate.status == "deferred" and "Server certificate not verified" in fate.text, fate
+    events = events_for(postfix_tls, "nexthop.mta.test")
+    assert not any(" rcpt " in e or " message " in e for e in events), events
+    assert (fate.dsn, fate.relay) == ("4.7.5", "mx1.nexthop.mta.test[127.0.43.10]:25"), fate
+    assert [e.split()[2] for e in events] == ["connect", "starttls"], events  # TLS done, then it gave up

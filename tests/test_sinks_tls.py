@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import require_tool, zonetool_exe
+from conftest import http_call, require_tool, zonetool_exe
 
 from zonetool.harness.sinks import MailSinks, free_port, parse_tls
 from zonetool.harness.testca import TestCA
@@ -139,8 +139,9 @@ records:
 
 
 @contextlib.contextmanager
-def serving(folder: Path, *extra: str) -> Iterator[tuple[list[str], list[str]]]:
-    """`zonetool serve --smtp ...` running; yields its stderr lines so far and its stdout lines (live)."""
+def serving(folder: Path, *extra: str, until: str = "serving") -> Iterator[tuple[list[str], list[str]]]:
+    """`zonetool serve --smtp ...` running; yields its stderr lines up to the one with `until` and its
+    stdout lines (live)."""
     proc = subprocess.Popen([zonetool_exe(), "serve", str(folder), "--port", "0", "--smtp", *extra],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     errs: queue.Queue[str] = queue.Queue()
@@ -150,10 +151,10 @@ def serving(folder: Path, *extra: str) -> Iterator[tuple[list[str], list[str]]]:
     seen: list[str] = []
     try:
         deadline = time.monotonic() + 30
-        while not any("serving" in line for line in seen) and time.monotonic() < deadline and proc.poll() is None:
+        while not any(until in line for line in seen) and time.monotonic() < deadline and proc.poll() is None:
             with contextlib.suppress(queue.Empty):
                 seen.append(errs.get(timeout=0.5))
-        assert any("serving" in line for line in seen), "".join(seen)
+        assert any(until in line for line in seen), "".join(seen)
         yield seen, out
     finally:
         proc.terminate()
@@ -264,3 +265,63 @@ def test_serve_dane_publishes_the_sinks_spki_hash_as_tlsa(tmp_path: Path) -> Non
         expected2 = _spki_sha256_by_openssl(_presented_der("127.0.0.32", port, "mx2.tls.example", ca_file))
         assert tlsa("_25._tcp.mx2.tls.example") == [f"311{expected2}"]
         assert tlsa("_25._tcp.mx1.tls.example") == [f"311{expected}"]  # the same certificate after the reload
+
+
+def test_the_api_and_its_event_stream_say_tls_version_and_sni(tmp_path: Path) -> None:
+    import json
+    import urllib.request
+
+    (tmp_path / "tls.example.yaml").write_text(SERVE_ZONE)
+    ca_file = tmp_path / "ca.pem"
+    port = free_port([MX1, MX2])
+    with serving(tmp_path, "--smtp-port", f"25={port}", "--tls-ca-out", str(ca_file), "--quiet",
+                 "--api", "127.0.0.1:0", until="control API on") as (seen, _out):
+        api = next(line for line in seen if "control API on" in line).split("control API on ")[1].split()[0]
+        send_tls(MX1, port, "mx1.tls.example", ssl.create_default_context(cafile=str(ca_file)))
+        with smtplib.SMTP(MX2, port, timeout=10) as smtp:  # the same sink without STARTTLS: tls false
+            smtp.sendmail("a@sender.test", ["user@example.com"], MSG)
+        with urllib.request.urlopen(f"{api}/smtp/events?since=0", timeout=10) as response:
+            events = json.load(response)
+        status, body = http_call("PUT", f"{api}/smtp/tls/mx1.tls.example", {"tls": False})
+        assert (status, body) == (200, {"host": "mx1.tls.example", "tls": False})
+        with smtplib.SMTP(MX1, port, timeout=10) as smtp:
+            smtp.ehlo()
+            assert not smtp.has_extn("starttls")  # from the next connection on
+        assert http_call("PUT", f"{api}/smtp/tls/mx1.tls.example", {"tls": "no"})[0] == 400
+        assert http_call("PUT", f"{api}/smtp/tls/nowhere.tls.example", {"tls": True})[0] == 404
+        assert http_call("PUT", f"{api}/smtp/tls/mx1.tls.example", {"tls": True})[0] == 200
+        with smtplib.SMTP(MX1, port, timeout=10) as smtp:
+            smtp.ehlo()
+            assert smtp.has_extn("starttls")
+    starttls = [e for e in events if e["kind"] == "starttls"]
+    assert [(e["host"], e["sni"], e["tls"]) for e in starttls] == [("mx1.tls.example.", "mx1.tls.example", True)]
+    assert starttls[0]["tls_version"] in ("TLSv1.2", "TLSv1.3") and starttls[0]["cipher"]
+    messages = [(e["host"], e["tls"], e["tls_version"], e["sni"]) for e in events if e["kind"] == "message"]
+    assert messages == [("mx1.tls.example.", True, starttls[0]["tls_version"], "mx1.tls.example"),
+                        ("plain.tls.example.", False, None, None)]
+
+
+def test_dane_follows_runtime_records_of_the_api(tmp_path: Path) -> None:
+    """An exchanger added through the control API (a runtime MX and A) gets its sink and its TLSA."""
+    dig = require_tool("dig")
+    (tmp_path / "tls.example.yaml").write_text(SERVE_ZONE)
+    ca_file = tmp_path / "ca.pem"
+    port = free_port([MX1, MX2, "127.0.0.33"])
+    with serving(tmp_path, "--smtp-port", f"25={port}", "--tls-ca-out", str(ca_file), "--quiet", "--dane",
+                 "--api", "127.0.0.1:0", until="control API on") as (seen, _out):
+        api = next(line for line in seen if "control API on" in line).split("control API on ")[1].split()[0]
+        dns_port = next(line for line in seen if "serving" in line).split(" on 127.0.0.1:")[1].split()[0]
+
+        def tlsa(name: str) -> list[str]:
+            done = subprocess.run([dig, "+short", "@127.0.0.1", "-p", dns_port, "TLSA", name],
+                                  capture_output=True, text=True, timeout=10, check=True)
+            return [line.replace(" ", "").lower() for line in done.stdout.splitlines()]
+
+        first = tlsa("_25._tcp.mx1.tls.example")
+        assert len(first) == 1 and "dane: _25._tcp.mx1.tls.example. TLSA 3 1 1" in "".join(seen)
+        assert http_call("POST", f"{api}/records", {"owner": "mx9.tls.example.", "type": "A",
+                                                    "data": "127.0.0.33"})[0] == 201
+        assert http_call("POST", f"{api}/records", {"owner": "tls.example.", "type": "MX", "data": "5 mx9"})[0] == 201
+        expected = _spki_sha256_by_openssl(_presented_der("127.0.0.33", port, "mx9.tls.example", ca_file))
+        assert tlsa("_25._tcp.mx9.tls.example") == [f"311{expected}"]
+        assert tlsa("_25._tcp.mx1.tls.example") == first  # the others unchanged

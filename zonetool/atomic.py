@@ -47,13 +47,14 @@ def sweep(folder: str | Path) -> list[str]:
     return removed
 
 
-def write_atomic(path: str | Path, text: str | bytes) -> None:
-    """Replace `path` with `text` in one step, keeping an existing file's mode."""
+def write_atomic(path: str | Path, text: str | bytes, mode: int | None = None) -> None:
+    """Replace `path` with `text` in one step, keeping an existing file's mode (or giving `mode`: key files)."""
     path = Path(path)
     folder = path.parent or Path(".")
     data = text.encode("utf-8") if isinstance(text, str) else text
     try:
-        mode = path.stat().st_mode & 0o7777
+        if mode is None:
+            mode = path.stat().st_mode & 0o7777
     except FileNotFoundError:
         umask = os.umask(0)
         os.umask(umask)

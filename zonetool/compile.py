@@ -39,5 +39,6 @@ def compile_zone(data: object, file: str | None = None, today: date | None = Non
     zone.extend(c.records)
     zone.silence = c.silence
     zone.faults_spec = c.faults_spec
+    zone.dnssec = c.dnssec
     zone.mta_sts = c.mta_sts
     return zone, c.findings

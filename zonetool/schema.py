@@ -72,8 +72,20 @@ BLOCKS: dict[str, Block] = {
             "records": ("records", "every other record, by owner name"),
             "silence": ("silence", "finding code -> the reason it is accepted; shown in the output"),
             "faults": ("faults", "sender-harness faults, passed through as data"),
+            "dnssec": ("dnssec", "sign the zone (DNSKEY, RRSIG, NSEC/NSEC3): true, or a mapping of settings"),
         },
         ("origin",),
+    ),
+    "dnssec": Block(
+        "DNSSEC signing (RFC 4033-4035): what `export` writes and `serve` answers with.",
+        {
+            "algorithm": ("dnssec-algorithm", "ECDSAP256SHA256 (13, default), ED25519 (15) or RSASHA256 (8)"),
+            "denial": ("dnssec-denial", "nsec (default) or nsec3 (RFC 9276: no extra iterations, no salt)"),
+            "validity": ("duration", "how long each signature is valid (default 14d)"),
+            "refresh": ("duration", "how often signatures are renewed; below validity (default 7d)"),
+            "keys": ("string", "folder of the K<zone>+<alg>+<tag> key files, relative to the zone file (default keys)"),
+            "ttl": ("ttl", "TTL of the DNSKEY records (default: the zone ttl)"),
+        },
     ),
     "soa": Block(
         "SOA record (RFC 1035 3.3.13).",
@@ -99,6 +111,7 @@ BLOCKS: dict[str, Block] = {
             "dmarc": ("dmarc", "the _dmarc record (RFC 7489)"),
             "tls_rpt": ("tls-rpt", "the _smtp._tls TLS reporting record (RFC 8460)"),
             "mta_sts": ("mta-sts", "the MTA-STS policy (RFC 8461): _mta-sts TXT, policy host, export --mta-sts"),
+            "dkim": ("dkim", "DKIM selectors and their public keys: <selector>._domainkey TXT (RFC 6376 3.6.1)"),
             **{
                 key: ("client", f"{label}._tcp SRV records (default port {port}); false = not offered")
                 for key, (label, port) in CLIENT_SERVICES.items()
@@ -143,6 +156,33 @@ BLOCKS: dict[str, Block] = {
             "cname": ("name", "or: the policy host mta-sts.<domain> is a CNAME to this web server"),
         },
     ),
+    "dkim-key": Block(
+        "One DKIM selector: its public key -> <selector>._domainkey TXT `v=DKIM1; k=...; p=...`.",
+        {
+            "selector": ("string", "the selector signers name in s= (letters, digits, hyphens; dots between labels)"),
+            "key_file": ("string", "a PEM public key file, relative to the zone file's folder"),
+            "key": ("string", "or: the public key as base64 (SubjectPublicKeyInfo, or 32 raw octets for ed25519)"),
+            "type": ("dkim-type", "rsa or ed25519 (RFC 8463); default: the key's own"),
+            "testing": ("bool", "t=y: the domain is testing DKIM (default false)"),
+        },
+        ("selector",),
+    ),
+    "dane": Block(
+        "TLSA records for this exchanger at _25._tcp.<host> (RFC 7672): usage 3 1 1 (SHA-256 of the public key).",
+        {
+            "cert": ("string", "the exchanger's certificate file (PEM or DER), relative to the zone file's folder"),
+            "hash": ("digests", "or: SHA-256 digests of its SubjectPublicKeyInfo (64 hex digits)"),
+            "usage": ("dane-usage", "3 (DANE-EE, default: the server's own key) or 2 (DANE-TA: cert is the CA's)"),
+            "next": ("dane-next", "the next key, published beside the current one for a rollover"),
+        },
+    ),
+    "dane-next": Block(
+        "The key of the next certificate (a second TLSA record, RFC 7671 8.1).",
+        {
+            "cert": ("string", "the next certificate file"),
+            "hash": ("digests", "or: the SHA-256 digests of its SubjectPublicKeyInfo"),
+        },
+    ),
     "exchanger": Block(
         "One mail exchanger.",
         {
@@ -151,6 +191,7 @@ BLOCKS: dict[str, Block] = {
             "weight": ("u16", "SRV weight among equal priorities (default 0)"),
             "port": ("u16", "SRV port (default 25)"),
             "addresses": _ADDRS,
+            "dane": ("dane", "TLSA records at _25._tcp.<host> from its certificate or key hashes (in-zone hosts)"),
         },
         ("host", "priority"),
     ),
@@ -293,6 +334,12 @@ _KINDS: dict[str, dict[str, Any]] = {
     "tls-rpt": {"$ref": "#/$defs/tls-rpt"},
     "mta-sts": {"$ref": "#/$defs/mta-sts"},
     "mta-sts-mode": {"enum": ["enforce", "testing", "none"]},
+    "dkim": {"type": "array", "items": {"$ref": "#/$defs/dkim-key"}},
+    "dkim-type": {"enum": ["rsa", "ed25519"]},
+    "dane": {"$ref": "#/$defs/dane"},
+    "dane-next": {"$ref": "#/$defs/dane-next"},
+    "dane-usage": {"enum": [2, 3]},
+    "digests": _one_or_many({"type": "string", "pattern": "^[0-9A-Fa-f]{64}$"}),
     "client": {"oneOf": [{"const": False}, {"$ref": "#/$defs/client"}]},
     "client-hosts": _one_or_many({"oneOf": [_NAME, {"$ref": "#/$defs/client-host"}]}),
     "services": {"type": "array", "items": {"$ref": "#/$defs/service"}},
@@ -300,6 +347,9 @@ _KINDS: dict[str, dict[str, Any]] = {
     "records": {"type": "object", "additionalProperties": {"$ref": "#/$defs/owner"}},
     "silence": {"type": "object", "additionalProperties": {"type": "string", "minLength": 1}},
     "faults": {"type": "array", "items": {"$ref": "#/$defs/fault"}},
+    "dnssec": {"oneOf": [{"type": "boolean"}, {"$ref": "#/$defs/dnssec"}]},
+    "dnssec-algorithm": {"enum": ["ECDSAP256SHA256", "ED25519", "RSASHA256", 13, 15, 8]},
+    "dnssec-denial": {"enum": ["nsec", "nsec3"]},
     "fault-names": _one_or_many(_NAME),
     "fault-types": _one_or_many({"type": ["string", "integer"]}),
     "fault-action": {"anyOf": [{"enum": list(ACTIONS)}, {"type": "string", "pattern": _any_case(*ACTIONS)}]},
@@ -353,6 +403,10 @@ def _build_schema() -> dict[str, Any]:
          "then": {"required": ["delay"]}},
     ]
     defs["mta-sts"]["not"] = {"required": ["addresses", "cname"]}  # the policy host has one or the other
+    one_key = [{"required": ["key"]}, {"required": ["key_file"]}]
+    defs["dkim-key"]["oneOf"] = one_key  # exactly one of key, key_file
+    for name in ("dane", "dane-next"):
+        defs[name]["oneOf"] = [{"required": ["cert"]}, {"required": ["hash"]}]
     defs["mail"]["properties"]["null"] = {**_KINDS["bool"], "description": BLOCKS["mail"].keys["null"][1]}
     top = _object(BLOCKS["zone"])
     return {

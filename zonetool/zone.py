@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from zonetool.findings import Where
 from zonetool.names import Name
@@ -75,6 +76,7 @@ class Zone:
         self.auto_serial = False  # the source asked for `serial: auto` (see zonetool.serial)
         self.faults_spec: list[object] = []  # the YAML `faults:` list, passed through as plain data
         self.silence: dict[str, str] = {}  # finding code -> the owner's reason for accepting it
+        self.dnssec: Any = None  # the `dnssec:` block's zonetool.dnssec.Policy: sign on export and serve
         self.mta_sts: object = None  # the mail block's MTA-STS policy (zonetool.mailpolicy.mtasts.Policy), not DNS data
         self._ents: set[Name] | None = None
         self._cuts: set[Name] | None = None

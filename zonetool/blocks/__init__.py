@@ -4,11 +4,11 @@ Importing the package registers the built-in blocks; `compile_zone` runs whateve
 registered. A new block is one new module here, imported below.
 """
 
-from zonetool.blocks import faults, mail, nameservers, origin, records, services, silence, soa
+from zonetool.blocks import dnssec, faults, mail, nameservers, origin, records, services, silence, soa
 from zonetool.blocks.context import Compiler, Path, describe, key_text
 from zonetool.blocks.registry import block, blocks, zone_block
 
 __all__ = [
-    "Compiler", "Path", "block", "blocks", "describe", "faults", "key_text", "mail", "nameservers", "origin",
+    "Compiler", "Path", "block", "blocks", "describe", "dnssec", "faults", "key_text", "mail", "nameservers", "origin",
     "records", "services", "silence", "soa", "zone_block",
 ]

@@ -74,6 +74,7 @@ class Compiler:
         self.auto_serial = False
         self.silence: dict[str, str] = {}
         self.faults_spec: list[Any] = []
+        self.dnssec: Any = None  # the `dnssec:` block's zonetool.dnssec.Policy, or None: not signed
         self.mta_sts: Any = None  # the mail block's MTA-STS policy (zonetool.mailpolicy.mtasts.Policy)
 
     def stop(self) -> None:

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from zonetool.blocks.context import Compiler, Path
-from zonetool.blocks.mailpolicy import compile_policies
+from zonetool.blocks.mailpolicy import compile_dane, compile_policies
 from zonetool.blocks.registry import block
 from zonetool.blocks.services import number, srv_target
 from zonetool.names import ROOT, Name
@@ -99,6 +99,8 @@ def _exchanger(c: Compiler, value: object, path: Path, ttl: int, smtp: Name | No
     c.add(c.origin, ttl, MX(priority, host), (*path, "host"), "mail")
     if smtp is not None and weight is not None and port is not None:
         c.add(smtp, ttl, SRV(priority, weight, port, host), (*path, "host"), "mail")
+    if "dane" in spec:
+        compile_dane(c, spec["dane"], (*path, "dane"), host, ttl)  # _25._tcp.<host> TLSA (RFC 7672)
     return host
 
 

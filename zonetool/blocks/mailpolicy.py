@@ -1,4 +1,5 @@
-"""The mail block's policy keys (issue 12 section 1): `spf:`, `dmarc:`, `tls_rpt:`, `mta_sts:` -> records.
+"""The mail block's policy keys (issue 12 section 1): `spf:`, `dmarc:`, `tls_rpt:`, `mta_sts:`, `dkim:` and
+an exchanger's `dane:` -> records.
 
 Each key builds the record an operator would otherwise write by hand; the compiler checks only
 shapes and fixed choices, and the same rules that judge hand-written records (zonetool.rules.spf,
@@ -7,18 +8,23 @@ dmarc, tlsrpt) judge these, pointing at the key that made them.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
+from pathlib import Path as FilePath
 from typing import Any
 
 from zonetool.blocks.context import Compiler, Path
+from zonetool.mailpolicy import dane as maildane
+from zonetool.mailpolicy import dkim as mailkeys
 from zonetool.mailpolicy import mtasts
 from zonetool.names import Name
-from zonetool.rrtypes import CNAME, TXT
+from zonetool.rrtypes import CNAME, TXT, parse_rdata
 from zonetool.schema import MAX_U32
 
 SPF_ALL = {"fail": "-all", "softfail": "~all", "neutral": "?all"}  # RFC 7208 4.6.2 qualifiers
 POLICIES = ("none", "quarantine", "reject")  # RFC 7489 6.3
 ALIGNMENT = {"relaxed": "r", "strict": "s"}
+_HEX256 = re.compile(r"[0-9A-Fa-f]{64}\Z")  # a SHA-256 digest (RFC 6698 2.1.3)
 
 
 def compile_policies(c: Compiler, spec: Mapping[str, Any], path: Path, ttl: int, exchangers: list[Name]) -> None:
@@ -31,6 +37,8 @@ def compile_policies(c: Compiler, spec: Mapping[str, Any], path: Path, ttl: int,
         _tls_rpt(c, spec["tls_rpt"], (*path, "tls_rpt"), ttl)
     if "mta_sts" in spec:
         _mta_sts(c, spec["mta_sts"], (*path, "mta_sts"), ttl, exchangers)
+    if "dkim" in spec:
+        _dkim(c, spec["dkim"], (*path, "dkim"), ttl)
 
 
 def _owner(c: Compiler, *labels: bytes) -> Name:
@@ -175,3 +183,133 @@ def _mta_sts(c: Compiler, value: object, path: Path, ttl: int, exchangers: list[
                            c.where(path))
     c.mta_sts = policy
     c.add(_owner(c, b"_mta-sts"), ttl, TXT.from_value(f"v=STSv1; id={policy.id}"), path, "mail")
+
+
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_SELECTOR = re.compile(rf"{_LABEL}(?:\.{_LABEL})*\Z")  # RFC 6376 3.1: sub-domain *("." sub-domain)
+
+
+def _read(c: Compiler, value: object, path: Path, what: str) -> bytes | None:
+    """A file the zone names (relative to the zone file's folder), or a finding saying why not."""
+    if not isinstance(value, str) or not value.strip():
+        c.wrong_type(f"the path of a {what} file", value, path)
+        return None
+    file = FilePath(value.strip())
+    if not file.is_absolute() and c.file:
+        file = FilePath(c.file).parent / file
+    try:
+        return file.read_bytes()
+    except OSError as exc:
+        c.error("bad-key-file", f"cannot read the {what} file {file}: {exc.strerror or exc}", path,
+                hint="the path is relative to the zone file's folder")
+        return None
+
+
+def _dkim(c: Compiler, value: object, path: Path, ttl: int) -> None:
+    """Each selector's key record at `<selector>._domainkey` (RFC 6376 3.6.1, 3.6.2.1)."""
+    if not isinstance(value, list):
+        c.wrong_type("a list of selectors", value, path, hint="dkim: [{selector: s2026, key_file: dkim.pem}]")
+        return
+    for i, item in enumerate(value):
+        ipath = (*path, i)
+        spec = c.mapping(item, "dkim-key", ipath)
+        if spec is None:
+            continue
+        selector = spec.get("selector")
+        if not isinstance(selector, str) or not _SELECTOR.match(selector):
+            c.error("bad-value", f"DKIM selector {selector!r} is not letters, digits and hyphens in dot-separated "
+                    "labels (RFC 6376 3.1)", (*ipath, "selector"), hint="selector: s2026")
+            continue
+        kind = _choice(c, spec, "type", ipath, mailkeys.KEY_TYPES, None)
+        testing = spec.get("testing", False)
+        if not isinstance(testing, bool):
+            c.wrong_type("true or false", testing, (*ipath, "testing"))
+            continue
+        if ("key" in spec) == ("key_file" in spec):
+            c.error("missing-key" if "key" not in spec else "bad-value",
+                    "a DKIM selector needs its public key: `key` (base64) or `key_file` (a PEM file), one of them",
+                    ipath, hint="key_file: dkim/s2026.pub.pem")
+            continue
+        if kind is False:
+            continue
+        if "key_file" in spec:
+            kpath: Path = (*ipath, "key_file")
+            data = _read(c, spec["key_file"], kpath, "DKIM key")
+            source = f"the key file {spec['key_file']}"
+        else:
+            kpath = (*ipath, "key")
+            data = spec["key"].encode("ascii", "replace") if isinstance(spec["key"], str) else None
+            source = "the key"
+            if data is None:
+                c.wrong_type("base64 text", spec["key"], kpath)
+        if data is None:
+            continue
+        try:
+            k, p = mailkeys.public_key_tags(data, kind)
+        except ValueError as exc:
+            c.error("bad-key", f"DKIM selector {selector}: {source} {exc}", kpath,
+                    hint="a PEM public key (-----BEGIN PUBLIC KEY-----), or its base64 body")
+            continue
+        text = f"v=DKIM1; k={k}; {'t=y; ' if testing else ''}p={p}"  # RFC 6376 3.6.1: t=y = testing
+        owner = _owner(c, *selector.encode("ascii").split(b"."), b"_domainkey")
+        c.add(owner, ttl, TXT.from_value(text), kpath, "mail")
+
+
+def compile_dane(c: Compiler, value: object, path: Path, host: Name, ttl: int) -> None:
+    """`dane:` of one exchanger -> TLSA at `_25._tcp.<host>` (RFC 7672 2.2.1): now and, for a rollover, next."""
+    spec = c.mapping(value, "dane", path)
+    if spec is None:
+        return
+    if not host.is_subdomain_of(c.origin):
+        c.error("tlsa-not-in-zone", f"{host.to_text()} is outside {c.origin.to_text()}: its TLSA record belongs "
+                "in the zone that holds the host", path, hint="give dane: where that zone lists the host")
+        return
+    usage = spec.get("usage", 3)
+    if usage not in (2, 3):  # RFC 7672 3.1.3: 0 and 1 SHOULD NOT be used for SMTP
+        c.error("bad-value", f"dane usage must be 3 (DANE-EE: the server's key) or 2 (DANE-TA: the issuing CA's), "
+                f"got {usage!r} (RFC 7672 3.1)", (*path, "usage"))
+        return
+    digests = _digests(c, spec, path, "dane")
+    if "next" in spec:
+        nspec = c.mapping(spec["next"], "dane-next", (*path, "next"))
+        more = _digests(c, nspec, (*path, "next"), "dane.next") if nspec is not None else None
+        digests = None if more is None or digests is None else digests + more
+    if not digests:
+        return
+    owner = Name((b"_25", b"_tcp", *host.labels))
+    for digest, dpath in digests:  # RFC 6698 2.1: selector 1 = SubjectPublicKeyInfo, matching type 1 = SHA-256
+        c.add(owner, ttl, parse_rdata("TLSA", f"{usage} 1 1 {digest}", c.origin), dpath, "mail")
+
+
+def _digests(c: Compiler, spec: Mapping[str, Any], path: Path, what: str) -> list[tuple[str, Path]] | None:
+    """The SHA-256 digests of `cert:` (a certificate file) and `hash:` (hex), each with its path."""
+    if ("cert" in spec) == ("hash" in spec):
+        c.error("missing-key" if "cert" not in spec else "bad-value",
+                f"{what} needs `cert` (the certificate file) or `hash` (the SHA-256 of its public key), one of them",
+                path, hint="cert: certs/mx1.pem")
+        return None
+    if "cert" in spec:
+        data = _read(c, spec["cert"], (*path, "cert"), "certificate")
+        if data is None:
+            return None
+        try:
+            return [(maildane.tlsa_311(data).hex(), (*path, "cert"))]
+        except ValueError:
+            why = ("holds no certificate (expected -----BEGIN CERTIFICATE-----)"
+                   if b"-----BEGIN" in data and b"BEGIN CERTIFICATE" not in data else "is no X.509 certificate")
+            c.error("bad-certificate", f"the certificate file {spec['cert']} {why}", (*path, "cert"),
+                    hint="a PEM certificate (-----BEGIN CERTIFICATE-----) of the exchanger, or of its CA for usage 2")
+            return None
+    hashes = _strings(c, spec, "hash", path, "<64 hex digits>")
+    if hashes is None:
+        return None
+    out = []
+    for i, h in enumerate(hashes):
+        hpath = (*path, "hash", i) if isinstance(spec["hash"], list) else (*path, "hash")
+        if not _HEX256.match(h):
+            c.error("bad-value", f"{what} hash must be a SHA-256 digest: 64 hex digits, got {len(h)} characters "
+                    "(RFC 6698 2.1.3)", hpath, hint="openssl x509 -in CERT -pubkey -noout | openssl pkey -pubin "
+                    "-outform DER | sha256sum")
+            return None
+        out.append((h.lower(), hpath))
+    return out

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from zonetool.cli import app as _app
 from zonetool.cli import bindfiles as _bindfiles  # noqa: F401
+from zonetool.cli import dnssec as _dnssec  # noqa: F401
 from zonetool.cli import edit as _edit  # noqa: F401
 from zonetool.cli import examples as _examples  # noqa: F401
 from zonetool.cli import push as _push  # noqa: F401

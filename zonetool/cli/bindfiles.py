@@ -50,17 +50,24 @@ def _previous(path: Path, zone: Zone) -> tuple[int | None, str | None]:
     return (soa.serial if soa else None), digest
 
 
-def render(zone: Zone, previous: Path | None) -> str:
-    """Master text of `zone`; an auto serial is kept while the content stays the same."""
+def render(zone: Zone, previous: Path | None, now: int | None = None) -> str:
+    """Master text of `zone`, signed if it has `dnssec:`; an auto serial is kept while the content stays the same.
+
+    A signed zone's digest also covers its keys and signing window, so new signatures get a new serial."""
     from zonetool.serial import content_digest, next_serial
     from zonetool.source.bind import write_zone
 
+    signing = None
+    if zone.dnssec is not None:
+        from zonetool.cli.dnssec import signing_for
+
+        signing = signing_for(zone, now)
     if not zone.auto_serial or zone.soa is None:
-        return write_zone(zone)
-    digest = content_digest(zone)
+        return write_zone(zone if signing is None else signing.sign(zone))
+    digest = content_digest(zone) if signing is None else signing.digest(content_digest(zone))
     prev_serial, prev_digest = _previous(previous, zone) if previous is not None else (None, None)
     zone.set_serial(next_serial(prev_serial, prev_digest, digest))
-    return write_zone(zone, digest=digest)
+    return write_zone(zone if signing is None else signing.sign(zone), digest=digest)
 
 
 def _is_folder(output: Path, raw: str | None = None) -> bool:
@@ -93,7 +100,8 @@ def _targets(zones: list[Zone], output: Path | None, raw: str | None = None) -> 
     return [output], None
 
 
-def _rendered(zone: Zone, target: Path | None, early: tuple[Path | None, forked.Child[str]] | None) -> str:
+def _rendered(zone: Zone, target: Path | None, early: tuple[Path | None, forked.Child[str]] | None,
+              now: int | None = None) -> str:
     """The text a child wrote while the rules ran, if it wrote it for this target; else written here."""
     if early is not None:
         early_target, child = early
@@ -103,7 +111,7 @@ def _rendered(zone: Zone, target: Path | None, early: tuple[Path | None, forked.
                 return text
         else:
             child.cancel()
-    return render(zone, target)
+    return render(zone, target, now)
 
 
 @app.command("export")
@@ -116,18 +124,30 @@ def export(
         ),
     ] = None,
     format: FormatOpt = Format.text,
+    sign_time: Annotated[
+        str | None,
+        typer.Option("--sign-time", help="Sign zones with `dnssec:` as of this time (YYYYMMDDHHMMSS UTC or epoch "
+                     "seconds; default now): the signing window is the refresh period holding it."),
+    ] = None,
     mta_sts: Annotated[
         Path | None,
         typer.Option("--mta-sts", help="Also write each MTA-STS policy to DIR/<domain>/.well-known/mta-sts.txt.",
                      metavar="DIR"),
     ] = None,
 ) -> None:
-    """Write BIND master files (RFC 1035) for zones that validate; nothing is written if any zone has errors."""
+    """Write BIND master files (RFC 1035) for zones that validate; nothing is written if any zone has errors.
+
+    Zones with a `dnssec:` block are written signed (DNSKEY, RRSIG, NSEC or NSEC3) with the keys
+    of their key folder (`zonetool keygen` makes them)."""
     # Taken as text: a Path would drop the trailing slash that says "a folder" (issue 11). `-o -`: stdout.
     if output_text == "-":
         output_text = None
     output = Path(output_text) if output_text is not None else None
     as_json = format == "json"
+    from zonetool.cli.dnssec import parse_time
+    from zonetool.dnssec.policy import DnssecError
+
+    now = parse_time(sign_time)
     from zonetool import forked
     from zonetool.atomic import write_atomic
     from zonetool.loader import NOT_YAML, ONE_SHOT_COMMAND, LoadError, load_paths
@@ -138,7 +158,7 @@ def export(
         """A big zone's BIND text is written in a child while its rules run here."""
         if len(zone) >= forked.MIN_RECORDS:
             target = _target(output, zone, output_text)
-            child = forked.start(lambda: render(zone, target))
+            child = forked.start(lambda: render(zone, target, now))
             if child is not None:
                 early[id(zone)] = (target, child)
 
@@ -157,10 +177,18 @@ def export(
         if not zones:
             fail("no zones to export", EXIT_USAGE)
         targets, folder = _targets(zones, output, output_text)
+        from zonetool.cli.dnssec import publish_child_ds
+
+        for changed in publish_child_ds(zones):  # a signed child's DS goes into its parent exported with it
+            stale = early.pop(id(changed), None)
+            if stale is not None:
+                stale[1].cancel()
         # Render everything before writing anything: a failure leaves every old file as it was.
-        texts = [_rendered(z, target, early.pop(id(z), None)) for z, target in zip(zones, targets, strict=True)]
+        texts = [_rendered(z, target, early.pop(id(z), None), now) for z, target in zip(zones, targets, strict=True)]
     except LoadError as exc:
         fail(str(exc), EXIT_USAGE)
+    except DnssecError as exc:  # a key that is missing or unusable (the message names the file)
+        fail(str(exc), EXIT_FINDINGS)
     finally:
         for _, child in early.values():  # not wanted (errors, another target): stop and reap them
             child.cancel()

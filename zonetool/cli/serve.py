@@ -354,6 +354,16 @@ def serve(
             keys=keys.values(), ixfr_history=ixfr_history,
         )
         responder.faults = ZoneFaults(lambda: responder.zones)  # the zones' `faults:`, following reloads (issue 4)
+        if publisher is not None:  # every swap (reload, runtime edit) gets the sinks' TLSA (--dane)
+            plain_swap = responder.swap
+
+            def swap_with_tlsa(new: Any) -> None:
+                assert publisher is not None
+                plain_swap(publisher(new))
+                if worker == 0:
+                    tell_dane()
+
+            responder.swap = swap_with_tlsa  # type: ignore[method-assign]
         if saved:
             from zonetool.server.journal import Journal
 
@@ -378,18 +388,8 @@ def serve(
             from zonetool.server.control import Control
 
             nonlocal control
-            control = Control(responder)
+            control = Control(responder, zones=file_zones if publisher is not None else ())
             made.swap = control.set_base
-        if publisher is not None:
-            base_swap = made.swap
-
-            def swap_with_tlsa(new: Any) -> None:
-                assert publisher is not None
-                base_swap(publisher(new))
-                if worker == 0:
-                    tell_dane()
-
-            made.swap = swap_with_tlsa
         return made
 
     api_server = None
@@ -460,6 +460,7 @@ def serve(
             events(f"smtp: {note}")
         events(f"smtp: STARTTLS with certificates of a test CA made now; senders trust it with {ca_file}")
     publisher = None
+    file_zones = zones  # as the files have them; `zones` gets the TLSA under --dane
     if dane:  # the sinks' certificates as TLSA in the served zones, at start and after every reload
         from zonetool.harness.dane import DanePublisher
 

@@ -114,7 +114,9 @@ def validate(
 
 def _rows(zone: Zone) -> list[tuple[str, int, str, str, object]]:
     """(owner, ttl, type, data, record) in canonical order: names (RFC 4034 6.1), SOA first, then type code."""
-    return [(r.owner.to_text(), r.ttl, r.rtype, r.rdata.to_text(), r) for r in zone.records()]
+    from zonetool.rrtypes import rdata_text  # native text of types kept as octets (TLSA, DS, ...), as export writes
+
+    return [(r.owner.to_text(), r.ttl, r.rtype, rdata_text(r.rdata, None)[1], r) for r in zone.records()]
 
 
 @app.command("compile")

@@ -93,3 +93,50 @@ def decode_key(kind: str, p: str) -> Key:
     if not isinstance(key, rsa.RSAPublicKey):
         return Key(kind, problem=f"p= holds a {type(key).__name__.removesuffix('PublicKey')} key, not an RSA key")
     return Key("rsa", key.key_size)
+
+
+def public_key_tags(data: bytes, kind: str | None = None) -> tuple[str, str]:
+    """(k=, p=) of a DKIM key record for a public key given as PEM, DER or base64.
+
+    RSA keys are published as SubjectPublicKeyInfo (RFC 6376 3.6.1), ed25519 keys as their 32 raw
+    octets (RFC 8463 4.2); `kind` (rsa, ed25519, None: the key's own) must agree with the key.
+    Raises ValueError saying why the key is unusable, to follow "the key ...".
+    """
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
+
+    key: object
+    if b"-----BEGIN" in data:
+        label = data.split(b"-----BEGIN", 1)[1].split(b"-----", 1)[0]
+        if b"PRIVATE" in label:
+            raise ValueError("is a private key: publish its public half (openssl pkey -in KEY -pubout)")
+        try:
+            key = serialization.load_pem_public_key(data)
+        except ValueError:
+            raise ValueError(f"is no PEM public key (it says BEGIN{label.decode('ascii', 'replace')}; "
+                             "expected BEGIN PUBLIC KEY)") from None
+    else:
+        try:
+            der = base64.b64decode(b"".join(data.split()), validate=True)
+        except (binascii.Error, ValueError):
+            der = data  # a DER file
+        if len(der) == 32:
+            key = ed25519.Ed25519PublicKey.from_public_bytes(der)  # RFC 8463 4.2: the raw key
+        else:
+            try:
+                key = serialization.load_der_public_key(der)
+            except ValueError:
+                raise ValueError("is no public key (PEM, or base64 of a SubjectPublicKeyInfo or of "
+                                 "32 ed25519 octets)") from None
+    if isinstance(key, rsa.RSAPublicKey):
+        found = "rsa"
+        raw = key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    elif isinstance(key, ed25519.Ed25519PublicKey):
+        found = "ed25519"
+        raw = key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    else:
+        name = type(key).__name__.removeprefix("_").removesuffix("PublicKey")
+        raise ValueError(f"is a {name} key; DKIM keys are rsa or ed25519 (RFC 8463 3)")
+    if kind is not None and kind != found:
+        raise ValueError(f"is an {found} key, but type says {kind}")
+    return found, base64.b64encode(raw).decode("ascii")

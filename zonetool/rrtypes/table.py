@@ -107,13 +107,17 @@ def _time_from_text(token: str) -> int:
 
 
 def _bitmap_from_types(tokens: list[str]) -> bytes:
-    # RFC 4034 4.1.2: windows of up to 32 octets
     codes = set()
     for token in tokens:
         code = type_from_text(token)
         if code is None:
             raise RdataError(f"unknown type {token!r} in type bitmap")
         codes.add(code)
+    return type_bitmap(codes)
+
+
+def type_bitmap(codes: set[int] | frozenset[int]) -> bytes:
+    """The type bit maps field of NSEC, NSEC3 and CSYNC (RFC 4034 4.1.2): windows of up to 32 octets."""
     out = bytearray()
     for window in sorted({c >> 8 for c in codes}):
         bits = bytearray(32)

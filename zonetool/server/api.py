@@ -187,6 +187,7 @@ class Api:
         r.add_delete("/queries", self.delete_queries)
         r.add_get("/smtp/events", self.smtp_events)
         r.add_put("/smtp/behaviours/{host}", self.smtp_behaviour)
+        r.add_put("/smtp/tls/{host}", self.smtp_tls)
         r.add_get("/events", self.events)
         r.add_get("/stats", self.stats)
         return app
@@ -374,6 +375,19 @@ class Api:
         except ValueError as exc:
             raise ControlError("behaviour", str(exc)) from None
         return web.json_response({"host": host, "behaviour": behaviour})
+
+    async def smtp_tls(self, request: web.Request) -> web.Response:
+        """Offer STARTTLS at that exchanger's sink or not, from the next connection on (issue 12 section 4)."""
+        sinks = self._smtp()
+        host = request.match_info["host"]
+        on = (await _body(request)).get("tls")
+        if not isinstance(on, bool):
+            raise ControlError("tls", "required: true (offer STARTTLS) or false")
+        try:
+            sinks.use_tls(host, on)
+        except KeyError as exc:
+            raise ControlError("host", str(exc.args[0])).with_status(404) from None
+        return web.json_response({"host": host, "tls": on})
 
     # -- server-sent events ----------------------------------------------------------------------
     async def events(self, request: web.Request) -> web.StreamResponse:

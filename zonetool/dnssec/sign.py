@@ -1,0 +1,201 @@
+"""Signing a zone: DNSKEY at the apex, an RRSIG for every authoritative RRset, an NSEC or NSEC3 chain.
+
+RFC 4035 2: every authoritative RRset is signed; at a delegation point only DS (and the NSEC)
+is, NS and glue are not (2.2); an NSEC is made for every authoritative name and delegation
+point, none for glue-only names (2.3). NSEC3 (RFC 5155 7.1) also covers empty non-terminals;
+RFC 9276 3.1 parameters: no extra iterations, empty salt, opt-out off (every delegation hashed).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import struct
+
+from zonetool.dnssec.canonical import canonical_rrset, lower_wire, name_order
+from zonetool.dnssec.keys import Key
+from zonetool.dnssec.policy import DnssecError, Policy, Window
+from zonetool.names import Name
+from zonetool.rrtypes import Generic, RRType
+from zonetool.rrtypes.table import type_bitmap
+from zonetool.zone import Record, RRset, Zone
+
+DNSKEY, RRSIG, NSEC, NSEC3 = int(RRType.DNSKEY), int(RRType.RRSIG), int(RRType.NSEC), int(RRType.NSEC3)
+NSEC3PARAM, DS, NS, SOA = int(RRType.NSEC3PARAM), int(RRType.DS), int(RRType.NS), int(RRType.SOA)
+_MADE_BY_SIGNING = frozenset({RRSIG, NSEC, NSEC3, NSEC3PARAM})  # replaced on every signing
+CLASS_IN = 1
+NSEC3_SHA1 = 1  # RFC 5155 11: the one hash algorithm
+ORIGIN_TAG = "dnssec"  # Record.origin of what signing adds
+
+
+class SigningError(DnssecError):
+    """A zone that cannot be signed as asked (no key, no SOA): the message says why."""
+
+
+def nsec3_hash(name: Name, salt: bytes = b"", iterations: int = 0) -> bytes:
+    """RFC 5155 5: IH(salt, x, k), x the owner in canonical wire form."""
+    digest = hashlib.sha1(lower_wire(name) + salt).digest()
+    for _ in range(iterations):
+        digest = hashlib.sha1(digest + salt).digest()
+    return digest
+
+
+def nsec3_owner(digest: bytes, origin: Name) -> Name:
+    label = base64.b32hexencode(digest).decode("ascii").rstrip("=").lower().encode("ascii")
+    return Name((label, *origin.labels))
+
+
+class Signer:
+    """Makes RRSIGs over RRsets with a zone's keys for one window (RFC 4034 3.1.8.1)."""
+
+    def __init__(self, origin: Name, keys: list[Key], win: Window) -> None:
+        if not keys:
+            raise SigningError(f"no key to sign {origin} with")
+        seps = [k for k in keys if k.is_sep]
+        zsks = [k for k in keys if not k.is_sep]
+        self.key_keys = seps or zsks  # the DNSKEY RRset: the SEP keys (KSK or CSK)
+        self.zone_keys = zsks or seps  # everything else: the ZSKs, or the CSK
+        self.signer = lower_wire(origin)
+        self.win = win
+
+    def rrsigs(self, owner: Name, code: int, ttl: int, rdatas: list[Generic] | list[object]) -> list[Generic]:
+        """The RRSIG RDATA over one RRset, one per signing key."""
+        labels = len(owner.labels) - (1 if owner.is_wildcard() else 0)  # RFC 4034 3.1.3
+        head = lower_wire(owner) + struct.pack("!HHI", code, CLASS_IN, ttl)
+        body = b"".join(head + len(rd).to_bytes(2, "big") + rd for rd in canonical_rrset(rdatas))  # type: ignore[arg-type]
+        out = []
+        for key in self.key_keys if code == DNSKEY else self.zone_keys:
+            fields = struct.pack("!HBBIIIH", code, key.algorithm, labels, ttl, self.win.expiration,
+                                 self.win.inception, key.tag) + self.signer
+            out.append(Generic(RRSIG, fields + key.sign(fields + body)))
+        return out
+
+
+def sign_zone(zone: Zone, keys: list[Key], policy: Policy, win: Window, dnskey_ttl: int) -> Zone:
+    """A signed copy of `zone`: its records (old RRSIG/NSEC/NSEC3 dropped), DNSKEYs, signatures, denial chain.
+
+    The copy shares the unchanged RRsets of `zone` (neither is changed afterwards by signing)."""
+    origin = zone.origin
+    soa_rec = zone.soa_record()
+    if soa_rec is None:
+        raise SigningError(f"{origin} has no SOA: nothing to sign")
+    signer = Signer(origin, keys, win)
+    out = Zone(origin, zone.file)
+    out.auto_serial, out.silence, out.faults_spec = zone.auto_serial, zone.silence, zone.faults_spec
+    out.dnssec, out.mta_sts = zone.dnssec, getattr(zone, "mta_sts", None)
+    nodes = out.nodes
+    for name, node in zone.nodes.items():
+        if name.is_subdomain_of(origin):
+            kept = {code: rrset for code, rrset in node.items() if code not in _MADE_BY_SIGNING}
+            if kept:
+                nodes[name] = kept
+    apex = nodes.setdefault(origin, {})
+    old = apex.get(DNSKEY)
+    published = RRset(origin, DNSKEY, list(old.records) if old else [])
+    for key in keys:
+        dnskey = Generic(DNSKEY, key.dnskey())
+        if dnskey not in published.rdata_set():
+            published.records.append(Record(origin, dnskey_ttl, dnskey, origin=ORIGIN_TAG))
+            published.rdata_set().add(dnskey)
+    apex[DNSKEY] = published
+    soa = soa_rec.rdata
+    negative_ttl = min(soa_rec.ttl, soa.minimum)  # type: ignore[attr-defined]  # RFC 9077 3
+    if policy.denial == "nsec3":
+        param = Generic(NSEC3PARAM, bytes((NSEC3_SHA1, 0, 0, 0, 0)))
+        apex[NSEC3PARAM] = RRset(origin, NSEC3PARAM, [Record(origin, negative_ttl, param, origin=ORIGIN_TAG)])
+    cuts = out.cuts
+    # the zone's authoritative names and delegation points, in canonical order; glue-only names left out
+    names = sorted((n for n in nodes if not _occluded(out, n)), key=name_order)
+    if policy.denial == "nsec3":
+        chain = _nsec3_chain(out, names, cuts, negative_ttl)
+    else:
+        chain = _nsec_chain(out, names, cuts, negative_ttl)
+    # signatures: every authoritative RRset (at a cut only DS), then the chain's records
+    for name in names:
+        node = nodes[name]
+        at_cut = name in cuts
+        sigs: list[Record] = []
+        for code, rrset in node.items():
+            if not at_cut or code == DS:
+                sigs.extend(_signed(signer, rrset))
+        if sigs:
+            node[RRSIG] = RRset(name, RRSIG, sigs)
+    for record in chain:
+        owner, code = record.owner, record.code
+        sigs = [Record(owner, record.ttl, rd, origin=ORIGIN_TAG)
+                for rd in signer.rrsigs(owner, code, record.ttl, [record.rdata])]
+        node = nodes.setdefault(owner, {})
+        node[code] = RRset(owner, code, [record])
+        rrsig = node.get(RRSIG)
+        if rrsig is None:
+            node[RRSIG] = RRset(owner, RRSIG, sigs)
+        else:
+            rrsig.records.extend(sigs)
+    out._ents = out._cuts = None
+    return out
+
+
+def _signed(signer: Signer, rrset: RRset) -> list[Record]:
+    ttl = rrset.ttl
+    return [Record(rrset.owner, ttl, rd, origin=ORIGIN_TAG)
+            for rd in signer.rrsigs(rrset.owner, rrset.code, ttl, rrset.rdatas)]
+
+
+def _occluded(zone: Zone, name: Name) -> bool:
+    return not name.is_subdomain_of(zone.origin) or zone.is_occluded(name)
+
+
+_bitmaps: dict[frozenset[int], bytes] = {}
+
+
+def _bitmap(codes: frozenset[int]) -> bytes:
+    found = _bitmaps.get(codes)
+    if found is None:
+        found = _bitmaps[codes] = type_bitmap(codes)
+    return found
+
+
+def _types_at(zone: Zone, name: Name, cuts: set[Name]) -> set[int]:
+    """The types a denial record lists for `name`: at a cut only NS and DS (RFC 4035 2.3, RFC 5155 7.1)."""
+    codes = set(zone.nodes[name])
+    if name in cuts:
+        codes &= {NS, DS}
+    return codes
+
+
+def _nsec_chain(zone: Zone, names: list[Name], cuts: set[Name], ttl: int) -> list[Record]:
+    """RFC 4034 4: each name points at the next in canonical order, the last at the apex."""
+    out = []
+    for i, name in enumerate(names):
+        following = names[(i + 1) % len(names)]
+        codes = frozenset(_types_at(zone, name, cuts) | {NSEC, RRSIG})
+        out.append(Record(name, ttl, Generic(NSEC, lower_wire(following) + _bitmap(codes)), origin=ORIGIN_TAG))
+    return out
+
+
+def _nsec3_chain(zone: Zone, names: list[Name], cuts: set[Name], ttl: int) -> list[Record]:
+    """RFC 5155 7.1: one NSEC3 per name and empty non-terminal, in hash order, the last pointing at the first."""
+    origin = zone.origin
+    every: set[Name] = set(names)
+    depth = len(origin.labels)
+    for name in names:  # empty non-terminals above authoritative names (RFC 5155 7.1 step 4)
+        labels = name.labels
+        for i in range(1, len(labels) - depth):
+            parent = Name(labels[i:])
+            if parent in every:
+                break
+            every.add(parent)
+    hashed = sorted((nsec3_hash(name), name) for name in every)
+    head = bytes((NSEC3_SHA1, 0)) + (0).to_bytes(2, "big") + b"\x00"  # flags 0 (no opt-out), 0 iterations, no salt
+    out = []
+    for i, (digest, name) in enumerate(hashed):
+        following = hashed[(i + 1) % len(hashed)][0]
+        if name in zone.nodes:
+            codes = _types_at(zone, name, cuts)
+            if name not in cuts or DS in codes:
+                codes.add(RRSIG)
+        else:
+            codes = set()  # an empty non-terminal
+        data = head + bytes((len(following),)) + following + _bitmap(frozenset(codes))
+        out.append(Record(nsec3_owner(digest, origin), ttl, Generic(NSEC3, data), origin=ORIGIN_TAG))
+    return out
