@@ -239,8 +239,14 @@ remote-control:
     return conf
 
 
-def serving_line(stderr: Path) -> str:
-    return next((x for x in stderr.read_text().splitlines() if "serving " in x), "")
+def serving_line(stderr: Path, timeout: float = 30.0) -> str:
+    """The start line; waited for, since UDP may answer a moment before the line is printed."""
+    deadline = time.monotonic() + timeout
+    while True:
+        line = next((x for x in stderr.read_text().splitlines() if "serving " in x), "")
+        if line or time.monotonic() > deadline:
+            return line
+        time.sleep(0.05)
 
 
 def nsd_binary(name: str) -> str | None:

@@ -368,3 +368,55 @@ def test_an_edit_right_after_start_is_not_lost(tmp_path: Path) -> None:
         while server.reloads < 2 and time.monotonic() < deadline + 10:
             time.sleep(0.01)
         assert ask(server.port, "h1.example.com", "TXT").answer[0][0].strings == (b"after",)
+
+
+def test_a_reload_told_what_changed_does_not_look_at_the_other_files(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """issue 11 B: with inotify's list of written files, one edit of 50 costs one stat and one read,
+    not a listing and a stat of every file; a file the listing lacks (a new one) lists again."""
+    from zonetool import loader
+    from zonetool.server import zonesource
+    from zonetool.server.zonesource import ZoneSource
+
+    for i in range(50):
+        (tmp_path / f"z{i}.yaml").write_text(YAML.format(v=1, extra="").replace("example.com", f"z{i}.example"))
+    source = ZoneSource([tmp_path])
+    assert source.load().zones is not None
+    listings: list[object] = []
+    stats: list[str] = []
+    real_list, real_stat = loader.zone_files, zonesource._stat_of
+    monkeypatch.setattr(loader, "zone_files", lambda *a, **k: (listings.append(a), real_list(*a, **k))[1])
+    monkeypatch.setattr(zonesource, "_stat_of", lambda p: (stats.append(p), real_stat(p))[1])
+    asked: list[str] = []
+    real_load = source._load_file
+    monkeypatch.setattr(source, "_load_file", lambda p: (asked.append(str(p)), real_load(p))[1])
+    edited = tmp_path / "z7.yaml"
+    edited.write_text(YAML.format(v=22, extra="").replace("example.com", "z7.example"))
+    outcome = source.load(changed={str(edited.resolve())})
+    assert listings == [] and stats == [str(edited)] * 2  # its stat now, and again after reading it
+    assert asked == [str(edited)]  # the other 49 files' zones are taken as they were, not asked for
+    assert [o.to_text() for o in outcome.changed] == ["z7.example."] and outcome.zones is not None
+    assert len(outcome.zones) == 50
+    assert source.loaded_signature == source.signature()  # the same picture a full look gives
+
+    stats.clear()
+    new = tmp_path / "z50.yaml"
+    new.write_text(YAML.format(v=1, extra="").replace("example.com", "z50.example"))
+    outcome = source.load(changed={str(new.resolve())})
+    assert len(listings) == 1 and outcome.zones is not None and len(outcome.zones) == 51
+
+
+def test_the_inotify_watcher_tells_the_reload_which_files_were_written(tmp_path: Path) -> None:
+    zone, server = watched(tmp_path)
+    told: list[object] = []
+    real = server.source.load
+    server.source.load = lambda full=False, changed=None: (told.append(changed), real(full, changed))[1]
+    with server:
+        deadline = time.monotonic() + 5
+        while server.watching == "" and time.monotonic() < deadline:
+            time.sleep(0.01)
+        zone.write_text(names_zone(3, "new"))
+        while server.reloads == 0 and time.monotonic() < deadline + 5:
+            time.sleep(0.01)
+        assert ask(server.port, "h1.example.com", "TXT").answer[0][0].strings == (b"new",)
+    assert told == [{str(zone.resolve())}]

@@ -3,14 +3,18 @@
 A zone is judged on its own while it loads (`loader.judge`): an SPF include of another domain
 then counts as one lookup, a DMARC report domain is not ours to check. When several zones are
 validated together, the `cross_zone` rules run again for each zone that names another one, with
-the others as `peers`, and their findings replace that zone's first ones. This is an edge (it
+the others as `peers`, and their findings replace that zone's first ones. A server keeps a
+`Refiner` so that a reload re-runs them only where the change can reach. This is an edge (it
 re-reads a YAML file to place what it found), called from `loader.load_paths`.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from zonetool.findings import Finding
 from zonetool.names import Name, NameError_
@@ -19,23 +23,156 @@ from zonetool.rules import RULES, apply_silence, run_rules
 from zonetool.rules.base import Peers
 from zonetool.zone import Zone
 
+T = TypeVar("T")
 TXT_CODE, TLSA_CODE = int(RRType.TXT), int(RRType.TLSA)
 _DOMAIN = re.compile(rb"[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)+")
 
 
-def refine(zones: list[Zone], findings: list[Finding]) -> list[Finding]:
+@dataclass(slots=True)
+class _Judged:
+    """One zone's cross-zone verdict: what its rules found with the peers (None: it names no peer, its
+    own findings stand) and the origins they looked up (None: all of them, through `Context.across`)."""
+
+    zone: Zone
+    looked: frozenset[Name] | None
+    found: list[Finding] | None
+
+
+class _Watched(Peers):
+    """Peers that note which origins are looked up while one zone is judged (hits and misses alike:
+    a zone added at a missed origin would have answered), and when a rule reads them all."""
+
+    def __init__(self, zones: Iterable[Zone]) -> None:
+        super().__init__(zones)
+        self.looked: set[Name] = set()
+        self.everything = False
+
+    def get(self, key: Name, default: Zone | None = None) -> Zone | None:  # type: ignore[override]
+        self.looked.add(key)
+        return super().get(key, default)
+
+    def __getitem__(self, key: Name) -> Zone:
+        self.looked.add(key)
+        return super().__getitem__(key)
+
+    def __contains__(self, key: object) -> bool:
+        if isinstance(key, Name):
+            self.looked.add(key)
+        return super().__contains__(key)
+
+    def _all(self) -> None:
+        self.everything = True
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        self._all()
+        return super().__iter__()
+
+    def keys(self):  # type: ignore[no-untyped-def]
+        self._all()
+        return super().keys()
+
+    def values(self):  # type: ignore[no-untyped-def]
+        self._all()
+        return super().values()
+
+    def items(self):  # type: ignore[no-untyped-def]
+        self._all()
+        return super().items()
+
+    def memo(self, key: str, build: Callable[[Peers], T]) -> T:
+        self._all()  # an index over every zone (tlsa-not-exchanger's MX hosts)
+        return super().memo(key, build)
+
+    def start(self, zone: Zone) -> None:
+        self.looked = {zone.origin}
+        self.everything = False
+
+    def taken(self) -> frozenset[Name] | None:
+        return None if self.everything else frozenset(self.looked)
+
+
+class Refiner:
+    """Cross-zone verdicts kept from one load to the next (a server's reloads, issue 11): a zone's
+    rules run again only if its file changed or a zone it looked up changed, appeared or went, so
+    one edited customer zone of 10,000 re-runs one zone's rules, and an edited provider zone re-runs
+    every zone that includes it. The findings are those of `refine` without it."""
+
+    def __init__(self) -> None:
+        self._by_origin: dict[Name, Zone] = {}  # the last load's peers, as a plain dict
+        self._zones: dict[int, Zone] | None = None  # id(zone) -> zone, of the last load
+        self._judged: dict[int, _Judged] = {}  # id(zone) -> its verdict (the entry holds the zone)
+
+    def peers(self, zones: list[Zone]) -> tuple[_Watched, set[Name]]:
+        """This load's peers and the origins whose zone is another object than at the last load, new
+        or gone. Built from the last load's by replacing what changed (zones compared by identity),
+        so an edit among 10,000 zones does not hash 10,000 origins again."""
+        now = {id(z): z for z in zones}
+        before = self._zones
+        if before is not None and len(self._by_origin) == len(before):  # no two files with one origin
+            plain = self._by_origin.copy()
+            moved: set[Name] = set()
+            for key, zone in before.items():
+                if key not in now and plain.get(zone.origin) is zone:
+                    del plain[zone.origin]
+                    moved.add(zone.origin)
+            for key, zone in now.items():
+                if key not in before:
+                    plain[zone.origin] = zone
+                    moved.add(zone.origin)
+            if len(plain) == len(now):
+                everyone = _Watched(())
+                dict.update(everyone, plain)
+                self._by_origin, self._zones = plain, now
+                return everyone, moved
+        everyone = _Watched(zones)
+        plain = dict(dict.items(everyone))
+        old = self._by_origin
+        moved = {o for o, z in plain.items() if old.get(o) is not z}
+        moved.update(o for o in old if o not in plain)
+        self._by_origin, self._zones = plain, now
+        return everyone, moved
+
+    def reusable(self, zone: Zone, moved: set[Name]) -> _Judged | None:
+        judged = self._judged.get(id(zone))
+        if judged is None or judged.zone is not zone:
+            return None
+        if judged.looked is None:
+            return judged if not moved else None
+        return judged if judged.looked.isdisjoint(moved) else None
+
+    def keep(self, judged: list[_Judged]) -> None:
+        self._judged = {id(j.zone): j for j in judged}
+
+    def forget(self) -> None:
+        self._by_origin, self._zones, self._judged = {}, None, {}
+
+
+def refine(zones: list[Zone], findings: list[Finding], refiner: Refiner | None = None) -> list[Finding]:
     """`findings` with each cross-zone rule's findings for a zone that names another one redone
-    with the other zones as peers (the same list when fewer than two zones are loaded)."""
+    with the other zones as peers (the same list when fewer than two zones are loaded). With a
+    `refiner`, verdicts of the last load that no change can touch are reused (see Refiner)."""
     if len(zones) < 2:
+        if refiner is not None:
+            refiner.forget()
         return findings
     cross = [code for code, r in RULES.items() if r.cross_zone]
-    everyone = Peers(zones)  # one set for all zones: its indexes are built once
+    # one set for all zones: its indexes are built once
+    everyone, moved = refiner.peers(zones) if refiner is not None else (_Watched(zones), set())
+    verdicts: list[_Judged] = []
     redone: dict[str | None, list[Finding]] = {}
     for zone in zones:
-        if not _names_a_peer(zone, everyone):
-            continue
-        found = apply_silence(run_rules(zone, only=cross, peers=everyone), zone.silence)
-        redone[zone.file] = _place(found, zone)
+        judged = refiner.reusable(zone, moved) if refiner is not None else None
+        if judged is None:
+            everyone.start(zone)
+            found = None
+            if _names_a_peer(zone, everyone):
+                found = _place(apply_silence(run_rules(zone, only=cross, peers=everyone), zone.silence), zone)
+            judged = _Judged(zone, everyone.taken(), found)
+        verdicts.append(judged)
+        if judged.found is not None:
+            redone[zone.file] = judged.found
+    if refiner is not None:
+        refiner.keep(verdicts)
     if not redone:
         return findings
     codes = set(cross)

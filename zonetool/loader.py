@@ -14,12 +14,16 @@ import difflib
 import errno
 import gc
 import os
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from zonetool.findings import Finding, Severity, Where, error, not_utf8, warning
 from zonetool.zone import Zone
+
+if TYPE_CHECKING:
+    from zonetool.crosszone import Refiner
 
 YAML_SUFFIXES = (".yaml", ".yml")
 BIND_SUFFIX = ".zone"
@@ -61,6 +65,7 @@ class Loaded:
     zones: list[Zone] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
+    notes: list[Finding] = field(default_factory=list)  # what listing the folders found (skipped files)
 
     def has_errors(self, strict: bool = False) -> bool:
         return has_errors(self.findings, strict)
@@ -341,29 +346,49 @@ def load_paths(
     load: Callable[[Path], tuple[Zone | None, list[Finding]]] | None = None,
     empty_ok: bool = False,
     policy: Policy = LONG_RUNNING,
+    refiner: Refiner | None = None,
 ) -> Loaded:
     """Every zone under `paths`; raises LoadError for usage problems, reports the rest as findings.
 
     `load` reads one file (default `load_file` with `policy`); a long-running server passes one
     that reuses what it built for files that did not change, so a reload costs what changed, not
-    the whole set. `empty_ok`: see `zone_files`.
+    the whole set, and its `refiner` (zonetool.crosszone) re-runs the cross-zone rules only where
+    a change can reach. `empty_ok`: see `zone_files`.
     """
-    loaded = Loaded()
+    notes: list[Finding] = []
+    files = zone_files(paths, notes, empty_ok)
+    return load_listed(files, notes, load, policy, refiner)
+
+
+def load_listed(
+    files: Sequence[str | Path],
+    notes: Iterable[Finding] = (),
+    load: Callable[[Path], tuple[Zone | None, list[Finding]]] | None = None,
+    policy: Policy = LONG_RUNNING,
+    refiner: Refiner | None = None,
+) -> Loaded:
+    """`load_paths` of files already listed (`zone_files`), `notes` being what the listing found
+    (its skipped-file warnings, which come first): a server that knows from inotify which files
+    changed lists a 10,000-file folder without scanning it again."""
+    loaded = Loaded(notes=list(notes))
+    loaded.findings.extend(loaded.notes)
     origins: dict[object, str] = {}
-    for p in zone_files(paths, loaded.findings, empty_ok):
+    for p in files:
         file = str(p)
-        zone, findings = load(p) if load is not None else load_file(p, policy)
+        zone, findings = load(p) if load is not None else load_file(p, policy)  # type: ignore[arg-type]
         findings = list(findings)  # the duplicate-origin finding below must not land in a cached list
         loaded.files.append(file)
         if zone is not None:
             first = origins.setdefault(zone.origin, file)
             if first != file:
-                findings.append(_duplicate_origin(zone, first, p))
+                findings.append(_duplicate_origin(zone, first, Path(p)))
             loaded.zones.append(zone)
         loaded.findings.extend(findings)
+    from zonetool.blocks.mailpolicy import authorize_reports
     from zonetool.crosszone import refine  # rules that read the other zones (SPF includes, DMARC reports)
 
-    loaded.findings = refine(loaded.zones, loaded.findings)
+    loaded.zones = authorize_reports(loaded.zones)  # the DMARC report consent records (RFC 7489 7.1)
+    loaded.findings = refine(loaded.zones, loaded.findings, refiner)
     return loaded
 
 

@@ -23,7 +23,11 @@ RCODE_NAMES = {
     3: "NXDOMAIN",
     4: "NOTIMP",
     5: "REFUSED",
+    6: "YXDOMAIN",  # RFC 2136 2.2: the UPDATE prerequisites' answers
+    7: "YXRRSET",
+    8: "NXRRSET",
     9: "NOTAUTH",
+    10: "NOTZONE",
     16: "BADVERS",
 }
 

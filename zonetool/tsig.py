@@ -263,3 +263,66 @@ def reply_problem(data: bytes, key: Key, request_mac: bytes, now: int | None = N
 def check_reply(data: bytes, key: Key, request_mac: bytes, now: int | None = None) -> bool:
     """Whether a single reply (a NOTIFY's answer) is signed by `key` over our request's MAC."""
     return reply_problem(data, key, request_mac, now) is None
+
+
+class ReplyError(Exception):
+    """A reply to our signed request that does not verify, or the server's TSIG error (`error`)."""
+
+    def __init__(self, message: str, error: int = 0) -> None:
+        super().__init__(message)
+        self.error = error
+
+
+MAX_UNSIGNED = 99  # RFC 8945 5.3.1: a client accepts up to 99 unsigned messages between signed ones
+
+
+class ReplyVerifier:
+    """Checks every reply to one signed request (an AXFR's messages, an UPDATE's answer): the first
+    over the request's MAC with every variable, each later signed one over the MAC before it, the
+    unsigned messages since, and the timers (RFC 8945 5.3.1); each within its fudge of `now` (5.4.3)."""
+
+    __slots__ = ("_pending", "_prior", "key", "signed")
+
+    def __init__(self, key: Key, request_mac: bytes) -> None:
+        self.key = key
+        self._prior = request_mac
+        self._pending: list[bytes] = []
+        self.signed = 0
+
+    def check(self, data: bytes, now: int) -> None:
+        """One reply, in the order received; raises ReplyError."""
+        start = tsig_start(data)
+        if start is None:
+            if not self.signed:
+                raise ReplyError("the reply is not signed (no TSIG record)")
+            if len(self._pending) == MAX_UNSIGNED:
+                raise ReplyError(f"more than {MAX_UNSIGNED} unsigned messages in a row")
+            self._pending.append(data)
+            return
+        try:
+            record = read_tsig(data, start)
+        except TsigFormError as exc:
+            raise ReplyError(f"the reply's TSIG cannot be read: {exc}") from None
+        key = self.key
+        if record.error:  # the server's verdict on our request: BADKEY, BADSIG unsigned (5.2.1, 5.2.2)
+            raise ReplyError(f"the server answered {ERROR_NAMES.get(record.error, f'TSIG error {record.error}')}",
+                             record.error)
+        if record.key_name != key.name or record.algorithm != key.algorithm_name:
+            raise ReplyError(f"the reply is signed with another key ({record.key_name.to_text()})")
+        if self.signed == 0:
+            covered = _variables(key, record.time_signed, record.fudge, record.error, record.other)
+        else:
+            covered = _timers(record.time_signed, record.fudge)
+        digest = _prior(self._prior) + b"".join(self._pending) + _unsigned(data, record) + covered
+        if not hmac.compare_digest(key.mac(digest), record.mac):
+            raise ReplyError("the reply's MAC does not verify (BADSIG)", BADSIG)
+        if abs(now - record.time_signed) > record.fudge:
+            raise ReplyError(f"the reply was signed {record.time_signed - now:+d} s from our clock (BADTIME)",
+                             BADTIME)
+        self._prior, self._pending = record.mac, []
+        self.signed += 1
+
+    def finish(self) -> None:
+        """After the last message: it must have been signed (RFC 8945 5.3.1)."""
+        if self._pending or not self.signed:
+            raise ReplyError("the last message of the reply is not signed")

@@ -7,6 +7,7 @@ from zonetool.cli import bindfiles as _bindfiles  # noqa: F401
 from zonetool.cli import dnssec as _dnssec  # noqa: F401
 from zonetool.cli import edit as _edit  # noqa: F401
 from zonetool.cli import examples as _examples  # noqa: F401
+from zonetool.cli import push as _push  # noqa: F401
 from zonetool.cli import route as _route  # noqa: F401
 from zonetool.cli import rules as _rules  # noqa: F401
 from zonetool.cli import serve as _serve  # noqa: F401

@@ -149,7 +149,7 @@ def export(
 
     now = parse_time(sign_time)
     from zonetool import forked
-    from zonetool.atomic import write_atomic
+    from zonetool.atomic import write_atomic_many
     from zonetool.loader import NOT_YAML, ONE_SHOT_COMMAND, LoadError, load_paths
 
     early: dict[int, tuple[Path | None, forked.Child[str]]] = {}  # id(zone) -> (its target, the child writing it)
@@ -197,10 +197,10 @@ def export(
     if folder is not None:
         folder.mkdir(parents=True, exist_ok=True)
     written: list[dict[str, object]] = []
+    # one sync for all the files, not two fsyncs per file (10,000 zones: 30 s of them here)
+    write_atomic_many([(target, text) for target, text in zip(targets, texts, strict=True) if target is not None])
     policies = _write_policies(zones, mta_sts, as_json) if mta_sts is not None else []
     for zone, target, text in zip(zones, targets, texts, strict=True):
-        if target is not None:
-            write_atomic(target, text)
         if as_json:
             soa = zone.soa
             written.append({"origin": zone.origin.to_text(), "file": None if target is None else str(target),

@@ -7,6 +7,7 @@ followed, so their lookups count too; targets elsewhere count as one term each.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 
 from zonetool.findings import Severity
@@ -20,11 +21,18 @@ ERROR, WARNING = Severity.ERROR, Severity.WARNING
 MAX_LOOKUPS, MAX_VOID = 10, 2  # RFC 7208 4.6.4
 
 
+# Parsed records are frozen (spf.Spf, spf.Term) and a pure function of the text, and a provider's
+# 10,000 customers publish a handful of texts (and each one's include target is read by all of them):
+# each text is parsed once per process, not once per zone that has or follows it (issue 11).
+_parse = functools.lru_cache(maxsize=4096)(spf.parse)
+_domain = functools.lru_cache(maxsize=4096)(domain_name)
+
+
 def _spf(ctx: Context) -> list[tuple[Record, spf.Spf]]:
     """Every SPF record of the zone, parsed once per run."""
 
     def build(ctx: Context) -> list[tuple[Record, spf.Spf]]:
-        return [(r, parsed) for r, text in txt_records(ctx) if (parsed := spf.parse(text)) is not None]
+        return [(r, parsed) for r, text in txt_records(ctx) if (parsed := _parse(text)) is not None]
 
     return ctx.memo("spf", build)
 
@@ -109,7 +117,7 @@ def spf_too_long(ctx: Context) -> Iterator[Hit]:
 
 
 def _spf_at(zone: Zone, name: Name) -> list[spf.Spf]:
-    return [p for _, text in txt_at(zone, name) if (p := spf.parse(text)) is not None]
+    return [p for _, text in txt_at(zone, name) if (p := _parse(text)) is not None]
 
 
 class _Walk:
@@ -134,7 +142,7 @@ class _Walk:
         return total
 
     def follow(self, target: str, stack: tuple[Name, ...]) -> int:
-        name = domain_name(target)
+        name = _domain(target)
         zone = self.ctx.zone_of(name) if name is not None else None
         if name is None or zone is None:
             self.outside.append(target)
@@ -195,7 +203,7 @@ def spf_include_no_spf(ctx: Context) -> Iterator[Hit]:
         for t in record.terms:
             if t.name not in ("include", "redirect") or t.target is None or t.problem is not None:
                 continue
-            name = domain_name(t.target)
+            name = _domain(t.target)
             zone = ctx.zone_of(name) if name is not None else None
             if name is not None and zone is not None and len(_spf_at(zone, name)) != 1:
                 yield hit(r, f"SPF `{t.text}` {at(t.start)}: {t.target} publishes "
@@ -209,7 +217,7 @@ def _voids(ctx: Context, owner: Name, record: spf.Spf) -> list[spf.Term]:
     for t in record.mechanisms:
         if t.name not in ("a", "mx", "exists") or t.problem is not None:
             continue
-        name = domain_name(t.target) if t.target else owner
+        name = _domain(t.target) if t.target else owner
         if name is None or "%" in (t.target or ""):
             continue
         zone = ctx.zone_of(name)

@@ -7,7 +7,7 @@ the runner swaps it in, keeps its IXFR history and sends NOTIFY for it like for 
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from zonetool.catalog import Catalog
 from zonetool.names import Name
@@ -22,8 +22,8 @@ class CatalogSource(ZoneSource):
         super().__init__(paths, strict=strict, grace=grace)
         self.catalog = Catalog(catalog)
 
-    def load(self, full: bool = False) -> Outcome:
-        outcome = super().load(full)
+    def load(self, full: bool = False, changed: Iterable[str] | None = None) -> Outcome:
+        outcome = super().load(full, changed)
         if outcome.zones is None:
             return outcome
         name = self.catalog.name

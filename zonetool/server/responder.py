@@ -251,10 +251,10 @@ class Responder:
         for zone, _old, step in self._deltas(zones, prepared):
             if step is not None:
                 self.histories.setdefault(zone.origin, ixfr.History(self.ixfr_history)).add(step, len(zone))
-        served = {zone.origin for zone in zones}
-        for origin in [o for o in self.histories if o not in served]:
+        zoneset = ZoneSet(zones)
+        for origin in [o for o in self.histories if o not in zoneset.by_apex]:
             del self.histories[origin]
-        self._snap = _Snapshot(ZoneSet(zones))
+        self._snap = _Snapshot(zoneset)
 
     def prepare(self, zones: Sequence[Zone]) -> None:
         """Compute the IXFR deltas of the next `swap(zones)` now, off the event loop (a reload calls
@@ -266,11 +266,15 @@ class Responder:
         """(new, old, delta) for each zone that is a new version of one served now."""
         if not self.ixfr_history:
             return
-        before = {zone.origin: zone for zone in self.zones}
+        current = self._snap.zoneset
+        # by identity first: a reload of one file among 10,000 looks up one origin, not all of them
+        served = {id(zone) for zone in current.zones}
         for zone in zones:
-            old = before.get(zone.origin)
-            if old is None or old is zone:
+            if id(zone) in served:
                 continue  # a zone object reused by the reload is the same version
+            old = current.by_apex.get(zone.origin)
+            if old is None or old is zone:
+                continue
             done = prepared.get(id(zone))
             yield zone, old, done[1] if done is not None and done[0] is old else ixfr.delta(old, zone)
 

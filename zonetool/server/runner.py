@@ -267,8 +267,12 @@ class Server:
             return path in explicit or (os.path.dirname(path) in folders and path.endswith(ZONE_SUFFIXES))
 
         writing: dict[str, float] = {}  # written to and not closed yet: never read half-way
+        # the files written since the last reload (the source then looks at those alone); None: unknown
+        dirty: set[str] | None = set()
         # a change between the load and the watches (or during a load) shows in the signature
         due, last = source.signature() != source.loaded_signature, 0.0
+        if due:
+            dirty = None
         while True:
             await asyncio.sleep(TICK)
             now = loop.time()
@@ -278,20 +282,22 @@ class Server:
                 if not ours(path):
                     continue
                 last = now
+                if dirty is not None:
+                    dirty.add(path)
                 if mask & IN_MODIFY:
                     writing.setdefault(path, now)
                 if mask & DONE:
                     writing.pop(path, None)
                     due = True
             if notifier.overflowed:  # the kernel dropped events: look at everything
-                notifier.overflowed, due, last = False, True, now
+                notifier.overflowed, due, last, dirty = False, True, now, None
             for path, since in list(writing.items()):
                 if now - since >= WRITER_TIMEOUT:  # a writer that never closes: read what it wrote
                     del writing[path]
                     due = True
             if due and not writing and now - last >= settle:
-                due = False
-                await self._reload("file change")
+                due, changed, dirty = False, dirty, set()
+                await self._reload("file change", changed=changed)
             elif not due and source.grace_due():
                 await self._reload("a vanished file's grace period is over")
 
@@ -324,15 +330,16 @@ class Server:
             pending = None
             await self._reload("file change")
 
-    async def _reload(self, reason: str, full: bool = False) -> bool:
-        """Load and swap in the new version. The watchers read only the files that changed; `full`
-        (SIGHUP, an explicit reload) reads every file again, since a BIND file's $INCLUDE may have
-        changed behind it."""
+    async def _reload(self, reason: str, full: bool = False, changed: set[str] | None = None) -> bool:
+        """Load and swap in the new version. The watchers read only the files that changed (`changed`:
+        the paths inotify saw written, so the folders need not be looked at again); `full` (SIGHUP,
+        an explicit reload) reads every file again, since a BIND file's $INCLUDE may have changed
+        behind it."""
         assert self.source is not None and self._reload_lock is not None
         loop = asyncio.get_running_loop()
         async with self._reload_lock:
             try:
-                outcome: Outcome = await loop.run_in_executor(None, lambda: self.source.load(full))
+                outcome: Outcome = await loop.run_in_executor(None, lambda: self.source.load(full, changed))
             except Exception as exc:  # an unreadable file or a loader bug: keep serving what we have
                 from zonetool.loader import LoadError
 
@@ -362,11 +369,12 @@ class Server:
                 )
             self.swap(outcome.zones)
             self.reloads += 1
-            serials = ", ".join(
-                f"{z.origin.to_text()} serial {z.soa.serial if z.soa else '-'}"
-                for z in outcome.zones
-                if z.origin in outcome.changed
-            )
+            # the changed zones, as the serial book stamped them: not a look at each of 10,000 (issue 11)
+            # (a zone added after the book, as the catalog is, is looked for among the zones)
+            changed = [self.source.serials.zone(origin) or next((z for z in outcome.zones if z.origin == origin), None)
+                       for origin in outcome.changed]
+            serials = ", ".join(f"{z.origin.to_text()} serial {z.soa.serial if z.soa else '-'}"
+                                for z in changed if z is not None)
             summary = served_findings(outcome)
             extra = f"; {summary} served as they are" if summary else ""
             self.events(f"reloaded ({reason}): {serials or 'no zone changed'}{extra}")

@@ -22,7 +22,8 @@ from zonetool.loader import ZONE_SUFFIXES
 from zonetool.names import Name
 from zonetool.zone import Zone
 
-Signature = tuple[tuple[str, int, int, int], ...]
+Stat = tuple[int, int, int]  # mtime_ns, size, inode; (-1, -1, -1) for a missing file
+Signature = dict[str, Stat]  # file -> its stat: compared whole, never sorted (10,000 files)
 
 
 @dataclass(slots=True)
@@ -57,8 +58,11 @@ class SerialBook:
     """
 
     def __init__(self) -> None:
-        self._seen: dict[Name, tuple[int, str]] = {}
+        # origin -> (serial, content digest); the digest is None until a new version of the zone asks
+        # for it (a start with 10,000 zones hashes none of them; an edit hashes the old and new versions)
+        self._seen: dict[Name, tuple[int, str | None]] = {}
         self._zones: dict[Name, Zone] = {}  # the zone object each entry was computed for
+        self._ids: set[int] = set()  # id() of those zone objects (they are held here, so ids stay theirs)
 
     def stamp(self, zones: Iterable[Zone], today: _dt.date | None = None) -> list[Name]:
         """Give each auto zone its next serial in place; returns the origins that differ from before.
@@ -68,21 +72,35 @@ class SerialBook:
         from zonetool.serial import content_digest, next_serial
 
         changed: list[Name] = []
+        seen, stamped, known = self._seen, self._zones, self._ids
         for zone in zones:
-            soa = zone.soa
-            if soa is None or self._zones.get(zone.origin) is zone:
+            if id(zone) in known:  # stamped before, and still the one held for its origin (10,000 zones)
                 continue
-            self._zones[zone.origin] = zone
+            origin = zone.origin
+            old = stamped.get(origin)
+            soa = zone.soa
+            if soa is None:
+                continue
+            if old is not None:
+                known.discard(id(old))
+            stamped[origin] = zone
+            known.add(id(zone))
+            prev = seen.get(origin)
+            if prev is None:  # first sight: nothing to compare with yet
+                seen[origin] = (soa.serial, None)
+                changed.append(origin)
+                continue
+            if prev[1] is None and old is not None:
+                prev = (prev[0], content_digest(old))
             digest = content_digest(zone)
-            prev = self._seen.get(zone.origin)
             serial = soa.serial
-            if zone.auto_serial and prev is not None:
+            if zone.auto_serial:
                 serial = next_serial(prev[0], prev[1], digest, today)
                 if serial != soa.serial:
                     zone.set_serial(serial)
-            if prev is None or prev != (serial, digest):
-                changed.append(zone.origin)
-            self._seen[zone.origin] = (serial, digest)
+            if prev != (serial, digest):
+                changed.append(origin)
+            seen[origin] = (serial, digest)
         return changed
 
     def seed(self, origin: Name, serial: int, digest: str) -> None:
@@ -94,9 +112,14 @@ class SerialBook:
         seen = self._seen.get(origin)
         return seen[1] if seen is not None else None
 
+    def zone(self, origin: Name) -> Zone | None:
+        """The zone object last stamped for `origin` (the one being served once stamp returned)."""
+        return self._zones.get(origin)
+
     def forget(self) -> None:
         self._seen.clear()
         self._zones.clear()
+        self._ids.clear()
 
 
 GRACE = 5.0  # seconds a vanished file's zone is still served (an editor's delete-then-write)
@@ -119,12 +142,20 @@ class ZoneSource:
         self.serials = SerialBook()
         self.files: list[Path] = []
         self._names: list[str] = []  # self.files as strings, to compare without building Paths
-        self.loaded_signature: Signature | None = None  # what the files looked like when last read
+        self._listed: set[str] = set()  # the same, as a set
+        self._notes: list[Finding] = []  # what the last listing of the folders found (skipped files)
+        self._duplicates = False  # the last load had two files with one origin
+        self.loaded_signature: Signature | None = None  # what the files looked like when last read (None: unknown)
         self.served: dict[str, Zone] = {}  # file -> the version of its zone being served
         self.vanished: dict[str, float] = {}  # file -> when it was first missed (monotonic)
         # file -> (its stat when read, the zone, the findings): a reload reads only what changed (issue 11)
-        self._built: dict[str, tuple[tuple[int, int, int], Zone | None, list[Finding]]] = {}
-        self._stats: dict[str, tuple[int, int, int]] = {}  # the signature taken at the start of this load
+        self._built: dict[str, tuple[Stat, Zone | None, list[Finding]]] = {}
+        self._stats: dict[str, Stat] = {}  # the signature taken at the start of this load
+        self._read: list[tuple[str, Stat]] = []  # the files this load read, with their stat
+        # the cross-zone rules' verdicts, re-run only for the zones a change can reach (issue 11)
+        from zonetool.crosszone import Refiner
+
+        self._refiner = Refiner()
 
     def _load_file(self, path: Path) -> tuple[Zone | None, list[Finding]]:
         """`loader.load_file`, or what it gave last time if the file's stat is the same."""
@@ -140,34 +171,105 @@ class ZoneSource:
         # A server reloads (nothing frozen) and runs threads (nothing forked): the long-running policy.
         zone, findings = load_file(path, LONG_RUNNING)
         self._built[key] = (sig, zone, findings)
+        self._read.append((key, sig))
         return zone, findings
 
-    def load(self, full: bool = False) -> Outcome:
+    def _known_changes(self, changed: Iterable[str] | None) -> dict[str, Stat] | None:
+        """The listed files among `changed` (paths as inotify gives them) with their stat now, or None
+        when the folders must be listed again: no list of changes, a file that is not listed (new, or
+        a dot file), one that is gone, or no signature to start from."""
+        if changed is None or self.loaded_signature is None or not self._names:
+            return None
+        folders: dict[str, str] = {}  # resolved -> as given (the listing's names start with it)
+        files: dict[str, str] = {}
+        for path in self.paths:
+            (folders if path.is_dir() else files)[str(path.resolve())] = str(path)
+        listed = self._listed
+        out: dict[str, Stat] = {}
+        for raw in changed:
+            name = files.get(raw)
+            if name is None:
+                folder, base = os.path.split(raw)
+                given = folders.get(folder)
+                name = os.path.join(given, base) if given is not None else None
+            if name is None or name not in listed:
+                return None
+            stat = _stat_of(name)
+            if stat[0] < 0:
+                return None  # gone: the grace period's business, in a full listing
+            out[name] = stat
+        return out
+
+    def _patched(self, known: dict[str, Stat]) -> Any:
+        """What `load_listed` of the known listing gives, built from the last load by replacing the
+        changed files only (no call per unchanged file), or None when that cannot be the same: two
+        files held one origin, or a changed file's zone moved to another origin (or has none)."""
+        from zonetool.crosszone import refine
+        from zonetool.loader import Loaded
+
+        if self._duplicates:
+            return None
+        built = self._built
+        for name in known:
+            before = built.get(name)
+            old = before[1] if before is not None else None
+            zone, _ = self._load_file(name)  # type: ignore[arg-type]
+            if old is None or zone is None or zone.origin != old.origin:
+                return None
+        names = self._names
+        if any(name not in built for name in names):
+            return None
+        loaded = Loaded(files=list(names), notes=self._notes)
+        loaded.zones = [zone for name in names if (zone := built[name][1]) is not None]
+        loaded.findings = [*self._notes, *(f for name in names for f in built[name][2])]
+        loaded.findings = refine(loaded.zones, loaded.findings, self._refiner)
+        return loaded
+
+    def load(self, full: bool = False, changed: Iterable[str] | None = None) -> Outcome:
         """Load and judge every path; what can be served is in `zones` (see the class docstring).
 
         Files whose stat did not change are not read again, unless `full` (SIGHUP: a BIND file's
-        $INCLUDE may have changed behind it).
+        $INCLUDE may have changed behind it). `changed`: the paths inotify saw written; when they
+        are all files listed last time, the folders are not listed or looked at again (one stat per
+        changed file, not one per file: a reload with 10,000 zones costs what changed).
         """
-        from zonetool.loader import has_errors, load_paths, serving_blockers
+        from zonetool.loader import has_errors, load_listed, load_paths, serving_blockers
 
         if full:
             self._built.clear()
+        known = None if full else self._known_changes(changed)
         # Taken before reading: a write during the load shows up as a change and is read again.
         # Recorded even if the load fails (a file vanished), so the watcher waits for the next change.
-        before = self.loaded_signature = self.signature()
-        self._stats = {name: (m, size, ino) for name, m, size, ino in before}
+        if known is None:
+            before = self.loaded_signature = self.signature()
+        else:
+            before = self.loaded_signature = {**self.loaded_signature, **known}  # type: ignore[dict-item]
+        self._stats = before
+        self._read = []
         try:
-            # once serving, a folder emptied for a moment is vanished files (grace), not a failed reload
-            loaded: Any = load_paths(self.paths, self._load_file, empty_ok=bool(self.served))
+            if known is None:
+                # once serving, a folder emptied for a moment is vanished files (grace), not a failed reload
+                loaded: Any = load_paths(self.paths, self._load_file, empty_ok=bool(self.served),
+                                         refiner=self._refiner)
+                self._notes = loaded.notes
+            else:
+                loaded = self._patched(known) or load_listed(self._names, self._notes, self._load_file,
+                                                             refiner=self._refiner)
         finally:
             self._stats = {}
+        self._duplicates = any(f.code == "duplicate-origin" for f in loaded.findings)
         names = list(getattr(loaded, "files", []) or [])
         if names != self._names:  # first load, or a file appeared or went: look again with the full list
             self._names = names
+            self._listed = set(names)
             self.files = [Path(f) for f in names]
             before = self.loaded_signature = self.signature()
         findings = list(loaded.findings)
-        if self.signature() != before:  # read once more: a writer was still at work
+        # A file read while a writer was still at work: nothing swapped, read once more when it settles.
+        # Only the files read are looked at again (one stat each, not every file of the folder); one
+        # that changed unread keeps its whole old version here and differs from loaded_signature.
+        if any(_stat_of(file) != sig for file, sig in self._read):
+            self.loaded_signature = None  # whatever the signature said, the watchers see a change
             return Outcome(None, findings, files=self.files, unstable=True)
         if self.strict and (has_errors(findings) or serving_blockers(findings)):
             return Outcome(None, findings, files=self.files)
@@ -176,17 +278,20 @@ class ZoneSource:
             refused.setdefault(f.where.file or "", []).append(f)
         zones = [z for z in loaded.zones if (z.file or "") not in refused]
         kept = [file for file in refused if file in self.served]
-        present = set(self._names)
-        kept += self._vanished_but_kept(present)
-        origins = {z.origin for z in zones}
-        for file in kept:
-            old = self.served[file]
-            if old.origin not in origins:
-                zones.append(old)
-                origins.add(old.origin)
+        present = self._listed
+        if known is None or self.vanished:  # told of listed files only, none vanished: nothing to look for
+            kept += self._vanished_but_kept(present)
+        if kept:
+            origins = {z.origin for z in zones}
+            for file in kept:
+                old = self.served[file]
+                if old.origin not in origins:
+                    zones.append(old)
+                    origins.add(old.origin)
         self.served = {z.file or "": z for z in zones}
-        for file in [f for f in self._built if f not in present]:
-            del self._built[file]  # a vanished file is read afresh if it comes back
+        if known is None:
+            for file in [f for f in self._built if f not in present]:
+                del self._built[file]  # a vanished file is read afresh if it comes back
         changed = self.serials.stamp(zones)
         return Outcome(zones, findings, changed, self.files, refused, kept)
 
@@ -216,7 +321,7 @@ class ZoneSource:
 
         os.scandir and plain strings: this runs every poll, over every file of a 10,000-zone folder.
         """
-        seen: dict[str, tuple[int, int, int]] = {}
+        seen: dict[str, Stat] = {}
         missing = (-1, -1, -1)
         for path in self.paths:
             if path.is_dir():
@@ -229,12 +334,12 @@ class ZoneSource:
                     continue
             else:
                 seen[str(path)] = _stat_of(str(path))
-        for file in self.files:  # a file that vanished from its folder still counts, as missing
-            seen.setdefault(str(file), missing)
-        return tuple(sorted((name, *st) for name, st in seen.items()))
+        for file in self._names:  # a file that vanished from its folder still counts, as missing
+            seen.setdefault(file, missing)
+        return seen
 
 
-def _stat_of(path: str) -> tuple[int, int, int]:
+def _stat_of(path: str) -> Stat:
     try:
         st = os.stat(path)
     except OSError:
