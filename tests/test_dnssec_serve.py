@@ -187,3 +187,16 @@ def test_signatures_are_renewed_while_serving_when_the_refresh_period_is_over(tm
     assert renewed.inception == sig.inception + zone.dnssec.refresh  # type: ignore[attr-defined]
     assert renewed.expiration == sig.expiration + zone.dnssec.refresh  # type: ignore[attr-defined]
     assert responder.refresh_signatures() is False
+
+
+def test_a_do_answer_too_big_for_the_udp_size_sets_tc_and_comes_whole_over_tcp(tmp_path: Path) -> None:
+    responder, _, _ = _signed_responder(tmp_path, "nsec3")
+    query = dns.message.make_query("nx.lab.example", "A", want_dnssec=True, payload=512)
+    small = dns.message.from_wire(responder.respond(query.to_wire(), CLIENT, "udp").messages[0])
+    assert small.flags & dns.flags.TC and not small.authority  # RFC 2181 9: no RRset cut, the client retries
+    whole = dns.message.from_wire(responder.respond(query.to_wire(), CLIENT, "tcp").messages[0])
+    assert not whole.flags & dns.flags.TC and len(whole.to_wire()) > 512
+    assert {dns.rdatatype.to_text(r.rdtype) for r in whole.authority} == {"SOA", "NSEC3", "RRSIG"}
+    plain = dns.message.from_wire(responder.respond(dns.message.make_query("nx.lab.example", "A", payload=512)
+                                                    .to_wire(), CLIENT, "udp").messages[0])
+    assert not plain.flags & dns.flags.TC  # without DO the same question fits
