@@ -144,6 +144,7 @@ def _exchange(sock: socket.socket, message: bytes, key: Key | None, now: float) 
     import struct
 
     from zonetool import tsig
+    from zonetool.source.axfr import read_message
     from zonetool.wire import HEADER, parse_header
 
     qid = secrets.randbelow(65536)
@@ -153,8 +154,7 @@ def _exchange(sock: socket.socket, message: bytes, key: Key | None, now: float) 
         message, mac = tsig.sign_request(message, key, int(now))
         verifier = tsig.ReplyVerifier(key, mac)
     sock.sendall(struct.pack("!H", len(message)) + message)
-    (length,) = struct.unpack("!H", _recv(sock, 2))
-    reply = _recv(sock, length)
+    reply = read_message(sock, "before answering")
     header = parse_header(reply)
     if header is None or header[0] != qid or not header[1] & 0x8000 or (header[1] >> 11) & 0xF != 5:
         raise ValueError("the answer is not a reply to our UPDATE (wrong ID or opcode)")  # RFC 2136 3.8
@@ -167,16 +167,6 @@ def _exchange(sock: socket.socket, message: bytes, key: Key | None, now: float) 
                 return rcode, tsig.ERROR_NAMES.get(exc.error, str(exc.error))
             raise ValueError(str(exc)) from None
     return rcode, None
-
-
-def _recv(sock: socket.socket, n: int) -> bytes:
-    data = b""
-    while len(data) < n:
-        chunk = sock.recv(n - len(data))
-        if not chunk:
-            raise ConnectionError("the server closed the connection before answering")
-        data += chunk
-    return data
 
 
 def _changed_meanwhile(server: str, read: Zone, key: Key | None, timeout: float) -> str:

@@ -36,12 +36,21 @@ class AxfrError(Exception):
         self.tsig_error = tsig_error  # BADKEY, BADSIG, ...: the server's verdict on our key
 
 
-def _recv_exact(sock: socket.socket, n: int) -> bytes:
+def read_message(sock: socket.socket, cut: str = "in the middle of the transfer") -> bytes:
+    """One DNS message off a TCP stream (RFC 7766 8: two octets of length, then the message).
+
+    ConnectionError (an OSError) when the server closes first, `cut` saying when.
+    """
+    (length,) = struct.unpack("!H", _recv_exact(sock, 2, cut))
+    return _recv_exact(sock, length, cut)
+
+
+def _recv_exact(sock: socket.socket, n: int, cut: str) -> bytes:
     data = b""
     while len(data) < n:
         chunk = sock.recv(n - len(data))
         if not chunk:
-            raise AxfrError("the server closed the connection in the middle of the transfer")
+            raise ConnectionError(f"the server closed the connection {cut}")
         data += chunk
     return data
 
@@ -55,8 +64,7 @@ def _messages(sock: socket.socket) -> Iterator[bytes]:
     def drain() -> None:
         try:
             while True:
-                (length,) = struct.unpack("!H", _recv_exact(sock, 2))
-                arrived.put(_recv_exact(sock, length))
+                arrived.put(read_message(sock))
         except BaseException as exc:  # the end, a timeout, or our own shutdown: the reader says which
             arrived.put(exc)
 
