@@ -384,8 +384,10 @@ def load_listed(
                 findings.append(_duplicate_origin(zone, first, Path(p)))
             loaded.zones.append(zone)
         loaded.findings.extend(findings)
+    from zonetool.blocks.mailpolicy import authorize_reports
     from zonetool.crosszone import refine  # rules that read the other zones (SPF includes, DMARC reports)
 
+    loaded.zones = authorize_reports(loaded.zones)  # the DMARC report consent records (RFC 7489 7.1)
     loaded.findings = refine(loaded.zones, loaded.findings, refiner)
     return loaded
 

@@ -10,6 +10,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 
 from tests.rules.conftest import Report, build_zone
+from zonetool.findings import Where
 from zonetool.names import Name
 from zonetool.rules import run_rules
 from zonetool.rules.base import Peers
@@ -227,6 +228,20 @@ def dkim(text: str) -> str:
     return f"sel._domainkey TXT {txt(text)}\n" + MAIL
 
 
+def test_dmarc_no_rua(zone: Callable) -> None:
+    """Only records the mail block's `dmarc:` built are judged: a hand-written one is its owner's choice."""
+    from zonetool.rrtypes import TXT
+    from zonetool.zone import Record
+
+    base = MAIL.replace('_dmarc TXT "v=DMARC1; p=reject"\n', "")
+    owner = Name.from_text("_dmarc.example.com.")
+    for text, origin, hits in (("v=DMARC1; p=reject", "mail", [9]), ("v=DMARC1; p=reject; rua=mailto:d@example.com",
+                               "mail", []), ("v=DMARC1; p=reject", None, [])):
+        z = zone(base)
+        z.add(Record(owner, 3600, TXT.from_value(text), Where("test.zone", line=9), origin))
+        assert Report(run_rules(z)).lines("dmarc-no-rua") == hits, (text, origin)
+
+
 def test_dkim_syntax(findings: Callable) -> None:
     for bad in ("v=DKIM1; k=rsa", f"k=rsa; v=DKIM1; p={rsa_key(2048)}", f"v=DKIM2; p={rsa_key(2048)}",
                 f"v=DKIM1; p={rsa_key(2048)}; junk"):
@@ -277,7 +292,6 @@ def test_mta_sts_policy_host(findings: Callable) -> None:
 
 def test_mta_sts_mx_coverage(zone: Callable) -> None:
     """The mail block's policy (kept on the Zone) must name every MX host (RFC 8461 4.1)."""
-    from zonetool.findings import Where
     from zonetool.mailpolicy.mtasts import Policy
 
     text = '_mta-sts TXT "v=STSv1; id=abc123"\nmta-sts A 192.0.2.80\n' + MAIL + "@ MX 20 mx.other.example.\n"

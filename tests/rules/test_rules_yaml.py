@@ -157,6 +157,7 @@ FAILING: dict[str, str] = {
     "mta-sts-policy-host": "records:\n  _mta-sts: {TXT: 'v=STSv1; id=abc'}  # <-\n" + HOSTS,
     "mta-sts-mx-coverage": f"{MX1}\n  mta_sts: {{mode: enforce, mx: [mx2], addresses: [192.0.2.80]}}  # <-\n"
     "records:\n" + HOSTS,
+    "dmarc-no-rua": f"{MX1}\n  dmarc: {{policy: reject}}  # <-\nrecords:\n" + HOSTS,
     "tls-rpt-record": "records:\n  _smtp._tls: {TXT: 'v=TLSRPTv1; rua=tls@example.com'}  # <-\n" + HOSTS,
     "tlsa-not-exchanger": f"records:\n  _25._tcp.www: {{TLSA: '3 1 1 {SHA256}'}}  # <-\n" + HOSTS,
     "tlsa-smtp-usage": f"{MX1}\nrecords:\n  _25._tcp.mx1: {{TLSA: '1 1 1 {SHA256}'}}  # <-\n" + HOSTS,

@@ -8,6 +8,7 @@ dmarc, tlsrpt) judge these, pointing at the key that made them.
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Mapping
 from pathlib import Path as FilePath
@@ -16,14 +17,16 @@ from typing import Any
 from zonetool.blocks.context import Compiler, Path
 from zonetool.mailpolicy import dane as maildane
 from zonetool.mailpolicy import dkim as mailkeys
-from zonetool.mailpolicy import mtasts
-from zonetool.names import Name
-from zonetool.rrtypes import CNAME, TXT, parse_rdata
+from zonetool.mailpolicy import dmarc, mtasts
+from zonetool.names import Name, NameError_
+from zonetool.rrtypes import CNAME, TXT, RRType, parse_rdata
 from zonetool.schema import MAX_U32
+from zonetool.zone import Record, RRset, Zone
 
 SPF_ALL = {"fail": "-all", "softfail": "~all", "neutral": "?all"}  # RFC 7208 4.6.2 qualifiers
 POLICIES = ("none", "quarantine", "reject")  # RFC 7489 6.3
 ALIGNMENT = {"relaxed": "r", "strict": "s"}
+_TXT_CODE = int(RRType.TXT)
 _HEX256 = re.compile(r"[0-9A-Fa-f]{64}\Z")  # a SHA-256 digest (RFC 6698 2.1.3)
 
 
@@ -313,3 +316,78 @@ def _digests(c: Compiler, spec: Mapping[str, Any], path: Path, what: str) -> lis
             return None
         out.append((h.lower(), hpath))
     return out
+
+
+def authorize_reports(zones: list[Zone]) -> list[Zone]:
+    """`zones`, where a report domain among them gets the consent record the `dmarc:` key's rua/ruf need.
+
+    RFC 7489 7.1: reports go to a domain outside the sender's only if `<domain>._report._dmarc.<report
+    domain>` holds a `v=DMARC1` TXT. When zonetool builds both zones (validated, compiled or served
+    together), it writes that record into the report domain's zone; a zone gaining one is a copy
+    (the caller's zones may be cached and served). Hand-written DMARC records get no consent made
+    for them: the dmarc-external-report rule says what is missing.
+    """
+    if len(zones) < 2:
+        return zones
+    by_origin = {z.origin: z for z in zones}
+    made: dict[Name, dict[Name, Record]] = {}  # report zone origin -> consent name -> record
+    for zone in zones:
+        rrset = zone.rrset(Name((b"_dmarc", *zone.origin.labels)), _TXT_CODE)
+        for r in rrset.records if rrset is not None else []:
+            if r.origin != "mail" or not isinstance(r.rdata, TXT):
+                continue
+            record = dmarc.parse(r.rdata.joined().decode("utf-8", "replace"))
+            for key in ("rua", "ruf"):
+                tag = record.tag(key)
+                for uri in dmarc.report_uris(tag) if tag else []:
+                    host = uri.mailbox_domain if uri.problem is None else None
+                    target = _domain(host) if host else None
+                    if target is None or target.is_subdomain_of(zone.origin) or zone.origin.is_subdomain_of(target):
+                        continue  # the same organization needs no consent (a stand-in for RFC 7489 3.2)
+                    other = _holder(by_origin, target)
+                    if other is None or other is zone:
+                        continue
+                    consent = Name((*zone.origin.labels, b"_report", b"_dmarc", *target.labels))
+                    if consent.is_subdomain_of(other.origin) and not _consents(other, consent):
+                        made.setdefault(other.origin, {})[consent] = Record(
+                            consent, r.ttl, TXT.from_value("v=DMARC1"), r.where, "mail")
+    if not made:
+        return zones
+    return [_with(z, list(made[z.origin].values())) if z.origin in made else z for z in zones]
+
+
+def _domain(text: str) -> Name | None:
+    try:
+        return Name.from_text(text.rstrip(".") + ".")
+    except NameError_:
+        return None
+
+
+def _holder(by_origin: dict[Name, Zone], name: Name) -> Zone | None:
+    """The zone among them whose origin is the closest enclosing one of `name` (the deepest wins)."""
+    labels = name.labels
+    for i in range(len(labels) + 1):
+        zone = by_origin.get(Name(labels[i:]))
+        if zone is not None:
+            return zone
+    return None
+
+
+def _consents(zone: Zone, name: Name) -> bool:
+    rrset = zone.rrset(name, _TXT_CODE)
+    return rrset is not None and any(
+        isinstance(r.rdata, TXT) and dmarc.is_dmarc(r.rdata.joined().decode("utf-8", "replace"))
+        for r in rrset.records)
+
+
+def _with(zone: Zone, records: list[Record]) -> Zone:
+    """A copy of `zone` with `records` added; the original (perhaps cached, perhaps served) is untouched."""
+    new = copy.copy(zone)
+    new.nodes = dict(zone.nodes)
+    for record in records:
+        node = new.nodes[record.owner] = dict(new.nodes.get(record.owner, {}))
+        old = node.get(_TXT_CODE)
+        node[_TXT_CODE] = RRset(record.owner, _TXT_CODE, [*(old.records if old else []), record])
+    new.duplicates = list(zone.duplicates)
+    new._ents = new._cuts = None
+    return new

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from zonetool.findings import Severity
 from zonetool.mailpolicy import dmarc
 from zonetool.names import Name
-from zonetool.rules.base import Context, Hit, hit, rule
+from zonetool.rules.base import Context, Hit, hit, rule, text_of
 from zonetool.rules.mailtext import at, domain_name, txt_at, txt_records
 from zonetool.zone import Record
 
@@ -127,3 +127,15 @@ def dmarc_external_report(ctx: Context) -> Iterator[Hit]:
                     yield hit(r, f"DMARC {key} {at(uri.start)} sends reports to {host}, which does not authorize "
                               f"them: {consent.to_text()} has no v=DMARC1 record, so receivers send nothing",
                               hint=f'add to zone {zone.origin.to_text()}: {consent.to_text()} TXT "v=DMARC1"')
+
+
+
+# RFC 7489 7.2: aggregate reports go only to the rua= addresses; without one the domain learns nothing.
+@rule("dmarc-no-rua", WARNING, "the `dmarc:` key of the mail block names where aggregate reports go (`rua`)",
+      "RFC 7489 7.2")
+def dmarc_no_rua(ctx: Context) -> Iterator[Hit]:
+    for r, record in _dmarc(ctx):
+        if r.origin == "mail" and record.tag("rua") is None:  # records written by hand: their owner's choice
+            yield hit(r, f"DMARC at {text_of(r.owner, ctx.origin)} has no rua: no aggregate report will arrive, "
+                      "so failing mail and abuse of the domain go unseen",
+                      hint=f"rua: [dmarc-reports@{r.owner.parent().to_text().rstrip('.')}]")
