@@ -82,6 +82,9 @@ def test_signing_benchmark_smoke_mode(tmp_path: Path) -> None:
     assert [r["denial"] for r in rows] == ["nsec", "nsec3"]
     for row in rows:
         assert row["verified"] is True and row["ratio"] > 0 and row["records"] == 2000
+    served = json.loads(figures_file.read_text())["serve_us"]
+    assert "serving cached answers" in proc.stdout and "signed zone without DO" in proc.stdout
+    assert all(served[k] > 0 for k in ("unsigned", "signed, no DO", "signed, DO"))
 
 
 def test_many_zones_benchmark_smoke_mode(tmp_path: Path) -> None:

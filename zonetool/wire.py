@@ -227,9 +227,9 @@ def udp_limit(edns: Edns | None, max_udp: int) -> int:
     return max(MIN_UDP, min(edns.udp_size, max_udp))
 
 
-def opt_record(udp_size: int, ext_rcode: int = 0) -> bytes:
-    """Our OPT RR: root owner, our UDP size, version 0, no options, DO clear (RFC 6891 6.1.2)."""
-    return b"\x00\x00\x29" + struct.pack("!HBBHH", udp_size, ext_rcode, 0, 0, 0)
+def opt_record(udp_size: int, ext_rcode: int = 0, do: bool = False) -> bytes:
+    """Our OPT RR: root owner, our UDP size, version 0, no options; DO copied from the query (RFC 3225 3)."""
+    return b"\x00\x00\x29" + struct.pack("!HBBHH", udp_size, ext_rcode, 0, 0x8000 if do else 0, 0)
 
 
 # ---------------------------------------------------------------------------
@@ -350,7 +350,7 @@ def pack_answer(data: bytes, query: Query, answer: Answer, limit: int, our_udp: 
     except TooBig:  # a record no message can carry: what came before it may still be sent
         overflow = True
         p.rollback(ends[-1][0] if ends else question_end)
-    opt = b"" if query.edns is None else opt_record(our_udp)
+    opt = b"" if query.edns is None else opt_record(our_udp, do=query.edns.do)
     room = limit - len(opt)
     tc = False
     if overflow or len(p.buf) > room:

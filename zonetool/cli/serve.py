@@ -364,6 +364,11 @@ def serve(
                     tell_dane()
 
             responder.swap = swap_with_tlsa  # type: ignore[method-assign]
+        if worker == 0:
+            for problem in responder.signer.problems.values():  # dnssec: without usable keys (issue 14)
+                events(f"{problem}; served unsigned")
+        if any(z.dnssec is not None for z in zones):
+            _refresh_signatures(responder)
         if saved:
             from zonetool.server.journal import Journal
 
@@ -582,3 +587,18 @@ def _api_address(spec: str, token: str | None, workers: int) -> tuple[str, int]:
     if workers > 1:
         fail("--api needs --workers 1: runtime changes live in one process")
     return host, int(port_text)
+
+
+def _refresh_signatures(responder: Any, every: float = 60.0) -> None:
+    """Each minute, signatures whose refresh period is over are made again (daemon timer: dies with serve)."""
+    import threading
+
+    def tick() -> None:
+        try:
+            responder.refresh_signatures()
+        finally:
+            _refresh_signatures(responder, every)
+
+    timer = threading.Timer(every, tick)
+    timer.daemon = True
+    timer.start()

@@ -10,6 +10,7 @@ single attribute store, so a reload can never pair new zones with old answers.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -35,6 +36,7 @@ from zonetool.names import Name
 from zonetool.rrtypes import RRType, type_name
 from zonetool.serial import serial_gt
 from zonetool.server import acl
+from zonetool.server.signing import OnlineSigner
 from zonetool.server.trouble import Trouble
 from zonetool.zone import Record, Zone
 
@@ -180,7 +182,7 @@ class _Hit(Reply):
 @dataclass(frozen=True, slots=True)
 class _Snapshot:
     zoneset: ZoneSet
-    # (qname case-folded, QTYPE+QCLASS, limit << 2 | RD << 1 | EDNS) -> (header after the ID,
+    # (qname case-folded, QTYPE+QCLASS, limit << 3 | DO << 2 | RD << 1 | EDNS) -> (header after the ID,
     # message after the question, log fields)
     cache: OrderedDict[tuple[bytes, bytes, int], tuple[bytes, bytes, tuple[str, str, str, int]]] = field(
         default_factory=OrderedDict
@@ -210,7 +212,9 @@ class Responder:
         self.faults = faults
         # where bad packets are counted (the Server sets its Trouble here): once per interval, never per packet
         self.trouble: Trouble | None = None
-        self._snap = _Snapshot(ZoneSet(zones))
+        self.signer = OnlineSigner()  # zones with `dnssec:` are served signed (issue 14 part 2)
+        self._swapping = threading.Lock()  # a reload and a signature refresh never interleave
+        self._snap = _Snapshot(ZoneSet(self.signer.sign(zones)))
         self.ixfr_history = ixfr_history  # deltas kept per zone for IXFR (0: always the whole zone)
         self.histories: dict[Name, ixfr.History] = {}
         self._prepared: dict[int, tuple[Zone, ixfr.Delta | None]] = {}  # id(new zone) -> (old zone, delta)
@@ -229,6 +233,20 @@ class Responder:
         """Serve `zones` from now on; the cache goes with the old zones (one atomic store). A zone
         that changed its serial leaves its delta in the IXFR history (a zone object reused by the
         reload is the same version: nothing to compare)."""
+        with self._swapping:
+            self._swap(zones)
+
+    def refresh_signatures(self) -> bool:
+        """Sign the served zones again when their signing window has moved on (RRSIGs renewed before
+        they expire while serving); True if it did. `serve` calls it every minute."""
+        with self._swapping:
+            if not self.signer.due():
+                return False
+            self._swap(self.signer.sources())
+            return True
+
+    def _swap(self, zones: Sequence[Zone]) -> None:
+        zones = self.signer.sign(zones)
         prepared, self._prepared = self._prepared, {}
         for zone, _old, step in self._deltas(zones, prepared):
             if step is not None:
@@ -369,7 +387,7 @@ class Responder:
         counts = data[10:12]
         if counts == b"\x00\x00":
             qend = n
-            mode = (TCP_LIMIT << 2 if transport == "tcp" else wire.MIN_UDP << 2) | (data[2] & 1) << 1
+            mode = (TCP_LIMIT << 3 if transport == "tcp" else wire.MIN_UDP << 3) | (data[2] & 1) << 1
         elif (
             counts == b"\x00\x01"
             and n >= 28
@@ -383,7 +401,7 @@ class Responder:
             else:
                 size = data[n - 8] << 8 | data[n - 7]
                 limit = self.max_udp if size >= self.max_udp else max(size, wire.MIN_UDP)
-            mode = limit << 2 | (data[2] & 1) << 1 | 1
+            mode = limit << 3 | (data[n - 4] & 0x80) >> 5 | (data[2] & 1) << 1 | 1  # DO: RFC 3225
         else:
             return None
         entry = snap.cache.get((data[12 : qend - 4].lower(), data[qend - 4 : qend], mode))
@@ -448,11 +466,13 @@ class Responder:
             return self._fault(snap, data, query, fault, limit, client, transport, qname, qtype)
 
         qend = query.question_end
-        # (qname with case folded, QTYPE/QCLASS as sent: 0x41 is not 0x61, limit | RD | EDNS)
+        # (qname with case folded, QTYPE/QCLASS as sent: 0x41 is not 0x61, limit | DO | RD | EDNS)
+        edns = query.edns
+        do = edns is not None and edns.do
         key = (
             data[12 : qend - 4].lower(),
             data[qend - 4 : qend],
-            limit << 2 | ((flags >> 8) & 1) << 1 | (query.edns is not None),
+            limit << 3 | do << 2 | ((flags >> 8) & 1) << 1 | (edns is not None),
         )
         cache = snap.cache if self.cache_size > 0 else None
         if cache is not None:
@@ -460,6 +480,10 @@ class Responder:
             if entry is not None:
                 return _Hit(data[:2] + entry[0] + data[12:qend] + entry[1], client, transport, entry[2])
         answer = lookup(snap.zoneset, query.name, query.qtype, query.qclass)
+        if do and answer.zone is not None and answer.zone.dnssec is not None:
+            from zonetool.dnssec.answer import secure  # RRSIGs and denial proofs: DO set (RFC 4035 3.1)
+
+            answer = secure(snap.zoneset, answer, query.name, query.qtype)
         body = wire.pack_answer(data, query, answer, limit, self.max_udp)
         rcode = RCODE_NAMES.get(answer.rcode, str(answer.rcode))
         answers = int.from_bytes(body[6:8])

@@ -1,0 +1,202 @@
+"""Online signing in `serve` (issue 14 part 2): with DO, RRSIGs, DNSKEY and denial proofs; without DO, nothing new.
+
+Referees: `delv` with the zone's KSK as trust anchor says "fully validated" for every positive
+and negative answer (NXDOMAIN, NODATA, wildcard expansion, wildcard NODATA, empty non-terminals,
+DS and no DS), with NSEC and with NSEC3; NSD serving the same signed zone gives the same answers
+to the same DO questions (sections as sets, as tests/test_responder.py compares them).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from pathlib import Path
+
+import dns.dnssec
+import dns.flags
+import dns.message
+import dns.name
+import dns.query
+import dns.rdatatype
+import pytest
+from conftest import require_tool, zonetool_exe
+from test_responder import _sections, running_nsd
+from test_server_cli import Serve, serve  # noqa: F401  (the fixture)
+
+from zonetool.dnssec import window
+from zonetool.dnssec.sign import sign_zone
+from zonetool.loader import load_file
+from zonetool.server.responder import Responder
+from zonetool.source.dnskeys import zone_keys
+
+CLIENT = ("127.0.0.1", 5300)
+LAB = """\
+origin: lab.example
+nameservers: [ns1, ns2]
+mail:
+  exchangers:
+    - {host: mx1, priority: 10, addresses: [192.0.2.25]}
+records:
+  "@": {TXT: "v=spf1 mx -all"}
+  _dmarc: {TXT: "v=DMARC1; p=reject"}
+  ns1: {A: 192.0.2.53}
+  ns2: {A: 192.0.2.54}
+  "*.wild": {A: 192.0.2.9, TXT: "from a wildcard"}
+  a.b.c.ent: {A: 192.0.2.10}
+  secure: {NS: [ns.secure], DS: "12345 13 2 0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF"}
+  ns.secure: {A: 192.0.2.77}
+  insecure: {NS: [ns.insecure]}
+  ns.insecure: {A: 192.0.2.78}
+  www: {A: 192.0.2.1, AAAA: "2001:db8::1"}
+  alias: {CNAME: www}
+"""
+POSITIVE = ["www.lab.example A", "lab.example MX", "lab.example DNSKEY", "x.wild.lab.example A",
+            "x.y.wild.lab.example TXT", "alias.lab.example A", "secure.lab.example DS", "lab.example NS"]
+NEGATIVE = ["nx.lab.example A", "www.lab.example MX", "x.wild.lab.example MX", "ent.lab.example A",
+            "c.ent.lab.example TXT", "nx.ent.lab.example A", "insecure.lab.example DS", "nx.wild.lab.example AAAA",
+            "_dmarc.lab.example A"]
+
+
+def _lab(tmp_path: Path, denial: str) -> Path:
+    path = tmp_path / "lab.yaml"
+    path.write_text(LAB + f"dnssec: {{denial: {denial}}}\n")
+    done = subprocess.run([zonetool_exe(), "keygen", "lab.yaml"], cwd=tmp_path, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    return path
+
+
+def _anchor(tmp_path: Path) -> Path:
+    """delv's trust anchor: the zone's KSK as `trust-anchors { ... static-key ... }`."""
+    for key in (tmp_path / "keys").glob("*.key"):
+        fields = next(line for line in key.read_text().splitlines() if not line.startswith(";")).split()
+        if fields[3] == "257":
+            anchor = tmp_path / "anchor.conf"
+            anchor.write_text(f'trust-anchors {{ lab.example. static-key {" ".join(fields[3:6])} '
+                              f'"{"".join(fields[6:])}"; }};\n')
+            return anchor
+    raise AssertionError("no KSK")
+
+
+@pytest.mark.parametrize("denial", ["nsec", "nsec3"])
+def test_delv_fully_validates_every_positive_and_negative_answer(tmp_path: Path, serve, denial: str) -> None:  # noqa: F811
+    delv = require_tool("delv")
+    _lab(tmp_path, denial)
+    anchor = _anchor(tmp_path)
+    server = Serve("lab.yaml", "-q", cwd=tmp_path)
+    serve.append(server)
+    server.started()
+    for question in POSITIVE + NEGATIVE:
+        done = subprocess.run([delv, "@127.0.0.1", "-p", str(server.port), "-a", str(anchor), "+root=lab.example",
+                               *question.split()], capture_output=True, text=True, timeout=60)
+        want = "; fully validated" if question in POSITIVE else "; negative response, fully validated"
+        assert want in done.stdout.splitlines(), (question, done.stdout, done.stderr)
+
+
+def _ask(responder: Responder, name: str, qtype: str, do: bool, transport: str = "tcp") -> dns.message.Message:
+    query = dns.message.make_query(name, qtype, want_dnssec=do, payload=1232)
+    return dns.message.from_wire(responder.respond(query.to_wire(), CLIENT, transport).messages[0])
+
+
+def _signed_responder(tmp_path: Path, denial: str) -> tuple[Responder, object, object]:
+    zone, _ = load_file(_lab(tmp_path, denial))
+    assert zone is not None and zone.dnssec is not None
+    unsigned = load_file(tmp_path / "lab.yaml")[0]
+    unsigned.dnssec = None  # type: ignore[union-attr]
+    return Responder([zone]), zone, unsigned
+
+
+QUESTIONS = [q.split() for q in POSITIVE + NEGATIVE] + [
+    ["foo.secure.lab.example", "A"], ["foo.insecure.lab.example", "A"], ["mx1.lab.example", "AAAA"],
+    ["lab.example", "SOA"], ["a.b.c.ent.lab.example", "A"]]
+
+
+@pytest.mark.parametrize("denial", ["nsec", "nsec3"])
+def test_without_do_the_answers_are_those_of_the_unsigned_zone(tmp_path: Path, denial: str) -> None:
+    signed, _, unsigned = _signed_responder(tmp_path, denial)
+    plain = Responder([unsigned])  # type: ignore[list-item]
+    for name, qtype in QUESTIONS:
+        if qtype == "DNSKEY":
+            continue  # asked for by type, the keys are zone data (as NSD answers them); nothing else is added
+        for edns in (False, True):
+            q = dns.message.make_query(name, qtype, use_edns=0 if edns else False, payload=1232)
+            mine = signed.respond(q.to_wire(), CLIENT, "udp").messages[0]
+            assert mine == plain.respond(q.to_wire(), CLIENT, "udp").messages[0], (name, qtype, edns)
+
+
+@pytest.mark.parametrize("denial", ["nsec", "nsec3"])
+def test_with_do_every_rrset_is_signed_and_referrals_carry_ds_or_its_absence(tmp_path: Path, denial: str) -> None:
+    responder, _, _ = _signed_responder(tmp_path, denial)
+    apex = dns.name.from_text("lab.example.")
+    keys = {apex: _ask(responder, "lab.example", "DNSKEY", True).answer[0]}
+    for name, qtype in QUESTIONS:
+        reply = _ask(responder, name, qtype, True)
+        assert reply.ednsflags & dns.flags.DO, (name, qtype)  # RFC 3225 3: DO copied
+        for section in (reply.answer, reply.authority):
+            sigs = {(r.name, r.covers): r for r in section if r.rdtype == dns.rdatatype.RRSIG}
+            for rrset in section:
+                if rrset.rdtype == dns.rdatatype.RRSIG or (rrset.rdtype == dns.rdatatype.NS and not reply.flags
+                                                           & dns.flags.AA):
+                    continue  # the NS of a referral is the child's, never signed by the parent
+                dns.dnssec.validate(rrset, sigs[(rrset.name, rrset.rdtype)], keys)
+    secure = _ask(responder, "foo.secure.lab.example", "A", True)
+    assert {dns.rdatatype.to_text(r.rdtype) for r in secure.authority} == {"NS", "DS", "RRSIG"}
+    insecure = _ask(responder, "foo.insecure.lab.example", "A", True)
+    proof = "NSEC3" if denial == "nsec3" else "NSEC"
+    assert {dns.rdatatype.to_text(r.rdtype) for r in insecure.authority} == {"NS", proof, "RRSIG"}
+
+
+@pytest.mark.parametrize("denial", ["nsec", "nsec3"])
+def test_do_answers_match_nsd_serving_the_signed_zone(tmp_path: Path, denial: str) -> None:
+    responder, zone, _ = _signed_responder(tmp_path, denial)
+    policy = zone.dnssec  # type: ignore[attr-defined]
+    signed = sign_zone(zone, zone_keys(zone, policy), policy, window(policy, int(time.time())), 3600)  # type: ignore[arg-type]
+    with running_nsd([signed], tmp_path / "nsd" if (tmp_path / "nsd").mkdir() is None else tmp_path) as port:
+        names = {n.to_text() for n in zone.nodes} | {"zz." + n.to_text() for n in zone.nodes}  # type: ignore[attr-defined]
+        names |= {n.to_text() for n in zone.ents}  # type: ignore[attr-defined]
+        every = [(n, t) for n in sorted(names) for t in ("A", "AAAA", "MX", "TXT", "NS", "SOA", "DS", "CNAME")]
+        for name, qtype in QUESTIONS + every:
+            query = dns.message.make_query(name, qtype, want_dnssec=True, payload=1232)
+            theirs = dns.query.tcp(query, "127.0.0.1", port=port, timeout=5)
+            mine = _ask(responder, name, qtype, True)
+            a, b = _sections(mine), _sections(theirs)
+            diff = [(set(x) - set(y), set(y) - set(x)) for x, y in zip(a, b, strict=True) if x != y]
+            assert a == b, (name, qtype, diff)
+
+
+def test_a_zone_without_keys_is_served_unsigned_and_the_server_says_why(tmp_path: Path, serve) -> None:  # noqa: F811
+    (tmp_path / "lab.yaml").write_text(LAB + "dnssec: true\n")
+    server = Serve("lab.yaml", "-q", cwd=tmp_path)
+    serve.append(server)
+    server.wait_err(r"no ECDSAP256SHA256 key for lab\.example\. in keys/.*; served unsigned")
+    server.started()
+    reply = dns.query.udp(dns.message.make_query("www.lab.example", "A", want_dnssec=True), "127.0.0.1",
+                          port=server.port, timeout=5)
+    assert reply.answer and not [r for r in reply.answer if r.rdtype == dns.rdatatype.RRSIG]
+
+
+def test_signatures_are_renewed_while_serving_when_the_refresh_period_is_over(tmp_path: Path) -> None:
+    responder, zone, _ = _signed_responder(tmp_path, "nsec")
+    first = _ask(responder, "www.lab.example", "A", True)
+    sig = next(r for r in first.answer if r.rdtype == dns.rdatatype.RRSIG)[0]
+    assert responder.refresh_signatures() is False  # the same period: nothing to do
+    later = time.time() + zone.dnssec.refresh  # type: ignore[attr-defined]
+    responder.signer.clock = lambda: later
+    assert responder.refresh_signatures() is True
+    again = _ask(responder, "www.lab.example", "A", True)
+    renewed = next(r for r in again.answer if r.rdtype == dns.rdatatype.RRSIG)[0]
+    assert renewed.inception == sig.inception + zone.dnssec.refresh  # type: ignore[attr-defined]
+    assert renewed.expiration == sig.expiration + zone.dnssec.refresh  # type: ignore[attr-defined]
+    assert responder.refresh_signatures() is False
+
+
+def test_a_do_answer_too_big_for_the_udp_size_sets_tc_and_comes_whole_over_tcp(tmp_path: Path) -> None:
+    responder, _, _ = _signed_responder(tmp_path, "nsec3")
+    query = dns.message.make_query("nx.lab.example", "A", want_dnssec=True, payload=512)
+    small = dns.message.from_wire(responder.respond(query.to_wire(), CLIENT, "udp").messages[0])
+    assert small.flags & dns.flags.TC and not small.authority  # RFC 2181 9: no RRset cut, the client retries
+    whole = dns.message.from_wire(responder.respond(query.to_wire(), CLIENT, "tcp").messages[0])
+    assert not whole.flags & dns.flags.TC and len(whole.to_wire()) > 512
+    assert {dns.rdatatype.to_text(r.rdtype) for r in whole.authority} == {"SOA", "NSEC3", "RRSIG"}
+    plain = dns.message.from_wire(responder.respond(dns.message.make_query("nx.lab.example", "A", payload=512)
+                                                    .to_wire(), CLIENT, "udp").messages[0])
+    assert not plain.flags & dns.flags.TC  # without DO the same question fits

@@ -1,0 +1,73 @@
+"""Online signing for `serve`: zones with `dnssec:` are served signed, re-signed when they change.
+
+The responder hands every zone set it is about to serve to `OnlineSigner.sign`; a zone object
+seen before in the same signing window keeps its signed copy, so a reload signs only the zones
+whose files changed (RRsets within a zone are all signed again: not yet incremental). A zone
+whose keys cannot be read is served unsigned and the reason kept in `problems`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+
+from zonetool.zone import Zone
+
+
+class OnlineSigner:
+    """Signed copies of zones, keyed by the unsigned zone object and the signing window."""
+
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+        self.clock = clock
+        self._done: dict[int, tuple[Zone, int, Zone]] = {}  # id(zone) -> (zone, window start, signed copy)
+        self.problems: dict[str, str] = {}  # origin -> why it is served unsigned
+        self._last: list[Zone] = []  # the zones of the last sign(), unsigned: what a refresh signs again
+
+    def sign(self, zones: Sequence[Zone]) -> list[Zone]:
+        self._last = list(zones)
+        if not any(z.dnssec is not None for z in zones):
+            self._done = {}
+            return list(zones)
+        from zonetool.dnssec import DnssecError, sign_zone, window
+        from zonetool.source.dnskeys import zone_keys
+        from zonetool.zone import common_ttl
+
+        now = int(self.clock())
+        out: list[Zone] = []
+        kept: dict[int, tuple[Zone, int, Zone]] = {}
+        for zone in zones:
+            policy = zone.dnssec
+            if policy is None or zone.soa is None:
+                out.append(zone)
+                continue
+            win = window(policy, now)
+            done = self._done.get(id(zone))
+            if done is not None and done[0] is zone and done[1] == win.inception:
+                signed = done[2]
+            else:
+                try:
+                    keys = zone_keys(zone, policy)
+                except DnssecError as exc:
+                    self.problems[zone.origin.to_text()] = str(exc)
+                    out.append(zone)
+                    continue
+                ttl = policy.dnskey_ttl if policy.dnskey_ttl is not None else common_ttl(zone)
+                signed = sign_zone(zone, keys, policy, win, ttl)
+                self.problems.pop(zone.origin.to_text(), None)
+            kept[id(zone)] = (zone, win.inception, signed)
+            out.append(signed)
+        self._done = kept
+        return out
+
+    def due(self) -> bool:
+        """True when a served signed zone's window has moved on: signing again refreshes its signatures."""
+        if not self._done:
+            return False
+        from zonetool.dnssec import window
+
+        now = int(self.clock())
+        return any(window(zone.dnssec, now).inception != start for zone, start, _ in self._done.values())
+
+    def sources(self) -> list[Zone]:
+        """The zones of the last `sign`, unsigned (what a refresh signs again)."""
+        return list(self._last)
