@@ -44,6 +44,8 @@ NOT_RUN = {
                             "test_ci_runs_the_readme_test_command checks it is the same command)",
     "apt-get install dnsperf nsd": "installs system packages and runs the 8-minute benchmark "
                                    "(tests/test_benchmark_smoke.py runs benchmarks/run.py --smoke)",
+    ".venv/bin/python benchmarks/run.py --many-zones": "10,000 zones against NSD, minutes of CPU "
+                                                         "(tests/test_benchmark_smoke.py runs it with --smoke)",
     "tsig-keygen -a hmac-sha256 xfr.example > xfr.key && chmod 600 xfr.key":
         "addresses of a production network (192.0.2.0/24); tests/test_tsig_secondaries.py runs the same "
         "steps on loopback against NSD, Knot and named",
