@@ -13,14 +13,12 @@ Every fetch is recorded (host, path, status, TLS version, SNI), like the sinks' 
 
 from __future__ import annotations
 
-import asyncio
-import concurrent.futures
-import contextlib
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from zonetool.harness.loopthread import LoopThread
 from zonetool.harness.sinks import A_CODE, AAAA_CODE, MX_CODE, _canonical, _zone_of, is_loopback
 from zonetool.names import Name
 from zonetool.zone import Zone
@@ -119,8 +117,7 @@ class PolicyServer:
         self._events: list[PolicyFetch] = []
         self._seq = 0
         self._lock = threading.Lock()
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
+        self._bg = LoopThread("zonetool-mta-sts")
         self._runner: Any = None
         self._sites: dict[str, Any] = {}
 
@@ -131,14 +128,14 @@ class PolicyServer:
         with self._lock:
             self.texts = texts
             self.addresses = where
-        if self._loop is None:
+        if self._bg.loop is None:
             return [], []
         opened = [a for a in where if a not in self._sites]
         closed = [a for a in self._sites if a not in where]
         for address in closed:
-            self._call(self._close(address))
+            self._bg.call(self._close(address))
         for address in opened:
-            self._call(self._open(address))
+            self._bg.call(self._open(address))
         return opened, closed
 
     def url(self, host: str) -> str:
@@ -148,48 +145,23 @@ class PolicyServer:
     # -- lifecycle --------------------------------------------------------------------
     def start(self) -> PolicyServer:
         """Listen on every policy host's address now (OSError: the address or port is not free)."""
-        ready: concurrent.futures.Future[None] = concurrent.futures.Future()
-        self._thread = threading.Thread(target=self._run, args=(ready,), name="zonetool-mta-sts", daemon=True)
-        self._thread.start()
-        ready.result(timeout=10)
+        self._bg.start()
         try:
             for address in sorted(self.addresses):
-                self._call(self._open(address))
+                self._bg.call(self._open(address))
         except BaseException:
             self.stop()
             raise
         return self
 
     def stop(self) -> None:
-        loop, self._loop = self._loop, None
-        if loop is None:
-            return
-        with contextlib.suppress(Exception):
-            asyncio.run_coroutine_threadsafe(self._close_all(), loop).result(timeout=10)
-        loop.call_soon_threadsafe(loop.stop)
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-        self._thread = None
+        self._bg.stop(self._close_all() if self._bg.loop is not None else None)
 
     def __enter__(self) -> PolicyServer:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
-
-    def _run(self, ready: concurrent.futures.Future[None]) -> None:
-        loop = asyncio.new_event_loop()
-        asyncio.set_event_loop(loop)
-        self._loop = loop
-        loop.call_soon(ready.set_result, None)
-        try:
-            loop.run_forever()
-        finally:
-            loop.close()
-
-    def _call(self, coro: Any) -> Any:
-        assert self._loop is not None
-        return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout=10)
 
     async def _open(self, address: str) -> None:
         from aiohttp import web

@@ -26,7 +26,6 @@ event list, each saying whether the session was encrypted, the TLS version and t
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import ipaddress
 import socket
 import struct
@@ -36,6 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from zonetool.harness.loopthread import LoopThread
 from zonetool.names import Name
 from zonetool.rrtypes import RRType
 from zonetool.zone import Zone
@@ -246,8 +246,7 @@ class MailSinks:
         self._seq = 0  # numbers keep rising across clear(), so a reader's `since` stays valid
         self.listeners: list[Callable[[SinkEvent], None]] = []  # e.g. the HTTP API's event stream
         self._lock = threading.Lock()
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
+        self._bg = LoopThread("zonetool-smtp-sinks")
 
     # -- declaring sinks ------------------------------------------------------------
     def add(self, host: str | Name, address: str, port: int = 25, behaviour: str | None = None) -> Endpoint:
@@ -264,9 +263,9 @@ class MailSinks:
                 return ep
         ep = Endpoint([text], address, real_port, behaviour, tls=self._tls_for(text))
         self.endpoints.append(ep)
-        if self._loop is not None:
+        if self._bg.loop is not None:
             try:
-                self._call(self._open(ep))
+                self._bg.call(self._open(ep))
             except BaseException:
                 self.endpoints.remove(ep)  # no phantom sink
                 raise
@@ -301,8 +300,8 @@ class MailSinks:
         closed = [ep for ep in self.endpoints if id(ep) not in wanted]
         for ep in closed:
             self.endpoints.remove(ep)
-            if self._loop is not None:
-                self._call(self._close(ep))
+            if self._bg.loop is not None:
+                self._bg.call(self._close(ep))
         opened = [ep for ep in self.endpoints if id(ep) not in before]
         for ep in self.endpoints:
             ep.hosts = [h for h in ep.hosts if h.lower() in wanted[id(ep)]]
@@ -366,8 +365,8 @@ class MailSinks:
         eps = self._find(host)
         for ep in eps:
             old, ep.behaviour = ep.behaviour, behaviour
-            if self._loop is not None and (old == "closed") != (behaviour == "closed"):
-                self._call(self._open(ep) if old == "closed" else self._close(ep))
+            if self._bg.loop is not None and (old == "closed") != (behaviour == "closed"):
+                self._bg.call(self._open(ep) if old == "closed" else self._close(ep))
 
     def _find(self, host: str | Name) -> list[Endpoint]:
         text = host.to_text() if isinstance(host, Name) else host
@@ -388,41 +387,21 @@ class MailSinks:
 
     # -- lifecycle ------------------------------------------------------------------
     def start(self) -> MailSinks:
-        if self._loop is not None:
+        if self._bg.loop is not None:
             return self
-        loop = asyncio.new_event_loop()
-        ready = threading.Event()
-
-        def run() -> None:
-            asyncio.set_event_loop(loop)
-            loop.call_soon(ready.set)
-            loop.run_forever()
-
-        self._thread = threading.Thread(target=run, name="zonetool-smtp-sinks", daemon=True)
-        self._thread.start()
-        ready.wait()
-        self._loop = loop
+        self._bg.start()
         try:
             for ep in self.endpoints:
-                self._call(self._open(ep))
+                self._bg.call(self._open(ep))
         except Exception:
             self.stop()
             raise
         return self
 
     def stop(self) -> None:
-        loop, self._loop = self._loop, None
-        if loop is None:
-            return
-        fut = asyncio.run_coroutine_threadsafe(self._close_all(), loop)
-        with contextlib.suppress(Exception):
-            fut.result(timeout=10)
-        loop.call_soon_threadsafe(loop.stop)
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-        loop.close()
-        self._thread = None
-        if self._own_ca and self._ca is not None:
+        running = self._bg.loop is not None
+        self._bg.stop(self._close_all() if running else None)
+        if running and self._own_ca and self._ca is not None:
             self._ca.close()
 
     def __enter__(self) -> MailSinks:
@@ -433,11 +412,7 @@ class MailSinks:
 
     @property
     def running(self) -> bool:
-        return self._loop is not None
-
-    def _call(self, coro: Any) -> Any:
-        assert self._loop is not None
-        return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout=10)
+        return self._bg.loop is not None
 
     async def _open(self, ep: Endpoint) -> None:
         if ep.behaviour == "closed" or ep.server is not None:
