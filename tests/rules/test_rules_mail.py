@@ -221,6 +221,12 @@ def test_dmarc_external_report() -> None:
     assert "example.com._report._dmarc.reports.example.net." in (report[0].hint or "")
     consent = build_zone('example.com._report._dmarc.reports TXT "v=DMARC1"', origin=without.origin, file="net.zone")
     assert "dmarc-external-report" not in Report(run_rules(zone, peers={consent.origin: consent})).codes()
+    # RFC 7489 7.1 is a DNS query: a report domain that takes every sender's reports may answer by a wildcard
+    wildcard = build_zone('*._report._dmarc.reports TXT "v=DMARC1"', origin=without.origin, file="net.zone")
+    assert "dmarc-external-report" not in Report(run_rules(zone, peers={wildcard.origin: wildcard})).codes()
+    elsewhere = build_zone('*._report._dmarc.other TXT "v=DMARC1"', origin=without.origin, file="net.zone")
+    assert report.lines("dmarc-external-report") == Report(run_rules(zone, peers={elsewhere.origin: elsewhere})).lines(
+        "dmarc-external-report")
 
 
 # -- DKIM ------------------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from zonetool.findings import Severity
 from zonetool.mailpolicy import dmarc
 from zonetool.names import Name
 from zonetool.rules.base import Context, Hit, hit, rule, text_of
-from zonetool.rules.mailtext import at, domain_name, txt_at, txt_records
+from zonetool.rules.mailtext import at, domain_name, txt_answer, txt_records
 from zonetool.zone import Record
 
 ERROR, WARNING = Severity.ERROR, Severity.WARNING
@@ -123,7 +123,7 @@ def dmarc_external_report(ctx: Context) -> Iterator[Hit]:
                 if zone is None:
                     continue  # not ours to see: receivers check it in live DNS
                 consent = Name((*domain.labels, b"_report", b"_dmarc", *target.labels))
-                if not any(dmarc.is_dmarc(text) for _, text in txt_at(zone, consent)):
+                if not any(dmarc.is_dmarc(text) for _, text in txt_answer(zone, consent)):
                     yield hit(r, f"DMARC {key} {at(uri.start)} sends reports to {host}, which does not authorize "
                               f"them: {consent.to_text()} has no v=DMARC1 record, so receivers send nothing",
                               hint=f'add to zone {zone.origin.to_text()}: {consent.to_text()} TXT "v=DMARC1"')

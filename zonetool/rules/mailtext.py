@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from zonetool.names import Name, NameError_
 from zonetool.rrtypes import TXT, RRType
 from zonetool.rules.base import A_CODE, AAAA_CODE, CNAME_CODE, TXT_CODE, Context
-from zonetool.zone import Record, Zone
+from zonetool.zone import Record, RRset, Zone
 
 TLSA_CODE, DNSKEY_CODE = int(RRType.TLSA), int(RRType.DNSKEY)
 
@@ -65,21 +65,33 @@ def domain_name(text: str) -> Name | None:
         return None
 
 
-def resolves(zone: Zone, name: Name, codes: tuple[int, ...]) -> bool:
-    """True if `name` in `zone` answers with one of `codes` (a CNAME counts: it leads elsewhere),
-    directly or through the wildcard of its closest encloser (RFC 4592)."""
+def _answering(zone: Zone, name: Name) -> dict[int, RRset] | None:
+    """The node whose RRsets answer `name`: its own, or the wildcard of its closest encloser (RFC 4592)."""
     node = zone.nodes.get(name)
     if node is not None:
-        return CNAME_CODE in node or any(c in node for c in codes)
+        return node
     if zone.exists(name):
-        return False  # an empty non-terminal: no wildcard synthesis (RFC 4592 2.2.2)
+        return None  # an empty non-terminal: no wildcard synthesis (RFC 4592 2.2.2)
     labels, depth = name.labels, len(zone.origin.labels)
     for i in range(1, len(labels) - depth + 1):
         encloser = Name(labels[i:])
         if zone.exists(encloser):
-            wild = zone.nodes.get(encloser.child(b"*"))
-            return wild is not None and (CNAME_CODE in wild or any(c in wild for c in codes))
-    return False
+            return zone.nodes.get(encloser.child(b"*"))
+    return None
+
+
+def resolves(zone: Zone, name: Name, codes: tuple[int, ...]) -> bool:
+    """True if `name` in `zone` answers with one of `codes` (a CNAME counts: it leads elsewhere),
+    directly or through a wildcard."""
+    node = _answering(zone, name)
+    return node is not None and (CNAME_CODE in node or any(c in node for c in codes))
+
+
+def txt_answer(zone: Zone, name: Name) -> list[tuple[Record, str]]:
+    """The TXT texts a query for `name` gets from `zone`, a wildcard's included (a consent record)."""
+    node = _answering(zone, name)
+    rrset = node.get(TXT_CODE) if node is not None else None
+    return [] if rrset is None else [(r, t) for r in rrset.records if (t := txt(r)) is not None]
 
 
 ADDRESS = (A_CODE, AAAA_CODE)
