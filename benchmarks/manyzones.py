@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import socket
 import statistics
 import struct
@@ -33,7 +32,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from run import free_port, pyc_env, tree_rss_kib, zonetool_cmd
+from run import free_port, pyc_env, stop_group, tree_rss_kib, zonetool_cmd
 
 PROVIDER = "provider.example"
 SERIAL = 2026120201
@@ -193,13 +192,7 @@ class Running:
     seconds: float  # from the start of the process until the last zone answered
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
+        stop_group(self.proc, 20)
 
 
 def launch(cmd: list[str], port: int, last: str, stderr: Path, timeout: float) -> Running:

@@ -129,6 +129,17 @@ def tree_rss_kib(pid: int) -> int:
 # ---------------------------------------------------------------------------
 # servers
 # ---------------------------------------------------------------------------
+def stop_group(proc: subprocess.Popen[bytes], grace: float = 10.0) -> None:
+    """SIGTERM the server's process group (its workers too), SIGKILL after `grace` seconds."""
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(grace)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
 @dataclass
 class Server:
     name: str
@@ -136,13 +147,7 @@ class Server:
     port: int
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
+        stop_group(self.proc)
 
 
 def start(name: str, cmd: list[str], port: int, probe: str, cwd: Path, timeout: float = 60.0) -> Server:
