@@ -125,3 +125,19 @@ def test_a_damaged_journal_is_said_with_its_path_and_the_server_answers_in_axfr_
     got = ixfr_from(again.port, 2026010101)
     assert len(got) == 50 + 2 + 2 and got[1].rdtype != dns.rdatatype.SOA  # SOA, NS, glue, 50 hosts, SOA
     assert "Traceback" not in "".join(again.err_lines)
+
+
+def test_a_journal_path_that_cannot_be_a_folder_is_refused_in_words(tmp_path: Path) -> None:
+    """`--journal` on a file, or where no folder can be made: one line in the tool's wording, exit 2."""
+    import subprocess
+
+    from conftest import zonetool_exe
+
+    zone, file = tmp_path / "example.com.yaml", tmp_path / "afile"
+    write_atomic(zone, zone_text(2026010101, range(3)))
+    file.write_text("")
+    for where, said in ((file, "is a file, not a folder"), (file / "below", "cannot make the folder: not a folder")):
+        out = subprocess.run([zonetool_exe(), "serve", "-p", "0", "--journal", str(where), str(zone)],
+                             capture_output=True, text=True, timeout=60)
+        assert out.returncode == 2, out.stderr
+        assert out.stderr == f"zonetool: --journal {where}: {said}\n"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -298,8 +299,12 @@ def serve(
             fail("--journal and --api: runtime changes over the API are not journaled; use one of them")
         try:
             journal = open_journal(journal_dir, lambda m: typer.echo(f"zonetool: {m}", err=True))
-        except OSError as exc:
-            fail(f"--journal {journal_dir}: {exc.strerror or exc}")
+        except FileExistsError:
+            fail(f"--journal {journal_dir}: is a file, not a folder")
+        except OSError as exc:  # in the tool's words where it has them (issue 11 A12), else the system's
+            reason = {errno.ENOTDIR: "not a folder", errno.ENOENT: "no such file or folder"}.get(
+                exc.errno or 0, (exc.strerror or str(exc)).lower())
+            fail(f"--journal {journal_dir}: cannot make the folder: {reason}")
         saved = journal.read()
         for state in saved.values():
             source.serials.seed(state.origin, state.serial, state.digest)
