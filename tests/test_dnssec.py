@@ -295,6 +295,20 @@ def test_ds_command_matches_dnssec_dsfromkey_and_keygen_csk(tmp_path: Path) -> N
     _referees(tmp_path / "lab.zone", "lab.example", csk=True)  # dnssec-verify -z: one key signs everything
 
 
+def test_keygen_refuses_settings_with_errors_and_makes_no_key(tmp_path: Path) -> None:
+    """A `dnssec:` block keygen cannot honour (an unknown algorithm) makes no key of another algorithm;
+    an error elsewhere in the zone does not stop it (the keys need only the origin and the settings)."""
+    (tmp_path / "bad.yaml").write_text(LAB + "dnssec: {algorithm: 99}\n")
+    made = _run("keygen", "bad.yaml", cwd=tmp_path)
+    assert made.returncode == 1 and "Traceback" not in made.stderr
+    assert "bad.yaml:" in made.stderr and "bad-dnssec" in made.stderr and "dnssec: has errors" in made.stderr
+    assert not (tmp_path / "keys").exists()
+    (tmp_path / "other.yaml").write_text(LAB + "  mx9: {MX: 10 nowhere}\ndnssec: {algorithm: ED25519}\n")
+    assert _run("validate", "other.yaml", cwd=tmp_path).returncode == 1
+    assert _run("keygen", "other.yaml", cwd=tmp_path).returncode == 0
+    assert len(list((tmp_path / "keys").glob("*+015+*.key"))) == 2
+
+
 def test_dnssec_keygen_keys_sign_in_zonetool_and_zonetool_keys_sign_in_dnssec_signzone(tmp_path: Path) -> None:
     keygen, signzone = require_tool("dnssec-keygen"), require_tool("dnssec-signzone")
     (tmp_path / "bind").mkdir()

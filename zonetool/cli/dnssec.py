@@ -113,6 +113,12 @@ def _one_zone(path: Path) -> Zone:
         fail(f"{path}: has errors; fix them first", EXIT_FINDINGS, loaded.findings)
     if len(loaded.zones) != 1:
         fail(f"{path}: give one zone file ({len(loaded.zones)} zones found)", EXIT_USAGE)
+    # errors elsewhere may wait, not in the settings the keys are made by (the block fell back to defaults)
+    settings = [f for f in loaded.findings if f.severity.value == "error" and f.where.path[:1] == ("dnssec",)]
+    if settings:
+        for f in sorted(settings, key=sort_key):
+            typer.echo(f.format(), err=True)
+        fail(f"{path}: dnssec: has errors; fix them first", EXIT_FINDINGS, settings)
     return loaded.zones[0]
 
 
