@@ -338,3 +338,17 @@ def test_serves_json_log_says_which_zone_file_a_reload_refused(tmp_path: Path) -
         assert ask(p.port, "www.broken.example", "A").answer[0][0].to_text() == "192.0.2.2"
     finally:
         p.stop()
+
+
+@pytest.mark.parametrize("option", ["--tls-ca-out", "--journal"])
+def test_a_path_serve_cannot_write_is_said_in_the_tools_words(tmp_path: Path, option: str) -> None:
+    """issue 11 A12 for the paths serve writes: the tool's "no such file or folder", never the system's."""
+    zone = tmp_path / "z.yaml"
+    zone.write_text(MAIL_ZONE)
+    where = tmp_path / "afile"
+    where.write_text("")
+    out = run("serve", str(zone), "--port", "0", "--smtp", option, str(where / "below"))
+    assert out.returncode == 2, out.stderr
+    assert "Traceback" not in out.stderr and "directory" not in out.stderr.lower()
+    assert out.stderr.startswith(f"zonetool: {option} {where / 'below'}: "), out.stderr
+    assert out.stderr.rstrip().endswith("not a folder"), out.stderr

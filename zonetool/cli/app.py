@@ -6,6 +6,7 @@ heavy modules inside the function body so `zonetool --help` and small jobs start
 
 from __future__ import annotations
 
+import errno
 import sys
 from collections.abc import Iterable
 from contextvars import ContextVar
@@ -27,6 +28,16 @@ app = typer.Typer(
 )
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
+
+
+# One wording for the same trouble with a path, whichever command meets it (issue 11 A12).
+_PATH_WORDS = {errno.ENOENT: "no such file or folder", errno.ENOTDIR: "not a folder",
+               errno.EISDIR: "is a folder", errno.EEXIST: "already exists", errno.EACCES: "permission denied"}
+
+
+def path_words(exc: OSError) -> str:
+    """Why a path could not be read, written or made, in the tool's words (the system's where it has none)."""
+    return _PATH_WORDS.get(exc.errno or 0) or (exc.strerror or str(exc)).lower()
 
 
 class Format(StrEnum):

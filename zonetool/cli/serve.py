@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import errno
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from zonetool.cli.app import EXIT_FINDINGS, EXIT_USAGE, app, fail
+from zonetool.cli.app import EXIT_FINDINGS, EXIT_USAGE, app, fail, path_words
 from zonetool.rrtypes import RRType
 
 if TYPE_CHECKING:
@@ -301,10 +300,8 @@ def serve(
             journal = open_journal(journal_dir, lambda m: typer.echo(f"zonetool: {m}", err=True))
         except FileExistsError:
             fail(f"--journal {journal_dir}: is a file, not a folder")
-        except OSError as exc:  # in the tool's words where it has them (issue 11 A12), else the system's
-            reason = {errno.ENOTDIR: "not a folder", errno.ENOENT: "no such file or folder"}.get(
-                exc.errno or 0, (exc.strerror or str(exc)).lower())
-            fail(f"--journal {journal_dir}: cannot make the folder: {reason}")
+        except OSError as exc:
+            fail(f"--journal {journal_dir}: cannot make the folder: {path_words(exc)}")
         saved = journal.read()
         for state in saved.values():
             source.serials.seed(state.origin, state.serial, state.digest)
@@ -454,7 +451,7 @@ def serve(
         try:
             ca_file, ca_folder = publish(ca, tls_ca_out)
         except OSError as exc:
-            fail(f"--tls-ca-out {tls_ca_out}: {exc.strerror or exc}")
+            fail(f"--tls-ca-out {tls_ca_out}: {path_words(exc)}")
         try:
             sinks = start_for_zones(zones, smtp_port or (), smtp_behaviour or (), None if quiet else typer.echo,
                                     tls=smtp_tls or (), ca=ca)
