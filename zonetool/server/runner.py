@@ -257,7 +257,6 @@ class Server:
 
         assert self.source is not None
         source = self.source
-        self.watching = "inotify"
         settle = self.settle if self.settle is not None else SETTLE_INOTIFY
         loop = asyncio.get_running_loop()
         explicit = {str(p.resolve()) for p in source.paths if not p.is_dir()}
@@ -273,6 +272,7 @@ class Server:
         due, last = source.signature() != source.loaded_signature, 0.0
         if due:
             dirty = None
+        self.watching = "inotify"  # only now: a write from here on is told by its event, with its path
         while True:
             await asyncio.sleep(TICK)
             now = loop.time()
