@@ -322,3 +322,31 @@ def test_served_zone_edited_grown_and_shrunk_stays_valid_and_its_chain_proves_th
     for near in ("h600.big.example A", "h600.big.example TXT", "h6000.big.example A"):
         assert proved in _delv(server, anchor, "big.example", near), near
     _axfr_verifies(server, "big.example.", tmp_path)
+
+
+def test_an_earlier_copy_signed_with_other_keys_or_in_another_window_lends_nothing(tmp_path: Path) -> None:
+    from zonetool.dnssec import generate
+    from zonetool.dnssec.sign import Signer
+
+    zone = load_file(_big(tmp_path, "nsec"))[0]
+    assert zone is not None
+    policy = zone.dnssec
+    keys = zone_keys(zone, policy)
+    now = int(time.time())
+    win = window(policy, now)
+    first = Signer(zone.origin, keys, win)
+    signed = sign_zone(zone, keys, policy, win, 3600, signer=first)
+    everything = first.rrsets_signed
+    again = Signer(zone.origin, keys, win)
+    assert _rrsets(sign_zone(zone, keys, policy, win, 3600, earlier=signed, signer=again)) == _rrsets(signed)
+    assert again.rrsets_signed == 0  # nothing changed: every signature lent
+    other = [generate(13)]
+    for made_with, when in ((other, win), (keys, window(policy, now + policy.refresh)), (keys + other, win),
+                            (keys[:1], win)):
+        signer = Signer(zone.origin, made_with, when)
+        out = sign_zone(zone, made_with, policy, when, 3600, earlier=signed, signer=signer)
+        assert signer.rrsets_signed == everything, (len(made_with), when)
+        tags = {key.tag for key in made_with}
+        sigs = [r.rdata.data for node in out.nodes.values() if 46 in node for r in node[46].records]
+        assert {int.from_bytes(d[16:18], "big") for d in sigs} <= tags  # RFC 4034 3.1: key tag at octet 16
+        assert {int.from_bytes(d[12:16], "big") for d in sigs} == {when.inception}
