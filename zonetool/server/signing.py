@@ -11,8 +11,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
+from zonetool.names import Name
 from zonetool.zone import Zone
+
+if TYPE_CHECKING:
+    from zonetool.dnssec.keys import Key
 
 
 class OnlineSigner:
@@ -24,6 +29,7 @@ class OnlineSigner:
         self.problems: dict[str, str] = {}  # origin -> why it is served unsigned
         self.signed: dict[str, int] = {}  # origin -> RRsets the last `sign` signed in it (the others kept theirs)
         self._last: list[Zone] = []  # the zones of the last sign(), unsigned: what a refresh signs again
+        self._keys: dict[Name, list[Key]] = {}  # origin -> the keys its served copy was signed with
 
     def sign(self, zones: Sequence[Zone]) -> list[Zone]:
         self._last = list(zones)
@@ -56,6 +62,7 @@ class OnlineSigner:
                     self.problems[zone.origin.to_text()] = str(exc)
                     out.append(zone)
                     continue
+                self._keys[zone.origin] = keys
                 ttl = policy.dnskey_ttl if policy.dnskey_ttl is not None else common_ttl(zone)
                 before = earlier.get(zone.origin)
                 lend = before[1] if before is not None and before[0] == win.inception else None
@@ -76,6 +83,10 @@ class OnlineSigner:
 
         now = int(self.clock())
         return any(window(zone.dnssec, now).inception != start for zone, start, _ in self._done.values())
+
+    def keys(self, zone: Zone) -> list[Key]:
+        """The keys `zone` (a served signed copy) was signed with: an expired-signature fault signs with them."""
+        return self._keys[zone.origin]
 
     def sources(self) -> list[Zone]:
         """The zones of the last `sign`, unsigned (what a refresh signs again)."""
