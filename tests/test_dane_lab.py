@@ -19,6 +19,8 @@ and the zones, one exchanger each:
   good.dane.test    signed; the sink's certificate as TLSA -> sent, "Verified TLS connection established"
   wrong.dane.test   signed; the zone file's own TLSA, which --dane keeps and the certificate does not
                     match -> deferred, the sink saw STARTTLS and no RCPT (nothing sent in clear)
+  bogus.dane.test   signed; a `bogus-signature` fault on the TLSA -> unbound answers SERVFAIL, deferred
+                    ("TLSA lookup error"), nothing sent
   plain.dane.test   the same zone unsigned -> sent with opportunistic TLS ("Untrusted TLS connection")
 
 exim 4.96 (Debian's exim4-daemon-light: `exim -bV` lists DANE and DNSSEC) in the same namespace,
@@ -27,6 +29,7 @@ on remote_smtp (Debian sets `dns_dnssec_ok = 1`; dnslookup's `dnssec_request_dom
 
   good.exim.test    signed, the sink's certificate -> delivered, `CV=dane` in the log
   wrong.exim.test   signed, a TLSA that does not match -> deferred, "DANE attempt failed", no RCPT
+  bogus.exim.test   signed, a `bogus-signature` fault on the TLSA -> deferred, nothing sent
 """
 
 from __future__ import annotations
@@ -54,6 +57,8 @@ from zonetool.harness.sinks import free_port as free_smtp_port
 
 WRONG_TLSA = "3 1 1 " + "00" * 32
 SIGNED = "dnssec: {keys: ../keys}\n"
+# the sink's TLSA is served with a signature that does not verify: the validator answers SERVFAIL
+BOGUS_TLSA = "faults:\n  - {name: _25._tcp.mx1, type: TLSA, action: bogus-signature}\n"
 
 
 def _exchanger(net: int) -> str:
@@ -63,8 +68,10 @@ def _exchanger(net: int) -> str:
 ZONES = {
     "good.dane.test": zone("good.dane.test", _exchanger(50) + SIGNED),
     "wrong.dane.test": zone("wrong.dane.test", _exchanger(51) + SIGNED, f'  _25._tcp.mx1: {{TLSA: "{WRONG_TLSA}"}}'),
+    "bogus.dane.test": zone("bogus.dane.test", _exchanger(52) + SIGNED + BOGUS_TLSA),
     "plain.dane.test": zone("plain.dane.test", _exchanger(53)),
     "good.exim.test": zone("good.exim.test", _exchanger(54) + SIGNED),
+    "bogus.exim.test": zone("bogus.exim.test", _exchanger(56) + SIGNED + BOGUS_TLSA),
     "wrong.exim.test": zone("wrong.exim.test", _exchanger(55) + SIGNED, f'  _25._tcp.mx1: {{TLSA: "{WRONG_TLSA}"}}'),
 }  # fmt: skip
 SIGNED_ZONES = [origin for origin, text in ZONES.items() if "dnssec:" in text]
@@ -299,6 +306,19 @@ def test_postfix_defers_when_the_tlsa_does_not_match_the_certificate(lab: Postfi
     assert "dane: _25._tcp.mx1.wrong.dane.test. TLSA kept as the zone file has it" in "".join(lab.served.errors)
 
 
+def test_postfix_defers_when_the_tlsa_signature_is_bogus(lab: Postfix, outcome: dict[str, Fate]) -> None:
+    """RFC 7672 2.1.1: a TLSA lookup that fails (SERVFAIL from the validator: bogus) is not "no TLSA";
+    the sender must not fall back to unauthenticated TLS or clear text."""
+    fate = outcome["user@bogus.dane.test"]
+    assert fate.status == "deferred", fate
+    log = lab.maillog()
+    assert re.search(r"TLSA lookup error for mx1\.bogus\.dane\.test:25", log), log[-3000:]
+    events = events_for(lab, "bogus.dane.test")
+    assert not any(" rcpt " in e or " message " in e for e in events), events
+    tlsa = [q for q in lab.served.queries() if "_25._tcp.mx1.bogus.dane.test. TLSA" in q]
+    assert tlsa and all("fault=bogus-signature" in q for q in tlsa), tlsa  # the validator met the fault
+
+
 def test_postfix_uses_opportunistic_tls_for_the_same_zone_unsigned(lab: Postfix, outcome: dict[str, Fate]) -> None:
     fate = outcome["user@plain.dane.test"]
     assert (fate.status, fate.relay) == ("sent", "mx1.plain.dane.test[127.0.53.10]:25"), fate
@@ -350,3 +370,10 @@ def test_exim_defers_when_the_tlsa_does_not_match_the_certificate(exim: Lab) -> 
     assert "DANE attempt failed; TLS connection to mx1.wrong.exim.test [127.0.55.10]" in exim.mainlog()
     assert [e.split()[2] for e in events][:2] == ["connect", "starttls"], events  # TLS done, then it gave up
     assert not [e for e in events if " rcpt " in e or " message " in e], events  # nothing sent, in clear or not
+
+
+def test_exim_defers_when_the_tlsa_signature_is_bogus(exim: Lab) -> None:
+    verdict, events = exim.deliver_quietly("user@bogus.exim.test")
+    assert verdict.startswith("== user@bogus.exim.test R=dnslookup T=remote_smtp"), verdict
+    assert "DANE error: tlsa lookup DEFER" in verdict, verdict
+    assert events == [], events  # not even connected: without a usable TLSA there is no DANE session
