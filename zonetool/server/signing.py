@@ -11,9 +11,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from zonetool.names import Name
 from zonetool.zone import Zone
+
+if TYPE_CHECKING:
+    from zonetool.dnssec.keys import Key
 
 
 class OnlineSigner:
@@ -28,6 +32,7 @@ class OnlineSigner:
         # origin -> (source serial, served serial, window inception) of the signed copy served last:
         # a refresh raises the served serial so secondaries transfer the new signatures
         self._serials: dict[Name, tuple[int, int, int]] = {}
+        self._keys: dict[Name, list[Key]] = {}  # origin -> the keys its served copy was signed with
 
     def sign(self, zones: Sequence[Zone]) -> list[Zone]:
         self._last = list(zones)
@@ -60,6 +65,7 @@ class OnlineSigner:
                     self.problems[zone.origin.to_text()] = str(exc)
                     out.append(zone)
                     continue
+                self._keys[zone.origin] = keys
                 ttl = policy.dnskey_ttl if policy.dnskey_ttl is not None else common_ttl(zone)
                 before = earlier.get(zone.origin)
                 lend = before[1] if before is not None and before[0] == win.inception else None
@@ -88,6 +94,10 @@ class OnlineSigner:
         """How often `due` is worth asking: a quarter of the shortest refresh period served, at most `most`."""
         periods = [zone.dnssec.refresh / 4 for zone, _, _ in self._done.values()]
         return max(1.0, min([most, *periods]))
+
+    def keys(self, zone: Zone) -> list[Key]:
+        """The keys `zone` (a served signed copy) was signed with: an expired-signature fault signs with them."""
+        return self._keys[zone.origin]
 
     def sources(self) -> list[Zone]:
         """The zones of the last `sign`, unsigned (what a refresh signs again)."""
