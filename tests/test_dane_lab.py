@@ -19,7 +19,17 @@ and the zones, one exchanger each:
   good.dane.test    signed; the sink's certificate as TLSA -> sent, "Verified TLS connection established"
   wrong.dane.test   signed; the zone file's own TLSA, which --dane keeps and the certificate does not
                     match -> deferred, the sink saw STARTTLS and no RCPT (nothing sent in clear)
+  bogus.dane.test   signed; a `bogus-signature` fault on the TLSA -> unbound answers SERVFAIL, deferred
+                    ("TLSA lookup error"), nothing sent
   plain.dane.test   the same zone unsigned -> sent with opportunistic TLS ("Untrusted TLS connection")
+
+exim 4.96 (Debian's exim4-daemon-light: `exim -bV` lists DANE and DNSSEC) in the same namespace,
+through the same unbound, with test_exim's copy of Debian's configuration plus `hosts_require_dane = *`
+on remote_smtp (Debian sets `dns_dnssec_ok = 1`; dnslookup's `dnssec_request_domains` is `*`):
+
+  good.exim.test    signed, the sink's certificate -> delivered, `CV=dane` in the log
+  wrong.exim.test   signed, a TLSA that does not match -> deferred, "DANE attempt failed", no RCPT
+  bogus.exim.test   signed, a `bogus-signature` fault on the TLSA -> deferred, nothing sent
 """
 
 from __future__ import annotations
@@ -31,11 +41,14 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from conftest import missing, require_tool, zonetool_exe
-from mta import VALIDATED_RESOLV_CONF, namespace, serve, validator, validator_log, write_zones, zone
+from mta import VALIDATED_RESOLV_CONF, Served, namespace, serve, validator, validator_log, write_zones, zone
+from test_exim import EXIM_CONFIG, Lab, exim_config, exim_state
+from test_exim_tls import TRANSPORT as EXIM_TRANSPORT
 from test_postfix import POSTFIX, Fate, Postfix, fates, main_cf, master_cf
 from test_responder import free_port
 from test_server_cli import Serve
@@ -44,6 +57,8 @@ from zonetool.harness.sinks import free_port as free_smtp_port
 
 WRONG_TLSA = "3 1 1 " + "00" * 32
 SIGNED = "dnssec: {keys: ../keys}\n"
+# the sink's TLSA is served with a signature that does not verify: the validator answers SERVFAIL
+BOGUS_TLSA = "faults:\n  - {name: _25._tcp.mx1, type: TLSA, action: bogus-signature}\n"
 
 
 def _exchanger(net: int) -> str:
@@ -53,26 +68,30 @@ def _exchanger(net: int) -> str:
 ZONES = {
     "good.dane.test": zone("good.dane.test", _exchanger(50) + SIGNED),
     "wrong.dane.test": zone("wrong.dane.test", _exchanger(51) + SIGNED, f'  _25._tcp.mx1: {{TLSA: "{WRONG_TLSA}"}}'),
+    "bogus.dane.test": zone("bogus.dane.test", _exchanger(52) + SIGNED + BOGUS_TLSA),
     "plain.dane.test": zone("plain.dane.test", _exchanger(53)),
+    "good.exim.test": zone("good.exim.test", _exchanger(54) + SIGNED),
+    "bogus.exim.test": zone("bogus.exim.test", _exchanger(56) + SIGNED + BOGUS_TLSA),
+    "wrong.exim.test": zone("wrong.exim.test", _exchanger(55) + SIGNED, f'  _25._tcp.mx1: {{TLSA: "{WRONG_TLSA}"}}'),
 }  # fmt: skip
 SIGNED_ZONES = [origin for origin, text in ZONES.items() if "dnssec:" in text]
-RECIPIENTS = [f"user@{domain}" for domain in ZONES]
+RECIPIENTS = [f"user@{domain}" for domain in ZONES if domain.endswith(".dane.test")]  # exim's: .exim.test
 ZONE_PORT = 10053  # serve's port in the namespace; unbound takes 53, where resolv.conf points
 FATE_WAIT = 90
 
 
 def keygen(zones: Path, origins: list[str]) -> dict[str, list[str]]:
-    """`zonetool keygen` for each signed zone; returns each one's DS lines as `zonetool ds` prints them."""
-    out = {}
-    for origin in origins:
-        made = subprocess.run([zonetool_exe(), "keygen", f"{origin}.yaml"], cwd=zones, capture_output=True,
-                              text=True, timeout=60)
-        assert made.returncode == 0, made.stderr
-        ds = subprocess.run([zonetool_exe(), "ds", f"{origin}.yaml"], cwd=zones, capture_output=True, text=True,
-                            timeout=60)
-        assert ds.returncode == 0, ds.stderr
-        out[origin] = ds.stdout.splitlines()
-    return out
+    """`zonetool keygen` for each signed zone (all at once); returns each one's DS lines as `zonetool ds`
+    prints them."""
+    def each(command: str) -> list[str]:
+        procs = [subprocess.Popen([zonetool_exe(), command, f"{origin}.yaml"], cwd=zones, stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True) for origin in origins]
+        outs = [proc.communicate(timeout=120) for proc in procs]
+        assert all(proc.returncode == 0 for proc in procs), outs
+        return [out for out, _err in outs]
+
+    each("keygen")
+    return {origin: out.splitlines() for origin, out in zip(origins, each("ds"), strict=True)}
 
 
 def dig(port: int, *question: str) -> tuple[str, set[str], str]:
@@ -194,20 +213,24 @@ dnssec_probe = ns:good.dane.test
 """)
 
 
+@dataclass
+class World:
+    """The namespace of the MTAs: serve on 127.0.0.1:10053 (--dane, --validator-conf), unbound on :53."""
+
+    netns: str
+    state: Path
+    served: Served
+    unbound_conf: Path
+
+
 @pytest.fixture(scope="module")
-def lab() -> Iterator[Postfix]:
-    if not (POSTFIX / "usr/sbin/postfix").exists():
-        missing(f"Postfix is not unpacked in {POSTFIX} (run scripts/unpack-postfix.sh as root)")
+def world() -> Iterator[World]:
+    """One namespace, one serve and one unbound for every MTA of the module."""
     with contextlib.ExitStack() as stack:
         netns = stack.enter_context(namespace("zt-dane", VALIDATED_RESOLV_CONF))
-        state = Path(tempfile.mkdtemp(prefix="zonetool-dane-"))
+        state = Path(tempfile.mkdtemp(prefix="zonetool-dane-"))  # reachable by postfix's and exim's users
         stack.callback(shutil.rmtree, state, ignore_errors=True)
         state.chmod(0o755)
-        conf = state / "conf"
-        conf.mkdir()
-        (state / "queue").mkdir()
-        (conf / "main.cf").write_text(dane_main_cf(state))
-        (conf / "master.cf").write_text(master_cf())
         zones = write_zones(state / "zones", ZONES)
         ds = keygen(zones, SIGNED_ZONES)
         unbound_conf = state / "unbound.conf"
@@ -217,11 +240,27 @@ def lab() -> Iterator[Postfix]:
         for origin, lines in ds.items():  # every signed zone anchored, as `zonetool ds` says
             assert all(f'trust-anchor: "{line}"' in text for line in lines), (origin, lines, text)
         stack.enter_context(validator(netns, unbound_conf))
-        pf = Postfix(netns, conf, state, served, {"LD_LIBRARY_PATH": str(POSTFIX / "usr/lib/postfix")})
-        started = pf.postfix("start")
-        assert started.returncode == 0, started.stdout + started.stderr + pf.maillog()
-        stack.callback(pf.postfix, "stop")
+        yield World(netns, state, served, unbound_conf)
+
+
+@pytest.fixture(scope="module")
+def lab(world: World) -> Iterator[Postfix]:
+    if not (POSTFIX / "usr/sbin/postfix").exists():
+        missing(f"Postfix is not unpacked in {POSTFIX} (run scripts/unpack-postfix.sh as root)")
+    state = world.state / "postfix"
+    state.mkdir(mode=0o755)
+    conf = state / "conf"
+    conf.mkdir()
+    (state / "queue").mkdir()
+    (conf / "main.cf").write_text(dane_main_cf(state))
+    (conf / "master.cf").write_text(master_cf())
+    pf = Postfix(world.netns, conf, state, world.served, {"LD_LIBRARY_PATH": str(POSTFIX / "usr/lib/postfix")})
+    started = pf.postfix("start")
+    assert started.returncode == 0, started.stdout + started.stderr + pf.maillog()
+    try:
         yield pf
+    finally:
+        pf.postfix("stop")
 
 
 @pytest.fixture(scope="module")
@@ -234,7 +273,8 @@ def outcome(lab: Postfix) -> dict[str, Fate]:
             time.sleep(0.3)  # the sink's last events are in the pipe; the reader thread may lag
             return found
         time.sleep(0.2)
-    pytest.fail(f"no fate after {FATE_WAIT} s:\n{lab.maillog()[-5000:]}\n{validator_log(lab.state / 'unbound.conf')}")
+    unbound = validator_log(lab.state.parent / "unbound.conf").read_text()
+    pytest.fail(f"no fate after {FATE_WAIT} s:\n{lab.maillog()[-5000:]}\n{unbound}")
 
 
 def events_for(postfix: Postfix, domain: str) -> list[str]:
@@ -266,6 +306,19 @@ def test_postfix_defers_when_the_tlsa_does_not_match_the_certificate(lab: Postfi
     assert "dane: _25._tcp.mx1.wrong.dane.test. TLSA kept as the zone file has it" in "".join(lab.served.errors)
 
 
+def test_postfix_defers_when_the_tlsa_signature_is_bogus(lab: Postfix, outcome: dict[str, Fate]) -> None:
+    """RFC 7672 2.1.1: a TLSA lookup that fails (SERVFAIL from the validator: bogus) is not "no TLSA";
+    the sender must not fall back to unauthenticated TLS or clear text."""
+    fate = outcome["user@bogus.dane.test"]
+    assert fate.status == "deferred", fate
+    log = lab.maillog()
+    assert re.search(r"TLSA lookup error for mx1\.bogus\.dane\.test:25", log), log[-3000:]
+    events = events_for(lab, "bogus.dane.test")
+    assert not any(" rcpt " in e or " message " in e for e in events), events
+    tlsa = [q for q in lab.served.queries() if "_25._tcp.mx1.bogus.dane.test. TLSA" in q]
+    assert tlsa and all("fault=bogus-signature" in q for q in tlsa), tlsa  # the validator met the fault
+
+
 def test_postfix_uses_opportunistic_tls_for_the_same_zone_unsigned(lab: Postfix, outcome: dict[str, Fate]) -> None:
     fate = outcome["user@plain.dane.test"]
     assert (fate.status, fate.relay) == ("sent", "mx1.plain.dane.test[127.0.53.10]:25"), fate
@@ -273,3 +326,54 @@ def test_postfix_uses_opportunistic_tls_for_the_same_zone_unsigned(lab: Postfix,
     established = re.findall(r"(\w+) TLS connection established to mx1\.plain\.dane\.test", log)
     assert established and set(established) <= {"Untrusted", "Anonymous"}, (established, log[-3000:])
     assert any(" message " in e and " over TLSv1." in e for e in events_for(lab, "plain.dane.test"))
+
+
+# --------------------------------------------------------------------------- exim doing DANE
+
+
+def dane_exim_config(state: Path) -> Path:
+    """test_exim's copy of Debian's configuration with DANE required on remote_smtp. Debian's sets
+    `dns_dnssec_ok = 1` already, and dnslookup's `dnssec_request_domains` is `*` by default."""
+    text = exim_config(state, False).read_text()
+    assert EXIM_TRANSPORT in text, "Debian's remote_smtp transport changed shape"
+    text = text.replace(EXIM_TRANSPORT, EXIM_TRANSPORT + "  hosts_require_dane = *\n")
+    path = state / "exim-dane.conf"
+    path.write_text(text)
+    return path
+
+
+@pytest.fixture(scope="module")
+def exim(world: World) -> Iterator[Lab]:
+    require_tool("exim")
+    if not EXIM_CONFIG.exists():
+        pytest.fail(f"{EXIM_CONFIG} is missing: exim4-config did not generate Debian's configuration")
+    state = exim_state()
+    try:
+        conf = dane_exim_config(state)
+        yield Lab(world.netns, conf, conf, world.served, state)
+    finally:
+        shutil.rmtree(state, ignore_errors=True)
+
+
+def test_exim_verifies_the_sink_by_its_tlsa_and_delivers(exim: Lab) -> None:
+    verdict, events = exim.deliver_quietly("user@good.exim.test")
+    assert verdict.startswith("=> user@good.exim.test R=dnslookup T=remote_smtp H=mx1.good.exim.test [127.0.54.10]"), \
+        verdict
+    assert re.search(r" X=TLS1\.[23]:\S+ CV=dane ", verdict), verdict  # verified by DANE (no CA given)
+    assert any(" message " in e and " over TLSv1." in e for e in events), events
+
+
+def test_exim_defers_when_the_tlsa_does_not_match_the_certificate(exim: Lab) -> None:
+    verdict, events = exim.deliver_quietly("user@wrong.exim.test")
+    assert verdict.startswith("== user@wrong.exim.test R=dnslookup T=remote_smtp"), verdict
+    assert "H=mx1.wrong.exim.test [127.0.55.10]: TLS session: (certificate verification failed)" in verdict, verdict
+    assert "DANE attempt failed; TLS connection to mx1.wrong.exim.test [127.0.55.10]" in exim.mainlog()
+    assert [e.split()[2] for e in events][:2] == ["connect", "starttls"], events  # TLS done, then it gave up
+    assert not [e for e in events if " rcpt " in e or " message " in e], events  # nothing sent, in clear or not
+
+
+def test_exim_defers_when_the_tlsa_signature_is_bogus(exim: Lab) -> None:
+    verdict, events = exim.deliver_quietly("user@bogus.exim.test")
+    assert verdict.startswith("== user@bogus.exim.test R=dnslookup T=remote_smtp"), verdict
+    assert "DANE error: tlsa lookup DEFER" in verdict, verdict
+    assert events == [], events  # not even connected: without a usable TLSA there is no DANE session
