@@ -235,4 +235,5 @@ def test_a_validator_fault_that_can_change_nothing_is_a_warning_with_its_place(t
     (tmp_path / "signed.yaml").write_text(body + "dnssec: true\n")
     _, findings = load_file(tmp_path / "signed.yaml")
     said = [(f.where.line, f.message) for f in findings if f.code == "fault-no-effect"]
-    assert said == [(first + 1, "no-dnskey leaves out the apex DNSKEY RRset, which is in no answer for www.lab.example.")]
+    assert said == [(first + 1, "no-dnskey leaves out the apex DNSKEY RRset, which is in no answer for "
+                                "www.lab.example.")]

@@ -375,8 +375,9 @@ def _no_effect(fault: Fault, origin: Name, signed: bool | None, where: Where) ->
                         "dnssec: block, so the answers stay as they are", where.child("action"),
                         hint="add `dnssec: true` (and keys: `zonetool keygen`) to sign the zone")]
     if how.hide_dnskey and origin not in fault.names:  # the DNSKEY RRset lives at the apex only (RFC 4035 2.1)
+        names = ", ".join(n.to_text() for n in fault.names)
         return [warning("fault-no-effect", f"{fault.action} leaves out the apex DNSKEY RRset, which is in no answer "
-                        f"for {', '.join(n.to_text() for n in fault.names)}", where.child("names" if len(fault.names) > 1 else "name"),
+                        f"for {names}", where.child("names" if len(fault.names) > 1 else "name"),
                         hint='set it on the apex: {name: "@", type: DNSKEY, action: no-dnskey}')]
     return []
 
