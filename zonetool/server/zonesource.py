@@ -22,7 +22,7 @@ from zonetool.loader import ZONE_SUFFIXES
 from zonetool.names import Name
 from zonetool.zone import Zone
 
-Stat = tuple[int, int, int]  # mtime_ns, size, inode; (-1, -1, -1) for a missing file
+Stat = tuple[int, int, int, int]  # mtime_ns, size, inode, ctime_ns; all -1 for a missing file
 Signature = dict[str, Stat]  # file -> its stat: compared whole, never sorted (10,000 files)
 
 
@@ -311,6 +311,28 @@ class ZoneSource:
                     del self.vanished[file]
         return kept
 
+    # -- serve --cache (zonetool.server.snapshot) ----------------------------------------------
+    def built(self) -> list[tuple[str, Stat, Zone | None, list[Finding]]]:
+        """What the last load built, file by file, with the stat each file had when it was read: the
+        snapshot a later start continues from (only files whose stat is still the same are reused)."""
+        return [(file, stat, zone, findings) for file, (stat, zone, findings) in list(self._built.items())]
+
+    def restore(self, built: Iterable[tuple[str, Stat, Zone | None, list[Finding]]], zones: list[Zone],
+                judged: list[tuple[Zone, frozenset[Name] | None, list[Finding] | None]]) -> None:
+        """Start from a snapshot of an earlier run: its files count as read (each is read again if its
+        stat differs at the next load) and its cross-zone verdicts stand for the zones no change reaches,
+        so the first load costs what changed since, and finds what a load of every file would."""
+        for file, stat, zone, findings in built:
+            self._built[file] = (stat, zone, findings)
+        self._refiner.restore(zones, judged)
+
+    def refiner_state(self) -> tuple[list[Zone], list[tuple[Zone, frozenset[Name] | None, list[Finding] | None]]]:
+        return self._refiner.state()
+
+    def read_count(self) -> int:
+        """How many files the last load read (the others were reused as they were)."""
+        return len(self._read)
+
     def grace_due(self) -> bool:
         """True once a vanished file's grace period is over: the watcher reloads to drop its zone."""
         now = time.monotonic()
@@ -322,7 +344,7 @@ class ZoneSource:
         os.scandir and plain strings: this runs every poll, over every file of a 10,000-zone folder.
         """
         seen: dict[str, Stat] = {}
-        missing = (-1, -1, -1)
+        missing = (-1, -1, -1, -1)
         for path in self.paths:
             if path.is_dir():
                 try:
@@ -343,5 +365,6 @@ def _stat_of(path: str) -> Stat:
     try:
         st = os.stat(path)
     except OSError:
-        return (-1, -1, -1)
-    return (st.st_mtime_ns, st.st_size, st.st_ino)
+        return (-1, -1, -1, -1)
+    # ctime too: `cp -p` or `rsync -t` can bring back a new version with the old size and mtime
+    return (st.st_mtime_ns, st.st_size, st.st_ino, st.st_ctime_ns)
