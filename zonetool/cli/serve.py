@@ -326,8 +326,7 @@ def serve(
     except LoadError as exc:
         fail(str(exc))
     if restored is not None:
-        typer.echo(f"zonetool: warm start from {restored.path}: {restored.files:,} of {restored.total:,} "
-                   f"file(s) as they were, {source.read_count():,} read", err=True)
+        typer.echo(f"zonetool: {restored.summary(source)}", err=True)
     json_log = log_format == "json" and not quiet
     if outcome.zones is None:  # --strict: any error refuses the whole set
         for finding in outcome.findings:

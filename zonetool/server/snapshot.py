@@ -260,11 +260,15 @@ def _today() -> str:
 # ---------------------------------------------------------------------------
 @dataclass
 class Restored:
-    """What a snapshot gave: the files it counts as read and how many of the listed ones those are."""
+    """What a snapshot gave, said once the first load is done."""
 
     path: Path
-    files: int  # files in the snapshot whose stat is still the same
     total: int  # files in the snapshot
+
+    def summary(self, source: ZoneSource) -> str:
+        read = source.read_count()
+        kept = len(source.listed()) - read
+        return f"warm start from {self.path}: {kept:,} of {self.total:,} file(s) as they were, {read:,} read"
 
 
 class Cache:
@@ -339,7 +343,7 @@ class Cache:
         entries, zones, judged, total = payload
         source.restore(entries, zones, judged)
         self._restored = [entry[0] for entry in entries]
-        return Restored(self.path, len(entries), total)
+        return Restored(self.path, total)
 
     def _payload(self, data: bytes) -> tuple[list[Entry], list[Zone], list[Any], int]:
         head, newline, body = data.partition(b"\n")
@@ -369,7 +373,7 @@ class Cache:
     def needed(self, source: ZoneSource) -> bool:
         """False when the start read no file and found the snapshot's files: it would be written again as is."""
         return (self._restored is None or source.read_count() > 0
-                or set(self._restored) != {str(f) for f in source.files})
+                or set(self._restored) != set(source.listed()))
 
     def write_later(self, source: ZoneSource, done: Callable[[], None] | None = None) -> None:
         """Write the snapshot of `source`'s last load in a background thread (a daemon: a stop does
