@@ -41,7 +41,8 @@ origin: c{i}.example
 soa: {{primary: ns1.provider.example., contact: hostmaster@provider.example, serial: 3}}
 nameservers: [ns1.provider.example., ns2.provider.example.]
 records:
-  "@": {{A: 10.{i >> 8}.{i & 255}.{last}, MX: "10 mx1.provider.example.", TXT: "v=spf1 include:_spf.provider.example -all"}}
+  "@": {{A: 10.{i >> 8}.{i & 255}.{last}, MX: "10 mx1.provider.example.",
+        TXT: "v=spf1 include:_spf.provider.example -all"}}
   _dmarc: {{TXT: "v=DMARC1; p=quarantine; rua=mailto:reports@c{i}.example"}}
   www: {{CNAME: "@"}}
   bad: {{MX: "10 nowhere"}}
@@ -111,7 +112,7 @@ def test_a_warm_start_answers_and_judges_as_a_cold_one(tmp_path: Path, dig: str)
     cold.stop()
     assert any("mx-target-no-address" in f for f in cold.findings) and any("dmarc-missing" in f for f in cold.findings)
     snapshot = next((tmp_path / "cache").glob("snapshot-*.pickle"))
-    assert oct(snapshot.stat().st_mode & 0o777) == "0o600" and oct((tmp_path / "cache").stat().st_mode & 0o777) == "0o700"
+    assert snapshot.stat().st_mode & 0o777 == 0o600 and snapshot.parent.stat().st_mode & 0o777 == 0o700
 
     warm = Run(args, 2, tmp_path)
     said = " ".join(warm.said)
