@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING, Any
 
 from zonetool.findings import Finding
 from zonetool.names import Name
+from zonetool.rrtypes import RRType
 from zonetool.zone import SOA_CODE, Zone
 
 if TYPE_CHECKING:
@@ -46,7 +47,7 @@ if TYPE_CHECKING:
 
 MAGIC = b"zonetool-snapshot 1"
 KEEP = 8  # snapshots kept in the folder (one per set of served paths), the oldest removed first
-_TXT_CODE = 16
+_TXT_CODE = int(RRType.TXT)
 _LOCK = threading.Lock()  # one zone is unpacked by one thread (the UDP thread and the loop may both ask)
 
 Say = Callable[[str], None]
