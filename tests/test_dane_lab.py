@@ -386,7 +386,8 @@ def test_the_conf_is_written_again_when_a_reload_brings_a_signed_zone(tmp_path: 
     zones.mkdir()
     (zones / "lab.yaml").write_text(LAB)
     keygen(zones, ["lab"])
-    conf = tmp_path / "unbound.conf"
+    conf = tmp_path / "validator" / "unbound.conf"
+    conf.parent.mkdir()
     server = Serve(str(zones), "-q", "--validator-conf", str(conf), "--validator-port", str(free_port()))
     try:
         server.started()
@@ -403,5 +404,10 @@ def test_the_conf_is_written_again_when_a_reload_brings_a_signed_zone(tmp_path: 
         assert text.count("trust-anchor:") == 2 and 'trust-anchor: "second.example. ' in text, text
         assert 'name: "second.example."' in text and 'name: "lab.example."' in text, text
         server.wait_err(r"validator: trust anchor second\.example\. \d+ IN DS ")
+        shutil.rmtree(conf.parent)  # a conf that cannot be written after a reload: said, and serving goes on
+        (zones / "third.yaml").write_text(LAB.replace("lab.example", "third.example").replace("dnssec: true\n", ""))
+        server.wait_err(rf"validator: cannot write {re.escape(str(conf))} again: ", timeout=30)
+        assert server.proc.poll() is None and not any("Traceback" in line for line in server.err_lines)
+        assert dig(server.port, "third.example", "SOA")[0] == "NOERROR"
     finally:
         server.stop()

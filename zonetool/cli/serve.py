@@ -562,7 +562,10 @@ def serve(
                 try:
                     write_atomic(validator_conf, text)
                 except OSError as exc:
-                    fail(f"--validator-conf {validator_conf}: {path_words(exc)}")
+                    if not written:  # at start: refuse; after a reload: say so and keep serving
+                        fail(f"--validator-conf {validator_conf}: {path_words(exc)}")
+                    events(f"validator: cannot write {validator_conf} again: {path_words(exc)}")
+                    return
                 if written:
                     events(f"validator: {validator_conf} written again (the served zones changed): restart unbound")
                 written[:] = [text]
