@@ -132,7 +132,8 @@ def unbound_with(conf: Path) -> Iterator[subprocess.Popen[bytes]]:
     try:
         port = int(re.search(r"^  port: (\d+)$", conf.read_text(), re.M).group(1))  # type: ignore[union-attr]
         deadline = time.monotonic() + 20
-        while dig(port, "localhost.", "A")[0] != "NOERROR":
+        probe = [require_tool("dig"), "@127.0.0.1", "-p", str(port), "+tries=1", "+time=1", "localhost.", "A"]
+        while "status: NOERROR" not in subprocess.run(probe, capture_output=True, text=True, timeout=30).stdout:
             assert proc.poll() is None and time.monotonic() < deadline, validator_log(conf).read_text()
             time.sleep(0.1)
         yield proc
