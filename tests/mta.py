@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import select
 import shutil
 import signal
 import subprocess
@@ -36,8 +35,14 @@ def zone(origin: str, body: str = "", records: str = "") -> str:
     return f"origin: {origin}\n{body.strip()}\n{NS}{records.rstrip()}\n".replace("\n\n", "\n")
 
 
+RESOLV_CONF = "nameserver 127.0.0.1\noptions timeout:1 attempts:1\n"
+# A validating resolver on 127.0.0.1:53 (`validator`): glibc 2.31 and later clear the AD bit of its
+# answers unless trust-ad says the resolver is trusted (resolv.conf(5)); a validation takes longer.
+VALIDATED_RESOLV_CONF = "nameserver 127.0.0.1\noptions trust-ad timeout:5 attempts:2\n"
+
+
 @contextlib.contextmanager
-def namespace(prefix: str) -> Iterator[str]:
+def namespace(prefix: str, resolv_conf: str = RESOLV_CONF) -> Iterator[str]:
     """A fresh network namespace with loopback up and a resolv.conf naming 127.0.0.1 (1 s, 1 try)."""
     require_tool("ip")
     if os.geteuid() != 0:
@@ -50,7 +55,7 @@ def namespace(prefix: str) -> Iterator[str]:
     try:
         subprocess.run(["ip", "netns", "exec", netns, "ip", "link", "set", "lo", "up"], check=True)
         etc.mkdir(parents=True, exist_ok=True)
-        (etc / "resolv.conf").write_text("nameserver 127.0.0.1\noptions timeout:1 attempts:1\n")
+        (etc / "resolv.conf").write_text(resolv_conf)
         yield netns
     finally:
         _end_processes_in(netns)
@@ -111,18 +116,20 @@ def write_zones(folder: Path, zones: Mapping[str, str]) -> Path:
 
 
 @contextlib.contextmanager
-def serve(netns: str, zones: Path, behaviours: Mapping[str, str], extra: Sequence[str] = ()) -> Iterator[Served]:
-    """Every zone in `zones` served together on 127.0.0.1:53, with a sink per in-zone exchanger
+def serve(netns: str, zones: Path, behaviours: Mapping[str, str], extra: Sequence[str] = (),
+          port: int = 53) -> Iterator[Served]:
+    """Every zone in `zones` served together on 127.0.0.1:`port`, with a sink per in-zone exchanger
     (`extra`: more serve options, e.g. --smtp-tls HOST=off)."""
-    argv = [zonetool_exe(), "serve", str(zones), "--port", "53", "--smtp", *extra]
+    argv = [zonetool_exe(), "serve", str(zones), "--port", str(port), "--smtp", *extra]
     for host, behaviour in behaviours.items():
         argv += ["--smtp-behaviour", f"{host}={behaviour}"]
     server = subprocess.Popen(in_netns(netns, *argv), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        errors = _wait_serving(server)
         output: list[str] = []
+        errors: list[str] = []
         for stream, into in ((server.stdout, output), (server.stderr, errors)):  # never a full pipe
             threading.Thread(target=lambda s=stream, i=into: i.extend(iter(s.readline, "")), daemon=True).start()
+        _wait_serving(server, errors)
         yield Served(server, output, errors)
     finally:
         server.terminate()
@@ -133,21 +140,54 @@ def serve(netns: str, zones: Path, behaviours: Mapping[str, str], extra: Sequenc
             server.wait()
 
 
-def _wait_serving(server: subprocess.Popen[str]) -> list[str]:
-    """Read the server's stderr until it says where it listens (or dies, with its output): the lines."""
-    assert server.stderr is not None
-    seen = []
+def _wait_serving(server: subprocess.Popen[str], errors: list[str]) -> None:
+    """Until the server's stderr (read by a thread into `errors`) says where it listens, or it dies.
+    (Not select() on the pipe: readline buffers what came with a line, and select does not see it.)"""
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
-        ready, _, _ = select.select([server.stderr], [], [], 0.5)
-        if ready:
-            line = server.stderr.readline()
-            seen.append(line)
-            if "serving" in line:
-                return seen
-            if not line and server.poll() is not None:
+        if any(line.startswith("zonetool: serving ") for line in list(errors)):
+            return
+        if server.poll() is not None:
+            time.sleep(0.2)  # its last lines are in the pipe
+            break
+        time.sleep(0.05)
+    pytest.fail("zonetool serve did not start in the namespace:\n" + "".join(errors))
+
+
+@contextlib.contextmanager
+def validator(netns: str, conf: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """unbound in the namespace with the unbound.conf `zonetool serve --validator-conf` wrote (it listens
+    on 127.0.0.1:53, where the namespace's resolv.conf points): the MTA's resolver validates. Up when it
+    answers `localhost.` (its own data); stopped by its PID at the end. Its log: `validator_log(conf)`."""
+    unbound = require_tool("unbound")
+    checked = subprocess.run([require_tool("unbound-checkconf"), str(conf)], capture_output=True, text=True,
+                             timeout=30, check=False)
+    assert checked.returncode == 0, checked.stdout + checked.stderr + conf.read_text()
+    dig = require_tool("dig")
+    with validator_log(conf).open("wb") as log:
+        proc = subprocess.Popen(in_netns(netns, unbound, "-d", "-c", str(conf)), stdout=log, stderr=log)
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            probe = subprocess.run(in_netns(netns, dig, "@127.0.0.1", "+time=1", "+tries=1", "localhost.", "A"),
+                                   capture_output=True, text=True, timeout=30, check=False)
+            if "status: NOERROR" in probe.stdout:
                 break
-    pytest.fail("zonetool serve did not start in the namespace:\n" + "".join(seen))
+            if proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"unbound did not start in the namespace:\n{validator_log(conf).read_text()}")
+            time.sleep(0.1)
+        yield proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def validator_log(conf: Path) -> Path:
+    return conf.with_name(conf.name + ".log")
 
 
 def errors_served(served: Served) -> set[tuple[str, str]]:

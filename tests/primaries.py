@@ -56,6 +56,9 @@ def knot_primary(tmp: Path, port: int, zonefile: Path, secret: str) -> list[str]
 server:
     rundir: "{tmp}/run"
     listen: 127.0.0.1@{port}
+    # Knot gives up on a TCP message after 500 ms by default: a loaded CI machine reading a
+    # 100,000-record AXFR can be slower (the transfer was cut mid-way once in CI).
+    tcp-io-timeout: 30000
 database:
     storage: "{tmp}/storage"
 log:

@@ -85,6 +85,11 @@ def test_signing_benchmark_smoke_mode(tmp_path: Path) -> None:
     served = json.loads(figures_file.read_text())["serve_us"]
     assert "serving cached answers" in proc.stdout and "signed zone without DO" in proc.stdout
     assert all(served[k] > 0 for k in ("unsigned", "signed, no DO", "signed, DO"))
+    resigned = json.loads(figures_file.read_text())["resign"]
+    assert "full re-sign" in proc.stdout and "incremental" in proc.stdout
+    for row in resigned:  # one A edited: the A and the SOA signed again, everything else kept
+        assert row["rrsets signed"]["incremental"] == 2 and row["rrsets signed"]["full"] > 2000, row
+        assert row["ratio"] > 0
 
 
 def test_many_zones_benchmark_smoke_mode(tmp_path: Path) -> None:

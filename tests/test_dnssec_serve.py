@@ -65,13 +65,13 @@ def _lab(tmp_path: Path, denial: str) -> Path:
     return path
 
 
-def _anchor(tmp_path: Path) -> Path:
+def _anchor(tmp_path: Path, origin: str = "lab.example") -> Path:
     """delv's trust anchor: the zone's KSK as `trust-anchors { ... static-key ... }`."""
-    for key in (tmp_path / "keys").glob("*.key"):
+    for key in sorted((tmp_path / "keys").glob(f"K{origin}.+*.key")):
         fields = next(line for line in key.read_text().splitlines() if not line.startswith(";")).split()
         if fields[3] == "257":
-            anchor = tmp_path / "anchor.conf"
-            anchor.write_text(f'trust-anchors {{ lab.example. static-key {" ".join(fields[3:6])} '
+            anchor = tmp_path / f"anchor-{origin}.conf"
+            anchor.write_text(f'trust-anchors {{ {origin}. static-key {" ".join(fields[3:6])} '
                               f'"{"".join(fields[6:])}"; }};\n')
             return anchor
     raise AssertionError("no KSK")
@@ -200,3 +200,153 @@ def test_a_do_answer_too_big_for_the_udp_size_sets_tc_and_comes_whole_over_tcp(t
     plain = dns.message.from_wire(responder.respond(dns.message.make_query("nx.lab.example", "A", payload=512)
                                                     .to_wire(), CLIENT, "udp").messages[0])
     assert not plain.flags & dns.flags.TC  # without DO the same question fits
+
+
+# -- incremental re-signing (issue 14 part 2: "re-signed on reload, only the RRsets that changed") ------------
+HOSTS = 1000
+
+
+def _big_text(denial: str, serial: int, change: dict[str, str | None] | None = None) -> str:
+    """A zone of HOSTS names h0..h999 (an A each); `change` maps a host to its new A, or None to drop it."""
+    hosts = {f"h{i}": f"10.0.{i >> 8}.{i & 255}" for i in range(HOSTS)}
+    for host, address in (change or {}).items():
+        if address is None:
+            del hosts[host]
+        else:
+            hosts[host] = address
+    body = "\n".join(f"  {host}: {{A: {address}}}" for host, address in hosts.items())
+    return (f"origin: big.example\nnameservers: [ns1, ns2]\nsoa: {{serial: {serial}}}\nrecords:\n"
+            f"  ns1: {{A: 192.0.2.53}}\n  ns2: {{A: 192.0.2.54}}\n{body}\ndnssec: {{denial: {denial}}}\n")
+
+
+def _big(tmp_path: Path, denial: str) -> Path:
+    path = tmp_path / "big.yaml"
+    path.write_text(_big_text(denial, 1))
+    done = subprocess.run([zonetool_exe(), "keygen", "big.yaml"], cwd=tmp_path, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    return path
+
+
+def _rrsets(zone: object) -> dict[tuple[object, int], set[tuple[int, object]]]:
+    return {(rrset.owner, rrset.code): {(r.ttl, r.rdata) for r in rrset.records}
+            for node in zone.nodes.values() for rrset in node.values()}  # type: ignore[attr-defined]
+
+
+def _validate_every_rrsig(zone: object) -> int:
+    """Every RRSIG of a signed zone checked by dnspython against the zone's DNSKEY; returns how many."""
+    import dns.zone
+
+    from zonetool.source.bind import write_zone
+
+    text = write_zone(zone)  # type: ignore[arg-type]
+    origin = zone.origin.to_text()  # type: ignore[attr-defined]
+    z = dns.zone.from_text(text, origin, relativize=False)
+    apex = dns.name.from_text(origin)
+    keys = {apex: z.find_rdataset(apex, "DNSKEY")}
+    count = 0
+    for name, node in z.nodes.items():
+        for rds in node.rdatasets:
+            if rds.rdtype != dns.rdatatype.RRSIG:
+                continue
+            for sig in rds:
+                covered = node.get_rdataset(dns.rdataclass.IN, sig.type_covered)
+                dns.dnssec.validate_rrsig((name, covered), sig, keys)  # raises if bogus
+                count += 1
+    return count
+
+
+@pytest.mark.parametrize("denial", ["nsec", "nsec3"])
+@pytest.mark.parametrize(("change", "signed"), [
+    ({"h500": "10.9.9.9"}, 2),  # the A and the SOA (its serial rose); the name's denial record is the same
+    ({"h500a": "10.9.9.8"}, 4),  # the new A, the new name's NSEC/NSEC3, its predecessor's, the SOA
+    ({"h600": None}, 2),  # the predecessor's NSEC/NSEC3 (now pointing past the gone name) and the SOA
+], ids=["edit", "add", "delete"])
+def test_a_reload_re_signs_only_the_rrsets_that_changed_and_equals_signing_all(
+        tmp_path: Path, denial: str, change: dict[str, str | None], signed: int) -> None:
+    path = _big(tmp_path, denial)
+    zone = load_file(path)[0]
+    assert zone is not None
+    responder = Responder([zone])
+    origin = "big.example."
+    assert responder.signer.signed[origin] >= 2 * HOSTS  # the first signing signs everything
+    path.write_text(_big_text(denial, 2, change))
+    new = load_file(path)[0]
+    assert new is not None
+    responder.swap([new])
+    assert responder.signer.signed[origin] == signed
+    served = responder.zones[0]
+    policy = new.dnssec
+    win = window(policy, int(responder.signer.clock()))
+    full = sign_zone(new, zone_keys(new, policy), policy, win, 3600)
+    assert _rrsets(served) == _rrsets(full)  # deterministic ECDSA: the same RRSIGs, byte for byte
+    assert _validate_every_rrsig(served) == sum(len(n[46].records) for n in full.nodes.values() if 46 in n)
+
+
+def _delv(server: Serve, anchor: Path, root: str, question: str) -> str:
+    delv = require_tool("delv")
+    done = subprocess.run([delv, "@127.0.0.1", "-p", str(server.port), "-a", str(anchor), f"+root={root}",
+                           *question.split()], capture_output=True, text=True, timeout=60)
+    return done.stdout + done.stderr
+
+
+def _axfr_verifies(server: Serve, origin: str, folder: Path) -> None:
+    """The served zone, transferred by AXFR, passes ldns-verify-zone (every signature, the whole chain)."""
+    ldns = require_tool("ldns-verify-zone")
+    rrsets = [r for m in dns.query.xfr("127.0.0.1", origin, port=server.port, timeout=30,
+                                                             relativize=False) for r in m.answer]
+    assert rrsets[0].rdtype == rrsets[-1].rdtype == dns.rdatatype.SOA  # RFC 5936 2.2: SOA first and last
+    path = folder / f"{origin}axfr"
+    path.write_text("".join(r.to_text() + "\n" for r in rrsets[:-1]))
+    done = subprocess.run([ldns, str(path)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+@pytest.mark.parametrize("denial", ["nsec", "nsec3"])
+def test_served_zone_edited_grown_and_shrunk_stays_valid_and_its_chain_proves_the_new_names(
+        tmp_path: Path, serve, denial: str) -> None:  # noqa: F811
+    path = _big(tmp_path, denial)
+    anchor = _anchor(tmp_path, "big.example")
+    server = Serve("big.yaml", "-q", "--allow-transfer", "127.0.0.1", cwd=tmp_path)
+    serve.append(server)
+    server.started()
+    proved = "; negative response, fully validated"
+    path.write_text(_big_text(denial, 2, {"h500": "10.9.9.9", "h500a": "10.9.9.8"}))  # two As, two denial records, SOA
+    server.wait_err(r"reloaded \(file change\): big\.example\. serial 2 \(5 RRsets signed\)", timeout=60)
+    assert "10.9.9.8" in _delv(server, anchor, "big.example", "h500a.big.example A")
+    assert "; fully validated" in _delv(server, anchor, "big.example", "h500a.big.example A")
+    for near in ("h500b.big.example A", "h500.big.example TXT", "h5000.big.example A"):
+        assert proved in _delv(server, anchor, "big.example", near), near
+    _axfr_verifies(server, "big.example.", tmp_path)
+    path.write_text(_big_text(denial, 3, {"h500": "10.9.9.9", "h500a": "10.9.9.8", "h600": None}))
+    server.wait_err(r"reloaded \(file change\): big\.example\. serial 3 \(2 RRsets signed\)", timeout=60)
+    for near in ("h600.big.example A", "h600.big.example TXT", "h6000.big.example A"):
+        assert proved in _delv(server, anchor, "big.example", near), near
+    _axfr_verifies(server, "big.example.", tmp_path)
+
+
+def test_an_earlier_copy_signed_with_other_keys_or_in_another_window_lends_nothing(tmp_path: Path) -> None:
+    from zonetool.dnssec import generate
+    from zonetool.dnssec.sign import Signer
+
+    zone = load_file(_big(tmp_path, "nsec"))[0]
+    assert zone is not None
+    policy = zone.dnssec
+    keys = zone_keys(zone, policy)
+    now = int(time.time())
+    win = window(policy, now)
+    first = Signer(zone.origin, keys, win)
+    signed = sign_zone(zone, keys, policy, win, 3600, signer=first)
+    everything = first.rrsets_signed
+    again = Signer(zone.origin, keys, win)
+    assert _rrsets(sign_zone(zone, keys, policy, win, 3600, earlier=signed, signer=again)) == _rrsets(signed)
+    assert again.rrsets_signed == 0  # nothing changed: every signature lent
+    other = [generate(13)]
+    for made_with, when in ((other, win), (keys, window(policy, now + policy.refresh)), (keys + other, win),
+                            (keys[:1], win)):
+        signer = Signer(zone.origin, made_with, when)
+        out = sign_zone(zone, made_with, policy, when, 3600, earlier=signed, signer=signer)
+        assert signer.rrsets_signed == everything, (len(made_with), when)
+        tags = {key.tag for key in made_with}
+        sigs = [r.rdata.data for node in out.nodes.values() if 46 in node for r in node[46].records]
+        assert {int.from_bytes(d[16:18], "big") for d in sigs} <= tags  # RFC 4034 3.1: key tag at octet 16
+        assert {int.from_bytes(d[12:16], "big") for d in sigs} == {when.inception}

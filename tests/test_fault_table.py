@@ -2,20 +2,28 @@
 real UDP/TCP, by the in-process resolver, and the route notes are the row's text.
 
 The expectations are read from each row's fields, so a new row is tested here without a new test.
+The validator rows (`Effect.dnssec`: issue 14) act on DO answers of a signed zone only: over the
+wire they are checked on a signed copy of the zone with dnspython's `dns.dnssec`, and shown to
+change nothing without DO and nothing in an unsigned zone.
 """
 
 from __future__ import annotations
 
 import socket
+import subprocess
 import time
 from collections.abc import Iterator
 
+import dns.dnssec
 import dns.flags
 import dns.message
+import dns.name
 import dns.query
 import dns.rcode
 import dns.rdatatype
 import pytest
+import yaml
+from conftest import zonetool_exe
 
 from zonetool.compile import compile_zone
 from zonetool.faults import EFFECTS, Effect, Fault, FaultSet, actions_help
@@ -53,7 +61,7 @@ def server() -> Iterator[DNSTestServer]:
 
 def test_every_row_changes_something() -> None:
     for e in EFFECTS.values():
-        assert e.rcode is not None or e.drop or e.tc_udp or e.wrong_id or e.needs_delay, e.action
+        assert e.rcode is not None or e.drop or e.tc_udp or e.wrong_id or e.needs_delay or e.dnssec, e.action
         assert e.note is None or e.event is not None, f"{e.action}: a note needs the event it is for"
 
 
@@ -74,7 +82,7 @@ def test_the_server_honours_the_row_over_udp_and_tcp(server: DNSTestServer, acti
     e = EFFECTS[action]
     fault = server.fault("mx1", "A", action, delay_ms=delay_for(e))
     try:
-        query = dns.message.make_query("mx1.example.com.", "A")
+        query = dns.message.make_query("mx1.example.com.", "A", want_dnssec=e.dnssec)  # unsigned: nothing to change
         data, took = ask_udp(server, query, wait=1.0)
         if e.drop:
             assert data is None
@@ -99,13 +107,102 @@ def test_the_server_honours_the_row_over_udp_and_tcp(server: DNSTestServer, acti
         server.remove_fault(fault)
 
 
+VALIDATOR_ROWS = [a for a, e in EFFECTS.items() if e.dnssec]
+APEX = dns.name.from_text("example.com.")
+
+
+@pytest.fixture(scope="module", params=["nsec", "nsec3"])
+def signed(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[DNSTestServer]:
+    """The same zone signed (keys made by `zonetool keygen`), with a TLSA where a DANE sender looks."""
+    folder = tmp_path_factory.mktemp("signed")
+    records = {**SPEC["records"], "_25._tcp.mx1": {"TLSA": "3 1 1 " + "ab" * 32}}  # type: ignore[dict-item]
+    spec = {**SPEC, "records": records, "dnssec": {"denial": request.param}}
+    (folder / "example.com.yaml").write_text(yaml.safe_dump(spec))
+    done = subprocess.run([zonetool_exe(), "keygen", "example.com.yaml"], cwd=folder, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    with DNSTestServer() as srv:
+        srv.load(folder / "example.com.yaml")
+        yield srv
+
+
+def _do(srv: DNSTestServer, name: str, qtype: str, transport: str, dnssec: bool = True) -> dns.message.Message:
+    query = dns.message.make_query(name, qtype, want_dnssec=dnssec, payload=1232)
+    if transport == "tcp":
+        return dns.query.tcp(query, srv.host, port=srv.port, timeout=5)
+    return dns.query.udp(query, srv.host, port=srv.port, timeout=5)
+
+
+@pytest.mark.parametrize("transport", ["udp", "tcp"])
+@pytest.mark.parametrize("question", [("mx1", "A"), ("_25._tcp.mx1", "TLSA"), ("nx", "A")], ids="/".join)
+@pytest.mark.parametrize("action", VALIDATOR_ROWS)
+def test_a_validator_row_changes_what_a_validator_checks_with_do_only(
+    signed: DNSTestServer, action: str, question: tuple[str, str], transport: str
+) -> None:
+    e = EFFECTS[action]
+    name, qtype = f"{question[0]}.example.com.", question[1]
+    keys = {APEX: _do(signed, "example.com.", "DNSKEY", transport).answer[0]}
+    genuine = _do(signed, name, qtype, transport)
+    genuine_nodata = _do(signed, "example.com.", "TYPE1000", transport)  # the apex's own denial proof
+    plain = _do(signed, name, qtype, transport, dnssec=False)
+    fault = signed.fault(question[0], qtype, action) if not e.hide_dnskey else signed.fault("@", "DNSKEY", action)
+    try:
+        asked = ("example.com.", "DNSKEY") if e.hide_dnskey else (name, qtype)
+        reply = _do(signed, *asked, transport)
+        without_do = _do(signed, name, qtype, transport, dnssec=False)
+    finally:
+        signed.remove_fault(fault)
+    assert (without_do.rcode(), without_do.answer, without_do.authority) == (plain.rcode(), plain.answer,
+                                                                               plain.authority)
+    if e.hide_dnskey:  # NODATA for the keys: no DNSKEY, the SOA and its proof (RFC 2308 2.2)
+        assert reply.rcode() == dns.rcode.NOERROR and reply.answer == []
+        proof = {dns.rdatatype.to_text(r.rdtype) for r in genuine_nodata.authority} - {"SOA", "RRSIG"}
+        assert proof in ({"NSEC"}, {"NSEC3"})
+        assert {dns.rdatatype.to_text(r.rdtype) for r in reply.authority} == {"SOA", "RRSIG", *proof}
+        return
+    section = "answer" if genuine.answer else "authority"
+    signed_sets = [r for r in getattr(genuine, section) if r.rdtype != dns.rdatatype.RRSIG]
+    assert signed_sets, (action, question)
+    for rrset in signed_sets:  # the same data as the genuine answer, each RRset's RRSIGs changed as the row says
+        got = reply.find_rrset(getattr(reply, section), rrset.name, rrset.rdclass, rrset.rdtype)
+        assert got == rrset
+        sigs = reply.get_rrset(getattr(reply, section), rrset.name, rrset.rdclass, dns.rdatatype.RRSIG, rrset.rdtype)
+        real = genuine.find_rrset(getattr(genuine, section), rrset.name, rrset.rdclass, dns.rdatatype.RRSIG,
+                                  rrset.rdtype)
+        dns.dnssec.validate(rrset, real, keys)
+        if e.rrsig == "strip":
+            assert sigs is None
+            continue
+        assert sigs is not None and len(sigs) == len(real)
+        for sig, was in zip(sorted(sigs, key=str), sorted(real, key=str), strict=True):
+            reason = "expired" if e.rrsig == "expired" else "verify failure"
+            with pytest.raises(dns.dnssec.ValidationFailure, match=reason):
+                dns.dnssec.validate_rrsig(rrset, sig, keys)
+            assert (sig.key_tag, sig.algorithm, sig.labels, sig.original_ttl) == (was.key_tag, was.algorithm,
+                                                                                 was.labels, was.original_ttl)
+            if e.rrsig == "expired":  # genuine, only too old: it verifies at a time inside its window
+                assert sig.expiration < time.time() - 86400
+                dns.dnssec.validate_rrsig(rrset, sig, keys, now=sig.expiration - 60)
+            else:
+                assert (sig.inception, sig.expiration) == (was.inception, was.expiration)
+
+
+@pytest.fixture(scope="module")
+def signed_zone() -> Zone:
+    """The zone with `dnssec:` (the in-process resolver needs no keys: it does not validate)."""
+    z, findings = compile_zone({**SPEC, "dnssec": True})
+    assert z is not None and z.dnssec is not None and not [f for f in findings if f.severity.value == "error"]
+    return z
+
+
+@pytest.mark.parametrize("signed_policy", [False, True], ids=["unsigned", "signed"])
 @pytest.mark.parametrize("action", list(EFFECTS))
-def test_the_in_process_resolver_honours_the_row(zone: Zone, action: str) -> None:
+def test_the_in_process_resolver_honours_the_row(zone: Zone, signed_zone: Zone, action: str,
+                                                 signed_policy: bool) -> None:
     e = EFFECTS[action]
     fault = Fault.make(MX1, "A", action, delay_for(e))
-    res = ZoneResolver([zone], FaultSet([fault])).resolve(MX1, 1)
+    res = ZoneResolver([signed_zone if signed_policy else zone], FaultSet([fault])).resolve(MX1, 1)
     expected_events = [f"fault:{fault.describe()}"]
-    if e.event is not None:
+    if e.event is not None and (signed_policy or not e.dnssec):  # a validator fault: signed zones only
         expected_events.append(e.event_text(fault.delay_ms))
     assert list(res.events) == expected_events
     if e.drop or e.wrong_id:  # no reply, or one a resolver must discard (RFC 5452 9.1)
@@ -117,10 +214,10 @@ def test_the_in_process_resolver_honours_the_row(zone: Zone, action: str) -> Non
 
 
 @pytest.mark.parametrize("action", list(EFFECTS))
-def test_the_route_notes_are_the_rows_text(zone: Zone, action: str) -> None:
+def test_the_route_notes_are_the_rows_text(signed_zone: Zone, action: str) -> None:
     e = EFFECTS[action]
     fault = Fault.make(MX1, "A", action, delay_for(e))
-    res = ZoneResolver([zone], FaultSet([fault])).resolve(MX1, 1)
+    res = ZoneResolver([signed_zone], FaultSet([fault])).resolve(MX1, 1)
     notes = _event_notes(res, "A mx1.example.com.", "mx1.example.com.")
     assert notes[0].code == "fault" and notes[0].message == f"A mx1.example.com.: injected {fault.describe()}"
     if e.note is None:
@@ -136,8 +233,9 @@ def test_help_and_schema_list_every_row() -> None:
     assert DNSTestServer.fault.__doc__ is not None
     enum = SCHEMA["$defs"]["fault"]["properties"]["action"]["anyOf"][0]["enum"]
     assert enum == list(EFFECTS)
+    width = max(map(len, EFFECTS))
     for e in EFFECTS.values():
-        assert f"{e.action:<8}  {e.summary}" in DNSTestServer.fault.__doc__
+        assert f"{e.action:<{width}}  {e.summary}" in DNSTestServer.fault.__doc__
         assert e.summary in actions_help()
 
 
@@ -178,4 +276,5 @@ def test_the_faults_schema_agrees_with_the_parser(item: dict[str, object]) -> No
     validator = jsonschema.Draft202012Validator(SCHEMA)
     schema_ok = not list(validator.iter_errors({"origin": "example.com", "faults": [item]}))
     _, findings = FaultSet.from_spec([item], Name.from_text("example.com."))
-    assert schema_ok == (not findings), [f.message for f in findings]
+    errors = [f for f in findings if f.severity.value == "error"]  # a warning (fault-no-effect) refuses nothing
+    assert schema_ok == (not errors), [f.message for f in findings]

@@ -12,7 +12,8 @@ An `sh` block is one command per line; a `console` block has `$ COMMAND` lines f
 output expected (stdout and stderr as a terminal shows them; `...` is any text within a line, or
 any lines on a line of its own). A command whose comment starts with `exit N` must exit N, every
 other one 0. `zonetool serve` runs in the background until the end of its block: the test waits
-for its start line, asks the question that line suggests (`ask it: dig ...`) and stops it.
+for its start line, asks the question that line suggests (`ask it: dig ...`) and stops it. A daemon
+of BACKGROUND started with `&` (unbound) runs until the end of its block too, once its output says it is up.
 """
 
 from __future__ import annotations
@@ -54,7 +55,10 @@ NOT_RUN = {
         "tests/test_push.py runs the same steps on loopback against named and knotd",
 }
 # Tools a command may call that are not part of zonetool: missing ones skip locally, fail in CI.
-TOOLS = ("dig", "curl", "jq", "named-checkzone", "sed")
+TOOLS = ("dig", "curl", "jq", "named-checkzone", "sed", "unbound")
+# Daemons a block may start in the background (`COMMAND &`), by their first word: each one is up when
+# its output says the words given, and is stopped at the end of its block, as `zonetool serve` is.
+BACKGROUND = {"unbound": "start of service"}
 SERVING = re.compile(r"serving .* on (\S+):(\d+) \(UDP and TCP")
 EXPECTED_EXIT = re.compile(r"\s#\s*exit (\d+)\b")
 LOCK = Path(tempfile.gettempdir()) / "zonetool-readme-commands.lock"
@@ -291,6 +295,32 @@ class Server:
         self.stdout.close()
 
 
+class Daemon:
+    """A BACKGROUND command a block started: up when its output says so, stopped at the block's end."""
+
+    def __init__(self, command: str, cwd: Path, env: dict[str, str], ready: str, timeout: float = 30) -> None:
+        self.log = cwd / f".daemon-{time.monotonic_ns()}.out"
+        with self.log.open("w") as out:
+            self.proc = subprocess.Popen(["bash", "-c", f"exec {command}"], cwd=cwd, env=env, stdout=out,
+                                         stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.monotonic() + timeout
+        while ready not in self.log.read_text(errors="replace"):
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise AssertionError(f"`{command}` did not say {ready!r}:\n{self.log.read_text(errors='replace')}")
+            time.sleep(0.1)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(10)
+
+
 @contextlib.contextmanager
 def fixed_ports() -> Iterator[None]:
     """The README's ports (10053, 8053, 2525, ...) are fixed: one run of these sessions at a time per machine."""
@@ -349,9 +379,15 @@ def run_session(session: Session, folder: Path) -> None:
             path.write_text(b.text)
             continue
         servers: list[Server] = []
+        daemons: list[Daemon] = []
         try:
             for step in steps(b):
                 needs(step.command)
+                bare = step.command.split("#")[0].rstrip()
+                ready = BACKGROUND.get(bare.split()[0]) if bare.endswith("&") else None
+                if ready is not None:
+                    daemons.append(Daemon(bare.removesuffix("&").rstrip(), folder, env, ready))
+                    continue
                 if re.search(r"\bzonetool serve\b", step.command):
                     command = step.command.rstrip().removesuffix("&").rstrip()
                     timeout = 900 if session.checkout else 60  # the quick start installs first
@@ -371,6 +407,8 @@ def run_session(session: Session, folder: Path) -> None:
                     assert lines_match(trimmed(step.output), actual), (
                         f"{step.where}: `{step.command}` printed\n" + "\n".join(actual))
         finally:
+            for daemon in daemons:
+                daemon.stop()
             for server in servers:
                 server.stop()
         for server in servers:

@@ -14,6 +14,7 @@ names are relative to the zone's origin unless they end in "." ("@" is the origi
       - {name: "*.lab", action: timeout}              # every name strictly below lab.<origin>
       - {names: [mx1, mx2], types: [A, AAAA], action: refused}
       - {name: "@", type: MX, action: truncate}       # TC bit over UDP: the client must retry over TCP
+      - {name: _25._tcp.mx1, type: TLSA, action: bogus-signature}  # signed zones, DO queries only
 
 `type`/`types` is optional (default: every type). `delay` may also be given with another
 action: the fault's reply is sent that much later. The actions are the rows of `EFFECTS`
@@ -43,6 +44,13 @@ class Effect:
     ID; `needs_delay`: the fault must say how late (any fault may add a delay). `event` is what a
     resolver records when it meets the effect (`{delay_ms}` filled in), and `note` the route
     note for that event (code, text with `{what}` and `{detail}`).
+
+    For validators (issue 14), read by the DO path of a signed zone only (without DO, or in an
+    unsigned zone, the answer is the normal one): `rrsig` is what happens to the answer's RRSIGs
+    (those of the answer section, or of the authority section in a negative answer), one of
+    `zonetool.dnssec.answer.RRSIG_FAULTS`: "corrupt" (signature bytes changed), "expired"
+    (genuinely signed with a window already past), "strip" (left out); `hide_dnskey`: the
+    apex DNSKEY RRset is left out of the answer (a DNSKEY question gets NODATA).
     """
 
     action: str
@@ -53,15 +61,25 @@ class Effect:
     tc_udp: bool = False
     wrong_id: bool = False
     needs_delay: bool = False
+    rrsig: str | None = None
+    hide_dnskey: bool = False
     event: str | None = None
     note: tuple[str, str] | None = None
+
+    @property
+    def dnssec(self) -> bool:
+        """True when the action changes only what a validator checks (the DO path of a signed zone)."""
+        return self.rrsig is not None or self.hide_dnskey
 
     def event_text(self, delay_ms: int) -> str | None:
         """The resolver event for a fault of this action (None: the `fault:` event says it all)."""
         return None if self.event is None else self.event.format(delay_ms=delay_ms)
 
 
-# RFC 1035 4.1.1 / RFC 2136 RCODEs; RFC 1035 4.2.1 TC; RFC 5452 9.1 IDs.
+_BOGUS = ("a validating resolver answers SERVFAIL (RFC 4035 5.5), so a sender must defer, and a DANE sender "
+          "must not deliver (RFC 7672 2.2); a resolver that does not validate uses the answer as it is")
+
+# RFC 1035 4.1.1 / RFC 2136 RCODEs; RFC 1035 4.2.1 TC; RFC 5452 9.1 IDs; RFC 4035 5 for the validator rows.
 EFFECTS: dict[str, Effect] = {e.action: e for e in (
     Effect("servfail", "RCODE 2: a temporary failure; a sender must defer (RFC 5321 5.1: never \"no MX\").",
            rcode=2),
@@ -80,6 +98,19 @@ EFFECTS: dict[str, Effect] = {e.action: e for e in (
            wrong_id=True, event="bad-id",
            note=("dns-bad-id", "{what}: a reply with the wrong message ID arrived; a resolver must discard it "
                  "(RFC 5452 9.1) and keep waiting, so the lookup ends as a timeout")),
+    Effect("bogus-signature", "with DO in a signed zone: the answer's RRSIGs carry bytes that do not verify "
+           "(bogus).", rrsig="corrupt", event="dnssec-bogus",
+           note=("dnssec-bogus", "{what}: the signature does not verify; " + _BOGUS)),
+    Effect("expired-signature", "with DO in a signed zone: the answer is signed with a window already past "
+           "(RFC 4035 5.3.1).", rrsig="expired", event="dnssec-expired",
+           note=("dnssec-expired", "{what}: the signature has expired; " + _BOGUS)),
+    Effect("missing-rrsig", "with DO in a signed zone: the answer's RRSIGs are left out (RFC 4035 5.3: unsigned "
+           "data in a signed zone is bogus).", rrsig="strip", event="dnssec-unsigned",
+           note=("dnssec-unsigned", "{what}: the answer came without its RRSIG; " + _BOGUS)),
+    Effect("no-dnskey", "with DO in a signed zone: the apex DNSKEY RRset is left out (set it on \"@\": nothing "
+           "of the zone validates).", hide_dnskey=True, event="dnssec-no-dnskey",
+           note=("dnssec-no-dnskey", "{what}: the zone's DNSKEY RRset was left out, so no signature can be "
+                 "checked; " + _BOGUS)),
 )}
 NORMAL = Effect("none", "the normal answer")  # what a matcher's action the table does not know does
 ACTIONS = tuple(EFFECTS)  # the action names, for messages and the JSON Schema
@@ -312,8 +343,12 @@ class FaultSet:
 
     # -- from the YAML `faults:` list -------------------------------------------
     @classmethod
-    def from_spec(cls, spec: object, origin: Name, file: str | None = None) -> tuple[FaultSet, list[Finding]]:
-        """Build faults from a zone's `faults:` data; every problem is a finding, none stops the rest."""
+    def from_spec(cls, spec: object, origin: Name, file: str | None = None,
+                  signed: bool | None = None) -> tuple[FaultSet, list[Finding]]:
+        """Build faults from a zone's `faults:` data; every problem is a finding, none stops the rest.
+
+        `signed`: whether the zone has `dnssec:` (None: not known); a validator fault in a zone
+        without it, or a no-dnskey fault that names no apex, is told to change nothing."""
         findings: list[Finding] = []
         base = Where(file, path=("faults",))
         if spec is None:
@@ -326,7 +361,25 @@ class FaultSet:
             fault = _fault_from_item(item, origin, base.child(i), findings)
             if fault is not None:
                 faults.append(fault)
+                findings.extend(_no_effect(fault, origin, signed, base.child(i)))
         return cls(faults), findings
+
+
+def _no_effect(fault: Fault, origin: Name, signed: bool | None, where: Where) -> list[Finding]:
+    """A validator fault that can never change an answer: said, since the zone still loads and serves."""
+    how = effect(fault.action)
+    if not how.dnssec:
+        return []
+    if signed is False:
+        return [warning("fault-no-effect", f"{fault.action} changes the DO answers of a signed zone; {origin} has no "
+                        "dnssec: block, so the answers stay as they are", where.child("action"),
+                        hint="add `dnssec: true` (and keys: `zonetool keygen`) to sign the zone")]
+    if how.hide_dnskey and origin not in fault.names:  # the DNSKEY RRset lives at the apex only (RFC 4035 2.1)
+        names = ", ".join(n.to_text() for n in fault.names)
+        return [warning("fault-no-effect", f"{fault.action} leaves out the apex DNSKEY RRset, which is in no answer "
+                        f"for {names}", where.child("names" if len(fault.names) > 1 else "name"),
+                        hint='set it on the apex: {name: "@", type: DNSKEY, action: no-dnskey}')]
+    return []
 
 
 def _fault_from_item(item: object, origin: Name, where: Where, findings: list[Finding]) -> Fault | None:

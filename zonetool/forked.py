@@ -27,7 +27,16 @@ MIN_RECORDS = 20_000
 
 
 PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
-_LIFELINES: set[int] = set()  # write ends of live children's lifelines (a later child closes its copies)
+_LIFELINES: set[int] = set()  # write ends only the parent may hold (lifelines, feeds): a later child closes its copies
+
+
+def parent_only(fd: int, held: bool = True) -> None:
+    """Every child forked from now on closes `fd` (`held=False`: no longer): the write end of a pipe
+    whose end-of-file one child waits for must not be kept open by its siblings."""
+    if held:
+        _LIFELINES.add(fd)
+    else:
+        _LIFELINES.discard(fd)
 
 
 def _die_with_parent(parent: int, lifeline: int) -> None:

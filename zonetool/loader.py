@@ -126,7 +126,7 @@ def load_mapping(
         if zone.faults_spec:  # the sender harness's `faults:` (issue 4), checked here so they get line:column
             from zonetool.faults import FaultSet
 
-            findings.extend(FaultSet.from_spec(zone.faults_spec, zone.origin, file)[1])
+            findings.extend(FaultSet.from_spec(zone.faults_spec, zone.origin, file, zone.dnssec is not None)[1])
     return zone, findings
 
 

@@ -299,3 +299,12 @@ def test_spf_lookups_counted_into_the_zones_validated_together(tmp_path: Path) -
     hits = [f for f in loader.load_paths([tmp_path]).findings if f.code == "spf-too-many-lookups"]
     assert [(f.where.file, f.where.line) for f in hits] == [(str(tmp_path / "zone.yaml"), 4)]
     assert "needs 11" in hits[0].message
+
+
+def test_a_zone_zonetool_signs_is_not_called_unsigned_for_its_tlsa(tmp_path: Path) -> None:
+    """`dnssec:` means export and serve add the DNSKEY: dane-unsigned said "not signed" of such a zone
+    (the DANE lab's zones, issue 14), and its hint told the user to silence it."""
+    tlsa = f"records:\n  _25._tcp.mx1: {{TLSA: '3 1 1 {SHA256}'}}\n" + HOSTS
+    assert "dane-unsigned" in {f.code for f in _load(tmp_path, HEAD + MX1 + "\n" + tlsa)}
+    signed = {f.code for f in _load(tmp_path, HEAD + MX1 + "\n" + tlsa + "dnssec: true\n")}
+    assert "dane-unsigned" not in signed, signed

@@ -190,6 +190,16 @@ def serve(
         bool, typer.Option("--dane", help="With --smtp: publish each sink's certificate as 3 1 1 TLSA at "
                            "_25._tcp.<exchanger> (RFC 7672).")
     ] = False,
+    validator_conf: Annotated[
+        Path | None,
+        typer.Option("--validator-conf", help="Write an unbound.conf that validates the served zones through this "
+                     "server (the signed zones' KSKs as trust anchors): run `unbound -d -c FILE`, point a sender at "
+                     "it (DANE needs a validating resolver)."),
+    ] = None,
+    validator_port: Annotated[
+        int, typer.Option("--validator-port", help="The port that unbound.conf listens on at 127.0.0.1 (53: a "
+                          "sender's resolv.conf cannot name another).")
+    ] = 53,
     mta_sts: Annotated[
         bool, typer.Option("--mta-sts", help="With --smtp: serve each domain's MTA-STS policy over HTTPS at "
                            "mta-sts.<domain> on its loopback address (RFC 8461 3.3), certificate from the test CA.")
@@ -435,6 +445,9 @@ def serve(
 
             follow_journal()
             server.after_reload.append(follow_journal)
+        if dane or validator_conf is not None:  # what a sender needs to validate through us (issue 14 part 3)
+            tell_validator(server)
+            server.after_reload.append(lambda: tell_validator(server))
         extra = f", {workers} workers" if workers > 1 else ""
         events(f"serving {len(zones)} zone(s) ({origins_summary(zones)}) on {server.where()} (UDP and TCP{extra}); "
                f"ask it: {dig_hint(zones, server.address, server.port)}")
@@ -458,6 +471,11 @@ def serve(
             events(f"control API on {api_server.url}" + (" (token required)" if api_token else ""))
 
     sinks = None
+    if not 0 < validator_port < 65536:
+        fail(f"--validator-port must be 1..65535, not {validator_port}")
+    if validator_conf is not None and validator_port == port and _loopback_v4(address):
+        fail(f"--validator-port {validator_port} is serve's own --port on 127.0.0.1: give serve another --port "
+             f"(the validator takes {validator_port}, the one a sender's resolv.conf reaches)")
     if (smtp_tls or tls_ca_out or dane or mta_sts) and not smtp:
         fail("--smtp-tls, --tls-ca-out, --dane and --mta-sts need --smtp")
     if not 0 < mta_sts_port < 65536:
@@ -545,6 +563,37 @@ def serve(
         for where in closed:
             events(f"mta-sts: policy server on [{where}]:{mta_sts_port} closed (no policy host uses it now)")
 
+    validator_said: set[str] = set()  # notes said and the conf last written: a reload tells only news
+    written: list[str] = []
+
+    def tell_validator(server: Server) -> None:
+        from zonetool.atomic import write_atomic
+        from zonetool.harness.validator import sender_notes, trust_anchors, unbound_conf
+
+        served = server.responder.zones
+        anchors = trust_anchors(served)
+        signed = {a.owner for a in anchors}
+        insecure = [z.origin.to_text() for z in served if z.origin.to_text() not in signed]
+        listen = ("127.0.0.1", validator_port)
+        if validator_conf is not None:
+            text = unbound_conf(anchors, insecure, (server.address, server.port), listen,
+                                str(validator_conf.resolve().parent))
+            if written != [text]:
+                try:
+                    write_atomic(validator_conf, text)
+                except OSError as exc:
+                    if not written:  # at start: refuse; after a reload: say so and keep serving
+                        fail(f"--validator-conf {validator_conf}: {path_words(exc)}")
+                    events(f"validator: cannot write {validator_conf} again: {path_words(exc)}")
+                    return
+                if written:
+                    events(f"validator: {validator_conf} written again (the served zones changed): restart unbound")
+                written[:] = [text]
+        for note in sender_notes(anchors, validator_conf, listen):
+            if note not in validator_said:
+                validator_said.add(note)
+                events(f"validator: {note}")
+
     def follow_sinks(server: Server) -> None:
         assert sinks is not None
         known = set(sinks.skipped)
@@ -576,6 +625,11 @@ def serve(
 
             shutil.rmtree(ca_folder, ignore_errors=True)
     events("stopped")
+
+
+def _loopback_v4(address: str) -> bool:
+    """Whether serve listening on `address` holds 127.0.0.1's ports (the validator's interface)."""
+    return address in ("127.0.0.1", "0.0.0.0", "")
 
 
 def _catalog_name(text: str, allow_transfer: list[str] | None) -> Any:

@@ -5,18 +5,29 @@
 every signed RRset (3.1.1), the NSEC/NSEC3 records that prove an NXDOMAIN, a NODATA, a wildcard
 expansion or wildcard NODATA (3.1.3; RFC 5155 7.2), and at a referral the DS or the proof that
 there is none (3.1.4). Pure: zones in, sections out. Without DO the plain answer is sent as it is.
+
+`tamper(...)` makes a secured answer wrong on purpose, for the validator faults of
+zonetool.faults (`Effect.rrsig`, `Effect.hide_dnskey`): what a validator must reject.
 """
 
 from __future__ import annotations
 
 import weakref
 from bisect import bisect_right
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 
-from zonetool.dnssec.sign import DS, NSEC, NSEC3, RRSIG, nsec3_hash
-from zonetool.lookup import CNAME, NS, NXDOMAIN, Answer, ZoneSet
+from zonetool.dnssec.keys import Key
+from zonetool.dnssec.policy import DAY, Window
+from zonetool.dnssec.sign import DNSKEY, DS, NSEC, NSEC3, RRSIG, Signer, nsec3_hash
+from zonetool.lookup import CNAME, NOERROR, NS, NXDOMAIN, Answer, ZoneSet, negative_soa
 from zonetool.names import Name
-from zonetool.zone import RRset, Zone
+from zonetool.rrtypes import Generic
+from zonetool.zone import Record, RRset, Zone
+
+# An expired-signature fault's window ends this long ago: beyond any validator's allowance for
+# clock skew (unbound's val-sig-skew-max is a day), so the RRSIG is expired (RFC 4035 5.3.1).
+EXPIRED_BY = 7 * DAY
 
 
 class _Index:
@@ -218,3 +229,96 @@ def _no_exact_match(zone: Zone, name: Name) -> list[RRset]:
         ce = _closest_encloser(zone, name)
         return _present(_nsec3_of(zone, _next_closer(name, ce), False))
     return [_covering_nsec(zone, name)]
+
+
+# -- faults for validators (zonetool.faults: Effect.rrsig, Effect.hide_dnskey) ----------------------
+
+KeysOf = Callable[[Zone], Sequence[Key]]  # the keys a served zone was signed with
+
+
+def tamper(zs: ZoneSet, answer: Answer, rrsig: str | None, hide_dnskey: bool, keys: KeysOf, now: int) -> Answer:
+    """A secured answer made wrong for a validator: its RRSIGs changed as `rrsig` says (a key of
+    `RRSIG_FAULTS`), those of the answer section, or of the authority section when the answer
+    section is empty (a negative answer's SOA and proofs, a referral's DS); with `hide_dnskey`
+    the apex DNSKEY RRset (and its RRSIG) left out, a DNSKEY question then answered NODATA."""
+    zone = answer.zone
+    if not is_signed(zone):
+        return answer
+    assert zone is not None
+    out = Answer(answer.rcode, answer.authoritative, list(answer.answer), list(answer.authority),
+                 list(answer.additional), zone=zone)
+    if hide_dnskey:
+        _without_dnskey(zs, out, zone)
+    if rrsig is not None:
+        section = out.answer if out.answer else out.authority
+        section[:] = RRSIG_FAULTS[rrsig](zs, section, keys, now)
+    return out
+
+
+def _covers(sigs: RRset) -> int:
+    return int.from_bytes(sigs.records[0].rdata.data[:2], "big")  # type: ignore[attr-defined]  # RFC 4034 3.1
+
+
+def _without_dnskey(zs: ZoneSet, out: Answer, zone: Zone) -> None:
+    apex = zone.origin
+    kept = [r for r in out.answer
+            if not (r.owner == apex and DNSKEY in (r.code, _covers(r) if r.code == RRSIG else 0))]
+    if out.answer and not kept and out.rcode == NOERROR:  # nothing left: a NODATA, with its SOA (RFC 2308 2.2)
+        out.authority = []
+        for rrset in negative_soa(zone) + _nodata(zone, apex):
+            out.authority.append(rrset)
+            out.authority.extend(_sigs(zs, rrset))
+    out.answer = kept
+
+
+def _corrupt(zs: ZoneSet, section: list[RRset], keys: KeysOf, now: int) -> list[RRset]:
+    """Each signature's last octet inverted: the RRSIG looks right and does not verify."""
+    def bad(record: Record) -> Record:
+        data = record.rdata.data  # type: ignore[attr-defined]
+        return replace(record, rdata=Generic(RRSIG, data[:-1] + bytes((data[-1] ^ 0xFF,))))
+
+    return [RRset(r.owner, RRSIG, [bad(x) for x in r.records]) if r.code == RRSIG else r for r in section]
+
+
+def _strip(zs: ZoneSet, section: list[RRset], keys: KeysOf, now: int) -> list[RRset]:
+    return [r for r in section if r.code != RRSIG]
+
+
+def _expired(zs: ZoneSet, section: list[RRset], keys: KeysOf, now: int) -> list[RRset]:
+    """Each RRSIG made again with the zone's keys over the same data, in a window that ended EXPIRED_BY ago."""
+    covered = {(r.owner, r.code): r for r in section if r.code != RRSIG}
+    out = []
+    for rrset in section:
+        target = covered.get((rrset.owner, _covers(rrset))) if rrset.code == RRSIG else None
+        out.append(rrset if target is None else _signed_in_the_past(zs, target, rrset, keys, now))
+    return out
+
+
+def _signed_in_the_past(zs: ZoneSet, rrset: RRset, sigs: RRset, keys: KeysOf, now: int) -> RRset:
+    first = sigs.records[0].rdata.data  # type: ignore[attr-defined]
+    labels, original_ttl = first[3], int.from_bytes(first[4:8], "big")  # RFC 4034 3.1.3, 3.1.4
+    zone = zs.by_apex.get(_signer_name(first))
+    if zone is None or zone.dnssec is None:
+        return sigs
+    owner = rrset.owner
+    signed = owner if len(owner.labels) == labels else Name((b"*", *owner.labels[len(owner.labels) - labels:]))
+    end = now - EXPIRED_BY
+    signer = Signer(zone.origin, list(keys(zone)), Window(end - zone.dnssec.validity, end))
+    rdatas = signer.rrsigs(signed, rrset.code, original_ttl, rrset.rdatas)
+    return RRset(owner, RRSIG, [Record(owner, sigs.ttl, rd) for rd in rdatas])
+
+
+def _signer_name(rdata: bytes) -> Name:
+    """The signer's name of an RRSIG (RFC 4034 3.1.7: uncompressed, after 18 fixed octets)."""
+    labels, at = [], 18
+    while rdata[at]:
+        labels.append(rdata[at + 1 : at + 1 + rdata[at]])
+        at += 1 + rdata[at]
+    return Name(tuple(labels))
+
+
+RRSIG_FAULTS: dict[str, Callable[[ZoneSet, list[RRset], KeysOf, int], list[RRset]]] = {
+    "corrupt": _corrupt,
+    "expired": _expired,
+    "strip": _strip,
+}

@@ -4,6 +4,11 @@ RFC 4035 2: every authoritative RRset is signed; at a delegation point only DS (
 is, NS and glue are not (2.2); an NSEC is made for every authoritative name and delegation
 point, none for glue-only names (2.3). NSEC3 (RFC 5155 7.1) also covers empty non-terminals;
 RFC 9276 3.1 parameters: no extra iterations, empty salt, opt-out off (every delegation hashed).
+
+Incremental re-signing (a reload in `serve`): given the zone's previous signed copy, an RRset whose
+owner, type, TTL and data are unchanged keeps its RRSIGs when they are the ones this signer would
+make (same keys, same window, same original TTL); the denial chain is rebuilt (hashing, no
+cryptography) and only its records whose content changed are signed again.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import struct
+from collections.abc import Callable
 
 from zonetool.dnssec.canonical import canonical_rrset, lower_wire, name_order
 from zonetool.dnssec.keys import Key
@@ -57,29 +63,93 @@ class Signer:
         self.zone_keys = zsks or seps  # everything else: the ZSKs, or the CSK
         self.signer = lower_wire(origin)
         self.win = win
+        self.rrsets_signed = 0  # how many RRsets this signer made signatures for (tests and `serve` count them)
+
+    def _keys_for(self, code: int) -> list[Key]:
+        return self.key_keys if code == DNSKEY else self.zone_keys
+
+    def _fields(self, key: Key, owner: Name, code: int, ttl: int) -> bytes:
+        """RRSIG RDATA up to the signature (RFC 4034 3.1): what one key's signature over an RRset starts with."""
+        labels = len(owner.labels) - (1 if owner.is_wildcard() else 0)  # RFC 4034 3.1.3
+        return struct.pack("!HBBIIIH", code, key.algorithm, labels, ttl, self.win.expiration,
+                           self.win.inception, key.tag) + self.signer
+
+    def reusable(self, rrsigs: list[Record], owner: Name, code: int, ttl: int) -> list[Record] | None:
+        """The records of `rrsigs` this signer would make for the RRset (owner, code, ttl), one per key;
+        None unless every key has one (a changed key, window or TTL: sign again)."""
+        heads = {self._fields(key, owner, code, ttl) for key in self._keys_for(code)}
+        size = len(next(iter(heads)))
+        found: dict[bytes, Record] = {}
+        for record in rrsigs:
+            head = record.rdata.data[:size]  # type: ignore[attr-defined]  # RRSIGs are kept as octets
+            if head in heads:
+                found.setdefault(head, record)
+        return list(found.values()) if len(found) == len(heads) else None
 
     def rrsigs(self, owner: Name, code: int, ttl: int, rdatas: list[Generic] | list[object]) -> list[Generic]:
         """The RRSIG RDATA over one RRset, one per signing key."""
-        labels = len(owner.labels) - (1 if owner.is_wildcard() else 0)  # RFC 4034 3.1.3
+        self.rrsets_signed += 1
         head = lower_wire(owner) + struct.pack("!HHI", code, CLASS_IN, ttl)
         body = b"".join(head + len(rd).to_bytes(2, "big") + rd for rd in canonical_rrset(rdatas))  # type: ignore[arg-type]
         out = []
-        for key in self.key_keys if code == DNSKEY else self.zone_keys:
-            fields = struct.pack("!HBBIIIH", code, key.algorithm, labels, ttl, self.win.expiration,
-                                 self.win.inception, key.tag) + self.signer
+        for key in self._keys_for(code):
+            fields = self._fields(key, owner, code, ttl)
             out.append(Generic(RRSIG, fields + key.sign(fields + body)))
         return out
 
 
-def sign_zone(zone: Zone, keys: list[Key], policy: Policy, win: Window, dnskey_ttl: int) -> Zone:
+class _Earlier:
+    """An earlier signed copy of the zone: the RRSIGs of its RRsets that are still right for the new one.
+
+    A copy `sign_zone` made holds signatures of one key set and one window only (what it lends
+    was checked the same way), so checking its SOA's and DNSKEY's RRSIGs against this signer
+    (`usable`) answers for all of them; each RRset then needs only its data compared."""
+
+    def __init__(self, signed: Zone, signer: Signer) -> None:
+        self.nodes = signed.nodes
+        self.zone_keys, self.key_keys = len(signer.zone_keys), len(signer.key_keys)
+        self.usable = all(self._checked(signed, signer, code) for code in (SOA, DNSKEY))
+
+    @staticmethod
+    def _checked(signed: Zone, signer: Signer, code: int) -> bool:
+        origin = signed.origin
+        rrset, sigs = signed.rrset(origin, code), signed.rrset(origin, RRSIG)
+        return (rrset is not None and sigs is not None
+                and signer.reusable(sigs.records, origin, code, rrset.ttl) is not None)
+
+    def rrsigs(self, rrset: RRset) -> list[Record] | None:
+        """The earlier RRSIGs over `rrset` if it is unchanged (owner, type, TTL, data); None: sign it."""
+        node = self.nodes.get(rrset.owner)
+        if node is None:
+            return None
+        code = rrset.code
+        old, sigs = node.get(code), node.get(RRSIG)
+        if old is None or sigs is None:
+            return None
+        if old.records != rrset.records and (old.ttl != rrset.ttl or old.rdata_set() != rrset.rdata_set()):
+            return None  # (records equal in order: same TTLs and data, without hashing every RDATA)
+        covered = code.to_bytes(2, "big")  # RFC 4034 3.1.1: the type covered comes first
+        found = [r for r in sigs.records if r.rdata.data[:2] == covered]  # type: ignore[attr-defined]
+        # one per key: a key dropped since leaves its signature behind, which must not be served
+        return found if len(found) == (self.key_keys if code == DNSKEY else self.zone_keys) else None
+
+
+def sign_zone(zone: Zone, keys: list[Key], policy: Policy, win: Window, dnskey_ttl: int,
+              earlier: Zone | None = None, signer: Signer | None = None) -> Zone:
     """A signed copy of `zone`: its records (old RRSIG/NSEC/NSEC3 dropped), DNSKEYs, signatures, denial chain.
 
-    The copy shares the unchanged RRsets of `zone` (neither is changed afterwards by signing)."""
+    The copy shares the unchanged RRsets of `zone` (neither is changed afterwards by signing).
+    `earlier`, a signed copy of a previous version, lends the RRSIGs of the RRsets (and denial
+    records) that did not change, when made with these keys in this window: the result is the
+    same as signing everything again. `signer` (made here if not given) counts what was signed."""
     origin = zone.origin
     soa_rec = zone.soa_record()
     if soa_rec is None:
         raise SigningError(f"{origin} has no SOA: nothing to sign")
-    signer = Signer(origin, keys, win)
+    if signer is None:
+        signer = Signer(origin, keys, win)
+    lender = _Earlier(earlier, signer) if earlier is not None else None
+    lend = lender.rrsigs if lender is not None and lender.usable else None
     out = Zone(origin, zone.file)
     out.auto_serial, out.silence, out.faults_spec = zone.auto_serial, zone.silence, zone.faults_spec
     out.dnssec, out.mta_sts = zone.dnssec, getattr(zone, "mta_sts", None)
@@ -117,15 +187,15 @@ def sign_zone(zone: Zone, keys: list[Key], policy: Policy, win: Window, dnskey_t
         sigs: list[Record] = []
         for code, rrset in node.items():
             if not at_cut or code == DS:
-                sigs.extend(_signed(signer, rrset))
+                sigs.extend(_signed(signer, rrset, lend))
         if sigs:
             node[RRSIG] = RRset(name, RRSIG, sigs)
     for record in chain:
         owner, code = record.owner, record.code
-        sigs = [Record(owner, record.ttl, rd, origin=ORIGIN_TAG)
-                for rd in signer.rrsigs(owner, code, record.ttl, [record.rdata])]
+        rrset = RRset(owner, code, [record])
+        sigs = _signed(signer, rrset, lend)
         node = nodes.setdefault(owner, {})
-        node[code] = RRset(owner, code, [record])
+        node[code] = rrset
         rrsig = node.get(RRSIG)
         if rrsig is None:
             node[RRSIG] = RRset(owner, RRSIG, sigs)
@@ -135,7 +205,11 @@ def sign_zone(zone: Zone, keys: list[Key], policy: Policy, win: Window, dnskey_t
     return out
 
 
-def _signed(signer: Signer, rrset: RRset) -> list[Record]:
+def _signed(signer: Signer, rrset: RRset, lend: Callable[[RRset], list[Record] | None] | None) -> list[Record]:
+    if lend is not None:
+        kept = lend(rrset)
+        if kept is not None:
+            return kept
     ttl = rrset.ttl
     return [Record(rrset.owner, ttl, rd, origin=ORIGIN_TAG)
             for rd in signer.rrsigs(rrset.owner, rrset.code, ttl, rrset.rdatas)]

@@ -30,7 +30,9 @@ class ZoneResolver:
     A fault is turned into what a compliant resolver would make of it, from its row of
     `zonetool.faults.EFFECTS`: no reply or a wrong ID (discarded, RFC 5452 9.1) become a timeout,
     an RCODE that RCODE, TC over UDP a retry over TCP that succeeds, a delay a late but normal
-    answer; the row's event is recorded for the route notes.
+    answer; the row's event is recorded for the route notes. It does not validate DNSSEC: a
+    validator fault (bogus-signature, ...) in a signed zone gives the normal answer and its event,
+    whose note says that a validating resolver would answer SERVFAIL; in an unsigned zone, no event.
     """
 
     def __init__(self, zones: Sequence[Zone], faults: FaultSet | None = None) -> None:
@@ -51,6 +53,8 @@ class ZoneResolver:
                 events.append(f"fault:{fault.describe()}")
                 how = effect(fault.action)
                 event = how.event_text(fault.delay_ms)
+                if how.dnssec and not self._signed(current):
+                    event = None  # a validator fault changes nothing in an unsigned zone (the server's neither)
                 if event is not None:
                     events.append(event)
                 if how.drop or how.wrong_id:  # a reply with a wrong ID is discarded (RFC 5452 9.1)
@@ -63,6 +67,10 @@ class ZoneResolver:
             chain.extend(step)
             current = step[-1]
         return Result(2, (), tuple(chain), "cname-loop", tuple(events))
+
+    def _signed(self, name: Name) -> bool:
+        zone = self.zoneset.find(name)
+        return zone is not None and zone.dnssec is not None
 
     def _one(self, name: Name, qtype: int) -> Result | list[Name]:
         """One lookup; a list of aliases means: the chain leaves the served zones, ask for its end."""

@@ -104,7 +104,8 @@ def tlsa_length(ctx: Context) -> Iterator[Hit]:
 @rule("dane-unsigned", WARNING, "a zone with SMTP TLSA records is signed (has a DNSKEY)", "RFC 7672 2.2")
 def dane_unsigned(ctx: Context) -> Iterator[Hit]:
     found = _smtp_tlsa(ctx)
-    if found and ctx.zone.rrset(ctx.origin, DNSKEY_CODE) is None:
+    # a zone with `dnssec:` gets its DNSKEY when export or serve signs it
+    if found and ctx.zone.rrset(ctx.origin, DNSKEY_CODE) is None and ctx.zone.dnssec is None:
         yield hit(found[0][0], f"{ctx.origin.to_text()} publishes TLSA for SMTP but is not signed (no DNSKEY at the "
                   "apex): senders use DANE only from validated answers", hint="sign the zone (DNSSEC) where it is "
                   "published, or silence this code if the signer adds the DNSKEY")

@@ -27,6 +27,7 @@ from typing import Any
 
 from aiohttp import web
 
+from zonetool.faults import EFFECTS
 from zonetool.server.control import Control, ControlError
 from zonetool.server.querylog import QueryLog
 
@@ -306,7 +307,7 @@ class Api:
             raise ControlError("type", f"expected a type or a list of types, got {types!r}")
         action = body.get("action")
         if action is None:
-            raise ControlError("action", "required: servfail, refused, nxdomain, timeout, delay, truncate or bad-id")
+            raise ControlError("action", f"required: one of {', '.join(EFFECTS)}")
         fault = self.control.add_fault(names, types, action, body.get("delay"))
         return web.json_response({"id": fault.id, **fault.to_json()}, status=201)
 

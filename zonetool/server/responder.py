@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from zonetool import ixfr, tsig, wire
-from zonetool.faults import effect
+from zonetool.faults import NORMAL, Effect, effect
 from zonetool.lookup import (
     NOERROR,
     NOTAUTH,
@@ -479,11 +479,7 @@ class Responder:
             entry = cache.get(key)
             if entry is not None:
                 return _Hit(data[:2] + entry[0] + data[12:qend] + entry[1], client, transport, entry[2])
-        answer = lookup(snap.zoneset, query.name, query.qtype, query.qclass)
-        if do and answer.zone is not None and answer.zone.dnssec is not None:
-            from zonetool.dnssec.answer import secure  # RRSIGs and denial proofs: DO set (RFC 4035 3.1)
-
-            answer = secure(snap.zoneset, answer, query.name, query.qtype)
+        answer = self._lookup(snap, query)
         body = wire.pack_answer(data, query, answer, limit, self.max_udp)
         rcode = RCODE_NAMES.get(answer.rcode, str(answer.rcode))
         answers = int.from_bytes(body[6:8])
@@ -494,6 +490,21 @@ class Responder:
             # Only the ID and the question depend on the query (case-insensitive compression).
             cache[key] = (body[2:12], body[qend:], (qname, qtype, rcode, answers))
         return Reply([body], QueryInfo(client, transport, qname, qtype, rcode, answers))
+
+    def _lookup(self, snap: _Snapshot, query: wire.Query, how: Effect = NORMAL) -> Answer:
+        """The answer from the zones; with DO from a signed zone with its RRSIGs and denial proofs
+        (RFC 4035 3.1), made wrong as a validator fault's row says (`how.rrsig`, `how.hide_dnskey`)."""
+        answer = lookup(snap.zoneset, query.name, query.qtype, query.qclass)
+        edns = query.edns
+        if edns is None or not edns.do or answer.zone is None or answer.zone.dnssec is None:
+            return answer  # without DO nothing of DNSSEC is added, and no validator fault applies
+        from zonetool.dnssec.answer import secure, tamper
+
+        answer = secure(snap.zoneset, answer, query.name, query.qtype)
+        if how.dnssec:
+            answer = tamper(snap.zoneset, answer, how.rrsig, how.hide_dnskey, self.signer.keys,
+                            int(self.signer.clock()))
+        return answer
 
     def _signed(self, snap: _Snapshot, data: bytes, query: wire.Query, client: tuple[str, int], transport: str,
                 ) -> Reply:
@@ -625,7 +636,7 @@ class Responder:
             body = wire.pack_answer(data, query, Answer(NOERROR, True), limit, self.max_udp)
             body = body[:2] + ((body[2] | 0x02).to_bytes(1)) + body[3:]  # TC, no records (RFC 1035 4.2.1)
             return Reply([body], info(NOERROR), delay=delay)
-        answer = lookup(snap.zoneset, query.name, query.qtype, query.qclass)
+        answer = self._lookup(snap, query, how)  # a late or wrong-ID answer is still signed with DO
         body = wire.pack_answer(data, query, answer, limit, self.max_udp)
         answers = int.from_bytes(body[6:8])
         if how.wrong_id:

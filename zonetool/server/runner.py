@@ -373,7 +373,9 @@ class Server:
             # (a zone added after the book, as the catalog is, is looked for among the zones)
             changed = [self.source.serials.zone(origin) or next((z for z in outcome.zones if z.origin == origin), None)
                        for origin in outcome.changed]
+            signed = getattr(getattr(self.responder, "signer", None), "signed", {})  # `dnssec:`: RRsets signed
             serials = ", ".join(f"{z.origin.to_text()} serial {z.soa.serial if z.soa else '-'}"
+                                + (f" ({signed[o]} RRsets signed)" if (o := z.origin.to_text()) in signed else "")
                                 for z in changed if z is not None)
             summary = served_findings(outcome)
             extra = f"; {summary} served as they are" if summary else ""

@@ -2,7 +2,8 @@
 
 The responder hands every zone set it is about to serve to `OnlineSigner.sign`; a zone object
 seen before in the same signing window keeps its signed copy, so a reload signs only the zones
-whose files changed (RRsets within a zone are all signed again: not yet incremental). A zone
+whose files changed, and within such a zone only the RRsets that changed: the previous signed
+copy of the same origin and window lends the rest their RRSIGs (zonetool.dnssec.sign). A zone
 whose keys cannot be read is served unsigned and the reason kept in `problems`.
 """
 
@@ -10,8 +11,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
+from zonetool.names import Name
 from zonetool.zone import Zone
+
+if TYPE_CHECKING:
+    from zonetool.dnssec.keys import Key
 
 
 class OnlineSigner:
@@ -21,20 +27,25 @@ class OnlineSigner:
         self.clock = clock
         self._done: dict[int, tuple[Zone, int, Zone]] = {}  # id(zone) -> (zone, window start, signed copy)
         self.problems: dict[str, str] = {}  # origin -> why it is served unsigned
+        self.signed: dict[str, int] = {}  # origin -> RRsets the last `sign` signed in it (the others kept theirs)
         self._last: list[Zone] = []  # the zones of the last sign(), unsigned: what a refresh signs again
+        self._keys: dict[Name, list[Key]] = {}  # origin -> the keys its served copy was signed with
 
     def sign(self, zones: Sequence[Zone]) -> list[Zone]:
         self._last = list(zones)
+        self.signed = {}
         if not any(z.dnssec is not None for z in zones):
             self._done = {}
             return list(zones)
-        from zonetool.dnssec import DnssecError, sign_zone, window
+        from zonetool.dnssec import DnssecError, window
+        from zonetool.dnssec.sign import Signer, sign_zone
         from zonetool.source.dnskeys import zone_keys
         from zonetool.zone import common_ttl
 
         now = int(self.clock())
         out: list[Zone] = []
         kept: dict[int, tuple[Zone, int, Zone]] = {}
+        earlier = {zone.origin: (start, signed) for zone, start, signed in self._done.values()}
         for zone in zones:
             policy = zone.dnssec
             if policy is None or zone.soa is None:
@@ -51,8 +62,13 @@ class OnlineSigner:
                     self.problems[zone.origin.to_text()] = str(exc)
                     out.append(zone)
                     continue
+                self._keys[zone.origin] = keys
                 ttl = policy.dnskey_ttl if policy.dnskey_ttl is not None else common_ttl(zone)
-                signed = sign_zone(zone, keys, policy, win, ttl)
+                before = earlier.get(zone.origin)
+                lend = before[1] if before is not None and before[0] == win.inception else None
+                signer = Signer(zone.origin, keys, win)
+                signed = sign_zone(zone, keys, policy, win, ttl, earlier=lend, signer=signer)
+                self.signed[zone.origin.to_text()] = signer.rrsets_signed
                 self.problems.pop(zone.origin.to_text(), None)
             kept[id(zone)] = (zone, win.inception, signed)
             out.append(signed)
@@ -67,6 +83,10 @@ class OnlineSigner:
 
         now = int(self.clock())
         return any(window(zone.dnssec, now).inception != start for zone, start, _ in self._done.values())
+
+    def keys(self, zone: Zone) -> list[Key]:
+        """The keys `zone` (a served signed copy) was signed with: an expired-signature fault signs with them."""
+        return self._keys[zone.origin]
 
     def sources(self) -> list[Zone]:
         """The zones of the last `sign`, unsigned (what a refresh signs again)."""
