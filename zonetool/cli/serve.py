@@ -112,6 +112,14 @@ def serve(
         typer.Option("--journal", help="Keep the IXFR history and the auto serials in DIR, so a restart keeps "
                      "them (created if missing)."),
     ] = None,
+    cache_dir: Annotated[
+        Path | None,
+        typer.Option("--cache", help="Keep a snapshot of the compiled zones and findings in DIR, so the next "
+                     "start reads only the files changed since (default: $XDG_CACHE_HOME/zonetool)."),
+    ] = None,
+    no_cache: Annotated[
+        bool, typer.Option("--no-cache", help="Read every zone file at start and keep no snapshot.")
+    ] = False,
     tsig_key: Annotated[
         list[Path] | None,
         typer.Option("--tsig-key", help="TSIG key file in BIND syntax, as tsig-keygen writes it (repeatable)."),
@@ -317,10 +325,20 @@ def serve(
         saved = journal.read()
         for state in saved.values():
             source.serials.seed(state.origin, state.serial, state.digest)
+    if no_cache and cache_dir is not None:
+        fail("--cache and --no-cache: give one of them")
+    cache, restored = None, None
+    if not no_cache:  # a warm start: the snapshot's files count as read unless they changed (snapshot.py)
+        from zonetool.server.snapshot import Cache, default_folder
+
+        cache = Cache(cache_dir or default_folder(), paths, lambda m: typer.echo(f"zonetool: {m}", err=True))
+        restored = cache.restore(source)
     try:
         outcome = source.load()
     except LoadError as exc:
         fail(str(exc))
+    if restored is not None:
+        typer.echo(f"zonetool: {restored.summary(source)}", err=True)
     json_log = log_format == "json" and not quiet
     if outcome.zones is None:  # --strict: any error refuses the whole set
         for finding in outcome.findings:
@@ -439,6 +457,8 @@ def serve(
             events(f"catalog zone {catalog_name.to_text()} lists the other {len(zones) - 1} zone(s) (RFC 9432)")
         if targets:
             server.notify_all([z.origin for z in zones])
+        if cache is not None and outcome.zones is not None and cache.needed(source):
+            cache.write_later(source)  # after the start line: the answers never wait for it
         if api_where is not None and control is not None and querylog is not None:
             from zonetool.server.api import Api
 
@@ -564,7 +584,10 @@ def serve(
                 try:
                     write_atomic(validator_conf, text)
                 except OSError as exc:
-                    fail(f"--validator-conf {validator_conf}: {path_words(exc)}")
+                    if not written:  # at start: refuse; after a reload: say so and keep serving
+                        fail(f"--validator-conf {validator_conf}: {path_words(exc)}")
+                    events(f"validator: cannot write {validator_conf} again: {path_words(exc)}")
+                    return
                 if written:
                     events(f"validator: {validator_conf} written again (the served zones changed): restart unbound")
                 written[:] = [text]
