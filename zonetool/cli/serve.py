@@ -11,6 +11,8 @@ from zonetool.cli.app import EXIT_FINDINGS, EXIT_USAGE, app, fail, path_words
 from zonetool.rrtypes import RRType
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from zonetool.harness.sinks import Endpoint
     from zonetool.server.runner import Server
 
@@ -397,8 +399,8 @@ def serve(
         if worker == 0:
             for problem in responder.signer.problems.values():  # dnssec: without usable keys (issue 14)
                 events(f"{problem}; served unsigned")
-        if any(z.dnssec is not None for z in zones):
-            _refresh_signatures(responder)
+        # signatures renewed while serving (issue 14 part 2); a zone that gains `dnssec:` on reload too
+        _refresh_signatures(responder, lambda origins: made.signatures_refreshed(origins))
         if saved:
             from zonetool.server.journal import Journal
 
@@ -665,16 +667,23 @@ def _api_address(spec: str, token: str | None, workers: int) -> tuple[str, int]:
     return host, int(port_text)
 
 
-def _refresh_signatures(responder: Any, every: float = 60.0) -> None:
-    """Each minute, signatures whose refresh period is over are made again (daemon timer: dies with serve)."""
+def _refresh_signatures(responder: Any, told: Callable[[list[Any]], None]) -> None:
+    """Signatures whose refresh period is over are made again, checked each minute (or a quarter of the
+    shortest refresh period); `told` gets the zones refreshed (daemon timer: dies with serve)."""
     import threading
 
     def tick() -> None:
         try:
-            responder.refresh_signatures()
-        finally:
-            _refresh_signatures(responder, every)
+            refreshed = responder.refresh_signatures()
+            if refreshed:
+                told(refreshed)
+        except Exception:  # a failed refresh must not stop the next one: the old signatures still serve
+            import logging
 
-    timer = threading.Timer(every, tick)
+            logging.getLogger("zonetool.server").exception("refreshing signatures failed")
+        finally:
+            _refresh_signatures(responder, told)
+
+    timer = threading.Timer(responder.signer.check_every(), tick)
     timer.daemon = True
     timer.start()
