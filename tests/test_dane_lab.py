@@ -132,7 +132,8 @@ def unbound_with(conf: Path) -> Iterator[subprocess.Popen[bytes]]:
     try:
         port = int(re.search(r"^  port: (\d+)$", conf.read_text(), re.M).group(1))  # type: ignore[union-attr]
         deadline = time.monotonic() + 20
-        while dig(port, "localhost.", "A")[0] != "NOERROR":
+        probe = [require_tool("dig"), "@127.0.0.1", "-p", str(port), "+tries=1", "+time=1", "localhost.", "A"]
+        while "status: NOERROR" not in subprocess.run(probe, capture_output=True, text=True, timeout=30).stdout:
             assert proc.poll() is None and time.monotonic() < deadline, validator_log(conf).read_text()
             time.sleep(0.1)
         yield proc
@@ -377,3 +378,37 @@ def test_exim_defers_when_the_tlsa_signature_is_bogus(exim: Lab) -> None:
     assert verdict.startswith("== user@bogus.exim.test R=dnslookup T=remote_smtp"), verdict
     assert "DANE error: tlsa lookup DEFER" in verdict, verdict
     assert events == [], events  # not even connected: without a usable TLSA there is no DANE session
+
+
+def test_the_conf_is_written_again_when_a_reload_brings_a_signed_zone(tmp_path: Path) -> None:
+    """No --smtp needed: any signed zone served gets its anchor; a new signed zone file (keys made first)
+    is anchored after the reload, the conf replaced whole and the change said."""
+    zones = tmp_path / "zones"
+    zones.mkdir()
+    (zones / "lab.yaml").write_text(LAB)
+    keygen(zones, ["lab"])
+    conf = tmp_path / "validator" / "unbound.conf"
+    conf.parent.mkdir()
+    server = Serve(str(zones), "-q", "--validator-conf", str(conf), "--validator-port", str(free_port()))
+    try:
+        server.started()
+        first = conf.read_text()
+        assert first.count("trust-anchor:") == 1 and 'name: "lab.example."' in first, first
+        staging = tmp_path / "staging"  # keys first, so the zone is signed when serve reads it
+        staging.mkdir()
+        second = LAB.replace("lab.example", "second.example").replace("dnssec: true", "dnssec: {keys: ../zones/keys}")
+        (staging / "second.yaml").write_text(second)
+        keygen(staging, ["second"])
+        (staging / "second.yaml").rename(zones / "second.yaml")
+        server.wait_err(r"validator: .* written again \(the served zones changed\): restart unbound", timeout=30)
+        text = conf.read_text()
+        assert text.count("trust-anchor:") == 2 and 'trust-anchor: "second.example. ' in text, text
+        assert 'name: "second.example."' in text and 'name: "lab.example."' in text, text
+        server.wait_err(r"validator: trust anchor second\.example\. \d+ IN DS ")
+        shutil.rmtree(conf.parent)  # a conf that cannot be written after a reload: said, and serving goes on
+        (zones / "third.yaml").write_text(LAB.replace("lab.example", "third.example").replace("dnssec: true\n", ""))
+        server.wait_err(rf"validator: cannot write {re.escape(str(conf))} again: ", timeout=30)
+        assert server.proc.poll() is None and not any("Traceback" in line for line in server.err_lines)
+        assert dig(server.port, "third.example", "SOA")[0] == "NOERROR"
+    finally:
+        server.stop()

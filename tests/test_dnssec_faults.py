@@ -216,3 +216,24 @@ def test_unbound_answers_servfail_for_the_other_signature_faults_too(tmp_path: P
             assert _dig(resolver.port, "www.lab.example", "A")[0] == "SERVFAIL", resolver.log()
             status, flags, _ = _dig(resolver.port, "www.lab.example", "AAAA")
             assert status == "NOERROR" and "ad" in flags
+
+
+def test_a_validator_fault_that_can_change_nothing_is_a_warning_with_its_place(tmp_path: Path) -> None:
+    from zonetool.loader import load_file
+
+    body = LAB + """faults:
+  - {name: www, type: A, action: bogus-signature}
+  - {name: www, action: no-dnskey}
+  - {name: "@", type: DNSKEY, action: no-dnskey}
+"""
+    (tmp_path / "plain.yaml").write_text(body)
+    _, findings = load_file(tmp_path / "plain.yaml")
+    said = [(f.code, f.where.line, f.message) for f in findings if f.code == "fault-no-effect"]
+    first = LAB.count("\n") + 2  # the line of the first fault
+    assert [(code, line) for code, line, _ in said] == [("fault-no-effect", first + i) for i in range(3)], said
+    assert "lab.example. has no dnssec: block" in said[0][2]
+    (tmp_path / "signed.yaml").write_text(body + "dnssec: true\n")
+    _, findings = load_file(tmp_path / "signed.yaml")
+    said = [(f.where.line, f.message) for f in findings if f.code == "fault-no-effect"]
+    assert said == [(first + 1, "no-dnskey leaves out the apex DNSKEY RRset, which is in no answer for "
+                                "www.lab.example.")]

@@ -343,8 +343,12 @@ class FaultSet:
 
     # -- from the YAML `faults:` list -------------------------------------------
     @classmethod
-    def from_spec(cls, spec: object, origin: Name, file: str | None = None) -> tuple[FaultSet, list[Finding]]:
-        """Build faults from a zone's `faults:` data; every problem is a finding, none stops the rest."""
+    def from_spec(cls, spec: object, origin: Name, file: str | None = None,
+                  signed: bool | None = None) -> tuple[FaultSet, list[Finding]]:
+        """Build faults from a zone's `faults:` data; every problem is a finding, none stops the rest.
+
+        `signed`: whether the zone has `dnssec:` (None: not known); a validator fault in a zone
+        without it, or a no-dnskey fault that names no apex, is told to change nothing."""
         findings: list[Finding] = []
         base = Where(file, path=("faults",))
         if spec is None:
@@ -357,7 +361,25 @@ class FaultSet:
             fault = _fault_from_item(item, origin, base.child(i), findings)
             if fault is not None:
                 faults.append(fault)
+                findings.extend(_no_effect(fault, origin, signed, base.child(i)))
         return cls(faults), findings
+
+
+def _no_effect(fault: Fault, origin: Name, signed: bool | None, where: Where) -> list[Finding]:
+    """A validator fault that can never change an answer: said, since the zone still loads and serves."""
+    how = effect(fault.action)
+    if not how.dnssec:
+        return []
+    if signed is False:
+        return [warning("fault-no-effect", f"{fault.action} changes the DO answers of a signed zone; {origin} has no "
+                        "dnssec: block, so the answers stay as they are", where.child("action"),
+                        hint="add `dnssec: true` (and keys: `zonetool keygen`) to sign the zone")]
+    if how.hide_dnskey and origin not in fault.names:  # the DNSKEY RRset lives at the apex only (RFC 4035 2.1)
+        names = ", ".join(n.to_text() for n in fault.names)
+        return [warning("fault-no-effect", f"{fault.action} leaves out the apex DNSKEY RRset, which is in no answer "
+                        f"for {names}", where.child("names" if len(fault.names) > 1 else "name"),
+                        hint='set it on the apex: {name: "@", type: DNSKEY, action: no-dnskey}')]
+    return []
 
 
 def _fault_from_item(item: object, origin: Name, where: Where, findings: list[Finding]) -> Fault | None:
