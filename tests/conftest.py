@@ -31,6 +31,19 @@ records:
 """
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _own_cache_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """`zonetool serve` keeps snapshots under $XDG_CACHE_HOME (serve --cache): the tests' go to a
+    folder of their own, never into the home of whoever runs them."""
+    before = os.environ.get("XDG_CACHE_HOME")
+    os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("xdg-cache"))
+    yield
+    if before is None:
+        os.environ.pop("XDG_CACHE_HOME", None)
+    else:
+        os.environ["XDG_CACHE_HOME"] = before
+
+
 def require_tool(name: str) -> str:
     """Path of an external tool; skip locally if missing, fail when CI demands tools."""
     path = shutil.which(name) or next(

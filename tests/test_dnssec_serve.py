@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import dns.dnssec
+import dns.exception
 import dns.flags
 import dns.message
 import dns.name
@@ -22,6 +23,7 @@ import pytest
 from conftest import require_tool, zonetool_exe
 from test_responder import _sections, running_nsd
 from test_server_cli import Serve, serve  # noqa: F401  (the fixture)
+from test_server_secondary import processes  # noqa: F401  (the fixture)
 
 from zonetool.dnssec import window
 from zonetool.dnssec.sign import sign_zone
@@ -178,15 +180,21 @@ def test_signatures_are_renewed_while_serving_when_the_refresh_period_is_over(tm
     responder, zone, _ = _signed_responder(tmp_path, "nsec")
     first = _ask(responder, "www.lab.example", "A", True)
     sig = next(r for r in first.answer if r.rdtype == dns.rdatatype.RRSIG)[0]
-    assert responder.refresh_signatures() is False  # the same period: nothing to do
+    serial = _ask(responder, "lab.example", "SOA", False).answer[0][0].serial
+    assert responder.refresh_signatures() == []  # the same period: nothing to do
     later = time.time() + zone.dnssec.refresh  # type: ignore[attr-defined]
     responder.signer.clock = lambda: later
-    assert responder.refresh_signatures() is True
+    assert responder.refresh_signatures() == [zone.origin]  # type: ignore[attr-defined]
     again = _ask(responder, "www.lab.example", "A", True)
     renewed = next(r for r in again.answer if r.rdtype == dns.rdatatype.RRSIG)[0]
     assert renewed.inception == sig.inception + zone.dnssec.refresh  # type: ignore[attr-defined]
     assert renewed.expiration == sig.expiration + zone.dnssec.refresh  # type: ignore[attr-defined]
-    assert responder.refresh_signatures() is False
+    assert responder.refresh_signatures() == []
+    # a new version for secondaries (RFC 1996 3.11: they compare serials), the source zone untouched
+    assert _ask(responder, "lab.example", "SOA", False).answer[0][0].serial == serial + 1
+    assert zone.soa.serial == serial  # type: ignore[attr-defined]
+    steps = responder.histories[zone.origin].since(serial, len(responder.zones[0]))  # type: ignore[attr-defined]
+    assert steps is not None and len(steps) == 1  # the refresh is one IXFR step from the old serial to the new
 
 
 def test_a_do_answer_too_big_for_the_udp_size_sets_tc_and_comes_whole_over_tcp(tmp_path: Path) -> None:
@@ -350,3 +358,65 @@ def test_an_earlier_copy_signed_with_other_keys_or_in_another_window_lends_nothi
         sigs = [r.rdata.data for node in out.nodes.values() if 46 in node for r in node[46].records]
         assert {int.from_bytes(d[16:18], "big") for d in sigs} <= tags  # RFC 4034 3.1: key tag at octet 16
         assert {int.from_bytes(d[12:16], "big") for d in sigs} == {when.inception}
+
+
+def _soa_and_expiration(port: int) -> tuple[int, int] | None:
+    """(SOA serial, expiration of www's RRSIG) as the server at `port` answers them, None if it cannot yet."""
+    try:
+        soa = dns.query.udp(dns.message.make_query("example.com", "SOA"), "127.0.0.1", port=port, timeout=2)
+        www = dns.query.tcp(dns.message.make_query("www.example.com", "A", want_dnssec=True), "127.0.0.1",
+                            port=port, timeout=2)
+    except (OSError, dns.exception.Timeout):
+        return None
+    sigs = [r for r in www.answer if r.rdtype == dns.rdatatype.RRSIG]
+    if not soa.answer or not sigs:
+        return None
+    return soa.answer[0][0].serial, sigs[0][0].expiration
+
+
+def test_a_secondary_transfers_the_refreshed_signatures_after_notify(
+        tmp_path: Path, serve, processes: list[subprocess.Popen[str]]) -> None:  # noqa: F811
+    from secondaries import launch, nsd_conf
+    from test_server_secondary import free_port, wait_until
+
+    (tmp_path / "example.com.yaml").write_text(
+        "origin: example.com\nnameservers: [ns1]\nsoa: {serial: 7}\nrecords:\n  ns1: {A: 192.0.2.53}\n"
+        "  www: {A: 192.0.2.1}\ndnssec: {refresh: 20s, validity: 1h}\n")
+    done = subprocess.run([zonetool_exe(), "keygen", "example.com.yaml"], cwd=tmp_path, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    port = free_port()
+    primary = Serve("example.com.yaml", "-q", "--allow-transfer", "127.0.0.1", "--notify", f"127.0.0.1:{port}",
+                    cwd=tmp_path)
+    serve.append(primary)
+    primary.started()
+    launch(nsd_conf(tmp_path, port, primary.port), tmp_path, processes)
+    assert wait_until(lambda: _soa_and_expiration(port) is not None, timeout=60), \
+        (tmp_path / "secondary.log").read_text()[-3000:]
+    first = _soa_and_expiration(port)
+    assert first is not None
+    for _ in range(2):  # a refresh may have come before the transfer: the one after it counts
+        refreshed = int(primary.wait_err(r"signatures refreshed: example\.com\. serial (\d+)", timeout=60).group(1))
+        if refreshed > first[0]:
+            break
+    assert refreshed > first[0], "the refresh did not raise the serial"  # the SOA refresh timer is an hour:
+    # only a NOTIFY with a higher serial brings a transfer now (RFC 1996 3.11)
+    primary.wait_err(rf"NOTIFY example\.com\. to 127\.0\.0\.1:{port}: acknowledged", timeout=30)
+    theirs = _soa_and_expiration(primary.port)
+    assert theirs is not None and theirs[0] >= refreshed and theirs[1] > first[1]
+    assert wait_until(lambda: (_soa_and_expiration(port) or (0, 0))[1] > first[1], timeout=60), \
+        (tmp_path / "secondary.log").read_text()[-3000:]
+    second = _soa_and_expiration(port)
+    assert second is not None and second[0] > first[0] and second[1] >= first[1] + 20
+
+
+def test_the_served_serial_rises_with_new_signatures_and_never_goes_back() -> None:
+    from zonetool.dnssec.sign import served_serial
+
+    assert served_serial(7, None, 100) == 7  # first signing: the source's serial
+    assert served_serial(7, (7, 7, 100), 100) == 7  # the same version in the same window
+    assert served_serial(7, (7, 7, 100), 200) == 8  # a refresh: new signatures, a new serial
+    assert served_serial(8, (7, 8, 200), 200) == 9  # the source caught up with the refresh: past it again
+    assert served_serial(20, (7, 9, 200), 200) == 20  # a source serial above the served one is taken
+    assert served_serial(7, (7, 9, 200), 200) == 9  # an unchanged source after refreshes: no step back
+    assert served_serial(5, (2**32 - 1, 2**32 - 1, 100), 200) == 5  # RFC 1982: 5 is above 4294967295
+    assert served_serial(2**32 - 1, (2**32 - 1, 2**32 - 1, 100), 200) == 0  # addition wraps (RFC 1982 3.1)

@@ -384,8 +384,8 @@ def test_a_reload_told_what_changed_does_not_look_at_the_other_files(
     assert source.load().zones is not None
     listings: list[object] = []
     stats: list[str] = []
-    real_list, real_stat = loader.zone_files, zonesource._stat_of
-    monkeypatch.setattr(loader, "zone_files", lambda *a, **k: (listings.append(a), real_list(*a, **k))[1])
+    real_list, real_stat = loader.zone_names, zonesource._stat_of
+    monkeypatch.setattr(loader, "zone_names", lambda *a, **k: (listings.append(a), real_list(*a, **k))[1])
     monkeypatch.setattr(zonesource, "_stat_of", lambda p: (stats.append(p), real_stat(p))[1])
     asked: list[str] = []
     real_load = source._load_file

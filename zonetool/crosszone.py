@@ -146,6 +146,18 @@ class Refiner:
     def forget(self) -> None:
         self._by_origin, self._zones, self._judged = {}, None, {}
 
+    def state(self) -> tuple[list[Zone], list[tuple[Zone, frozenset[Name] | None, list[Finding] | None]]]:
+        """The last load's zones and verdicts, keyed by nothing process-bound (serve --cache)."""
+        zones = list(self._zones.values()) if self._zones is not None else []
+        return zones, [(j.zone, j.looked, j.found) for j in list(self._judged.values())]
+
+    def restore(self, zones: list[Zone],
+                judged: list[tuple[Zone, frozenset[Name] | None, list[Finding] | None]]) -> None:
+        """Continue from `state()` of an earlier process, as if its last load had been ours."""
+        self._zones = {id(z): z for z in zones} if zones else None
+        self._by_origin = {z.origin: z for z in zones}
+        self._judged = {id(zone): _Judged(zone, looked, found) for zone, looked, found in judged}
+
 
 def refine(zones: list[Zone], findings: list[Finding], refiner: Refiner | None = None) -> list[Finding]:
     """`findings` with each cross-zone rule's findings for a zone that names another one redone

@@ -125,6 +125,11 @@ class Name:
     def __hash__(self) -> int:
         return self._hash
 
+    def __reduce__(self) -> tuple[type[Name], tuple[tuple[bytes, ...]]]:
+        # Why: `_hash` is hash() of bytes, which differs from process to process (PYTHONHASHSEED); a
+        # pickled Name (serve --cache) must hash as the reading process's own Names do.
+        return Name, (self.labels,)
+
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Name) and self.key == other.key
 

@@ -11,6 +11,8 @@ from zonetool.cli.app import EXIT_FINDINGS, EXIT_USAGE, app, fail, path_words
 from zonetool.rrtypes import RRType
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from zonetool.harness.sinks import Endpoint
     from zonetool.server.runner import Server
 
@@ -110,6 +112,14 @@ def serve(
         typer.Option("--journal", help="Keep the IXFR history and the auto serials in DIR, so a restart keeps "
                      "them (created if missing)."),
     ] = None,
+    cache_dir: Annotated[
+        Path | None,
+        typer.Option("--cache", help="Keep a snapshot of the compiled zones and findings in DIR, so the next "
+                     "start reads only the files changed since (default: $XDG_CACHE_HOME/zonetool)."),
+    ] = None,
+    no_cache: Annotated[
+        bool, typer.Option("--no-cache", help="Read every zone file at start and keep no snapshot.")
+    ] = False,
     tsig_key: Annotated[
         list[Path] | None,
         typer.Option("--tsig-key", help="TSIG key file in BIND syntax, as tsig-keygen writes it (repeatable)."),
@@ -315,10 +325,20 @@ def serve(
         saved = journal.read()
         for state in saved.values():
             source.serials.seed(state.origin, state.serial, state.digest)
+    if no_cache and cache_dir is not None:
+        fail("--cache and --no-cache: give one of them")
+    cache, restored = None, None
+    if not no_cache:  # a warm start: the snapshot's files count as read unless they changed (snapshot.py)
+        from zonetool.server.snapshot import Cache, default_folder
+
+        cache = Cache(cache_dir or default_folder(), paths, lambda m: typer.echo(f"zonetool: {m}", err=True))
+        restored = cache.restore(source)
     try:
         outcome = source.load()
     except LoadError as exc:
         fail(str(exc))
+    if restored is not None:
+        typer.echo(f"zonetool: {restored.summary(source)}", err=True)
     json_log = log_format == "json" and not quiet
     if outcome.zones is None:  # --strict: any error refuses the whole set
         for finding in outcome.findings:
@@ -379,8 +399,8 @@ def serve(
         if worker == 0:
             for problem in responder.signer.problems.values():  # dnssec: without usable keys (issue 14)
                 events(f"{problem}; served unsigned")
-        if any(z.dnssec is not None for z in zones):
-            _refresh_signatures(responder)
+        # signatures renewed while serving (issue 14 part 2); a zone that gains `dnssec:` on reload too
+        _refresh_signatures(responder, lambda origins: made.signatures_refreshed(origins))
         if saved:
             from zonetool.server.journal import Journal
 
@@ -437,6 +457,8 @@ def serve(
             events(f"catalog zone {catalog_name.to_text()} lists the other {len(zones) - 1} zone(s) (RFC 9432)")
         if targets:
             server.notify_all([z.origin for z in zones])
+        if cache is not None and outcome.zones is not None and cache.needed(source):
+            cache.write_later(source)  # after the start line: the answers never wait for it
         if api_where is not None and control is not None and querylog is not None:
             from zonetool.server.api import Api
 
@@ -645,16 +667,23 @@ def _api_address(spec: str, token: str | None, workers: int) -> tuple[str, int]:
     return host, int(port_text)
 
 
-def _refresh_signatures(responder: Any, every: float = 60.0) -> None:
-    """Each minute, signatures whose refresh period is over are made again (daemon timer: dies with serve)."""
+def _refresh_signatures(responder: Any, told: Callable[[list[Any]], None]) -> None:
+    """Signatures whose refresh period is over are made again, checked each minute (or a quarter of the
+    shortest refresh period); `told` gets the zones refreshed (daemon timer: dies with serve)."""
     import threading
 
     def tick() -> None:
         try:
-            responder.refresh_signatures()
-        finally:
-            _refresh_signatures(responder, every)
+            refreshed = responder.refresh_signatures()
+            if refreshed:
+                told(refreshed)
+        except Exception:  # a failed refresh must not stop the next one: the old signatures still serve
+            import logging
 
-    timer = threading.Timer(every, tick)
+            logging.getLogger("zonetool.server").exception("refreshing signatures failed")
+        finally:
+            _refresh_signatures(responder, told)
+
+    timer = threading.Timer(responder.signer.check_every(), tick)
     timer.daemon = True
     timer.start()

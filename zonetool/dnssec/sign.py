@@ -17,6 +17,7 @@ import base64
 import hashlib
 import struct
 from collections.abc import Callable
+from dataclasses import replace
 
 from zonetool.dnssec.canonical import canonical_rrset, lower_wire, name_order
 from zonetool.dnssec.keys import Key
@@ -24,6 +25,7 @@ from zonetool.dnssec.policy import DnssecError, Policy, Window
 from zonetool.names import Name
 from zonetool.rrtypes import Generic, RRType
 from zonetool.rrtypes.table import type_bitmap
+from zonetool.serial import serial_gt
 from zonetool.zone import Record, RRset, Zone
 
 DNSKEY, RRSIG, NSEC, NSEC3 = int(RRType.DNSKEY), int(RRType.RRSIG), int(RRType.NSEC), int(RRType.NSEC3)
@@ -134,14 +136,33 @@ class _Earlier:
         return found if len(found) == (self.key_keys if code == DNSKEY else self.zone_keys) else None
 
 
+def served_serial(source: int, before: tuple[int, int, int] | None, inception: int) -> int:
+    """The SOA serial of a new signed copy: the source's, unless a secondary would then miss it.
+
+    `before` is (source serial, served serial, window inception) of the copy served until now.
+    New signatures (a refresh, RFC 4035 2.1 keeps RRSIGs current) are a new version, so the serial
+    rises past the one served (RFC 1982 3.1 addition) even when the source's did not: a secondary
+    that compares serials (RFC 1996 3.11) transfers them. A source serial above the served one is
+    taken as it is; one that did not move, in the same window, keeps the served serial."""
+    if before is None:
+        return source
+    was_source, served, was_inception = before
+    if serial_gt(source, served):
+        return source
+    if source == was_source and inception == was_inception:
+        return served
+    return (served + 1) % 2**32
+
+
 def sign_zone(zone: Zone, keys: list[Key], policy: Policy, win: Window, dnskey_ttl: int,
-              earlier: Zone | None = None, signer: Signer | None = None) -> Zone:
+              earlier: Zone | None = None, signer: Signer | None = None, serial: int | None = None) -> Zone:
     """A signed copy of `zone`: its records (old RRSIG/NSEC/NSEC3 dropped), DNSKEYs, signatures, denial chain.
 
     The copy shares the unchanged RRsets of `zone` (neither is changed afterwards by signing).
     `earlier`, a signed copy of a previous version, lends the RRSIGs of the RRsets (and denial
     records) that did not change, when made with these keys in this window: the result is the
-    same as signing everything again. `signer` (made here if not given) counts what was signed."""
+    same as signing everything again. `signer` (made here if not given) counts what was signed.
+    `serial`: the copy's SOA serial when it differs from the zone's (`served_serial`)."""
     origin = zone.origin
     soa_rec = zone.soa_record()
     if soa_rec is None:
@@ -160,6 +181,9 @@ def sign_zone(zone: Zone, keys: list[Key], policy: Policy, win: Window, dnskey_t
             if kept:
                 nodes[name] = kept
     apex = nodes.setdefault(origin, {})
+    if serial is not None and serial != soa_rec.rdata.serial:  # type: ignore[attr-defined]
+        soa_rec = replace(soa_rec, rdata=replace(soa_rec.rdata, serial=serial))  # type: ignore[type-var]
+        apex[SOA] = RRset(origin, SOA, [soa_rec])  # a new RRset: the source zone keeps its own
     old = apex.get(DNSKEY)
     published = RRset(origin, DNSKEY, list(old.records) if old else [])
     for key in keys:

@@ -236,14 +236,15 @@ class Responder:
         with self._swapping:
             self._swap(zones)
 
-    def refresh_signatures(self) -> bool:
+    def refresh_signatures(self) -> list[Name]:
         """Sign the served zones again when their signing window has moved on (RRSIGs renewed before
-        they expire while serving); True if it did. `serve` calls it every minute."""
+        they expire while serving, each with a higher serial); returns the zones refreshed, which
+        `serve` (checking every minute or more often) NOTIFYs to secondaries as after a reload."""
         with self._swapping:
-            if not self.signer.due():
-                return False
-            self._swap(self.signer.sources())
-            return True
+            due = self.signer.due()
+            if due:
+                self._swap(self.signer.sources())
+            return due
 
     def _swap(self, zones: Sequence[Zone]) -> None:
         zones = self.signer.sign(zones)

@@ -417,6 +417,15 @@ class Server:
             raise RuntimeError("the server is not running or has no zone files")
         return asyncio.run_coroutine_threadsafe(self._reload(reason, full=True), self._loop).result(timeout)
 
+    def signatures_refreshed(self, origins: Sequence[Any]) -> None:
+        """New signatures were made while serving, each zone with a higher serial: said, and NOTIFY
+        sent as after a reload (RFC 1996), so secondaries transfer them before the old ones expire."""
+        by_apex = self.responder.zoneset.by_apex
+        serials = ", ".join(f"{o.to_text()} serial {z.soa.serial}" for o in origins
+                            if (z := by_apex.get(o)) is not None and z.soa is not None)
+        self.events(f"signatures refreshed: {serials}")
+        self.notify_all(origins)
+
     def notify_all(self, origins: Sequence[Any]) -> None:
         """Send NOTIFY for `origins` to every configured secondary (used after a start, too)."""
         if self._loop is not None and self.notify_targets:

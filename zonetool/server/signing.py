@@ -29,6 +29,9 @@ class OnlineSigner:
         self.problems: dict[str, str] = {}  # origin -> why it is served unsigned
         self.signed: dict[str, int] = {}  # origin -> RRsets the last `sign` signed in it (the others kept theirs)
         self._last: list[Zone] = []  # the zones of the last sign(), unsigned: what a refresh signs again
+        # origin -> (source serial, served serial, window inception) of the signed copy served last:
+        # a refresh raises the served serial so secondaries transfer the new signatures
+        self._serials: dict[Name, tuple[int, int, int]] = {}
         self._keys: dict[Name, list[Key]] = {}  # origin -> the keys its served copy was signed with
 
     def sign(self, zones: Sequence[Zone]) -> list[Zone]:
@@ -38,7 +41,7 @@ class OnlineSigner:
             self._done = {}
             return list(zones)
         from zonetool.dnssec import DnssecError, window
-        from zonetool.dnssec.sign import Signer, sign_zone
+        from zonetool.dnssec.sign import Signer, served_serial, sign_zone
         from zonetool.source.dnskeys import zone_keys
         from zonetool.zone import common_ttl
 
@@ -67,7 +70,10 @@ class OnlineSigner:
                 before = earlier.get(zone.origin)
                 lend = before[1] if before is not None and before[0] == win.inception else None
                 signer = Signer(zone.origin, keys, win)
-                signed = sign_zone(zone, keys, policy, win, ttl, earlier=lend, signer=signer)
+                source = zone.soa.serial
+                serial = served_serial(source, self._serials.get(zone.origin), win.inception)
+                signed = sign_zone(zone, keys, policy, win, ttl, earlier=lend, signer=signer, serial=serial)
+                self._serials[zone.origin] = (source, serial, win.inception)
                 self.signed[zone.origin.to_text()] = signer.rrsets_signed
                 self.problems.pop(zone.origin.to_text(), None)
             kept[id(zone)] = (zone, win.inception, signed)
@@ -75,14 +81,19 @@ class OnlineSigner:
         self._done = kept
         return out
 
-    def due(self) -> bool:
-        """True when a served signed zone's window has moved on: signing again refreshes its signatures."""
+    def due(self) -> list[Name]:
+        """The served signed zones whose window has moved on: signing them again refreshes their signatures."""
         if not self._done:
-            return False
+            return []
         from zonetool.dnssec import window
 
         now = int(self.clock())
-        return any(window(zone.dnssec, now).inception != start for zone, start, _ in self._done.values())
+        return [zone.origin for zone, start, _ in self._done.values() if window(zone.dnssec, now).inception != start]
+
+    def check_every(self, most: float = 60.0) -> float:
+        """How often `due` is worth asking: a quarter of the shortest refresh period served, at most `most`."""
+        periods = [zone.dnssec.refresh / 4 for zone, _, _ in self._done.values()]
+        return max(1.0, min([most, *periods]))
 
     def keys(self, zone: Zone) -> list[Key]:
         """The keys `zone` (a served signed copy) was signed with: an expired-signature fault signs with them."""

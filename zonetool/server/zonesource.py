@@ -22,7 +22,7 @@ from zonetool.loader import ZONE_SUFFIXES
 from zonetool.names import Name
 from zonetool.zone import Zone
 
-Stat = tuple[int, int, int]  # mtime_ns, size, inode; (-1, -1, -1) for a missing file
+Stat = tuple[int, int, int, int]  # mtime_ns, size, inode, ctime_ns; all -1 for a missing file
 Signature = dict[str, Stat]  # file -> its stat: compared whole, never sorted (10,000 files)
 
 
@@ -33,7 +33,7 @@ class Outcome:
     zones: list[Zone] | None
     findings: list[Finding]
     changed: list[Name] = field(default_factory=list)  # origins whose content or serial moved
-    files: list[Path] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)  # the listed files
     # files whose new version is not served, each with its reasons (the previous version, if any, stays)
     refused: dict[str, list[Finding]] = field(default_factory=dict)
     kept: list[str] = field(default_factory=list)  # files served from their previous version
@@ -140,8 +140,7 @@ class ZoneSource:
         self.strict = strict
         self.grace = grace
         self.serials = SerialBook()
-        self.files: list[Path] = []
-        self._names: list[str] = []  # self.files as strings, to compare without building Paths
+        self._names: list[str] = []  # the listed files, as strings (a Path each costs 0.1 s at 10,000)
         self._listed: set[str] = set()  # the same, as a set
         self._notes: list[Finding] = []  # what the last listing of the folders found (skipped files)
         self._duplicates = False  # the last load had two files with one origin
@@ -259,20 +258,22 @@ class ZoneSource:
             self._stats = {}
         self._duplicates = any(f.code == "duplicate-origin" for f in loaded.findings)
         names = list(getattr(loaded, "files", []) or [])
-        if names != self._names:  # first load, or a file appeared or went: look again with the full list
+        if names != self._names:  # first load, or a file appeared or went: the signature covers the new list
             self._names = names
             self._listed = set(names)
-            self.files = [Path(f) for f in names]
-            before = self.loaded_signature = self.signature()
+            missing = (-1, -1, -1, -1)
+            extra = {f: missing for f in names if f not in before}  # listed but not seen: counted as missing
+            if extra:
+                before = self.loaded_signature = {**before, **extra}
         findings = list(loaded.findings)
         # A file read while a writer was still at work: nothing swapped, read once more when it settles.
         # Only the files read are looked at again (one stat each, not every file of the folder); one
         # that changed unread keeps its whole old version here and differs from loaded_signature.
         if any(_stat_of(file) != sig for file, sig in self._read):
             self.loaded_signature = None  # whatever the signature said, the watchers see a change
-            return Outcome(None, findings, files=self.files, unstable=True)
+            return Outcome(None, findings, files=self._names, unstable=True)
         if self.strict and (has_errors(findings) or serving_blockers(findings)):
-            return Outcome(None, findings, files=self.files)
+            return Outcome(None, findings, files=self._names)
         refused: dict[str, list[Finding]] = {}
         for f in serving_blockers(findings):
             refused.setdefault(f.where.file or "", []).append(f)
@@ -293,7 +294,16 @@ class ZoneSource:
             for file in [f for f in self._built if f not in present]:
                 del self._built[file]  # a vanished file is read afresh if it comes back
         changed = self.serials.stamp(zones)
-        return Outcome(zones, findings, changed, self.files, refused, kept)
+        return Outcome(zones, findings, changed, self._names, refused, kept)
+
+    @property
+    def files(self) -> list[Path]:
+        """The files the last load listed."""
+        return [Path(f) for f in self._names]
+
+    def listed(self) -> list[str]:
+        """The same, as the strings findings name them by."""
+        return list(self._names)
 
     def _vanished_but_kept(self, present: set[str]) -> list[str]:
         """Files served before and missing now that are still in their grace period."""
@@ -311,6 +321,28 @@ class ZoneSource:
                     del self.vanished[file]
         return kept
 
+    # -- serve --cache (zonetool.server.snapshot) ----------------------------------------------
+    def built(self) -> list[tuple[str, Stat, Zone | None, list[Finding]]]:
+        """What the last load built, file by file, with the stat each file had when it was read: the
+        snapshot a later start continues from (only files whose stat is still the same are reused)."""
+        return [(file, stat, zone, findings) for file, (stat, zone, findings) in list(self._built.items())]
+
+    def restore(self, built: Iterable[tuple[str, Stat, Zone | None, list[Finding]]], zones: list[Zone],
+                judged: list[tuple[Zone, frozenset[Name] | None, list[Finding] | None]]) -> None:
+        """Start from a snapshot of an earlier run: its files count as read (each is read again if its
+        stat differs at the next load) and its cross-zone verdicts stand for the zones no change reaches,
+        so the first load costs what changed since, and finds what a load of every file would."""
+        for file, stat, zone, findings in built:
+            self._built[file] = (stat, zone, findings)
+        self._refiner.restore(zones, judged)
+
+    def refiner_state(self) -> tuple[list[Zone], list[tuple[Zone, frozenset[Name] | None, list[Finding] | None]]]:
+        return self._refiner.state()
+
+    def read_count(self) -> int:
+        """How many files the last load read (the others were reused as they were)."""
+        return len(self._read)
+
     def grace_due(self) -> bool:
         """True once a vanished file's grace period is over: the watcher reloads to drop its zone."""
         now = time.monotonic()
@@ -322,7 +354,7 @@ class ZoneSource:
         os.scandir and plain strings: this runs every poll, over every file of a 10,000-zone folder.
         """
         seen: dict[str, Stat] = {}
-        missing = (-1, -1, -1)
+        missing = (-1, -1, -1, -1)
         for path in self.paths:
             if path.is_dir():
                 try:
@@ -343,5 +375,6 @@ def _stat_of(path: str) -> Stat:
     try:
         st = os.stat(path)
     except OSError:
-        return (-1, -1, -1)
-    return (st.st_mtime_ns, st.st_size, st.st_ino)
+        return (-1, -1, -1, -1)
+    # ctime too: `cp -p` or `rsync -t` can bring back a new version with the old size and mtime
+    return (st.st_mtime_ns, st.st_size, st.st_ino, st.st_ctime_ns)
