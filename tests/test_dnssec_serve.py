@@ -511,3 +511,24 @@ def test_the_childs_ds_is_kept_across_reloads_of_other_zones_and_made_again_only
     # the parent: the DS RRset (two records now) and its SOA (a new serial); nothing else
     assert responder.signer.signed["lab.example."] == 2
     assert len(responder.zones[0].rrset(Name.from_text("kid.lab.example."), 43).records) == 2  # type: ignore[union-attr]
+
+
+def test_after_a_restart_with_the_journal_the_served_serial_does_not_go_back_below_a_refresh(
+        tmp_path: Path, serve) -> None:  # noqa: F811
+    (tmp_path / "example.com.yaml").write_text(
+        "origin: example.com\nnameservers: [ns1]\nsoa: {serial: 7}\nrecords:\n  ns1: {A: 192.0.2.53}\n"
+        "  www: {A: 192.0.2.1}\ndnssec: {refresh: 20s, validity: 1h}\n")
+    done = subprocess.run([zonetool_exe(), "keygen", "example.com.yaml"], cwd=tmp_path, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    first = Serve("example.com.yaml", "-q", "--journal", "journal", cwd=tmp_path)
+    serve.append(first)
+    first.started()
+    refreshed = int(first.wait_err(r"signatures refreshed: example\.com\. serial (\d+)", timeout=60).group(1))
+    assert refreshed == 8
+    time.sleep(1)  # the journal is written by its own thread after the refresh
+    assert first.stop() == 0
+    again = Serve("example.com.yaml", "-q", "--journal", "journal", cwd=tmp_path)
+    serve.append(again)
+    again.started()
+    soa = dns.query.udp(dns.message.make_query("example.com", "SOA"), "127.0.0.1", port=again.port, timeout=5)
+    assert soa.answer[0][0].serial >= refreshed  # secondaries that took 8 must not be offered 7 again

@@ -233,6 +233,7 @@ def serve(
     from zonetool.server.responder import Responder
     from zonetool.server.rrl import RateLimiter, default_rate
     from zonetool.server.runner import Server
+    from zonetool.server.signing import OnlineSigner
     from zonetool.server.sockets import BindError, family_of
     from zonetool.server.supervisor import run
     from zonetool.server.tcp import TCPLimits, raise_descriptor_limit
@@ -381,9 +382,12 @@ def serve(
 
     def make_server(worker: int) -> Server:
         # A fresh responder per process; the zones were loaded once, before any fork.
+        signer = OnlineSigner()
+        for state in saved.values():  # a served serial never goes below one served before the restart
+            signer.seed(state.origin, state.serial)
         responder = Responder(
             zones, max_udp=max_udp, cache_size=cache_size, allow_transfer=tuple(allow_transfer or ()),
-            keys=keys.values(), ixfr_history=ixfr_history,
+            keys=keys.values(), ixfr_history=ixfr_history, signer=signer,
         )
         responder.faults = ZoneFaults(lambda: responder.zones)  # the zones' `faults:`, following reloads (issue 4)
         if publisher is not None:  # every swap (reload, runtime edit) gets the sinks' TLSA (--dane)
@@ -447,6 +451,12 @@ def serve(
 
             follow_journal()
             server.after_reload.append(follow_journal)
+            def follow_refresh(origins: list[Any]) -> None:  # a refresh's higher serial survives a restart
+                for origin in origins:
+                    source.serials.digest_now(origin)  # a zone never reloaded has no digest yet
+                follow_journal()
+
+            server.after_refresh.append(follow_refresh)
         if dane or validator_conf is not None:  # what a sender needs to validate through us (issue 14 part 3)
             tell_validator(server)
             server.after_reload.append(lambda: tell_validator(server))

@@ -204,6 +204,7 @@ class Responder:
         faults: FaultMatcher | None = None,
         keys: Iterable[tsig.Key] = (),
         ixfr_history: int = ixfr.DEFAULT_HISTORY,
+        signer: OnlineSigner | None = None,
     ) -> None:
         self.max_udp = max(wire.MIN_UDP, min(max_udp, wire.MAX_MESSAGE))
         self.cache_size = cache_size
@@ -212,7 +213,7 @@ class Responder:
         self.faults = faults
         # where bad packets are counted (the Server sets its Trouble here): once per interval, never per packet
         self.trouble: Trouble | None = None
-        self.signer = OnlineSigner()  # zones with `dnssec:` are served signed (issue 14 part 2)
+        self.signer = signer or OnlineSigner()  # zones with `dnssec:` are served signed (issue 14 part 2)
         self._swapping = threading.Lock()  # a reload and a signature refresh never interleave
         self._snap = _Snapshot(ZoneSet(self.signer.sign(zones)))
         self.ixfr_history = ixfr_history  # deltas kept per zone for IXFR (0: always the whole zone)

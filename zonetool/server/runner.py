@@ -97,6 +97,7 @@ class Server:
         self.port = 0
         self.reloads = 0  # successful reloads, for tests and status lines
         self.after_reload: list[Callable[[], None]] = []  # e.g. tell worker processes or SMTP sinks to follow
+        self.after_refresh: list[Callable[[list[Any]], None]] = []  # given the zones with new signatures and serials
         # Where a reload's zones go: the responder, or a Control that lays its runtime overlay over them first.
         self.swap: Callable[[Sequence[Any]], None] = responder.swap
         self._udp_sock: socket.socket | None = None
@@ -422,13 +423,27 @@ class Server:
         return asyncio.run_coroutine_threadsafe(self._reload(reason, full=True), self._loop).result(timeout)
 
     def signatures_refreshed(self, origins: Sequence[Any]) -> None:
-        """New signatures were made while serving, each zone with a higher serial: said, and NOTIFY
-        sent as after a reload (RFC 1996), so secondaries transfer them before the old ones expire."""
+        """New signatures were made while serving, each zone with a higher serial: said, the followers
+        told (the journal keeps the serial), and NOTIFY sent as after a reload (RFC 1996), so
+        secondaries transfer them before the old ones expire. Callable from any thread: the work is
+        done on the event loop, as a reload's is."""
+        loop = self._loop
+        if loop is not None:
+            with contextlib.suppress(RuntimeError):  # the loop closed: the server is stopping
+                loop.call_soon_threadsafe(lambda: self._refreshed(list(origins)))
+
+    def _refreshed(self, origins: list[Any]) -> None:
         by_apex = self.responder.zoneset.by_apex
         serials = ", ".join(f"{o.to_text()} serial {z.soa.serial}" for o in origins
                             if (z := by_apex.get(o)) is not None and z.soa is not None)
         self.events(f"signatures refreshed: {serials}")
-        self.notify_all(origins)
+        for follow in self.after_refresh:
+            try:
+                follow(origins)
+            except Exception:  # a follower's failure must not stop the server or the others
+                log.exception("after-refresh step failed")
+        if self.notify_targets:
+            self._spawn(self._notify(origins))
 
     def notify_all(self, origins: Sequence[Any]) -> None:
         """Send NOTIFY for `origins` to every configured secondary (used after a start, too)."""

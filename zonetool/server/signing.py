@@ -20,6 +20,9 @@ if TYPE_CHECKING:
     from zonetool.dnssec.keys import Key
 
 
+_SEEDED = object()  # the basis of a serial carried over a restart: taken as the first signing's own
+
+
 class OnlineSigner:
     """Signed copies of zones, keyed by the unsigned zone object and the signing window."""
 
@@ -89,7 +92,10 @@ class OnlineSigner:
         signer = Signer(origin, keys, win)
         source = zone.soa.serial  # type: ignore[union-attr]
         basis = (win.inception, children)
-        serial = served_serial(source, self._serials.get(origin), basis)
+        last = self._serials.get(origin)
+        if last is not None and last[2] is _SEEDED:
+            last = (last[0], last[1], basis)
+        serial = served_serial(source, last, basis)
         signed = sign_zone(with_ds(zone, wanted), keys, policy, win, ttl, earlier=lend, signer=signer, serial=serial)
         self._serials[origin] = (source, serial, basis)
         self.signed[origin.to_text()] = signer.rrsets_signed
@@ -97,6 +103,12 @@ class OnlineSigner:
         self.problems.pop(origin.to_text(), None)
         kept[id(zone)] = (zone, win.inception, children, signed)
         return signed
+
+    def seed(self, origin: Name, served: int) -> None:
+        """The serial `origin` was served with before a restart (serve --journal): its first signing
+        here takes the source's serial only if it is above that one, else that one (or one past it
+        when the source's serial moved), so secondaries never see the serial go back."""
+        self._serials[origin] = (served, served, _SEEDED)
 
     def due(self) -> list[Name]:
         """The served signed zones whose window has moved on: signing them again refreshes their signatures."""

@@ -112,6 +112,18 @@ class SerialBook:
         seen = self._seen.get(origin)
         return seen[1] if seen is not None else None
 
+    def digest_now(self, origin: Name) -> str | None:
+        """The content digest of the version of `origin` last stamped, computed now if it was not
+        yet (a journal entry needs one: a signature refresh writes it for a zone never reloaded)."""
+        seen, zone = self._seen.get(origin), self._zones.get(origin)
+        if seen is None or zone is None:
+            return None
+        if seen[1] is None:
+            from zonetool.serial import content_digest
+
+            seen = self._seen[origin] = (seen[0], content_digest(zone))
+        return seen[1]
+
     def zone(self, origin: Name) -> Zone | None:
         """The zone object last stamped for `origin` (the one being served once stamp returned)."""
         return self._zones.get(origin)
