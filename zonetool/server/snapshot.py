@@ -108,18 +108,22 @@ def _eager_keys(zone: Zone) -> list[tuple[Name, int]]:
 
 
 def _unpack(zone: Any) -> None:
+    """Called under _LOCK. The packed form goes last, so a copy of the attributes taken meanwhile
+    (the snapshot writer's) holds the records in one form or the other, never in neither."""
     d = zone.__dict__
-    nodes, duplicates = pickle.loads(d.pop("_blob"))
+    nodes, duplicates = pickle.loads(d["_blob"])
     for (owner, code), rrset in (d.get("_eager") or {}).items():  # the same objects as before unpacking
         if rrset is not None and owner in nodes and code in nodes[owner]:
             nodes[owner][code] = rrset
     d["duplicates"] = duplicates
-    d["nodes"] = nodes  # last: another thread sees "nodes" only once everything is in place
+    d["nodes"] = nodes
+    del d["_blob"]
 
 
 def _stub_state(zone: Zone) -> dict[str, Any]:
     """What a zone is written as: its attributes, with the records packed into one bytes object."""
-    d = dict(zone.__dict__)
+    with _LOCK:  # not while another thread unpacks it
+        d = dict(zone.__dict__)
     if "nodes" not in d:  # a SnapshotZone still packed: written as it was read
         return d
     nodes, duplicates = d.pop("nodes"), d.pop("duplicates", [])
@@ -199,6 +203,7 @@ class _Writer(_Packer):
         if type(obj) is Name:
             return self.names.setdefault(obj.labels, len(self.names))
         return None
+
 
     def reducer_override(self, obj: Any) -> Any:
         if isinstance(obj, Zone):
