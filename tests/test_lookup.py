@@ -324,3 +324,122 @@ def test_zoneset_accepts_a_plain_sequence() -> None:
     zone = make_zone("example.org.", "@ 60 SOA ns hostmaster 1 1 1 1 1\n@ 60 A 192.0.2.5")
     a = lookup([zone], Name.from_text("EXAMPLE.org."), 1)
     assert section(a.answer) == [("example.org.", "A", ["192.0.2.5"])]
+
+
+# -- ZoneSet.updated: a reload's next set, patched, must answer as a rebuilt one (issue 11) --------
+PARENT = """
+@          60 SOA ns1 hostmaster 1 3600 900 604800 300
+@          60 NS  ns1
+ns1        60 A   192.0.2.1
+www        60 A   192.0.2.2
+a.b        60 A   192.0.2.3
+sub        60 NS  ns1.sub
+ns1.sub    60 A   192.0.2.4
+*.wild     60 A   192.0.2.5
+"""
+CHILD = """
+@          60 SOA ns1 hostmaster {v} 3600 900 604800 300
+@          60 NS  ns1
+ns1        60 A   192.0.2.{v}
+www        60 CNAME www.example.com.
+"""
+TOP = """
+@          60 SOA ns hostmaster {v} 3600 900 604800 300
+@          60 NS  ns
+ns         60 A   192.0.2.9
+example.com 60 NS ns
+"""
+# nested: lab beside its parent; sub delegated by its parent and served too; b.example.com is an
+# empty non-terminal of example.com (a.b owns a record) until a zone of its own is served there
+ORIGINS = ["example.", "example.com.", "lab.example.com.", "sub.example.com.", "b.example.com.", "x.lab.example.com."]
+QUESTIONS = [(f"{left}{o}", t) for o in ORIGINS for left in ("", "www.", "ns1.", "a.", "q.wild.", "z.")
+             for t in ("A", "SOA", "NS", "DS", "CNAME")]
+
+
+def version(origin: str, v: int) -> Zone:
+    if origin == "example.com.":
+        return make_zone(origin, PARENT + f"v{v} 60 A 192.0.2.{v % 250}\n")
+    return make_zone(origin, (TOP if origin == "example." else CHILD).format(v=v % 250 + 1))
+
+
+def same_answers(patched: ZoneSet, rebuilt: ZoneSet) -> None:
+    assert patched.zones == rebuilt.zones
+    assert {k: id(z) for k, z in patched.by_apex.items()} == {k: id(z) for k, z in rebuilt.by_apex.items()}
+    for qname, qtype in QUESTIONS:
+        name = Name.from_text(qname)
+        assert patched.find(name) is rebuilt.find(name), qname
+        a, b = ask(patched, qname, qtype), ask(rebuilt, qname, qtype)
+        assert (a.rcode, a.authoritative, a.zone) == (b.rcode, b.authoritative, b.zone), (qname, qtype)
+        for part in ("answer", "authority", "additional"):
+            assert section(getattr(a, part)) == section(getattr(b, part)), (qname, qtype, part)
+
+
+def counting_builds(monkeypatch: pytest.MonkeyPatch) -> list[ZoneSet]:
+    built: list[ZoneSet] = []
+    real = ZoneSet.__init__
+
+    def counting(self: ZoneSet, zones: object) -> None:
+        built.append(self)
+        real(self, zones)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(ZoneSet, "__init__", counting)
+    return built
+
+
+def test_updated_answers_as_a_rebuilt_set_through_random_reloads(monkeypatch: pytest.MonkeyPatch) -> None:
+    import random
+
+    rng = random.Random(11)
+    others = [version(f"c{i}.example.", 0) for i in range(40)]  # unchanged: the patch is worth making
+    current = {o: version(o, 0) for o in ORIGINS[:3]}
+    zs = ZoneSet([*others, *current.values()])
+    built = counting_builds(monkeypatch)
+    patched_steps = 0
+    for step in range(1, 120):
+        for origin in rng.sample(ORIGINS, rng.randint(1, 2)):
+            what = rng.random()
+            if origin in current and what < 0.3:
+                del current[origin]  # a zone goes (a parent too: its children then answer alone)
+            else:
+                current[origin] = version(origin, step)  # a new version, or a zone that comes
+        zones = [*others, *current.values()]
+        if step % 17 == 0:
+            zones.append(version(zones[-1].origin.to_text(), step + 1000))  # two with one origin
+        if step % 23 == 0:
+            zones.append(zones[-1])  # one object twice
+        zones.sort(key=lambda z: z.origin.to_text())  # as a reload lists its files: in the same order
+        if step % 10 == 0:
+            rng.shuffle(zones)  # zones that moved
+        before = len(built)
+        patched = zs.updated(zones)
+        patched_steps += len(built) == before
+        same_answers(patched, ZoneSet(zones))
+        zs = patched
+    assert patched_steps >= 80  # most steps took the patch, not a rebuild
+
+
+def test_a_zone_that_owns_an_empty_non_terminal_of_its_parent() -> None:
+    parent = version("example.com.", 0)
+    zs = ZoneSet([parent])
+    assert ask(zs, "b.example.com.", "A").rcode == NOERROR and ask(zs, "b.example.com.", "A").zone is parent
+    child = version("b.example.com.", 3)
+    with_child = zs.updated([parent, child])
+    same_answers(with_child, ZoneSet([parent, child]))
+    assert ask(with_child, "b.example.com.", "SOA").zone is child
+    assert ask(with_child, "a.b.example.com.", "A").rcode == NXDOMAIN  # the child's now, where a.b is not
+    back = with_child.updated([parent])
+    same_answers(back, ZoneSet([parent]))
+    assert section(ask(back, "a.b.example.com.", "A").answer) == [("a.b.example.com.", "A", ["192.0.2.3"])]
+
+
+def test_updated_patches_a_few_changes_instead_of_rebuilding(monkeypatch: pytest.MonkeyPatch) -> None:
+    zones = [version(f"c{i}.example.", 0) for i in range(100)]
+    zs = ZoneSet(zones)
+    built = counting_builds(monkeypatch)
+    changed = [*zones[:40], version("c40.example.", 1), *zones[41:]]
+    patched = zs.updated(changed)
+    assert built == []  # one new zone among 100: patched
+    assert patched.find(Name.from_text("www.c40.example.")) is changed[40]
+    assert zs.newcomers(changed) == [changed[40]]
+    zs.updated([*changed, changed[0]])  # the same object twice: rebuilt
+    assert len(built) == 1

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
+from itertools import compress
+from operator import is_not
 
 from zonetool.names import Name
 from zonetool.rrtypes import RRType
@@ -65,6 +67,52 @@ class ZoneSet:
             # Warm the zone's lazy indexes now, so readers in other threads never build them.
             _ = zone.ents, zone.cuts
         self._by_key = {apex.key: zone for apex, zone in self.by_apex.items()}
+
+    def updated(self, zones: Sequence[Zone]) -> ZoneSet:
+        """The ZoneSet of `zones`, the next version of this one: equal to `ZoneSet(zones)`, but made
+        from this one's index, so a reload that changed a few of 10,000 zones costs a copy of two
+        dicts and a look at the zones that changed, not a Python pass over every zone (issue 11).
+
+        Zones are told apart by identity: a reload keeps the objects of the files it did not read.
+        A set where two zones share an origin (the later one wins) is rebuilt, never patched.
+        """
+        zones = tuple(zones)
+        if len(self.by_apex) != len(self.zones):
+            return ZoneSet(zones)  # shadowed origins: which one a patch reveals depends on the order
+        added, removed = self._changes(zones)
+        if 4 * (len(added) + len(removed)) > len(zones):
+            return ZoneSet(zones)  # most of it changed: building is as cheap
+        by_apex, by_key = dict(self.by_apex), dict(self._by_key)
+        for zone in removed:
+            del by_apex[zone.origin]
+            del by_key[zone.origin.key]
+        for zone in added:
+            if zone.origin in by_apex:
+                return ZoneSet(zones)  # two zones with one origin (or one object twice): the order decides
+            by_apex[zone.origin] = zone
+            by_key[zone.origin.key] = zone
+            _ = zone.ents, zone.cuts  # warmed before any reader sees it, as in __init__
+        if len(by_apex) != len(zones):
+            return ZoneSet(zones)  # one object twice: keyed once here, twice in `zones`
+        out = ZoneSet.__new__(ZoneSet)
+        out.zones, out.by_apex, out._by_key = zones, by_apex, by_key
+        return out
+
+    def newcomers(self, zones: Sequence[Zone]) -> list[Zone]:
+        """The zones of `zones` this set does not hold at the same place (by identity): the new
+        versions a reload made, and any zone that moved."""
+        return self._changes(zones)[0]
+
+    def _changes(self, zones: Sequence[Zone]) -> tuple[list[Zone], list[Zone]]:
+        """(in `zones` only, in this set only), a zone that moved counting as both. Why by place: a
+        reload lists its files in the same order, so `map(is_not, ...)` finds the few new objects
+        at C speed (~0.4 ms for 10,000 zones here, where a set of their ids costs 1.5 ms)."""
+        old = self.zones
+        if len(old) == len(zones):
+            at = list(compress(range(len(zones)), map(is_not, old, zones)))
+            return [zones[i] for i in at], [old[i] for i in at]
+        held, now = {id(z) for z in old}, {id(z) for z in zones}
+        return [z for z in zones if id(z) not in held], [z for z in old if id(z) not in now]
 
     def find(self, name: Name) -> Zone | None:
         """The most specific served zone containing `name` (RFC 1034 4.3.2 step 2)."""
