@@ -28,6 +28,7 @@ from test_server_secondary import processes  # noqa: F401  (the fixture)
 from zonetool.dnssec import window
 from zonetool.dnssec.sign import sign_zone
 from zonetool.loader import load_file
+from zonetool.names import Name
 from zonetool.server.responder import Responder
 from zonetool.source.dnskeys import zone_keys
 
@@ -420,3 +421,93 @@ def test_the_served_serial_rises_with_new_signatures_and_never_goes_back() -> No
     assert served_serial(7, (7, 9, 200), 200) == 9  # an unchanged source after refreshes: no step back
     assert served_serial(5, (2**32 - 1, 2**32 - 1, 100), 200) == 5  # RFC 1982: 5 is above 4294967295
     assert served_serial(2**32 - 1, (2**32 - 1, 2**32 - 1, 100), 200) == 0  # addition wraps (RFC 1982 3.1)
+
+
+# -- a served parent publishes its signed child's DS (issue 14 part 1) ----------------------------------------
+FAMILY = LAB.replace('  www: {A: 192.0.2.1, AAAA: "2001:db8::1"}\n',
+                     '  www: {A: 192.0.2.1, AAAA: "2001:db8::1"}\n  kid: {NS: [ns1.kid]}\n  ns1.kid: {A: 192.0.2.90}\n'
+                     '  nokid: {NS: [ns1.nokid]}\n  ns1.nokid: {A: 192.0.2.91}\n')
+KID = "origin: {origin}\nnameservers: [ns1]\nrecords:\n  ns1: {{A: {ns}}}\n  www: {{A: {www}}}\ndnssec: true\n"
+
+
+def _family(tmp_path: Path, denial: str = "nsec") -> None:
+    """lab.example (signed) delegating to kid.lab.example (signed) and nokid.lab.example (dnssec: without keys)."""
+    (tmp_path / "lab.yaml").write_text(FAMILY + f"dnssec: {{denial: {denial}}}\n")
+    (tmp_path / "kid.yaml").write_text(KID.format(origin="kid.lab.example", ns="192.0.2.90", www="192.0.2.92"))
+    (tmp_path / "nokid.yaml").write_text(KID.format(origin="nokid.lab.example", ns="192.0.2.91", www="192.0.2.93"))
+    for name in ("lab.yaml", "kid.yaml"):
+        done = subprocess.run([zonetool_exe(), "keygen", name], cwd=tmp_path, capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+
+
+def _kid_ds(tmp_path: Path) -> set[object]:
+    """The DS records of kid.lab.example's KSKs, as dnspython makes them from the key files."""
+    import dns.rdata
+
+    out = set()
+    for key in (tmp_path / "keys").glob("Kkid.lab.example.+*.key"):
+        fields = next(line for line in key.read_text().splitlines() if not line.startswith(";")).split()
+        if fields[3] == "257":
+            dnskey = dns.rdata.from_text("IN", "DNSKEY", " ".join(fields[3:]))
+            out.add(dns.dnssec.make_ds("kid.lab.example.", dnskey, "SHA256"))
+    return out
+
+
+@pytest.mark.parametrize("denial", ["nsec", "nsec3"])
+def test_a_served_parent_publishes_its_signed_childs_ds_and_follows_its_key_change(
+        tmp_path: Path, serve, denial: str) -> None:  # noqa: F811
+    _family(tmp_path, denial)
+    anchor = _anchor(tmp_path)  # the PARENT's key only: the child is reached through the DS
+    server = Serve("lab.yaml", "kid.yaml", "nokid.yaml", "-q", cwd=tmp_path)
+    serve.append(server)
+    server.wait_err(r"no ECDSAP256SHA256 key for nokid\.lab\.example\. .*; served unsigned")
+    server.started()
+    for question, want in (("www.kid.lab.example A", "; fully validated"), ("kid.lab.example DS", "; fully validated"),
+                           ("www.nokid.lab.example A", "; unsigned answer"),
+                           ("nokid.lab.example DS", "; negative response, fully validated")):
+        assert want in _delv(server, anchor, "lab.example", question).splitlines(), question
+
+    def published() -> tuple[set[object], int]:
+        ds = dns.query.tcp(dns.message.make_query("kid.lab.example", "DS"), "127.0.0.1", port=server.port, timeout=5)
+        soa = dns.query.tcp(dns.message.make_query("lab.example", "SOA"), "127.0.0.1", port=server.port, timeout=5)
+        return {rd for rrset in ds.answer for rd in rrset}, soa.answer[0][0].serial
+
+    first, serial = published()
+    assert first == _kid_ds(tmp_path) and len(first) == 1
+    for old in (tmp_path / "keys").glob("Kkid.lab.example.+*"):  # the child's keys replaced, its file edited
+        old.unlink()
+    done = subprocess.run([zonetool_exe(), "keygen", "kid.yaml"], cwd=tmp_path, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    (tmp_path / "kid.yaml").write_text(KID.format(origin="kid.lab.example", ns="192.0.2.90", www="192.0.2.94"))
+    server.wait_err(r"reloaded \(file change\): kid\.lab\.example\.", timeout=60)
+    now, raised = published()
+    assert now == _kid_ds(tmp_path) and now != first
+    assert raised == serial + 1  # the parent's new DS is a new version for its secondaries
+    out = _delv(server, anchor, "lab.example", "www.kid.lab.example A")
+    assert "; fully validated" in out.splitlines() and "192.0.2.94" in out, out
+
+
+def test_the_childs_ds_is_kept_across_reloads_of_other_zones_and_made_again_only_for_new_keys(tmp_path: Path) -> None:
+    from zonetool.dnssec import generate
+
+    _family(tmp_path)
+    lab, kid, nokid = (load_file(tmp_path / f"{n}.yaml")[0] for n in ("lab", "kid", "nokid"))
+    responder = Responder([lab, kid, nokid])  # type: ignore[list-item]
+    parent = responder.zones[0]
+    assert parent.rrset(Name.from_text("kid.lab.example."), 43) is not None
+    assert parent.rrset(Name.from_text("nokid.lab.example."), 43) is None  # no keys: an insecure delegation
+    assert lab.rrset(Name.from_text("kid.lab.example."), 43) is None  # type: ignore[union-attr]  # the source untouched
+    nokid2 = load_file(tmp_path / "nokid.yaml")[0]
+    responder.swap([lab, kid, nokid2])  # type: ignore[list-item]
+    assert responder.zones[0] is parent and "lab.example." not in responder.signer.signed
+    kid2 = load_file(tmp_path / "kid.yaml")[0]
+    responder.swap([lab, kid2, nokid2])  # type: ignore[list-item]  # the child again, the same keys
+    assert responder.zones[0] is parent and responder.signer.signed == {"kid.lab.example.": 0}  # all lent
+    from zonetool.source.dnskeys import write_key
+
+    write_key(tmp_path / "keys", kid2.origin, generate(13), int(time.time()))  # type: ignore[union-attr]  # a second KSK
+    kid3 = load_file(tmp_path / "kid.yaml")[0]
+    responder.swap([lab, kid3, nokid2])  # type: ignore[list-item]
+    # the parent: the DS RRset (two records now) and its SOA (a new serial); nothing else
+    assert responder.signer.signed["lab.example."] == 2
+    assert len(responder.zones[0].rrset(Name.from_text("kid.lab.example."), 43).records) == 2  # type: ignore[union-attr]

@@ -72,30 +72,26 @@ def signing_for(zone: Zone, now: int | None) -> Signing:
 def publish_child_ds(zones: list[Zone]) -> list[Zone]:
     """Each zone delegating to another of `zones` that is signed gets the child's DS at the cut (RFC 4035 2.4).
 
-    A DS already written at the cut is left as it is (the parent's own word). Returns the zones changed."""
-    from zonetool.dnssec import DnssecError, ds_rdata
-    from zonetool.dnssec.canonical import lower_wire
-    from zonetool.rrtypes import Generic, RRType
+    A DS already written at the cut is left as it is (the parent's own word). Returns the zones changed.
+    What is published is zonetool.dnssec.delegation's, as `serve` publishes it."""
+    from zonetool.dnssec import DnssecError
+    from zonetool.dnssec.delegation import ds_records, ds_wanted
     from zonetool.source.dnskeys import zone_keys
-    from zonetool.zone import Record
 
-    by_origin = {z.origin: z for z in zones}
-    changed: list[Zone] = []
-    for parent in zones:
-        added = False
-        for cut in sorted(parent.cuts):
-            child = by_origin.get(cut)
-            if child is None or child.dnssec is None or parent.rrset(cut, int(RRType.DS)) is not None:
-                continue
+    cuts = {cut for zone in zones for cut in zone.cuts}
+    children = {}
+    for zone in zones:
+        if zone.dnssec is not None and zone.origin in cuts:  # only a child's keys are read
             try:
-                keys = [k for k in zone_keys(child, child.dnssec) if k.is_sep]
+                children[zone.origin] = zone_keys(zone, zone.dnssec)
             except DnssecError:
                 continue  # the child's own export says what is missing
-            ttl = parent.rrset(cut, int(RRType.NS)).ttl  # type: ignore[union-attr]
-            for key in keys:
-                parent.add(Record(cut, ttl, Generic(int(RRType.DS), ds_rdata(lower_wire(cut), key)), origin="dnssec"))
-                added = True
-        if added:
+    changed: list[Zone] = []
+    for parent in zones:
+        wanted = ds_wanted(parent, children)
+        for cut in sorted(wanted):
+            parent.extend(ds_records(parent, cut, wanted[cut]))
+        if wanted:
             changed.append(parent)
     return changed
 

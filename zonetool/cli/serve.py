@@ -457,8 +457,6 @@ def serve(
             events(f"catalog zone {catalog_name.to_text()} lists the other {len(zones) - 1} zone(s) (RFC 9432)")
         if targets:
             server.notify_all([z.origin for z in zones])
-        if cache is not None and outcome.zones is not None and cache.needed(source):
-            cache.write_later(source)  # after the start line: the answers never wait for it
         if api_where is not None and control is not None and querylog is not None:
             from zonetool.server.api import Api
 
@@ -471,6 +469,9 @@ def serve(
             except OSError as exc:
                 fail(f"--api {api}: {exc.strerror or exc}", EXIT_USAGE)
             events(f"control API on {api_server.url}" + (" (token required)" if api_token else ""))
+        if cache is not None and outcome.zones is not None and cache.needed(source):
+            # after every start line (its own line comes when written): the answers never wait for it
+            cache.write_later(source)
 
     sinks = None
     if not 0 < validator_port < 65536:

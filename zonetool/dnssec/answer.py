@@ -86,6 +86,8 @@ def secure(zs: ZoneSet, answer: Answer, qname: Name, qtype: int) -> Answer:
         if rrset.code == CNAME and qtype != CNAME:
             name = rrset.records[0].rdata.target  # type: ignore[attr-defined]
     final = zs.find(name)
+    if qtype == DS and final is not None and final.origin == name:  # parent-side data (RFC 4035 3.1.4.1)
+        final = zs.parent_zone(final) or final
     referral = any(r.code == NS for r in answer.authority)  # lookup puts NS in authority for referrals only
     proofs: list[RRset] = []
     if final is not None and is_signed(final):
@@ -110,16 +112,19 @@ def secure(zs: ZoneSet, answer: Answer, qname: Name, qtype: int) -> Answer:
             continue
         seen.add((rrset.owner, rrset.code))
         out.authority.append(rrset)
-        out.authority.extend(_sigs(zs, rrset))
+        out.authority.extend(_sigs(zs, rrset, final))  # the proof's zone: a parent's NSEC at a child apex
     for rrset in answer.additional:
         out.additional.append(rrset)
         out.additional.extend(_sigs(zs, rrset))
     return out
 
 
-def _sigs(zs: ZoneSet, rrset: RRset) -> list[RRset]:
-    """The RRSIGs over `rrset` (from its wildcard when it was synthesized: RFC 4035 3.1.3.3)."""
-    zone = zs.find(rrset.owner)
+def _sigs(zs: ZoneSet, rrset: RRset, holder: Zone | None = None) -> list[RRset]:
+    """The RRSIGs over `rrset` (from its wildcard when it was synthesized: RFC 4035 3.1.3.3), from
+    `holder`, the zone it came from, when given (a parent's NSEC at its child's apex is the parent's)."""
+    zone = holder if holder is not None else zs.find(rrset.owner)
+    if holder is None and zone is not None and rrset.code == DS and zone.origin == rrset.owner:
+        zone = zs.parent_zone(zone)  # DS at a child's apex is the parent's (RFC 4035 3.1.4.1)
     if zone is None or not is_signed(zone) or rrset.code == RRSIG:
         return []
     node = zone.nodes.get(rrset.owner)

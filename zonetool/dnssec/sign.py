@@ -136,20 +136,21 @@ class _Earlier:
         return found if len(found) == (self.key_keys if code == DNSKEY else self.zone_keys) else None
 
 
-def served_serial(source: int, before: tuple[int, int, int] | None, inception: int) -> int:
+def served_serial(source: int, before: tuple[int, int, object] | None, basis: object) -> int:
     """The SOA serial of a new signed copy: the source's, unless a secondary would then miss it.
 
-    `before` is (source serial, served serial, window inception) of the copy served until now.
-    New signatures (a refresh, RFC 4035 2.1 keeps RRSIGs current) are a new version, so the serial
+    `before` is (source serial, served serial, basis) of the copy served until now; the basis is
+    what the copy depends on besides its source (the signing window, a child's DS). New signatures
+    (a refresh, RFC 4035 2.1 keeps RRSIGs current) or a new DS are a new version, so the serial
     rises past the one served (RFC 1982 3.1 addition) even when the source's did not: a secondary
     that compares serials (RFC 1996 3.11) transfers them. A source serial above the served one is
-    taken as it is; one that did not move, in the same window, keeps the served serial."""
+    taken as it is; one that did not move, on the same basis, keeps the served serial."""
     if before is None:
         return source
-    was_source, served, was_inception = before
+    was_source, served, was_basis = before
     if serial_gt(source, served):
         return source
-    if source == was_source and inception == was_inception:
+    if source == was_source and basis == was_basis:
         return served
     return (served + 1) % 2**32
 

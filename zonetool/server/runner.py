@@ -385,8 +385,12 @@ class Server:
                     follow()
                 except Exception:  # a follower's failure must not stop the server or the others
                     log.exception("after-reload step failed")
-            if outcome.changed and self.notify_targets:
-                self._spawn(self._notify(outcome.changed))
+            # a signed parent whose child's keys changed has a new DS and serial too (zonetool.server.signing)
+            resigned = getattr(getattr(self.responder, "signer", None), "resigned", [])
+            changed_set = set(outcome.changed)
+            told = list(outcome.changed) + [o for o in resigned if o not in changed_set]
+            if told and self.notify_targets:
+                self._spawn(self._notify(told))
             return True
 
     async def _notify(self, origins: Sequence[Any]) -> None:

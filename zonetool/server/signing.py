@@ -25,61 +25,78 @@ class OnlineSigner:
 
     def __init__(self, clock: Callable[[], float] = time.time) -> None:
         self.clock = clock
-        self._done: dict[int, tuple[Zone, int, Zone]] = {}  # id(zone) -> (zone, window start, signed copy)
+        # id(zone) -> (zone, window start, the children's DS it publishes, signed copy)
+        self._done: dict[int, tuple[Zone, int, object, Zone]] = {}
         self.problems: dict[str, str] = {}  # origin -> why it is served unsigned
         self.signed: dict[str, int] = {}  # origin -> RRsets the last `sign` signed in it (the others kept theirs)
+        self.resigned: list[Name] = []  # the zones the last `sign` signed again: new serials, for NOTIFY
         self._last: list[Zone] = []  # the zones of the last sign(), unsigned: what a refresh signs again
         # origin -> (source serial, served serial, window inception) of the signed copy served last:
         # a refresh raises the served serial so secondaries transfer the new signatures
-        self._serials: dict[Name, tuple[int, int, int]] = {}
+        self._serials: dict[Name, tuple[int, int, object]] = {}
         self._keys: dict[Name, list[Key]] = {}  # origin -> the keys its served copy was signed with
 
     def sign(self, zones: Sequence[Zone]) -> list[Zone]:
+        """The zones to serve: each with `dnssec:` signed (its earlier copy reused or lent from), the
+        others as they are. A signed parent publishes the DS of each signed child among `zones`."""
         self._last = list(zones)
-        self.signed = {}
+        self.signed, self.resigned = {}, []
         if not any(z.dnssec is not None for z in zones):
             self._done = {}
             return list(zones)
+        now = int(self.clock())
+        kept: dict[int, tuple[Zone, int, object, Zone]] = {}
+        earlier = {zone.origin: (start, signed) for zone, start, _, signed in self._done.values()}
+        live: dict[Name, list[Key]] = {}  # the keys of each zone served signed now: its parent's DS
+        done: dict[int, Zone] = {}
+        # children before parents (more labels first): a parent's DS needs its children's keys
+        for zone in sorted((z for z in zones if z.dnssec is not None and z.soa is not None),
+                           key=lambda z: -len(z.origin.labels)):
+            signed = self._one(zone, now, earlier, live, kept)
+            if signed is not None:
+                done[id(zone)] = signed
+        self._done = kept
+        return [done.get(id(zone), zone) for zone in zones]
+
+    def _one(self, zone: Zone, now: int, earlier: dict[Name, tuple[int, Zone]], live: dict[Name, list[Key]],
+             kept: dict[int, tuple[Zone, int, object, Zone]]) -> Zone | None:
+        """The signed copy of one zone (None: it is served unsigned, the reason in `problems`)."""
         from zonetool.dnssec import DnssecError, window
+        from zonetool.dnssec.delegation import ds_wanted, with_ds
         from zonetool.dnssec.sign import Signer, served_serial, sign_zone
         from zonetool.source.dnskeys import zone_keys
         from zonetool.zone import common_ttl
 
-        now = int(self.clock())
-        out: list[Zone] = []
-        kept: dict[int, tuple[Zone, int, Zone]] = {}
-        earlier = {zone.origin: (start, signed) for zone, start, signed in self._done.values()}
-        for zone in zones:
-            policy = zone.dnssec
-            if policy is None or zone.soa is None:
-                out.append(zone)
-                continue
-            win = window(policy, now)
-            done = self._done.get(id(zone))
-            if done is not None and done[0] is zone and done[1] == win.inception:
-                signed = done[2]
-            else:
-                try:
-                    keys = zone_keys(zone, policy)
-                except DnssecError as exc:
-                    self.problems[zone.origin.to_text()] = str(exc)
-                    out.append(zone)
-                    continue
-                self._keys[zone.origin] = keys
-                ttl = policy.dnskey_ttl if policy.dnskey_ttl is not None else common_ttl(zone)
-                before = earlier.get(zone.origin)
-                lend = before[1] if before is not None and before[0] == win.inception else None
-                signer = Signer(zone.origin, keys, win)
-                source = zone.soa.serial
-                serial = served_serial(source, self._serials.get(zone.origin), win.inception)
-                signed = sign_zone(zone, keys, policy, win, ttl, earlier=lend, signer=signer, serial=serial)
-                self._serials[zone.origin] = (source, serial, win.inception)
-                self.signed[zone.origin.to_text()] = signer.rrsets_signed
-                self.problems.pop(zone.origin.to_text(), None)
-            kept[id(zone)] = (zone, win.inception, signed)
-            out.append(signed)
-        self._done = kept
-        return out
+        policy = zone.dnssec
+        origin = zone.origin
+        win = window(policy, now)
+        wanted = ds_wanted(zone, live)
+        children = frozenset(wanted.items())  # what the copy holds besides its file: the children's DS
+        done = self._done.get(id(zone))
+        if done is not None and done[0] is zone and done[1] == win.inception and done[2] == children:
+            live[origin] = self._keys[origin]
+            kept[id(zone)] = done
+            return done[3]
+        try:
+            keys = zone_keys(zone, policy)
+        except DnssecError as exc:
+            self.problems[origin.to_text()] = str(exc)
+            return None
+        self._keys[origin] = live[origin] = keys
+        ttl = policy.dnskey_ttl if policy.dnskey_ttl is not None else common_ttl(zone)
+        before = earlier.get(origin)
+        lend = before[1] if before is not None and before[0] == win.inception else None
+        signer = Signer(origin, keys, win)
+        source = zone.soa.serial  # type: ignore[union-attr]
+        basis = (win.inception, children)
+        serial = served_serial(source, self._serials.get(origin), basis)
+        signed = sign_zone(with_ds(zone, wanted), keys, policy, win, ttl, earlier=lend, signer=signer, serial=serial)
+        self._serials[origin] = (source, serial, basis)
+        self.signed[origin.to_text()] = signer.rrsets_signed
+        self.resigned.append(origin)
+        self.problems.pop(origin.to_text(), None)
+        kept[id(zone)] = (zone, win.inception, children, signed)
+        return signed
 
     def due(self) -> list[Name]:
         """The served signed zones whose window has moved on: signing them again refreshes their signatures."""
@@ -88,11 +105,12 @@ class OnlineSigner:
         from zonetool.dnssec import window
 
         now = int(self.clock())
-        return [zone.origin for zone, start, _ in self._done.values() if window(zone.dnssec, now).inception != start]
+        return [zone.origin for zone, start, _, _ in self._done.values()
+                if window(zone.dnssec, now).inception != start]
 
     def check_every(self, most: float = 60.0) -> float:
         """How often `due` is worth asking: a quarter of the shortest refresh period served, at most `most`."""
-        periods = [zone.dnssec.refresh / 4 for zone, _, _ in self._done.values()]
+        periods = [zone.dnssec.refresh / 4 for zone, _, _, _ in self._done.values()]
         return max(1.0, min([most, *periods]))
 
     def keys(self, zone: Zone) -> list[Key]:
