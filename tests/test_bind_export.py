@@ -229,3 +229,35 @@ def test_auto_serial_never_goes_below_an_existing_file(tmp_path: Path) -> None:
     out.write_text("$TTL 300\n@ SOA ns1 hostmaster 4000000000 1 2 3 4\n  NS ns1\nns1 A 192.0.2.1\n")
     assert runner.invoke(app, ["export", str(src), "-o", str(out)]).exit_code == 0
     assert read_zone(out.read_text(), None).soa.serial == 4000000001  # type: ignore[union-attr]
+
+
+def test_quote_of_plain_text_is_the_escaping_loops_own() -> None:
+    """quote() takes a shortcut for text with nothing to escape; every octet and mix reads the same."""
+    import random
+
+    from zonetool.rrtypes import text
+
+    def slow(data: bytes) -> str:
+        out = ['"']
+        for c in data:
+            out.append("\\" + chr(c) if c in (0x22, 0x5C) else chr(c) if 0x20 <= c <= 0x7E else f"\\{c:03d}")
+        return "".join(out) + '"'
+
+    rng = random.Random(5)
+    cases = [bytes([c]) for c in range(256)] + [b"", b"v=spf1 include:_spf.example -all", b'say "hi"', b"a\\b"]
+    cases += [bytes(rng.randrange(256) if rng.random() < 0.1 else rng.randrange(0x20, 0x7F) for _ in range(40))
+              for _ in range(300)]
+    for data in cases:
+        assert text.quote(data) == slow(data), data
+    assert text.quote(b"\x7f") == '"\\127"' and text.quote(b'"') == '"\\""'
+
+
+def test_ns_cname_ptr_sort_by_their_wire_form_as_every_other_type() -> None:
+    """The names' own sort key is the base class's (the record's uncompressed wire form), built without dnslib."""
+    from zonetool.rrtypes.base import Rdata
+    from zonetool.rrtypes.target import CNAME, NS, PTR
+
+    for text in ("ns1.Example.COM.", ".", "a\\.b.example.", "\\200x.example.", "*.wild.example.", "b.example.", "B."):
+        for cls in (NS, CNAME, PTR):
+            record = cls(Name.from_text(text))
+            assert record.order_key() == Rdata.order_key(record) == record.to_wire(), (cls, text)

@@ -274,3 +274,13 @@ def test_no_cache_writes_nothing(tmp_path: Path) -> None:
         proc.terminate()
         proc.wait(10)
     assert not home.exists()
+
+
+def test_a_cache_folder_that_cannot_be_is_one_line(tmp_path: Path, dig: str) -> None:
+    zones(tmp_path / "zones")
+    (tmp_path / "file").write_text("not a folder\n")
+    run = Run(["zones", "--cache", str(tmp_path / "file" / "cache"), "--quiet"], 30, tmp_path)
+    assert run.answers(dig)[0].startswith("10 mx1.provider.example.")
+    time.sleep(1)
+    lines = [x for x in run.stop() if "cache:" in x]
+    assert len(lines) == 1 and "Not a directory; starting cold" in lines[0], lines

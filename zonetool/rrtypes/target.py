@@ -54,6 +54,11 @@ class _Target(Rdata):
     def wire_length(self) -> int:
         return self.target.wire_length()
 
+    def order_key(self) -> bytes:
+        """The uncompressed wire form, as the base class's, without building a dnslib record (NS
+        pairs are sorted in every zone written: that was 15% of an export of small zones)."""
+        return b"".join(bytes((len(label),)) + label for label in self.target.labels) + b"\0"
+
 
 @register
 @dataclass(frozen=True, slots=True)
