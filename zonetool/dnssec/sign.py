@@ -128,7 +128,11 @@ class _Earlier:
         old, sigs = node.get(code), node.get(RRSIG)
         if old is None or sigs is None:
             return None
-        if old.records != rrset.records and (old.ttl != rrset.ttl or old.rdata_set() != rrset.rdata_set()):
+        was, now = old.records, rrset.records
+        if len(was) == 1 == len(now):  # most RRsets: one record, compared without the owner (the same node)
+            if was[0].ttl != now[0].ttl or was[0].rdata != now[0].rdata:
+                return None
+        elif was != now and (old.ttl != rrset.ttl or old.rdata_set() != rrset.rdata_set()):
             return None  # (records equal in order: same TTLs and data, without hashing every RDATA)
         covered = code.to_bytes(2, "big")  # RFC 4034 3.1.1: the type covered comes first
         found = [r for r in sigs.records if r.rdata.data[:2] == covered]  # type: ignore[attr-defined]
