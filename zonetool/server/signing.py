@@ -4,7 +4,10 @@ The responder hands every zone set it is about to serve to `OnlineSigner.sign`; 
 seen before in the same signing window keeps its signed copy, so a reload signs only the zones
 whose files changed, and within such a zone only the RRsets that changed: the previous signed
 copy of the same origin and window lends the rest their RRSIGs (zonetool.dnssec.sign). A zone
-whose keys cannot be read is served unsigned and the reason kept in `problems`.
+whose keys cannot be read is served unsigned and the reason kept in `problems`. A signed parent
+publishes the DS of each signed child served with it (zonetool.dnssec.delegation), so a change of
+the child's keys re-signs the parent's DS. New signatures (a refresh) or a new DS come under a
+higher SOA serial than the one served (zonetool.dnssec.sign.served_serial).
 """
 
 from __future__ import annotations
@@ -51,8 +54,8 @@ class OnlineSigner:
         self.signed: dict[str, int] = {}  # origin -> RRsets the last `sign` signed in it (the others kept theirs)
         self.resigned: list[Name] = []  # the zones the last `sign` signed again: new serials, for NOTIFY
         self._last: list[Zone] = []  # the zones of the last sign(), unsigned: what a refresh signs again
-        # origin -> (source serial, served serial, window inception) of the signed copy served last:
-        # a refresh raises the served serial so secondaries transfer the new signatures
+        # origin -> (source serial, served serial, basis: window and children's DS) of the copy served
+        # last: new signatures or a new DS raise the served serial, so secondaries transfer them
         self._serials: dict[Name, tuple[int, int, object]] = {}
         self._keys: dict[Name, list[Key]] = {}  # origin -> the keys its served copy was signed with
 
