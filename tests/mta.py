@@ -132,12 +132,7 @@ def serve(netns: str, zones: Path, behaviours: Mapping[str, str], extra: Sequenc
         _wait_serving(server, errors)
         yield Served(server, output, errors)
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        stop(server)
 
 
 def _wait_serving(server: subprocess.Popen[str], errors: list[str]) -> None:
@@ -178,12 +173,17 @@ def validator(netns: str, conf: Path) -> Iterator[subprocess.Popen[bytes]]:
             time.sleep(0.1)
         yield proc
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc)
+
+
+def stop(proc: subprocess.Popen[str]) -> None:
+    """SIGTERM, then SIGKILL after 10 s: a test's daemon never outlives it."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
 
 
 def validator_log(conf: Path) -> Path:

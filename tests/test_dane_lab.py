@@ -49,7 +49,7 @@ from conftest import missing, require_tool, zonetool_exe
 from mta import VALIDATED_RESOLV_CONF, Served, namespace, serve, validator, validator_log, write_zones, zone
 from test_exim import EXIM_CONFIG, Lab, exim_config, exim_state
 from test_exim_tls import TRANSPORT as EXIM_TRANSPORT
-from test_postfix import POSTFIX, Fate, Postfix, fates, main_cf, master_cf
+from test_postfix import POSTFIX, Fate, Postfix, await_fates, main_cf, master_cf
 from test_responder import free_port
 from test_server_cli import Serve
 
@@ -267,15 +267,8 @@ def lab(world: World) -> Iterator[Postfix]:
 @pytest.fixture(scope="module")
 def outcome(lab: Postfix) -> dict[str, Fate]:
     lab.submit(RECIPIENTS)
-    deadline = time.monotonic() + FATE_WAIT
-    while time.monotonic() < deadline:
-        found = fates(lab.maillog())
-        if all(r in found for r in RECIPIENTS):
-            time.sleep(0.3)  # the sink's last events are in the pipe; the reader thread may lag
-            return found
-        time.sleep(0.2)
-    unbound = validator_log(lab.state.parent / "unbound.conf").read_text()
-    pytest.fail(f"no fate after {FATE_WAIT} s:\n{lab.maillog()[-5000:]}\n{unbound}")
+    return await_fates(lab, RECIPIENTS, FATE_WAIT, settle=0.3,  # the sinks' last events may lag
+                       more=lambda: validator_log(lab.state.parent / "unbound.conf").read_text())
 
 
 def events_for(postfix: Postfix, domain: str) -> list[str]:

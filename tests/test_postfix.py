@@ -49,7 +49,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -254,14 +254,22 @@ def fates(maillog: str) -> dict[str, Fate]:
 def outcome(postfix: Postfix) -> dict[str, Fate]:
     """Every scenario's message queued at once; returns when each one's first attempt is over."""
     postfix.submit(RECIPIENTS)
-    deadline = time.monotonic() + FATE_WAIT
+    return await_fates(postfix, RECIPIENTS, FATE_WAIT)
+
+
+def await_fates(postfix: Postfix, recipients: Sequence[str], wait: float, settle: float = 0.0,
+                more: Callable[[], str] = str) -> dict[str, Fate]:
+    """The fates of `recipients` once each first attempt is over (`settle`: then let the sinks' reader
+    threads catch up); fails after `wait` s with the mail log and `more()`."""
+    deadline = time.monotonic() + wait
     while time.monotonic() < deadline:
         found = fates(postfix.maillog())
-        if all(r in found for r in RECIPIENTS):
+        if all(r in found for r in recipients):
+            time.sleep(settle)
             return found
         time.sleep(0.2)
-    missing = [r for r in RECIPIENTS if r not in fates(postfix.maillog())]
-    pytest.fail(f"no fate after {FATE_WAIT} s for {missing}:\n{postfix.maillog()[-5000:]}")
+    missing = [r for r in recipients if r not in fates(postfix.maillog())]
+    pytest.fail(f"no fate after {wait} s for {missing}:\n{postfix.maillog()[-5000:]}\n{more()}")
 
 
 def sink_events(postfix: Postfix, domain: str) -> list[tuple[str, str, str]]:

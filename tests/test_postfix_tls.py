@@ -27,14 +27,13 @@ import contextlib
 import re
 import shutil
 import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from conftest import missing
 from mta import namespace, serve, write_zones, zone
-from test_postfix import POSTFIX, Fate, Postfix, fates, main_cf, master_cf
+from test_postfix import POSTFIX, Fate, Postfix, await_fates, main_cf, master_cf
 
 ZONES = {
     "tls.mta.test": zone("tls.mta.test",
@@ -96,14 +95,7 @@ def postfix_tls() -> Iterator[Postfix]:
 @pytest.fixture(scope="module")
 def outcome(postfix_tls: Postfix) -> dict[str, Fate]:
     postfix_tls.submit(RECIPIENTS)
-    deadline = time.monotonic() + FATE_WAIT
-    while time.monotonic() < deadline:
-        found = fates(postfix_tls.maillog())
-        if all(r in found for r in RECIPIENTS):
-            time.sleep(0.3)  # the sink's last events are in the pipe; the reader thread may lag
-            return found
-        time.sleep(0.2)
-    pytest.fail(f"no fate after {FATE_WAIT} s:\n{postfix_tls.maillog()[-5000:]}")
+    return await_fates(postfix_tls, RECIPIENTS, FATE_WAIT, settle=0.3)  # the sinks' last events may lag
 
 
 def events_for(postfix: Postfix, domain: str) -> list[str]:

@@ -255,6 +255,18 @@ def steps(b: Block) -> list[Step]:
     return out
 
 
+def stop_group(proc: subprocess.Popen[str] | subprocess.Popen[bytes]) -> None:
+    """SIGTERM to the command's whole process group, SIGKILL if it is still there after 30 s."""
+    if proc.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(10)
+
+
 class Server:
     """A `zonetool serve` a block started: its start line read, stopped at the block's end."""
 
@@ -284,14 +296,7 @@ class Server:
         self.ready.set()
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(10)
+        stop_group(self.proc)
         self.stdout.close()
 
 
@@ -311,14 +316,7 @@ class Daemon:
             time.sleep(0.1)
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(10)
+        stop_group(self.proc)
 
 
 @contextlib.contextmanager
