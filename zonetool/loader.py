@@ -12,14 +12,14 @@ from __future__ import annotations
 import contextlib
 import difflib
 import errno
-import gc
 import os
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from zonetool.findings import Finding, Severity, Where, error, not_utf8, warning
+from zonetool.gcpause import paused
 from zonetool.zone import Zone
 
 if TYPE_CHECKING:
@@ -168,28 +168,9 @@ def _run_rules(zone: Zone, policy: Policy = LONG_RUNNING) -> list[Finding]:
     return sorted(mine + other, key=lambda f: order[f.code])  # stable: each rule's own order is kept
 
 
-@contextlib.contextmanager
-def _no_gc(policy: Policy = LONG_RUNNING) -> Iterator[None]:
-    """Pause the cyclic garbage collector while a zone is built.
-
-    Loading makes hundreds of thousands of small acyclic objects, and each allocation
-    burst triggers a full collection pass: pausing it cuts load + compile + rules of a
-    100k-record zone by about a third. Nothing built here forms cycles that need it.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if policy.one_shot:
-            # Why: everything built while paused sits in the youngest generation, so the next
-            # collections would walk it all (gen0, then gen1, then a full pass: ~0.4-0.6 s for
-            # 100k records, measured). A one-shot command keeps the zone to the end anyway, so
-            # the collector is told to leave these objects alone. Not for `serve`: a long-lived
-            # process that reloads should keep collecting whatever it once held.
-            gc.freeze()
-        if was_enabled:
-            gc.enable()
+def _no_gc(policy: Policy = LONG_RUNNING) -> contextlib.AbstractContextManager[None]:
+    """The collector paused while a zone is built; frozen after it in a one-shot command (gcpause)."""
+    return paused(freeze=policy.one_shot)
 
 
 def load_text(
