@@ -209,13 +209,14 @@ def test_one_shot_mode_ends_with_the_command(tmp_path: Path, monkeypatch: pytest
     from zonetool import loader
 
     seen: list[bool] = []
-    real = loader.load_paths
+    real = loader.load_listed  # what load_paths (validate) and export's staging loader both call
 
-    def spy(paths, policy=loader.LONG_RUNNING):  # type: ignore[no-untyped-def]
+    def spy(*args, **kwargs):  # type: ignore[no-untyped-def]
+        policy = args[3] if len(args) > 3 else kwargs.get("policy", loader.LONG_RUNNING)
         seen.append(policy.one_shot and policy.fork)
-        return real(paths, policy=policy)
+        return real(*args, **kwargs)
 
-    monkeypatch.setattr(loader, "load_paths", spy)
+    monkeypatch.setattr(loader, "load_listed", spy)
     assert invoke("validate", str(ZONES))[0] == 0
     assert invoke("export", str(ZONES / "example.com.yaml"), "-o", str(tmp_path / "x.zone"))[0] == 0
     assert invoke("import", str(tmp_path / "x.zone"), "--origin", "example.com", "-o", str(tmp_path / "x.yaml"))[0] == 0
