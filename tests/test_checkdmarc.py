@@ -27,6 +27,7 @@ from typing import Any
 
 import pytest
 from conftest import missing, zonetool_exe
+from mta import stop
 
 FAMILIES = ("spf", "dmarc", "mta-sts", "tls-rpt")
 HOSTS = "  ns1: {A: 192.0.2.53}\n  mx1: {A: 192.0.2.10}\n  mta-sts: {A: 192.0.2.80}\n"
@@ -178,12 +179,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, int
         assert port is not None, "zonetool serve did not say where it listens"
         yield folder, port
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        stop(server)
 
 
 def _policy_of(origin: str) -> dict[str, Any]:
