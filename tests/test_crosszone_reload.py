@@ -8,12 +8,15 @@ cross-zone rules ran for.
 
 from __future__ import annotations
 
+from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from zonetool import crosszone
-from zonetool.loader import load_paths
+from zonetool.loader import ONE_SHOT_COMMAND, load_paths
+from zonetool.rules import RULES
 from zonetool.server.zonesource import ZoneSource
 
 SHA256 = "8D02536C887482BC34FF54E41D2BA659BF50A0F5B4D5E1B2C3D4E5F60718293A"
@@ -57,7 +60,7 @@ def seen(findings: list) -> list[tuple[str, str | None]]:  # type: ignore[type-a
 
 @pytest.fixture
 def spy(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The origins the cross-zone rules run for with peers, in order."""
+    """The origins the cross-zone rules run for (with peers or alone), in order."""
     ran: list[str] = []
     real = crosszone.run_rules
 
@@ -144,9 +147,35 @@ def test_a_reload_of_one_of_200_files_judges_one_zone_across(tmp_path: Path, spy
         (tmp_path / f"c{i}.example.yaml").write_text(customer(i))
     source = ZoneSource([tmp_path])
     source.load()
-    assert len(spy) == 200
+    assert len(spy) == 201 and spy.count("provider.example.") == 1  # every zone once, the provider on its own
     spy.clear()
     (tmp_path / "c150.example.yaml").write_text(customer(150, serial=5))
     outcome = source.load()
     assert spy == ["c150.example."]
     assert outcome.changed and [o.to_text() for o in outcome.changed] == ["c150.example."]
+
+
+@pytest.mark.parametrize("how", ["validate", "serve"])
+def test_each_cross_zone_rule_runs_once_per_zone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, how: str) -> None:
+    """issue 11 B: a zone's cross-zone rules ran while it loaded and again with its peers (52% of a cold
+    load was rules); now the loader leaves them to refine, and the findings are the same."""
+    (tmp_path / "provider.example.yaml").write_text(provider(TWO_SPF))
+    for i in range(5):
+        (tmp_path / f"c{i}.example.yaml").write_text(customer(i))
+    runs: Counter[tuple[str, str]] = Counter()
+    for code, r in list(RULES.items()):
+        if r.cross_zone:
+            def counting(ctx, check=r.check, code=code):  # type: ignore[no-untyped-def]
+                runs[(code, ctx.zone.origin.to_text())] += 1
+                return check(ctx)
+
+            monkeypatch.setitem(RULES, code, replace(r, check=counting))
+    if how == "validate":
+        findings = load_paths([tmp_path], policy=ONE_SHOT_COMMAND).findings
+    else:
+        outcome = ZoneSource([tmp_path]).load()
+        findings = outcome.findings
+    cross = {code for code, r in RULES.items() if r.cross_zone}
+    assert len(runs) == len(cross) * 6 and set(runs.values()) == {1}
+    # and the peers were there: every customer includes the provider's two SPF records
+    assert len([f for f in findings if f.code == "spf-include-no-spf"]) == 5

@@ -1,11 +1,12 @@
-"""The rules that read other zones, run again once every zone of one validation is loaded (issue 12).
+"""The rules that read other zones, run once every zone of one validation is loaded (issue 12).
 
-A zone is judged on its own while it loads (`loader.judge`): an SPF include of another domain
-then counts as one lookup, a DMARC report domain is not ours to check. When several zones are
-validated together, the `cross_zone` rules run again for each zone that names another one, with
-the others as `peers`, and their findings replace that zone's first ones. A server keeps a
-`Refiner` so that a reload re-runs them only where the change can reach. This is an edge (it
-re-reads a YAML file to place what it found), called from `loader.load_paths`.
+A zone judged on its own (`loader.judge`, default policy) runs them with no peers: an SPF include
+of another domain then counts as one lookup, a DMARC report domain is not ours to check. When
+zones are loaded together (`loader.load_listed`, a server), the loader leaves them out
+(`Policy.cross_zone`) and `refine` runs them here, once per zone, with the others as `peers`
+for each zone that names one. A server keeps a `Refiner` so that a reload re-runs them only
+where the change can reach. This is an edge (it re-reads a YAML file to place what it found),
+called from `loader.load_listed`.
 """
 
 from __future__ import annotations
@@ -30,12 +31,12 @@ _DOMAIN = re.compile(rb"[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)+")
 
 @dataclass(slots=True)
 class _Judged:
-    """One zone's cross-zone verdict: what its rules found with the peers (None: it names no peer, its
-    own findings stand) and the origins they looked up (None: all of them, through `Context.across`)."""
+    """One zone's cross-zone verdict: what its cross-zone rules found and the origins they looked up
+    (None: all of them, through `Context.across`)."""
 
     zone: Zone
     looked: frozenset[Name] | None
-    found: list[Finding] | None
+    found: list[Finding] | None  # None only in a snapshot of older code: run again
 
 
 class _Watched(Peers):
@@ -134,7 +135,7 @@ class Refiner:
 
     def reusable(self, zone: Zone, moved: set[Name]) -> _Judged | None:
         judged = self._judged.get(id(zone))
-        if judged is None or judged.zone is not zone:
+        if judged is None or judged.zone is not zone or judged.found is None:  # None: a verdict of old code
             return None
         if judged.looked is None:
             return judged if not moved else None
@@ -160,13 +161,10 @@ class Refiner:
 
 
 def refine(zones: list[Zone], findings: list[Finding], refiner: Refiner | None = None) -> list[Finding]:
-    """`findings` with each cross-zone rule's findings for a zone that names another one redone
-    with the other zones as peers (the same list when fewer than two zones are loaded). With a
-    `refiner`, verdicts of the last load that no change can touch are reused (see Refiner)."""
-    if len(zones) < 2:
-        if refiner is not None:
-            refiner.forget()
-        return findings
+    """`findings` with every zone's cross-zone findings (re)done: with the other zones as peers for a
+    zone that names one, on its own for the rest. The loader leaves these rules to this pass
+    (`Policy.cross_zone`), so each runs once per zone; findings a caller's own loader made for them
+    are replaced. With a `refiner`, verdicts of the last load that no change can touch are reused."""
     cross = [code for code, r in RULES.items() if r.cross_zone]
     # one set for all zones: its indexes are built once
     everyone, moved = refiner.peers(zones) if refiner is not None else (_Watched(zones), set())
@@ -176,19 +174,15 @@ def refine(zones: list[Zone], findings: list[Finding], refiner: Refiner | None =
         judged = refiner.reusable(zone, moved) if refiner is not None else None
         if judged is None:
             everyone.start(zone)
-            found = None
-            if _names_a_peer(zone, everyone):
-                found = _place(apply_silence(run_rules(zone, only=cross, peers=everyone), zone.silence), zone)
+            peers = everyone if _names_a_peer(zone, everyone) else None  # alone: the same findings, cheaper
+            found = _place(apply_silence(run_rules(zone, only=cross, peers=peers), zone.silence), zone)
             judged = _Judged(zone, everyone.taken(), found)
         verdicts.append(judged)
-        if judged.found is not None:
-            redone[zone.file] = judged.found
+        redone[zone.file] = judged.found or []
     if refiner is not None:
         refiner.keep(verdicts)
-    if not redone:
-        return findings
     codes = set(cross)
-    kept = [f for f in findings if not (f.where.file in redone and f.code in codes)]
+    kept = [f for f in findings if not (f.code in codes and f.where.file in redone)]
     return kept + [f for found in redone.values() for f in found]
 
 

@@ -42,14 +42,21 @@ class Policy:
     where no other thread could be caught holding a lock, so a server never asks for it.
     `compiled(zone)`: called for each zone built without errors, before its rules run (export
     starts writing the BIND text of a big zone then, on the core the rules leave).
+    `cross_zone`: False when the caller runs `crosszone.refine` over every zone it loads (load_listed,
+    a server): the rules that read other zones are left to it, so they run once per zone, not twice.
     """
 
     one_shot: bool = False
     fork: bool = False
     compiled: Callable[[Zone], None] | None = None
+    cross_zone: bool = True
 
     def with_compiled(self, compiled: Callable[[Zone], None] | None) -> Policy:
         return replace(self, compiled=compiled)
+
+    def refined(self) -> Policy:
+        """This policy with the cross-zone rules left to `crosszone.refine`."""
+        return replace(self, cross_zone=False)
 
 
 LONG_RUNNING = Policy()  # serve, the testing harness, the editing commands: nothing frozen, nothing forked
@@ -155,9 +162,9 @@ def _run_rules(zone: Zone, policy: Policy = LONG_RUNNING) -> list[Finding]:
     from zonetool import forked
     from zonetool.rules import RULES, run_rules
 
+    codes = [code for code, r in RULES.items() if policy.cross_zone or not r.cross_zone]
     if not policy.fork or len(zone) < forked.MIN_RECORDS:
-        return run_rules(zone)
-    codes = list(RULES)
+        return run_rules(zone, only=None if policy.cross_zone else codes)
     theirs = codes[1::2]
     child = forked.start(lambda: run_rules(zone, only=theirs))
     mine = run_rules(zone, only=codes[0::2])
@@ -364,9 +371,10 @@ def load_listed(
     loaded = Loaded(notes=list(notes))
     loaded.findings.extend(loaded.notes)
     origins: dict[object, str] = {}
+    own = policy.refined()  # refine below runs the cross-zone rules of every zone, once
     for p in files:
         file = str(p)
-        zone, findings = load(p) if load is not None else load_file(p, policy)  # type: ignore[arg-type]
+        zone, findings = load(p) if load is not None else load_file(p, own)  # type: ignore[arg-type]
         findings = list(findings)  # the duplicate-origin finding below must not land in a cached list
         loaded.files.append(file)
         if zone is not None:

@@ -165,7 +165,7 @@ def export(
             if child is not None:
                 early[id(zone)] = (target, child)
 
-    policy = ONE_SHOT_COMMAND.with_compiled(start_render)
+    policy = ONE_SHOT_COMMAND.refined().with_compiled(start_render)  # load_listed's refine runs cross rules
 
     def load_and_stage(path: Path) -> tuple[Zone | None, list[Finding]]:
         """A zone judged without errors is rendered now and its file staged, so the writer creates

@@ -65,8 +65,8 @@ class Rule:
     # NSD refuses to load a zone with this finding, so `serve` does not serve it either (issue 10);
     # tests/test_serve_policy.py holds each such rule against nsd-checkzone.
     unservable: bool = False
-    # The rule reads the other zones validated together (`Context.peers`); the loader runs it
-    # again once every zone is loaded, so its findings for one file change with the others.
+    # The rule reads the other zones validated together (`Context.peers`): a load of many zones
+    # leaves it to crosszone.refine, which runs it once per zone when every zone is loaded.
     cross_zone: bool = False
 
     def run(self, ctx: Context) -> Iterator[Finding]:

@@ -172,15 +172,17 @@ class ZoneSource:
         """`loader.load_file`, or what it gave last time if the file's stat is the same."""
         from zonetool.loader import LONG_RUNNING, load_file
 
+        policy = LONG_RUNNING.refined()  # the cross-zone rules run once, in load_listed's refine
+
         key = str(path)
         sig = self._stats.get(key) or _stat_of(key)  # the stat the signature took: no second one
         if sig[0] < 0:
-            return load_file(path, LONG_RUNNING)  # says why, as a LoadError
+            return load_file(path, policy)  # says why, as a LoadError
         cached = self._built.get(key)
         if cached is not None and cached[0] == sig:
             return cached[1], cached[2]
         # A server reloads (nothing frozen) and runs threads (nothing forked): the long-running policy.
-        zone, findings = load_file(path, LONG_RUNNING)
+        zone, findings = load_file(path, policy)
         self._built[key] = (sig, zone, findings)
         self._read.append((key, sig))
         return zone, findings
