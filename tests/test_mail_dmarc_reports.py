@@ -108,3 +108,23 @@ def test_export_writes_it_and_named_checkzone_accepts_it(tmp_path: Path, named_c
     check = subprocess.run([named_checkzone, "reports.example.", str(tmp_path / "out/reports.example.zone")],
                            capture_output=True, text=True)
     assert check.returncode == 0, check.stdout + check.stderr
+
+
+def test_a_reload_of_one_file_keeps_the_consent_record(tmp_path: Path) -> None:
+    """A server told by inotify which file changed patches its last load; the report domain's served
+    copy must still carry the consent record (it lost it: the patch skipped authorize_reports)."""
+    from zonetool.server.zonesource import ZoneSource
+
+    _write(tmp_path, a=SENDER, b=HAND, reports=REPORTS)
+    source = ZoneSource([tmp_path])
+    first = source.load()
+    assert first.zones is not None
+    served = {z.origin.to_text(): z for z in first.zones}
+    reports = served["reports.example."]
+    assert "a.example._report._dmarc.reports.example." in _consent(reports)
+    (tmp_path / "b.yaml").write_text(HAND.replace("192.0.2.2", "192.0.2.3"))  # an unrelated zone is edited
+    again = source.load(changed=[str((tmp_path / "b.yaml").resolve())])
+    assert again.zones is not None and source.read_count() == 1  # the patched path: one file read
+    served = {z.origin.to_text(): z for z in again.zones}
+    assert served["reports.example."] is reports  # the same copy: nothing that reads it is judged again
+    assert [o.to_text() for o in again.changed] == ["b.example."]  # the report domain's serial stays

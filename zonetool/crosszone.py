@@ -15,7 +15,7 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from zonetool.findings import Finding
 from zonetool.names import Name, NameError_
@@ -23,6 +23,9 @@ from zonetool.rrtypes import RRType
 from zonetool.rules import RULES, apply_silence, run_rules
 from zonetool.rules.base import Peers
 from zonetool.zone import Zone
+
+if TYPE_CHECKING:
+    from zonetool.blocks.mailpolicy import Copies
 
 T = TypeVar("T")
 TXT_CODE, TLSA_CODE = int(RRType.TXT), int(RRType.TLSA)
@@ -96,68 +99,126 @@ class Refiner:
     """Cross-zone verdicts kept from one load to the next (a server's reloads, issue 11): a zone's
     rules run again only if its file changed or a zone it looked up changed, appeared or went, so
     one edited customer zone of 10,000 re-runs one zone's rules, and an edited provider zone re-runs
-    every zone that includes it. The findings are those of `refine` without it."""
+    every zone that includes it. An index from each origin to the verdicts that looked it up finds
+    them without a look at every zone. A fresh Refiner judges every zone (`refine` without one)."""
 
     def __init__(self) -> None:
         self._by_origin: dict[Name, Zone] = {}  # the last load's peers, as a plain dict
-        self._zones: dict[int, Zone] | None = None  # id(zone) -> zone, of the last load
+        self._zones: dict[int, Zone] = {}  # id(zone) -> zone, of the last load
         self._judged: dict[int, _Judged] = {}  # id(zone) -> its verdict (the entry holds the zone)
+        self._readers: dict[Name, set[int]] = {}  # origin -> the verdicts that looked it up
+        self._everything: set[int] = set()  # the verdicts that read every zone
+        self._stale: set[int] = set()  # restored verdicts of older code: run again
+        self._found: dict[str | None, list[Finding]] = {}  # file -> its verdict's findings, in load order
+        self._ordered = False  # _found follows the last load's order of files
+        self._flat: list[Finding] = []  # _found's lists, concatenated
+        self.copies: Copies = {}  # the zones given DMARC consent records (authorize_reports), kept
 
-    def peers(self, zones: list[Zone]) -> tuple[_Watched, set[Name]]:
-        """This load's peers and the origins whose zone is another object than at the last load, new
-        or gone. Built from the last load's by replacing what changed (zones compared by identity),
-        so an edit among 10,000 zones does not hash 10,000 origins again."""
+    def _peers(self, zones: list[Zone]) -> tuple[_Watched, set[Name], list[int], list[int]]:
+        """This load's peers, the origins whose zone is another object than at the last load (new or
+        gone), and the ids of the zones new and gone. Built from the last load's by replacing what
+        changed (zones compared by identity): an edit among 10,000 zones hashes no 10,000 origins."""
         now = {id(z): z for z in zones}
         before = self._zones
-        if before is not None and len(self._by_origin) == len(before):  # no two files with one origin
+        new = list(now.keys() - before.keys())
+        gone = list(before.keys() - now.keys())
+        self._zones = now
+        if before and len(self._by_origin) == len(before):  # no two files with one origin
             plain = self._by_origin.copy()
             moved: set[Name] = set()
-            for key, zone in before.items():
-                if key not in now and plain.get(zone.origin) is zone:
+            for key in gone:
+                zone = before[key]
+                if plain.get(zone.origin) is zone:
                     del plain[zone.origin]
                     moved.add(zone.origin)
-            for key, zone in now.items():
-                if key not in before:
-                    plain[zone.origin] = zone
-                    moved.add(zone.origin)
+            for key in new:
+                zone = now[key]
+                plain[zone.origin] = zone
+                moved.add(zone.origin)
             if len(plain) == len(now):
                 everyone = _Watched(())
                 dict.update(everyone, plain)
-                self._by_origin, self._zones = plain, now
-                return everyone, moved
+                self._by_origin = plain
+                return everyone, moved, new, gone
         everyone = _Watched(zones)
         plain = dict(dict.items(everyone))
         old = self._by_origin
         moved = {o for o, z in plain.items() if old.get(o) is not z}
         moved.update(o for o in old if o not in plain)
-        self._by_origin, self._zones = plain, now
-        return everyone, moved
+        self._by_origin = plain
+        return everyone, moved, new, gone
 
-    def reusable(self, zone: Zone, moved: set[Name]) -> _Judged | None:
-        judged = self._judged.get(id(zone))
-        if judged is None or judged.zone is not zone or judged.found is None:  # None: a verdict of old code
-            return None
+    def _keep(self, judged: _Judged) -> None:
+        key = id(judged.zone)
+        self._judged[key] = judged
         if judged.looked is None:
-            return judged if not moved else None
-        return judged if judged.looked.isdisjoint(moved) else None
+            self._everything.add(key)
+        else:
+            for origin in judged.looked:
+                self._readers.setdefault(origin, set()).add(key)
 
-    def keep(self, judged: list[_Judged]) -> None:
-        self._judged = {id(j.zone): j for j in judged}
+    def _drop(self, key: int) -> _Judged | None:
+        judged = self._judged.pop(key, None)
+        self._stale.discard(key)
+        if judged is not None:
+            if judged.looked is None:
+                self._everything.discard(key)
+            else:
+                for origin in judged.looked:
+                    readers = self._readers.get(origin)
+                    if readers is not None:
+                        readers.discard(key)
+                        if not readers:
+                            del self._readers[origin]
+        return judged
 
-    def forget(self) -> None:
-        self._by_origin, self._zones, self._judged = {}, None, {}
+    def refine(self, zones: list[Zone], findings: list[Finding]) -> list[Finding]:
+        cross = [code for code, r in RULES.items() if r.cross_zone]
+        everyone, moved, new, gone = self._peers(zones)
+        todo = set(new) | self._stale
+        for origin in moved:
+            todo.update(self._readers.get(origin, ()))
+        if moved:
+            todo.update(self._everything)
+        before = {key: self._drop(key) for key in gone}
+        dirty = not self._ordered or any(j is not None and j.found for j in before.values())
+        now = self._zones
+        # judged in file order (the order of `zones` for one folder), as a full validation does
+        for zone in sorted((now[key] for key in todo if key in now), key=lambda z: z.file or ""):
+            old = self._drop(id(zone))
+            everyone.start(zone)
+            peers = everyone if _names_a_peer(zone, everyone) else None  # alone: the same findings, cheaper
+            found = _place(apply_silence(run_rules(zone, only=cross, peers=peers), zone.silence), zone)
+            self._keep(_Judged(zone, everyone.taken(), found))
+            self._found[zone.file] = found
+            dirty = dirty or bool(found) or bool(old is not None and old.found)
+        # a file replaced by its new version keeps its place; files added or gone: the order anew
+        if sorted(b.zone.file or "" for b in before.values() if b is not None) != \
+                sorted(now[key].file or "" for key in new):
+            self._ordered = False
+        if not self._ordered:
+            self._found = {z.file: self._judged[id(z)].found or [] for z in zones}
+            self._ordered, dirty = True, True
+        if dirty:
+            self._flat = [f for found in self._found.values() for f in found]
+        codes = set(cross)
+        kept = [f for f in findings if not (f.code in codes and f.where.file in self._found)]
+        return kept + self._flat
 
     def state(self) -> tuple[list[Zone], list[tuple[Zone, frozenset[Name] | None, list[Finding] | None]]]:
         """The last load's zones and verdicts, keyed by nothing process-bound (serve --cache)."""
-        zones = list(self._zones.values()) if self._zones is not None else []
-        return zones, [(j.zone, j.looked, j.found) for j in list(self._judged.values())]
+        return list(self._zones.values()), [(j.zone, j.looked, j.found) for j in list(self._judged.values())]
 
     def restore(self, zones: list[Zone],
                 judged: list[tuple[Zone, frozenset[Name] | None, list[Finding] | None]]) -> None:
         """Continue from `state()` of an earlier process, as if its last load had been ours."""
-        self._zones = {id(z): z for z in zones} if zones else None
+        self.__init__()  # type: ignore[misc]
+        self._zones = {id(z): z for z in zones}
         self._by_origin = {z.origin: z for z in zones}
-        self._judged = {id(zone): _Judged(zone, looked, found) for zone, looked, found in judged}
+        for zone, looked, found in judged:
+            self._keep(_Judged(zone, looked, found))
+            if found is None:
+                self._stale.add(id(zone))
 
 
 def refine(zones: list[Zone], findings: list[Finding], refiner: Refiner | None = None) -> list[Finding]:
@@ -165,25 +226,7 @@ def refine(zones: list[Zone], findings: list[Finding], refiner: Refiner | None =
     zone that names one, on its own for the rest. The loader leaves these rules to this pass
     (`Policy.cross_zone`), so each runs once per zone; findings a caller's own loader made for them
     are replaced. With a `refiner`, verdicts of the last load that no change can touch are reused."""
-    cross = [code for code, r in RULES.items() if r.cross_zone]
-    # one set for all zones: its indexes are built once
-    everyone, moved = refiner.peers(zones) if refiner is not None else (_Watched(zones), set())
-    verdicts: list[_Judged] = []
-    redone: dict[str | None, list[Finding]] = {}
-    for zone in zones:
-        judged = refiner.reusable(zone, moved) if refiner is not None else None
-        if judged is None:
-            everyone.start(zone)
-            peers = everyone if _names_a_peer(zone, everyone) else None  # alone: the same findings, cheaper
-            found = _place(apply_silence(run_rules(zone, only=cross, peers=peers), zone.silence), zone)
-            judged = _Judged(zone, everyone.taken(), found)
-        verdicts.append(judged)
-        redone[zone.file] = judged.found or []
-    if refiner is not None:
-        refiner.keep(verdicts)
-    codes = set(cross)
-    kept = [f for f in findings if not (f.code in codes and f.where.file in redone)]
-    return kept + [f for found in redone.values() for f in found]
+    return (refiner if refiner is not None else Refiner()).refine(zones, findings)
 
 
 def _names_a_peer(zone: Zone, everyone: Peers) -> bool:

@@ -383,10 +383,17 @@ def load_listed(
                 findings.append(_duplicate_origin(zone, first, Path(p)))
             loaded.zones.append(zone)
         loaded.findings.extend(findings)
-    from zonetool.blocks.mailpolicy import authorize_reports
-    from zonetool.crosszone import refine  # rules that read the other zones (SPF includes, DMARC reports)
+    return across(loaded, refiner)
 
-    loaded.zones = authorize_reports(loaded.zones)  # the DMARC report consent records (RFC 7489 7.1)
+
+def across(loaded: Loaded, refiner: Refiner | None = None) -> Loaded:
+    """What zones loaded together get from each other, in place: the DMARC report consent records
+    (RFC 7489 7.1) and the findings of the rules that read other zones (SPF includes, DMARC reports).
+    A server that patches its last load with the files that changed calls it too."""
+    from zonetool.blocks.mailpolicy import authorize_reports
+    from zonetool.crosszone import refine
+
+    loaded.zones = authorize_reports(loaded.zones, refiner.copies if refiner is not None else None)
     loaded.findings = refine(loaded.zones, loaded.findings, refiner)
     return loaded
 

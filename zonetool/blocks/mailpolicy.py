@@ -318,7 +318,10 @@ def _digests(c: Compiler, spec: Mapping[str, Any], path: Path, what: str) -> lis
     return out
 
 
-def authorize_reports(zones: list[Zone]) -> list[Zone]:
+Copies = dict[int, tuple[Zone, frozenset[tuple[Name, int]], Zone]]  # id(zone) -> (zone, consents, its copy)
+
+
+def authorize_reports(zones: list[Zone], copies: Copies | None = None) -> list[Zone]:
     """`zones`, where a report domain among them gets the consent record the `dmarc:` key's rua/ruf need.
 
     RFC 7489 7.1: reports go to a domain outside the sender's only if `<domain>._report._dmarc.<report
@@ -328,6 +331,8 @@ def authorize_reports(zones: list[Zone]) -> list[Zone]:
     for them: the dmarc-external-report rule says what is missing.
     """
     if len(zones) < 2:
+        if copies:
+            copies.clear()
         return zones
     by_origin = {z.origin: z for z in zones}
     made: dict[Name, dict[Name, Record]] = {}  # report zone origin -> consent name -> record
@@ -351,9 +356,20 @@ def authorize_reports(zones: list[Zone]) -> list[Zone]:
                     if consent.is_subdomain_of(other.origin) and not _consents(other, consent):
                         made.setdefault(other.origin, {})[consent] = Record(
                             consent, r.ttl, TXT.from_value("v=DMARC1"), r.where, "mail")
-    if not made:
-        return zones
-    return [_with(z, list(made[z.origin].values())) if z.origin in made else z for z in zones]
+    kept: Copies = {}
+    out = [_copy(z, made[z.origin], copies, kept) if z.origin in made else z for z in zones] if made else zones
+    if copies is not None:
+        copies.clear()
+        copies.update(kept)  # only this load's: a replaced zone's copy is not held on to
+    return out
+
+
+def _copy(zone: Zone, consents: dict[Name, Record], copies: Copies | None, kept: Copies) -> Zone:
+    key = frozenset((name, r.ttl) for name, r in consents.items())
+    hit = copies.get(id(zone)) if copies is not None else None
+    made = hit[2] if hit is not None and hit[0] is zone and hit[1] == key else _with(zone, list(consents.values()))
+    kept[id(zone)] = (zone, key, made)
+    return made
 
 
 def _domain(text: str) -> Name | None:

@@ -217,8 +217,7 @@ class ZoneSource:
         """What `load_listed` of the known listing gives, built from the last load by replacing the
         changed files only (no call per unchanged file), or None when that cannot be the same: two
         files held one origin, or a changed file's zone moved to another origin (or has none)."""
-        from zonetool.crosszone import refine
-        from zonetool.loader import Loaded
+        from zonetool.loader import Loaded, across
 
         if self._duplicates:
             return None
@@ -235,8 +234,7 @@ class ZoneSource:
         loaded = Loaded(files=list(names), notes=self._notes)
         loaded.zones = [zone for name in names if (zone := built[name][1]) is not None]
         loaded.findings = [*self._notes, *(f for name in names for f in built[name][2])]
-        loaded.findings = refine(loaded.zones, loaded.findings, self._refiner)
-        return loaded
+        return across(loaded, self._refiner)
 
     def load(self, full: bool = False, changed: Iterable[str] | None = None) -> Outcome:
         """Load and judge every path; what can be served is in `zones` (see the class docstring).
