@@ -25,7 +25,7 @@ from zonetool.rules.base import Peers
 from zonetool.zone import Zone
 
 if TYPE_CHECKING:
-    from zonetool.blocks.mailpolicy import Copies
+    from zonetool.blocks.mailpolicy import Consents
 
 T = TypeVar("T")
 TXT_CODE, TLSA_CODE = int(RRType.TXT), int(RRType.TLSA)
@@ -112,7 +112,7 @@ class Refiner:
         self._found: dict[str | None, list[Finding]] = {}  # file -> its verdict's findings, in load order
         self._ordered = False  # _found follows the last load's order of files
         self._flat: list[Finding] = []  # _found's lists, concatenated
-        self.copies: Copies = {}  # the zones given DMARC consent records (authorize_reports), kept
+        self.consents: Consents | None = None  # what authorize_reports keeps (set by loader.across)
 
     def _peers(self, zones: list[Zone]) -> tuple[_Watched, set[Name], list[int], list[int]]:
         """This load's peers, the origins whose zone is another object than at the last load (new or

@@ -390,10 +390,13 @@ def across(loaded: Loaded, refiner: Refiner | None = None) -> Loaded:
     """What zones loaded together get from each other, in place: the DMARC report consent records
     (RFC 7489 7.1) and the findings of the rules that read other zones (SPF includes, DMARC reports).
     A server that patches its last load with the files that changed calls it too."""
-    from zonetool.blocks.mailpolicy import authorize_reports
+    from zonetool.blocks.mailpolicy import Consents, authorize_reports
     from zonetool.crosszone import refine
 
-    loaded.zones = authorize_reports(loaded.zones, refiner.copies if refiner is not None else None)
+    kept = None
+    if refiner is not None:
+        kept = refiner.consents = refiner.consents or Consents()
+    loaded.zones = authorize_reports(loaded.zones, kept)
     loaded.findings = refine(loaded.zones, loaded.findings, refiner)
     return loaded
 

@@ -318,10 +318,20 @@ def _digests(c: Compiler, spec: Mapping[str, Any], path: Path, what: str) -> lis
     return out
 
 
-Copies = dict[int, tuple[Zone, frozenset[tuple[Name, int]], Zone]]  # id(zone) -> (zone, consents, its copy)
+Ask = tuple[Name, Name, Record]  # the report domain, the consent name it must hold, the record to make there
 
 
-def authorize_reports(zones: list[Zone], copies: Copies | None = None) -> list[Zone]:
+class Consents:
+    """What authorize_reports keeps from one load to the next (a server's reloads, issue 11): each
+    zone's asks, computed once per zone object, and each copy made, given back while its zone and
+    consents are the same (a new copy at each reload would count as a changed zone)."""
+
+    def __init__(self) -> None:
+        self.asks: dict[int, tuple[Zone, list[Ask]]] = {}
+        self.copies: dict[int, tuple[Zone, frozenset[tuple[Name, int]], Zone]] = {}
+
+
+def authorize_reports(zones: list[Zone], kept: Consents | None = None) -> list[Zone]:
     """`zones`, where a report domain among them gets the consent record the `dmarc:` key's rua/ruf need.
 
     RFC 7489 7.1: reports go to a domain outside the sender's only if `<domain>._report._dmarc.<report
@@ -330,45 +340,65 @@ def authorize_reports(zones: list[Zone], copies: Copies | None = None) -> list[Z
     (the caller's zones may be cached and served). Hand-written DMARC records get no consent made
     for them: the dmarc-external-report rule says what is missing.
     """
+    memo = kept if kept is not None else Consents()
     if len(zones) < 2:
-        if copies:
-            copies.clear()
+        memo.asks.clear()
+        memo.copies.clear()
         return zones
-    by_origin = {z.origin: z for z in zones}
-    made: dict[Name, dict[Name, Record]] = {}  # report zone origin -> consent name -> record
+    known = memo.asks
+    if len(known) > 2 * len(zones):  # zones replaced many times over: drop what is no longer loaded
+        ids = {id(z) for z in zones}
+        for key in [key for key in known if key not in ids]:
+            del known[key]
+    asking: list[tuple[Zone, list[Ask]]] = []
     for zone in zones:
-        rrset = zone.rrset(Name((b"_dmarc", *zone.origin.labels)), _TXT_CODE)
-        for r in rrset.records if rrset is not None else []:
-            if r.origin != "mail" or not isinstance(r.rdata, TXT):
-                continue
-            record = dmarc.parse(r.rdata.joined().decode("utf-8", "replace"))
-            for key in ("rua", "ruf"):
-                tag = record.tag(key)
-                for uri in dmarc.report_uris(tag) if tag else []:
-                    host = uri.mailbox_domain if uri.problem is None else None
-                    target = _domain(host) if host else None
-                    if target is None or target.is_subdomain_of(zone.origin) or zone.origin.is_subdomain_of(target):
-                        continue  # the same organization needs no consent (a stand-in for RFC 7489 3.2)
-                    other = _holder(by_origin, target)
-                    if other is None or other is zone:
-                        continue
-                    consent = Name((*zone.origin.labels, b"_report", b"_dmarc", *target.labels))
-                    if consent.is_subdomain_of(other.origin) and not _consents(other, consent):
-                        made.setdefault(other.origin, {})[consent] = Record(
-                            consent, r.ttl, TXT.from_value("v=DMARC1"), r.where, "mail")
-    kept: Copies = {}
-    out = [_copy(z, made[z.origin], copies, kept) if z.origin in made else z for z in zones] if made else zones
-    if copies is not None:
-        copies.clear()
-        copies.update(kept)  # only this load's: a replaced zone's copy is not held on to
+        entry = known.get(id(zone))
+        if entry is None or entry[0] is not zone:
+            entry = known[id(zone)] = (zone, _asks(zone))
+        if entry[1]:
+            asking.append(entry)
+    made: dict[Name, dict[Name, Record]] = {}  # report zone origin -> consent name -> record
+    if asking:
+        by_origin = {z.origin: z for z in zones}
+        for zone, asks in asking:
+            for target, consent, record in asks:
+                other = _holder(by_origin, target)
+                if other is None or other is zone:
+                    continue
+                if consent.is_subdomain_of(other.origin) and not _consents(other, consent):
+                    made.setdefault(other.origin, {})[consent] = record
+    copies: dict[int, tuple[Zone, frozenset[tuple[Name, int]], Zone]] = {}
+    out = [_copy(z, made[z.origin], memo, copies) if z.origin in made else z for z in zones] if made else zones
+    memo.copies = copies  # only this load's: a replaced zone's copy is not held on to
     return out
 
 
-def _copy(zone: Zone, consents: dict[Name, Record], copies: Copies | None, kept: Copies) -> Zone:
+def _asks(zone: Zone) -> list[Ask]:
+    """The consents the `dmarc:` key of this zone needs from other organisations' domains."""
+    out: list[Ask] = []
+    rrset = zone.rrset(Name((b"_dmarc", *zone.origin.labels)), _TXT_CODE)
+    for r in rrset.records if rrset is not None else []:
+        if r.origin != "mail" or not isinstance(r.rdata, TXT):
+            continue
+        record = dmarc.parse(r.rdata.joined().decode("utf-8", "replace"))
+        for key in ("rua", "ruf"):
+            tag = record.tag(key)
+            for uri in dmarc.report_uris(tag) if tag else []:
+                host = uri.mailbox_domain if uri.problem is None else None
+                target = _domain(host) if host else None
+                if target is None or target.is_subdomain_of(zone.origin) or zone.origin.is_subdomain_of(target):
+                    continue  # the same organization needs no consent (a stand-in for RFC 7489 3.2)
+                consent = Name((*zone.origin.labels, b"_report", b"_dmarc", *target.labels))
+                out.append((target, consent, Record(consent, r.ttl, TXT.from_value("v=DMARC1"), r.where, "mail")))
+    return out
+
+
+def _copy(zone: Zone, consents: dict[Name, Record], memo: Consents,
+          copies: dict[int, tuple[Zone, frozenset[tuple[Name, int]], Zone]]) -> Zone:
     key = frozenset((name, r.ttl) for name, r in consents.items())
-    hit = copies.get(id(zone)) if copies is not None else None
+    hit = memo.copies.get(id(zone))
     made = hit[2] if hit is not None and hit[0] is zone and hit[1] == key else _with(zone, list(consents.values()))
-    kept[id(zone)] = (zone, key, made)
+    copies[id(zone)] = (zone, key, made)
     return made
 
 

@@ -134,6 +134,17 @@ class SerialBook:
         self._ids.clear()
 
 
+@dataclass(slots=True)
+class _Base:
+    """The zones of the listed files (in their order) and the findings they were built with, before
+    what zones loaded together add (loader.across): a reload of one file replaces its entries."""
+
+    names: list[str]  # the listing they follow (the very list: another listing, another base)
+    zones: list[Zone]
+    at: dict[str, int]  # file -> its zone's index in `zones`
+    own: list[Finding]
+
+
 GRACE = 5.0  # seconds a vanished file's zone is still served (an editor's delete-then-write)
 
 
@@ -163,6 +174,7 @@ class ZoneSource:
         self._built: dict[str, tuple[Stat, Zone | None, list[Finding]]] = {}
         self._stats: dict[str, Stat] = {}  # the signature taken at the start of this load
         self._read: list[tuple[str, Stat]] = []  # the files this load read, with their stat
+        self._base: _Base | None = None  # the last load's zones and own findings, which a reload patches
         # the cross-zone rules' verdicts, re-run only for the zones a change can reach (issue 11)
         from zonetool.crosszone import Refiner
 
@@ -222,18 +234,30 @@ class ZoneSource:
         if self._duplicates:
             return None
         built = self._built
+        findings_moved = False
         for name in known:
             before = built.get(name)
             old = before[1] if before is not None else None
-            zone, _ = self._load_file(name)  # type: ignore[arg-type]
+            zone, findings = self._load_file(name)  # type: ignore[arg-type]
             if old is None or zone is None or zone.origin != old.origin:
+                self._base = None
                 return None
+            findings_moved = findings_moved or bool(findings) or bool(before[2])  # type: ignore[index]
         names = self._names
-        if any(name not in built for name in names):
-            return None
+        base = self._base
+        if base is None or base.names is not names:  # the first patch since a full load: built once
+            if any(name not in built for name in names):
+                return None
+            zones = [zone for name in names if (zone := built[name][1]) is not None]
+            at = {zone.file or "": i for i, zone in enumerate(zones)}
+            base = self._base = _Base(names, zones, at, [*self._notes, *(f for n in names for f in built[n][2])])
+        else:
+            for name in known:
+                base.zones[base.at[name]] = built[name][1]  # type: ignore[assignment]
+            if findings_moved:
+                base.own = [*self._notes, *(f for n in names for f in built[n][2])]
         loaded = Loaded(files=list(names), notes=self._notes)
-        loaded.zones = [zone for name in names if (zone := built[name][1]) is not None]
-        loaded.findings = [*self._notes, *(f for name in names for f in built[name][2])]
+        loaded.zones, loaded.findings = list(base.zones), list(base.own)
         return across(loaded, self._refiner)
 
     def load(self, full: bool = False, changed: Iterable[str] | None = None) -> Outcome:
@@ -259,13 +283,16 @@ class ZoneSource:
         self._read = []
         try:
             if known is None:
+                self._base = None
                 # once serving, a folder emptied for a moment is vanished files (grace), not a failed reload
                 loaded: Any = load_paths(self.paths, self._load_file, empty_ok=bool(self.served),
                                          refiner=self._refiner)
                 self._notes = loaded.notes
             else:
-                loaded = self._patched(known) or load_listed(self._names, self._notes, self._load_file,
-                                                             refiner=self._refiner)
+                loaded = self._patched(known)
+                if loaded is None:
+                    self._base = None
+                    loaded = load_listed(self._names, self._notes, self._load_file, refiner=self._refiner)
         finally:
             self._stats = {}
         self._duplicates = any(f.code == "duplicate-origin" for f in loaded.findings)
@@ -344,6 +371,7 @@ class ZoneSource:
         """Start from a snapshot of an earlier run: its files count as read (each is read again if its
         stat differs at the next load) and its cross-zone verdicts stand for the zones no change reaches,
         so the first load costs what changed since, and finds what a load of every file would."""
+        self._base = None
         for file, stat, zone, findings in built:
             self._built[file] = (stat, zone, findings)
         self._refiner.restore(zones, judged)
