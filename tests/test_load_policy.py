@@ -105,5 +105,7 @@ def test_the_server_and_the_harness_load_long_running(zone_file: Path, monkeypat
 
     monkeypatch.setattr(loader, "load_file", spy)
     ZoneSource([zone_file]).load()
+    assert seen and all(p == LONG_RUNNING.refined() for p in seen)  # its refine runs the cross-zone rules
+    seen.clear()
     DNSTestServer().load(zone_file)
-    assert seen and all(p is LONG_RUNNING for p in seen)
+    assert seen and all(not p.one_shot and not p.fork for p in seen)
