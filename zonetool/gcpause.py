@@ -17,10 +17,11 @@ from collections.abc import Iterator
 def paused(freeze: bool = False) -> Iterator[None]:
     """No cyclic collection inside; `freeze`: what was made is left out of every later collection.
 
-    Freeze only in a one-shot command: everything built while paused sits in the youngest
-    generation, so the next collections would walk it all (gen0, gen1, then a full pass: ~0.4-0.6 s
-    for 100k records, measured), and a one-shot command keeps it to the end anyway. Not for
-    `serve`: a long-lived process that reloads should keep collecting whatever it once held.
+    Freeze where what was made is kept, or is acyclic: everything built while paused sits in the
+    youngest generation, so the next collections would walk it all (gen0, gen1, then a full pass:
+    ~0.4-0.6 s for 100k records, measured). A one-shot command keeps it to the end anyway; a
+    server's snapshot (serve --cache) is acyclic, so reference counting frees it on a reload. Not
+    for the zones a server builds from files: a cycle among them would never be collected.
     """
     was = gc.isenabled()
     gc.disable()

@@ -302,7 +302,8 @@ def import_(
         output = None
     from zonetool.atomic import write_atomic
     from zonetool.cli import import_check
-    from zonetool.loader import ONE_SHOT_COMMAND, LoadError, _no_gc, read_bytes
+    from zonetool.gcpause import paused
+    from zonetool.loader import LoadError, read_bytes
     from zonetool.source.bind import BindSyntaxError, read_zone_with_warnings
 
     try:
@@ -322,7 +323,7 @@ def import_(
             fail(f"{file}: no $ORIGIN in the file; give --origin NAME", EXIT_USAGE)
     # Why: read, emit and the compile-back check build ~1M small acyclic objects; without the
     # cyclic collector's passes over them a 100k-record import takes about a third less time.
-    with _no_gc(ONE_SHOT_COMMAND):
+    with paused(freeze=True):  # a one-shot command keeps what it built to its end
         try:
             zone, warnings = read_zone_with_warnings(text, origin, str(file), base_dir=file.parent)
         except BindSyntaxError as exc:

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import gc
 import hashlib
 import io
 import os
@@ -232,13 +231,12 @@ def _dump(snap: dict[str, Any]) -> bytes:
 
 def _load(body: bytes) -> Any:
     stream = io.BytesIO(body)
-    with paused():
+    # frozen: the collector would walk these ~30 objects per zone at every full collection for as
+    # long as the server runs; they are acyclic, so reference counting still frees them when a
+    # reload replaces them (gcpause: the one place a long-running process freezes)
+    with paused(freeze=True):
         names = [Name(labels) for labels in pickle.load(stream)]
         snap = _Reader(stream, names).load()
-        # Why: the collector would walk these ~30 objects per zone at every full collection for as
-        # long as the server runs; they are acyclic, so reference counting still frees them when a
-        # reload replaces them.
-        gc.freeze()
     return snap
 
 
