@@ -237,3 +237,20 @@ def test_a_validator_fault_that_can_change_nothing_is_a_warning_with_its_place(t
     said = [(f.where.line, f.message) for f in findings if f.code == "fault-no-effect"]
     assert said == [(first + 1, "no-dnskey leaves out the apex DNSKEY RRset, which is in no answer for "
                                 "www.lab.example.")]
+
+
+def test_the_query_log_names_a_validator_fault_only_where_it_changed_the_answer(tmp_path: Path, serve) -> None:  # noqa: F811
+    """Without DO the answer is the normal one, so the log must not say the fault fired (a lab user reads it)."""
+    _signed_zone(tmp_path, FAULTS)
+    server = Serve("lab.yaml", cwd=tmp_path)
+    serve.append(server)
+    server.started()
+    dig = require_tool("dig")
+    for extra in ((), ("+dnssec",)):
+        done = subprocess.run([dig, "@127.0.0.1", "-p", str(server.port), "+tries=1", "+time=5", *extra,
+                               "www.lab.example", "A"], capture_output=True, text=True, timeout=30)
+        assert "192.0.2.1" in done.stdout, done.stdout
+    lines = [line for line in server.out_lines(2) if "www.lab.example" in line]
+    assert len(lines) == 2, lines
+    assert "fault=" not in lines[0], lines  # no DO: nothing of DNSSEC, so no fault
+    assert "fault=bogus-signature" in lines[1], lines

@@ -71,6 +71,11 @@ class Effect:
         """True when the action changes only what a validator checks (the DO path of a signed zone)."""
         return self.rrsig is not None or self.hide_dnskey
 
+    def applies(self, do: bool, signed: bool) -> bool:
+        """Whether the action changes the answer: a validator fault only with DO from a signed zone
+        (RFC 4035 3.2.1: no DNSSEC records without DO), every other action always."""
+        return not self.dnssec or (do and signed)
+
     def event_text(self, delay_ms: int) -> str | None:
         """The resolver event for a fault of this action (None: the `fault:` event says it all)."""
         return None if self.event is None else self.event.format(delay_ms=delay_ms)

@@ -53,7 +53,7 @@ class ZoneResolver:
                 events.append(f"fault:{fault.describe()}")
                 how = effect(fault.action)
                 event = how.event_text(fault.delay_ms)
-                if how.dnssec and not self._signed(current):
+                if not how.applies(True, self._signed(current)):
                     event = None  # a validator fault changes nothing in an unsigned zone (the server's neither)
                 if event is not None:
                     events.append(event)

@@ -620,6 +620,12 @@ class Responder:
         how = effect(action)
         delay = max(0, int(getattr(fault, "delay_ms", 0) or 0)) / 1000.0  # any action may come late
 
+        if how.dnssec:  # the log names a validator fault only where it changed the answer
+            zone = snap.zoneset.find(query.name)
+            do = query.edns is not None and query.edns.do
+            if not how.applies(do, zone is not None and zone.dnssec is not None) and not delay:
+                action = None
+
         def info(rcode: int, answers: int = 0) -> QueryInfo:
             return QueryInfo(client, transport, qname, qtype, RCODE_NAMES.get(rcode, str(rcode)), answers, action)
 
