@@ -23,6 +23,9 @@ from test_server_cli import Serve, serve  # noqa: F401  (the fixture)
 from validating import ValidatingResolver, ksk_anchors
 
 from zonetool.atomic import write_atomic
+from zonetool.harness.resolvers import WireResolver
+from zonetool.names import Name
+from zonetool.rrtypes import RRType
 from zonetool.testing import DNSTestServer
 
 TLSA = '  _25._tcp.mx1: {TLSA: "3 1 1 ' + "ab" * 32 + '"}\n'
@@ -49,6 +52,17 @@ DELV = [
     ("y.wild.lab.example A", "; fully validated"),  # the same wildcard, another name
     ("nx2.lab.example A", "; negative response, fully validated"),
 ]
+
+
+# what `route --server` (the wire resolver, asking with DO) records for each faulted question of DELV; none for the rest
+WIRE_EVENTS = {
+    "www.lab.example A": "dnssec-bogus",
+    "www.lab.example AAAA": "dnssec-expired",
+    "mx1.lab.example A": "dnssec-unsigned",
+    "_25._tcp.mx1.lab.example TLSA": "dnssec-bogus",
+    "x.wild.lab.example A": "dnssec-expired",
+    "nx.lab.example A": "dnssec-bogus",
+}
 
 
 def _dig(port: int, *question: str) -> tuple[str, set[str], str]:
@@ -132,10 +146,15 @@ def test_delv_says_why_each_faulted_answer_fails_and_validates_the_rest(tmp_path
     server = Serve("lab.yaml", "-q", cwd=tmp_path)
     serve.append(server)
     server.started()
+    wire = WireResolver("127.0.0.1", server.port, timeout=5)
     for question, said in DELV:
         text = _delv(server.port, anchor, question)
         assert said in text, (question, text)
         assert ("fully validated" in text) == ("fully validated" in said), (question, text)
+        name, qtype = question.split()
+        events = wire.resolve(Name.from_text(name + "."), int(RRType[qtype])).events
+        dnssec = [e for e in events if e.startswith("dnssec-")]
+        assert dnssec == ([WIRE_EVENTS[question]] if question in WIRE_EVENTS else []), (question, events, text)
 
 
 def test_unbound_answers_servfail_for_a_bogus_signature_from_faults_and_ad_again_once_it_is_gone(
@@ -254,3 +273,42 @@ def test_the_query_log_names_a_validator_fault_only_where_it_changed_the_answer(
     assert len(lines) == 2, lines
     assert "fault=" not in lines[0], lines  # no DO: nothing of DNSSEC, so no fault
     assert "fault=bogus-signature" in lines[1], lines
+
+
+def test_route_over_the_wire_gives_the_validator_notes_route_from_the_zone_gives(tmp_path: Path, serve) -> None:  # noqa: F811
+    """`route --server` asks with DO and checks the signatures, so a lab's validator fault shows without the YAML."""
+    import json
+
+    _signed_zone(tmp_path, FAULTS)
+    server = Serve("lab.yaml", "-q", cwd=tmp_path)
+    serve.append(server)
+    server.started()
+
+    def notes(*where: str) -> list[tuple[str, str]]:
+        done = subprocess.run([zonetool_exe(), "route", "lab.example", *where, "--format", "json"], cwd=tmp_path,
+                              capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+        plan = json.loads(done.stdout)
+        return [(n["code"], n["message"]) for n in plan["notes"] if n["code"].startswith("dnssec-")]
+
+    from_zone = notes("--zone", "lab.yaml")
+    assert [code for code, _ in from_zone] == ["dnssec-unsigned"], from_zone  # mx1 A: missing-rrsig
+    assert notes("--server", f"127.0.0.1:{server.port}") == from_zone
+
+
+def test_the_wire_resolver_tells_a_hidden_dnskey_and_nothing_in_an_unsigned_zone(tmp_path: Path) -> None:
+    zone = _signed_zone(tmp_path)
+    (tmp_path / "plain.yaml").write_text(LAB.replace("lab.example", "plain.example"))
+    with DNSTestServer() as dns_server:
+        dns_server.load(zone, tmp_path / "plain.yaml")
+        dns_server.fault("lab.example.", "DNSKEY", "no-dnskey")
+        wire = WireResolver(dns_server.host, dns_server.port)
+        mx = wire.resolve(Name.from_text("lab.example."), int(RRType.MX))
+        assert mx.kind == "ok" and "dnssec-no-dnskey" in mx.events, mx
+        dns_server.clear_faults()
+        wire = WireResolver(dns_server.host, dns_server.port)
+        for name in ("lab.example.", "plain.example."):
+            res = wire.resolve(Name.from_text(name), int(RRType.MX))
+            assert res.kind == "ok" and not [e for e in res.events if e.startswith("dnssec")], res
+        plain = wire.resolve(Name.from_text("www.plain.example."), int(RRType.A))
+        assert plain.kind == "ok" and plain.events == (), plain

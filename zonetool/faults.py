@@ -117,6 +117,15 @@ EFFECTS: dict[str, Effect] = {e.action: e for e in (
            note=("dnssec-no-dnskey", "{what}: the zone's DNSKEY RRset was left out, so no signature can be "
                  "checked; " + _BOGUS)),
 )}
+def validator_event(verdict: str) -> str | None:
+    """The event of the validator row a checked answer looks like: `verdict` is an `Effect.rrsig`
+    value, or "no-dnskey" (the apex DNSKEY RRset missing), as zonetool.dnssec.verify says."""
+    for e in EFFECTS.values():
+        if e.rrsig == verdict or (e.hide_dnskey and verdict == "no-dnskey"):
+            return e.event
+    return None
+
+
 NORMAL = Effect("none", "the normal answer")  # what a matcher's action the table does not know does
 ACTIONS = tuple(EFFECTS)  # the action names, for messages and the JSON Schema
 

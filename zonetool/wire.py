@@ -517,8 +517,9 @@ def parse_message(data: bytes) -> Message:
     return Message(ident, flags, rcode, question, sections[0], sections[1], sections[2], edns)
 
 
-def make_query(name: Name, qtype: int, qid: int, *, edns_size: int | None = 1232, rd: bool = False) -> bytes:
-    """A query for clients (AXFR, the wire resolver): raw label octets, optional OPT (RFC 6891)."""
+def make_query(name: Name, qtype: int, qid: int, *, edns_size: int | None = 1232, rd: bool = False,
+               do: bool = False) -> bytes:
+    """A query for clients (AXFR, the wire resolver): raw label octets, optional OPT (RFC 6891) with DO (RFC 3225)."""
     qname = b"".join(bytes((len(label),)) + label for label in name.labels) + b"\x00"
     header = HEADER.pack(qid, RD if rd else 0, 1, 0, 0, 1 if edns_size else 0)
-    return header + qname + struct.pack("!HH", qtype, 1) + (opt_record(edns_size) if edns_size else b"")
+    return header + qname + struct.pack("!HH", qtype, 1) + (opt_record(edns_size, do=do) if edns_size else b"")

@@ -20,6 +20,7 @@ from dataclasses import replace
 from zonetool.dnssec.keys import Key
 from zonetool.dnssec.policy import DAY, Window
 from zonetool.dnssec.sign import DNSKEY, DS, NSEC, NSEC3, RRSIG, Signer, nsec3_hash
+from zonetool.dnssec.verify import Rrsig
 from zonetool.lookup import CNAME, NOERROR, NS, NXDOMAIN, Answer, ZoneSet, negative_soa
 from zonetool.names import Name
 from zonetool.rrtypes import Generic
@@ -300,26 +301,15 @@ def _expired(zs: ZoneSet, section: list[RRset], keys: KeysOf, now: int) -> list[
 
 
 def _signed_in_the_past(zs: ZoneSet, rrset: RRset, sigs: RRset, keys: KeysOf, now: int) -> RRset:
-    first = sigs.records[0].rdata.data  # type: ignore[attr-defined]
-    labels, original_ttl = first[3], int.from_bytes(first[4:8], "big")  # RFC 4034 3.1.3, 3.1.4
-    zone = zs.by_apex.get(_signer_name(first))
+    first = Rrsig.parse(sigs.records[0].rdata.data)  # type: ignore[attr-defined]
+    zone = zs.by_apex.get(first.signer)
     if zone is None or zone.dnssec is None:
         return sigs
     owner = rrset.owner
-    signed = owner if len(owner.labels) == labels else Name((b"*", *owner.labels[len(owner.labels) - labels:]))
     end = now - EXPIRED_BY
     signer = Signer(zone.origin, list(keys(zone)), Window(end - zone.dnssec.validity, end))
-    rdatas = signer.rrsigs(signed, rrset.code, original_ttl, rrset.rdatas)
+    rdatas = signer.rrsigs(first.signed_owner(owner), rrset.code, first.original_ttl, rrset.rdatas)
     return RRset(owner, RRSIG, [Record(owner, sigs.ttl, rd) for rd in rdatas])
-
-
-def _signer_name(rdata: bytes) -> Name:
-    """The signer's name of an RRSIG (RFC 4034 3.1.7: uncompressed, after 18 fixed octets)."""
-    labels, at = [], 18
-    while rdata[at]:
-        labels.append(rdata[at + 1 : at + 1 + rdata[at]])
-        at += 1 + rdata[at]
-    return Name(tuple(labels))
 
 
 RRSIG_FAULTS: dict[str, Callable[[ZoneSet, list[RRset], KeysOf, int], list[RRset]]] = {

@@ -77,6 +77,12 @@ def canonical_rrset(rdatas: list[Rdata]) -> list[bytes]:
     return sorted({canonical_rdata(r) for r in rdatas})
 
 
+def rrset_wire(owner: Name, code: int, ttl: int, rdatas: list[Rdata]) -> bytes:
+    """The RRset part of what an RRSIG signs (RFC 4034 3.1.8.1): canonical records, one TTL, class IN."""
+    head = lower_wire(owner) + code.to_bytes(2, "big") + b"\x00\x01" + ttl.to_bytes(4, "big")
+    return b"".join(head + len(rd).to_bytes(2, "big") + rd for rd in canonical_rrset(rdatas))
+
+
 def name_order(name: Name) -> tuple[bytes, ...]:
     """Sort key of canonical name order (RFC 4034 6.1)."""
     return name.canonical_key()

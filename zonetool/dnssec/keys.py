@@ -13,7 +13,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
-from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
 
 from zonetool.dnssec.policy import ALGORITHMS, DnssecError
 
@@ -88,6 +88,29 @@ def public_key_field(algorithm: int, private: Any) -> bytes:
         head = bytes((len(e),)) if len(e) < 256 else b"\x00" + len(e).to_bytes(2, "big")  # RFC 3110 2
         return head + e + n
     raise KeyError_(f"algorithm {algorithm} is not one zonetool signs with ({_known()})")
+
+
+def verify(algorithm: int, public: bytes, signature: bytes, data: bytes) -> bool:
+    """Whether `signature` (an RRSIG's field) is one over `data` by the DNSKEY public key field `public`."""
+    from cryptography.exceptions import InvalidSignature
+
+    try:
+        if algorithm == 13 and len(public) == 64 and len(signature) == 64:  # RFC 6605 4
+            x, y = int.from_bytes(public[:32], "big"), int.from_bytes(public[32:], "big")
+            point = ec.EllipticCurvePublicNumbers(x, y, ec.SECP256R1()).public_key()
+            r, s = int.from_bytes(signature[:32], "big"), int.from_bytes(signature[32:], "big")
+            point.verify(encode_dss_signature(r, s), data, ec.ECDSA(hashes.SHA256()))
+        elif algorithm == 15:  # RFC 8080 3, 4
+            ed25519.Ed25519PublicKey.from_public_bytes(public).verify(signature, data)
+        elif algorithm == 8 and public:  # RFC 3110 2, RFC 5702 3
+            size, at = (public[0], 1) if public[0] else (int.from_bytes(public[1:3], "big"), 3)
+            e, n = int.from_bytes(public[at : at + size], "big"), int.from_bytes(public[at + size :], "big")
+            rsa.RSAPublicNumbers(e, n).public_key().verify(signature, data, _PKCS1, _SHA256)
+        else:
+            return False
+    except (InvalidSignature, ValueError):
+        return False
+    return True
 
 
 def key_tag(dnskey: bytes) -> int:

@@ -19,7 +19,7 @@ import struct
 from collections.abc import Callable
 from dataclasses import replace
 
-from zonetool.dnssec.canonical import canonical_rrset, lower_wire, name_order
+from zonetool.dnssec.canonical import lower_wire, name_order, rrset_wire
 from zonetool.dnssec.keys import Key
 from zonetool.dnssec.policy import DnssecError, Policy, Window
 from zonetool.names import Name
@@ -31,7 +31,6 @@ from zonetool.zone import Record, RRset, Zone
 DNSKEY, RRSIG, NSEC, NSEC3 = int(RRType.DNSKEY), int(RRType.RRSIG), int(RRType.NSEC), int(RRType.NSEC3)
 NSEC3PARAM, DS, NS, SOA = int(RRType.NSEC3PARAM), int(RRType.DS), int(RRType.NS), int(RRType.SOA)
 _MADE_BY_SIGNING = frozenset({RRSIG, NSEC, NSEC3, NSEC3PARAM})  # replaced on every signing
-CLASS_IN = 1
 NSEC3_SHA1 = 1  # RFC 5155 11: the one hash algorithm
 ORIGIN_TAG = "dnssec"  # Record.origin of what signing adds
 
@@ -91,8 +90,7 @@ class Signer:
     def rrsigs(self, owner: Name, code: int, ttl: int, rdatas: list[Generic] | list[object]) -> list[Generic]:
         """The RRSIG RDATA over one RRset, one per signing key."""
         self.rrsets_signed += 1
-        head = lower_wire(owner) + struct.pack("!HHI", code, CLASS_IN, ttl)
-        body = b"".join(head + len(rd).to_bytes(2, "big") + rd for rd in canonical_rrset(rdatas))  # type: ignore[arg-type]
+        body = rrset_wire(owner, code, ttl, rdatas)  # type: ignore[arg-type]
         out = []
         for key in self._keys_for(code):
             fields = self._fields(key, owner, code, ttl)

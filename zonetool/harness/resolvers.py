@@ -13,14 +13,15 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from zonetool.faults import FaultSet, effect
+from zonetool.dnssec.verify import Rrsig, check
+from zonetool.faults import FaultSet, effect, validator_event
 from zonetool.harness.plan import OUTSIDE, RCODE_ERRORS, REFERRAL, TIMEOUT, Result
 from zonetool.names import Name
 from zonetool.rrtypes import Rdata, RRType
 from zonetool.wire import Message, WireError, make_query, parse_message
 from zonetool.zone import Zone
 
-CNAME_CODE = int(RRType.CNAME)
+CNAME_CODE, RRSIG_CODE, DNSKEY_CODE = int(RRType.CNAME), int(RRType.RRSIG), int(RRType.DNSKEY)
 MAX_CHAIN = 16  # aliases followed before calling it a loop
 
 
@@ -119,13 +120,23 @@ class WireResolver:
 
     Replies with the wrong ID or question are discarded and counted (RFC 5452 9.1). No retries
     on timeout by default: a test wants one lookup to cost one timeout.
+
+    With `dnssec` (the default, EDNS on) it asks with DO and checks each answer's signatures
+    with its zone's DNSKEY RRset (zonetool.dnssec.verify), recording the event of the validator
+    fault the answer looks like, so a lab's faults show without its YAML. A zone's apex comes from
+    the signer of its RRSIGs, or a SOA question (its answer, or the SOA of its authority section);
+    its keys are asked once and kept, as a validator keeps them: after changing faults, use a
+    new resolver. Unsigned zones cost that one SOA and one DNSKEY question and nothing more.
     """
 
     host: str
     port: int = 53
     timeout: float = 2.0
     edns: bool = True
+    dnssec: bool = True
     asked: list[tuple[Name, int]] = field(default_factory=list)
+    _apices: dict[Name, Name | None] = field(default_factory=dict, repr=False)
+    _keys: dict[Name, tuple[bytes, ...] | None] = field(default_factory=dict, repr=False)
 
     def resolve(self, name: Name, qtype: int) -> Result:
         chain: list[Name] = []
@@ -146,19 +157,9 @@ class WireResolver:
     def _query(self, name: Name, qtype: int, events: list[str]) -> tuple[Result, bool]:
         """One exchange; the flag says the server followed the aliases to their end (SOA given)."""
         self.asked.append((name, qtype))
-        qid = secrets.randbelow(65536)
-        packet = make_query(name, qtype, qid, edns_size=1232 if self.edns else None)
         started = time.monotonic()
         try:
-            data = self._udp(packet, qid, name, qtype, events)
-            if data is not None:
-                reply: Message | None = parse_message(data)
-                if reply is not None and reply.tc:
-                    events.append("truncated")  # RFC 1035 4.2.1: ask again over TCP
-                    data = self._tcp(packet)
-                    reply = parse_message(data) if data is not None else None
-            else:
-                reply = None
+            reply = self._exchange(name, qtype, events)
         except OSError as exc:
             return Result(None, (), (), f"network: {exc.strerror or exc}"), False
         except WireError as exc:
@@ -173,11 +174,89 @@ class WireResolver:
             return Result(rcode, (), (), RCODE_ERRORS.get(rcode, f"rcode {rcode}")), False
         if not reply.aa and not reply.answer and any(r.code == RRType.NS for r in reply.authority):
             return Result(0, (), (), REFERRAL), False
+        if self.dnssec and self.edns:
+            verdict = self._judge(reply)
+            event = validator_event(verdict) if verdict is not None else None
+            if event is not None:
+                events.append(event)
         rrsets = [(r.owner, r.code, [r.rdata]) for r in reply.answer]
         records, aliases, _final = _walk(name, qtype, rrsets)
         # A SOA in authority after aliases: the server followed them and found nothing at the end.
         ended = any(r.code == RRType.SOA for r in reply.authority)
         return Result(rcode, tuple(records), tuple(aliases), None), ended
+
+    def _exchange(self, name: Name, qtype: int, events: list[str]) -> Message | None:
+        qid = secrets.randbelow(65536)
+        packet = make_query(name, qtype, qid, edns_size=1232 if self.edns else None, do=self.dnssec)
+        data = self._udp(packet, qid, name, qtype, events)
+        if data is None:
+            return None
+        reply = parse_message(data)
+        if reply.tc:
+            events.append("truncated")  # RFC 1035 4.2.1: ask again over TCP
+            data = self._tcp(packet)
+            return parse_message(data) if data is not None else None
+        return reply
+
+    # -- what a validator would say ---------------------------------------------
+    def _judge(self, reply: Message) -> str | None:
+        """The first thing wrong with the signatures of the answer section, or of the authority
+        section of a negative answer (RFC 4035 5.3); None when each RRset of a signed zone holds."""
+        sigs: dict[tuple[Name, int], list[Rrsig]] = {}
+        rrsets: dict[tuple[Name, int], list[Rdata]] = {}
+        for r in reply.answer or reply.authority:
+            if r.code == RRSIG_CODE:
+                sig = Rrsig.parse(r.rdata.data)  # type: ignore[attr-defined]  # RRSIGs are kept as octets
+                sigs.setdefault((r.owner, sig.covered), []).append(sig)
+            else:
+                rrsets.setdefault((r.owner, r.code), []).append(r.rdata)
+        now = int(time.time())
+        for (owner, code), rdatas in rrsets.items():
+            held = sigs.get((owner, code), [])
+            apex = held[0].signer if held else self._apex(owner, reply)
+            keys = self._dnskeys(apex) if apex is not None else None
+            if keys is None:
+                continue  # an unsigned zone: nothing for a validator to check
+            if not keys:
+                return "no-dnskey"
+            verdict = check(owner, code, rdatas, held, keys, now)
+            if verdict is not None:
+                return verdict
+        return None
+
+    def _apex(self, owner: Name, reply: Message) -> Name | None:
+        """The apex of the zone `owner` is in: the SOA of a negative answer, else a SOA question's (RFC 2136 4)."""
+        for r in reply.authority:
+            if r.code == RRType.SOA and owner.is_subdomain_of(r.owner):
+                return r.owner
+        if owner not in self._apices:
+            found = self._ask(owner, int(RRType.SOA))
+            records = (*found.answer, *found.authority) if found is not None else ()
+            self._apices[owner] = next((r.owner for r in records
+                                        if r.code == RRType.SOA and owner.is_subdomain_of(r.owner)), None)
+        return self._apices[owner]
+
+    def _dnskeys(self, apex: Name) -> tuple[bytes, ...] | None:
+        """The zone's DNSKEY RDATA; () when missing from a zone whose answers are signed; None: unsigned."""
+        if apex not in self._keys:
+            found = self._ask(apex, DNSKEY_CODE)
+            keys: tuple[bytes, ...] | None = None
+            if found is not None:
+                keys = tuple(r.rdata.data for r in found.answer  # type: ignore[attr-defined]
+                             if r.code == DNSKEY_CODE and r.owner == apex)
+                if not keys and not any(r.code == RRSIG_CODE for r in (*found.answer, *found.authority)):
+                    keys = None
+            self._keys[apex] = keys
+        return self._keys[apex]
+
+    def _ask(self, name: Name, qtype: int) -> Message | None:
+        """A question of the signature check: asked like the rest, its events not the answer's."""
+        self.asked.append((name, qtype))
+        try:
+            reply = self._exchange(name, qtype, [])
+        except (OSError, WireError):
+            return None
+        return reply if reply is not None and reply.rcode in (0, 3) else None
 
     def _family(self) -> int:
         return socket.AF_INET6 if ":" in self.host else socket.AF_INET
