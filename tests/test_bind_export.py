@@ -156,6 +156,23 @@ def test_cli_export_twice_same_bytes_and_auto_serial(tmp_path: Path) -> None:
 
 
 @pytest.mark.usefixtures("render_mode")
+def test_export_json_gives_the_serial_the_file_has(tmp_path: Path) -> None:
+    """A big zone's text is rendered in a child, which also picks its auto serial; the report must
+    still name the serial written (it named the parent's unbumped one)."""
+    import json
+
+    src = tmp_path / "auto.yaml"
+    src.write_text((BIND / "mailco.yaml").read_text())
+    out = tmp_path / "auto.zone"
+    for _ in range(2):  # the second time the content changed: the serial goes up
+        result = runner.invoke(app, ["export", str(src), "-o", str(out), "--format", "json"])
+        assert result.exit_code == 0, result.output
+        (written,) = json.loads(result.stdout)["written"]
+        assert written["serial"] == read_zone(out.read_text(), None).soa.serial  # type: ignore[union-attr]
+        src.write_text(src.read_text().replace("192.0.2.53", "192.0.2.54"))
+
+
+@pytest.mark.usefixtures("render_mode")
 def test_fixed_serial_is_kept(tmp_path: Path) -> None:
     result = runner.invoke(app, ["export", str(BIND / "sendonly.yaml")])
     assert result.exit_code == 0

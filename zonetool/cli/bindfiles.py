@@ -15,6 +15,8 @@ if TYPE_CHECKING:
     from zonetool.findings import Finding
     from zonetool.zone import Zone
 
+    # a big zone's render started early: (its target, the child returning its text and serial)
+    Early = tuple[Path | None, forked.Child[tuple[str, int | None]]]
 
 def _print_findings(findings: list[Finding]) -> None:
     from zonetool.loader import sort_key
@@ -101,14 +103,23 @@ def _targets(zones: list[Zone], output: Path | None, raw: str | None = None) -> 
     return [output], None
 
 
-def _rendered(zone: Zone, target: Path | None, early: tuple[Path | None, forked.Child[str]] | None,
+def _render_in_child(zone: Zone, target: Path | None, now: int | None) -> tuple[str, int | None]:
+    """In a forked child: the text and the serial it chose, which the parent's zone must learn too."""
+    text = render(zone, target, now)
+    return text, zone.soa.serial if zone.soa is not None else None
+
+
+def _rendered(zone: Zone, target: Path | None, early: Early | None,
               now: int | None = None) -> str:
     """The text a child wrote while the rules ran, if it wrote it for this target; else written here."""
     if early is not None:
         early_target, child = early
         if early_target == target:
-            text = child.result()
-            if text is not None:
+            done = child.result()
+            if done is not None:
+                text, serial = done
+                if serial is not None and zone.auto_serial:
+                    zone.set_serial(serial)  # chosen in the child: the report names the serial written
                 return text
         else:
             child.cancel()
@@ -153,7 +164,7 @@ def export(
     from zonetool.atomic import BACKGROUND_MIN, Batch
     from zonetool.loader import NOT_YAML, ONE_SHOT_COMMAND, LoadError, has_errors, load_file, load_listed, zone_files
 
-    early: dict[int, tuple[Path | None, forked.Child[str]]] = {}  # id(zone) -> (its target, the child writing it)
+    early: dict[int, Early] = {}  # id(zone) -> (its target, the child writing it)
     staged: dict[int, tuple[Zone, Path, str, int]] = {}  # id(zone) -> (the zone, its target, its text, batch token)
     many = False  # several files: each zone's file is staged as soon as its rules have run
 
@@ -161,7 +172,7 @@ def export(
         """A big zone's BIND text is written in a child while its rules run here."""
         if len(zone) >= forked.MIN_RECORDS:
             target = _target(output, zone, output_text, many)
-            child = forked.start(lambda: render(zone, target, now))
+            child = forked.start(lambda: _render_in_child(zone, target, now))
             if child is not None:
                 early[id(zone)] = (target, child)
 
