@@ -73,7 +73,8 @@ def publish_child_ds(zones: list[Zone]) -> list[Zone]:
     """Each zone delegating to another of `zones` that is signed gets the child's DS at the cut (RFC 4035 2.4).
 
     A DS already written at the cut is left as it is (the parent's own word). Returns the zones changed.
-    What is published is zonetool.dnssec.delegation's, as `serve` publishes it."""
+    What is published is zonetool.dnssec.delegation's, as `serve` publishes it in a signed parent
+    (`serve` adds none to an unsigned parent: that would need a served serial of its own)."""
     from zonetool.dnssec import DnssecError
     from zonetool.dnssec.delegation import ds_records, ds_wanted
     from zonetool.source.dnskeys import zone_keys
