@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     # a big zone's render started early: (its target, the child returning its text and serial)
     Early = tuple[Path | None, forked.Child[tuple[str, int | None]]]
 
+
 def _print_findings(findings: list[Finding]) -> None:
     from zonetool.loader import sort_key
 
